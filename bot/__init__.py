@@ -1,0 +1,1 @@
+"""Khooshe: the bot application, its configuration and the domain logic."""

@@ -1,0 +1,69 @@
+"""Gettext catalogs (Babel .po files under locales/), compiled in memory at start-up."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LANGUAGES = ("fa", "en")
+DEFAULT_LANGUAGE = "fa"
+DOMAIN = "messages"
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction; it is translated later, where the reader's language is known."""
+    return message
+
+
+@lru_cache(maxsize=None)
+def translations(lang: str) -> gettext.NullTranslations:
+    """Returns the catalog for ``lang``; compiled from the .po file so no binary is committed."""
+    if lang not in LANGUAGES:
+        lang = DEFAULT_LANGUAGE
+    po_path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.exists():
+        return gettext.NullTranslations()
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def pick_language(code: str | None) -> str:
+    """Maps a stored or Telegram language code to one we support."""
+    if code and code.split("-")[0].lower() in LANGUAGES:
+        return code.split("-")[0].lower()
+    return DEFAULT_LANGUAGE
+
+
+class Translator:
+    """The texts of one language: ``t("Hello {name}", name=...)`` translates, then fills in."""
+
+    __slots__ = ("lang", "_gettext", "_ngettext")
+
+    def __init__(self, lang: str) -> None:
+        self.lang = pick_language(lang)
+        catalog = translations(self.lang)
+        self._gettext = catalog.gettext
+        self._ngettext = catalog.ngettext
+
+    def __call__(self, message: str, /, **params: object) -> str:
+        text = self._gettext(message)
+        return text.format(**params) if params else text
+
+    def plural(self, singular: str, plural: str, n: int, /, **params: object) -> str:
+        text = self._ngettext(singular, plural, n)
+        return text.format(n=n, **params)
+
+
+@lru_cache(maxsize=None)
+def translator(lang: str | None) -> Translator:
+    return Translator(pick_language(lang))

@@ -1,0 +1,91 @@
+"""Conversation positions rebuilt from the database, so a restart resumes every conversation.
+
+python-telegram-bot writes conversation states on an interval, which a SIGKILL can beat.
+Khooshe instead commits the position together with the answer that moved it (the registration
+draft's step, the submission's cursor), so the states are *derived* here on start-up and the
+interval flush has nothing to add.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import ConversationDict, ConversationKey
+
+from storage.database import Database
+
+REGISTRATION = "registration"
+ASSESSMENT = "assessment"
+
+
+class DerivedConversationPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
+    """Reads conversation states from the drafts and submissions tables; stores nothing else."""
+
+    def __init__(self, db: Database, *, registration_state: Any, assessment_state: Any) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=False, callback_data=False
+            ),
+            update_interval=3600,
+        )
+        self._db = db
+        self._registration_state = registration_state
+        self._assessment_state = assessment_state
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        async with self._db.read() as repo:
+            if name == REGISTRATION:
+                steps = await repo.drafts.active_steps()
+                return {(uid, uid): self._registration_state(step) for uid, step in steps.items()}
+            if name == ASSESSMENT:
+                cursors = await repo.submissions.active_cursors()
+                return {(uid, uid): self._assessment_state(c) for uid, c in cursors.items()}
+        return {}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        """The state was already committed with the data that changed it."""
+
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def get_bot_data(self) -> Any:
+        return None
+
+    async def get_callback_data(self) -> None:
+        return None
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def update_bot_data(self, data: Any) -> None:
+        """Not stored."""
+
+    async def update_callback_data(self, data: Any) -> None:
+        """Not stored."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """Not stored."""
+
+    async def drop_user_data(self, user_id: int) -> None:
+        """Not stored."""
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def refresh_bot_data(self, bot_data: Any) -> None:
+        """Not stored."""
+
+    async def flush(self) -> None:
+        """Nothing is buffered."""

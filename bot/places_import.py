@@ -1,0 +1,90 @@
+"""Loading estates and clusters from CSV files: idempotent, with a report line by line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.sectors import SECTORS
+from bot.text import normalize
+from storage.models import Province
+from storage.repositories import Repositories
+
+ESTATE_KINDS = ("estate", "zone", "park")
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"added {len(self.added)}, skipped {len(self.skipped)} (already there), "
+                 f"rejected {len(self.rejected)}"]
+        lines += [f"  line {n}: {why}" for n, why in self.rejected]
+        return "\n".join(lines)
+
+
+def _province_lookup(provinces: list[Province]) -> dict[str, int]:
+    lookup: dict[str, int] = {}
+    for p in provinces:
+        lookup[normalize(p.name_fa)] = p.id
+        lookup[p.name_en.casefold()] = p.id
+        lookup[str(p.id)] = p.id
+    return lookup
+
+
+def _rows(text: str) -> list[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if reader.fieldnames is None:
+        return []
+    reader.fieldnames = [normalize(name).casefold() for name in reader.fieldnames]
+    # The header is line 1, so the first record is line 2.
+    return [(reader.line_num, {k: normalize(v or "") for k, v in row.items() if k}) for row in reader]
+
+
+async def import_estates(repo: Repositories, text: str) -> ImportReport:
+    """Adds each (province, name, kind) row that is new; reports what it did with each line."""
+    report = ImportReport()
+    lookup = _province_lookup(await repo.provinces.all())
+    for line, row in _rows(text):
+        province_id = lookup.get(row.get("province", "").casefold()) or lookup.get(row.get("province", ""))
+        name, kind = row.get("name", ""), row.get("kind", "estate").casefold() or "estate"
+        if province_id is None:
+            report.rejected.append((line, f"unknown province {row.get('province', '')!r}"))
+        elif not name:
+            report.rejected.append((line, "the name is empty"))
+        elif kind not in ESTATE_KINDS:
+            report.rejected.append((line, f"kind must be one of {', '.join(ESTATE_KINDS)}, not {kind!r}"))
+        elif await repo.estates.add(province_id=province_id, name=name, kind=kind):
+            report.added.append(name)
+        else:
+            report.skipped.append(name)
+    return report
+
+
+async def import_clusters(repo: Repositories, text: str) -> ImportReport:
+    """Adds each (province, name, sector) row that is new; sector is an ISIC section letter."""
+    report = ImportReport()
+    lookup = _province_lookup(await repo.provinces.all())
+    for line, row in _rows(text):
+        province_id = lookup.get(row.get("province", "").casefold()) or lookup.get(row.get("province", ""))
+        name, sector = row.get("name", ""), row.get("sector", "").upper() or None
+        if province_id is None:
+            report.rejected.append((line, f"unknown province {row.get('province', '')!r}"))
+        elif not name:
+            report.rejected.append((line, "the name is empty"))
+        elif sector is not None and sector not in SECTORS:
+            report.rejected.append((line, f"unknown ISIC section {sector!r}"))
+        elif await repo.clusters.add(province_id=province_id, name=name, sector=sector):
+            report.added.append(name)
+        else:
+            report.skipped.append(name)
+    return report
+
+
+def read_csv_file(path: Path) -> str:
+    return path.read_text(encoding="utf-8-sig")

@@ -1,0 +1,96 @@
+"""Configuration from KHOOSHE_* environment variables or a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+
+
+class StorageSettings(BaseSettings):
+    """What the operator commands need: where the database is and which clock it keeps."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KHOOSHE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    db: Path = Path("data/khooshe.db")
+    tz: str = "Asia/Tehran"
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+
+class Settings(StorageSettings):
+    """Everything an operator sets; built once in ``main()`` and handed down."""
+
+    token: SecretStr
+    api_url: str = TELEGRAM_API_URL
+    admins: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
+    # Different users are served side by side, each user's own updates strictly in order.
+    max_concurrent_updates: int = 16
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value().strip()
+        bot_id, _, key = secret.partition(":")
+        if not (bot_id.isdigit() and key):
+            raise ValueError("must look like 123456:ABC-DEF (the bot id, a colon, the key)")
+        return SecretStr(secret)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL such as https://tapi.bale.ai/bot")
+        return value
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _parse_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("must be comma-separated numeric user ids") from None
+        return value
+
+    @property
+    def file_url(self) -> str:
+        """The file download base that matches ``api_url`` (…/bot → …/file/bot)."""
+        base = self.api_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+
+def describe_error(exc: Exception) -> str:
+    """One line naming the first bad or missing setting, without echoing secret values."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and exc.errors():
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        name = f"KHOOSHE_{field.upper()}"
+        if err["type"] == "missing":
+            return f"{name} is not set"
+        return f"{name} is invalid: {err['msg'].removeprefix('Value error, ')}"
+    return str(exc)

@@ -1,0 +1,51 @@
+"""Normalisation of what users type, and Persian-aware formatting of what the bot shows."""
+
+from __future__ import annotations
+
+import re
+
+from babel.numbers import format_decimal
+from persiantools import characters, digits
+
+# Zero-width and bidi controls that phone keyboards and copy-paste leave behind.  ZWNJ (U+200C)
+# is part of Persian spelling ("می‌خواهم"), so it is kept inside words and only trimmed at ends.
+_INVISIBLE = re.compile("[\u200b\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+def normalize(text: str | None) -> str:
+    """Returns user input with Latin digits, Persian ی/ک, no invisible controls, trimmed."""
+    if not text:
+        return ""
+    text = _INVISIBLE.sub("", text)
+    text = characters.ar_to_fa(text)
+    text = digits.fa_to_en(digits.ar_to_fa(text))
+    text = _SPACES.sub(" ", text)
+    return text.strip(" \n\r\u200c")
+
+
+def only_digits(text: str, *, ignore: str = " -_/.") -> str | None:
+    """Returns the digits of ``text`` when everything else is an ignorable separator."""
+    text = normalize(text)
+    for ch in ignore:
+        text = text.replace(ch, "")
+    return text if text.isdigit() else None
+
+
+def localize_digits(text: str, lang: str) -> str:
+    """Shows Latin digits as Persian digits for Persian readers."""
+    return digits.en_to_fa(text) if lang == "fa" else text
+
+
+def number(value: float | int, lang: str, *, grouping: bool = True, decimals: int = 0) -> str:
+    """Formats a number with the locale's separators and digits."""
+    pattern = "#,##0" if grouping else "0"
+    if decimals:
+        pattern += "." + "#" * decimals
+    formatted = format_decimal(value, format=pattern, locale=lang, numbering_system="default")
+    return localize_digits(formatted, lang)
+
+
+def year(value: int, lang: str) -> str:
+    """Formats a calendar year without grouping (۱۴۰۴, not ۱٬۴۰۴)."""
+    return localize_digits(str(value), lang)

@@ -1,0 +1,60 @@
+"""Serve different users side by side while each user's own updates stay in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """At most ``max_concurrent_updates`` updates run at once, one per user at a time.
+
+    A user's updates wait on that user's lock *before* taking a slot, so a user who taps fast
+    never holds slots that other users could use, and a conversation's state never races.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    @staticmethod
+    def _key(update: object) -> int | None:
+        if isinstance(update, Update):
+            if update.effective_user is not None:
+                return update.effective_user.id
+            if update.effective_chat is not None:
+                return update.effective_chat.id
+        return None
+
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = self._key(update)
+        if key is None:
+            await super().process_update(update, coroutine)
+            return
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await super().process_update(update, coroutine)
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                # Forget idle users so the table does not grow with every user ever seen.
+                del self._waiting[key]
+                del self._locks[key]
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""

@@ -1,0 +1,57 @@
+"""Small helpers every conversation uses to answer: send, edit, keyboards."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.context import KhoosheContext
+
+esc = html.escape
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def rows(buttons: Sequence[InlineKeyboardButton], per_row: int) -> list[list[InlineKeyboardButton]]:
+    return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
+def keyboard(*button_rows: Iterable[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([list(r) for r in button_rows if r])
+
+
+async def say(
+    update: Update, context: KhoosheContext, text: str, markup: object = None
+) -> Message:
+    """Sends an HTML message to the chat the update came from."""
+    chat = update.effective_chat
+    assert chat is not None
+    return await context.bot.send_message(
+        chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup,  # type: ignore[arg-type]
+        disable_web_page_preview=True,
+    )
+
+
+async def settle_query(update: Update, *, text: str | None = None, alert: bool = False) -> None:
+    """Answers the button press so the phone stops showing a spinner."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text=text, show_alert=alert)
+
+
+async def close_prompt(update: Update, text: str) -> None:
+    """Replaces a pressed prompt's buttons with a line saying what was chosen."""
+    query = update.callback_query
+    if query is None or query.message is None or not isinstance(query.message, Message):
+        return
+    try:
+        await query.message.edit_text(text, parse_mode=ParseMode.HTML)
+    except BadRequest as exc:
+        # A double tap edits the same prompt twice; the second edit changes nothing.
+        if "not modified" not in str(exc):
+            raise

@@ -1,0 +1,33 @@
+"""One repository per table, gathered behind one facade that shares the caller's transaction."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.repositories.drafts import RegistrationDraftRepository
+from storage.repositories.firms import FirmRepository
+from storage.repositories.places import ClusterRepository, EstateRepository, ProvinceRepository
+from storage.repositories.rounds import RoundRepository
+from storage.repositories.submissions import AnswerRepository, SubmissionRepository
+from storage.repositories.users import UserRepository
+
+
+class Repositories:
+    """``repo.firms``, ``repo.rounds``…; none commits: the transaction belongs to the caller."""
+
+    __slots__ = (
+        "conn", "provinces", "estates", "clusters", "users", "firms",
+        "drafts", "rounds", "submissions", "answers",
+    )
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self.provinces = ProvinceRepository(conn)
+        self.estates = EstateRepository(conn)
+        self.clusters = ClusterRepository(conn)
+        self.users = UserRepository(conn)
+        self.firms = FirmRepository(conn)
+        self.drafts = RegistrationDraftRepository(conn)
+        self.rounds = RoundRepository(conn)
+        self.submissions = SubmissionRepository(conn)
+        self.answers = AnswerRepository(conn)

@@ -1,0 +1,79 @@
+"""Provinces (built in), estates and clusters (imported by admins)."""
+
+from __future__ import annotations
+
+from storage.models import Cluster, Estate, Province
+from storage.repositories.base import Repository
+
+
+class ProvinceRepository(Repository):
+    __slots__ = ()
+
+    async def all(self) -> list[Province]:
+        rows = await self._all("SELECT id, name_fa, name_en FROM provinces ORDER BY id")
+        return [Province(**dict(r)) for r in rows]
+
+    async def get(self, province_id: int) -> Province | None:
+        row = await self._one(
+            "SELECT id, name_fa, name_en FROM provinces WHERE id = ?", (province_id,)
+        )
+        return Province(**dict(row)) if row else None
+
+
+class EstateRepository(Repository):
+    __slots__ = ()
+
+    _COLUMNS = "id, province_id, name, kind, active"
+
+    async def get(self, estate_id: int) -> Estate | None:
+        row = await self._one(f"SELECT {self._COLUMNS} FROM estates WHERE id = ?", (estate_id,))
+        return Estate(**dict(row)) if row else None
+
+    async def in_province(self, province_id: int) -> list[Estate]:
+        rows = await self._all(
+            f"SELECT {self._COLUMNS} FROM estates WHERE province_id = ? AND active = 1"
+            " ORDER BY name",
+            (province_id,),
+        )
+        return [Estate(**dict(r)) for r in rows]
+
+    async def count(self) -> int:
+        return int(await self._scalar("SELECT COUNT(*) FROM estates"))
+
+    async def add(self, *, province_id: int, name: str, kind: str) -> bool:
+        """Adds an estate; False when the province already has one by that name."""
+        before = self.conn.total_changes
+        await self._write(
+            "INSERT INTO estates (province_id, name, kind) VALUES (?, ?, ?)"
+            " ON CONFLICT (province_id, name) DO NOTHING",
+            (province_id, name, kind),
+        )
+        return self.conn.total_changes > before
+
+
+class ClusterRepository(Repository):
+    __slots__ = ()
+
+    _COLUMNS = "id, province_id, name, sector, active"
+
+    async def get(self, cluster_id: int) -> Cluster | None:
+        row = await self._one(f"SELECT {self._COLUMNS} FROM clusters WHERE id = ?", (cluster_id,))
+        return Cluster(**dict(row)) if row else None
+
+    async def in_province(self, province_id: int) -> list[Cluster]:
+        rows = await self._all(
+            f"SELECT {self._COLUMNS} FROM clusters WHERE province_id = ? AND active = 1"
+            " ORDER BY name",
+            (province_id,),
+        )
+        return [Cluster(**dict(r)) for r in rows]
+
+    async def add(self, *, province_id: int, name: str, sector: str | None) -> bool:
+        """Adds a cluster; False when the province already has one by that name."""
+        before = self.conn.total_changes
+        await self._write(
+            "INSERT INTO clusters (province_id, name, sector) VALUES (?, ?, ?)"
+            " ON CONFLICT (province_id, name) DO NOTHING",
+            (province_id, name, sector),
+        )
+        return self.conn.total_changes > before

@@ -1,0 +1,111 @@
+"""A firm's answers to one round: the submission row and its answers, one row per question."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from storage.models import Submission
+from storage.repositories.base import Repository, stamp
+
+_COLUMNS = (
+    "id, round_id, firm_id, status, cursor, pending, active, started_at, updated_at,"
+    " submitted_at"
+)
+
+
+def _submission(row: aiosqlite.Row) -> Submission:
+    data = dict(row)
+    data["pending"] = json.loads(data["pending"]) if data["pending"] else None
+    return Submission(**data)
+
+
+class SubmissionRepository(Repository):
+    __slots__ = ()
+
+    async def get(self, submission_id: int) -> Submission | None:
+        row = await self._one(f"SELECT {_COLUMNS} FROM submissions WHERE id = ?", (submission_id,))
+        return _submission(row) if row else None
+
+    async def for_firm(self, *, round_id: int, firm_id: int) -> Submission | None:
+        row = await self._one(
+            f"SELECT {_COLUMNS} FROM submissions WHERE round_id = ? AND firm_id = ?",
+            (round_id, firm_id),
+        )
+        return _submission(row) if row else None
+
+    async def start(self, *, round_id: int, firm_id: int, cursor: str) -> Submission:
+        """Returns the firm's submission for the round, creating a draft if there is none."""
+        now = stamp()
+        await self._write(
+            "INSERT INTO submissions (round_id, firm_id, status, cursor, active, started_at,"
+            " updated_at) VALUES (?, ?, 'draft', ?, 1, ?, ?)"
+            " ON CONFLICT (round_id, firm_id) DO NOTHING",
+            (round_id, firm_id, cursor, now, now),
+        )
+        found = await self.for_firm(round_id=round_id, firm_id=firm_id)
+        assert found is not None
+        return found
+
+    async def move(self, *, submission_id: int, cursor: str, active: bool = True) -> None:
+        """Records which question is on the owner's screen (and drops unconfirmed ticks)."""
+        await self._write(
+            "UPDATE submissions SET cursor = ?, pending = NULL, active = ?, updated_at = ?"
+            " WHERE id = ?",
+            (cursor, int(active), stamp(), submission_id),
+        )
+
+    async def set_pending(self, *, submission_id: int, qid: str, value: Any) -> None:
+        """Keeps the ticks of an unconfirmed multiple-choice answer."""
+        await self._write(
+            "UPDATE submissions SET pending = ?, updated_at = ? WHERE id = ?",
+            (json.dumps({"qid": qid, "value": value}, ensure_ascii=False), stamp(), submission_id),
+        )
+
+    async def set_active(self, *, submission_id: int, active: bool) -> None:
+        await self._write(
+            "UPDATE submissions SET active = ?, updated_at = ? WHERE id = ?",
+            (int(active), stamp(), submission_id),
+        )
+
+    async def submit(self, submission_id: int) -> None:
+        now = stamp()
+        await self._write(
+            "UPDATE submissions SET status = 'submitted', cursor = NULL, active = 0,"
+            " submitted_at = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+            (now, now, submission_id),
+        )
+
+    async def active_cursors(self) -> dict[int, str]:
+        """Maps each owner in the middle of the open round's assessment to their screen."""
+        rows = await self._all(
+            "SELECT f.owner_id, s.cursor FROM submissions s"
+            " JOIN firms f ON f.id = s.firm_id JOIN rounds r ON r.id = s.round_id"
+            " WHERE r.state = 'open' AND s.status = 'draft' AND s.active = 1"
+        )
+        return {r["owner_id"]: r["cursor"] for r in rows}
+
+
+class AnswerRepository(Repository):
+    __slots__ = ()
+
+    async def all(self, submission_id: int) -> dict[str, Any]:
+        rows = await self._all(
+            "SELECT qid, value FROM answers WHERE submission_id = ?", (submission_id,)
+        )
+        return {r["qid"]: json.loads(r["value"]) for r in rows}
+
+    async def put(self, *, submission_id: int, qid: str, value: Any) -> None:
+        await self._write(
+            "INSERT INTO answers (submission_id, qid, value, answered_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (submission_id, qid) DO UPDATE SET value = excluded.value,"
+            " answered_at = excluded.answered_at",
+            (submission_id, qid, json.dumps(value, ensure_ascii=False), stamp()),
+        )
+
+    async def delete(self, *, submission_id: int, qid: str) -> None:
+        await self._write(
+            "DELETE FROM answers WHERE submission_id = ? AND qid = ?", (submission_id, qid)
+        )
