@@ -1,0 +1,102 @@
+"""Fixtures: the fake Bot API server, a seeded SQLite file, and Khooshe running against both."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from telegram.ext import Application
+
+from bot.application import build_application, publish_commands
+from bot.places_import import import_clusters, import_estates, read_csv_file
+from bot.settings import Settings
+from storage.database import Database
+from tests.fakebot import FakeBotApi, FakeUser
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+ADMIN_ID = 900001
+
+
+async def seed(db: Database, *, open_round: bool = True) -> None:
+    """Loads the sample estates and clusters and, optionally, opens a round closing in 30 days."""
+    async with db.transaction() as repo:
+        await import_estates(repo, read_csv_file(SAMPLE / "estates.csv"))
+        await import_clusters(repo, read_csv_file(SAMPLE / "clusters.csv"))
+        if open_round:
+            now = datetime.now(UTC)
+            await repo.rounds.create(
+                title="Autumn 1405", questionnaire_version=1, opens_at=now - timedelta(hours=1),
+                closes_at=now + timedelta(days=30), state="open",
+            )
+
+
+def make_settings(api: FakeBotApi, db_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        token=api.token, api_url=api.base_url, db=db_path, admins=frozenset({ADMIN_ID}),
+    )
+
+
+@dataclass
+class Khooshe:
+    """The running bot, its database and the fake server it talks to."""
+
+    api: FakeBotApi
+    db: Database
+    app: Application
+    settings: Settings
+
+    def user(self, user_id: int, first_name: str = "Ali", language_code: str = "fa") -> FakeUser:
+        return self.api.user(user_id, first_name=first_name, language_code=language_code)
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "khooshe.db"
+
+
+async def start_khooshe(api: FakeBotApi, db_path: Path, *, open_round: bool = True) -> Khooshe:
+    settings = make_settings(api, db_path)
+    db = Database(db_path)
+    await db.connect()
+    await seed(db, open_round=open_round)
+    app = build_application(settings, db)
+    await app.initialize()
+    await publish_commands(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=["message", "callback_query"])
+    return Khooshe(api, db, app, settings)
+
+
+async def stop_khooshe(khooshe: Khooshe) -> None:
+    assert khooshe.app.updater is not None
+    await khooshe.app.updater.stop()
+    await khooshe.app.stop()
+    await khooshe.app.shutdown()
+    await khooshe.db.close()
+
+
+@pytest_asyncio.fixture
+async def khooshe(api: FakeBotApi, db_path: Path) -> AsyncIterator[Khooshe]:
+    running = await start_khooshe(api, db_path)
+    yield running
+    await stop_khooshe(running)
+
+
+@pytest_asyncio.fixture
+async def khooshe_no_round(api: FakeBotApi, db_path: Path) -> AsyncIterator[Khooshe]:
+    running = await start_khooshe(api, db_path, open_round=False)
+    yield running
+    await stop_khooshe(running)
