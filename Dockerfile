@@ -1,0 +1,17 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY handlers ./handlers
+COPY storage ./storage
+COPY locales ./locales
+COPY data/sample ./data/sample
+RUN pip install . && useradd --create-home --uid 10001 khooshe && chown -R khooshe /app/data
+
+USER khooshe
+ENV KHOOSHE_DB=/app/data/khooshe.db
+VOLUME ["/app/data"]
+CMD ["python", "-m", "bot"]
