@@ -73,11 +73,19 @@ async def operate(storage: StorageSettings, args: argparse.Namespace) -> str:
     """Runs one operator command against the database and returns what to print."""
     async with Database(storage.db) as db:
         if args.command in ("import-estates", "import-clusters"):
-            if not args.file.exists():
-                raise CommandError(f"no such file: {args.file}")
+            try:
+                text = read_csv_file(args.file)
+            except FileNotFoundError:
+                raise CommandError(f"no such file: {args.file}") from None
+            except IsADirectoryError:
+                raise CommandError(f"{args.file} is a folder, not a CSV file") from None
+            except UnicodeDecodeError:
+                raise CommandError(f"{args.file} is not UTF-8 text; save the CSV as UTF-8") from None
+            except OSError as exc:
+                raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
             loader = import_estates if args.command == "import-estates" else import_clusters
             async with db.transaction() as repo:
-                report = await loader(repo, read_csv_file(args.file))
+                report = await loader(repo, text)
             return report.summary()
         if args.action == "open":
             return await open_round(db, storage, args.title, args.closes, args.version)

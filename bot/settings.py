@@ -44,6 +44,34 @@ class Settings(StorageSettings):
     admins: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     # Different users are served side by side, each user's own updates strictly in order.
     max_concurrent_updates: int = 16
+    # Reminders: days before a round closes, and hours after which an untouched draft is nudged.
+    reminder_days: Annotated[tuple[int, ...], NoDecode] = (7, 3, 1)
+    stale_draft_hours: int = 48
+    # Nothing bulk is sent in quiet hours (local time) or on quiet days (0 = Monday … 4 = Friday).
+    quiet_hours: str = "21:00-08:00"
+    quiet_days: Annotated[tuple[int, ...], NoDecode] = (4,)
+    # Bulk messages per second; Telegram allows about 30 overall, interactive replies share it.
+    send_rate: float = 29.0
+    # How often the scheduler looks for due rounds and reminders, in seconds.
+    tick_seconds: float = 15.0
+
+    @field_validator("reminder_days", "quiet_days", mode="before")
+    @classmethod
+    def _parse_int_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return tuple(int(p) for p in value.replace(";", ",").split(",") if p.strip())
+            except ValueError:
+                raise ValueError("must be comma-separated whole numbers") from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_shape(cls, value: str) -> str:
+        from bot.quiet_hours import parse_span
+
+        parse_span(value)
+        return value
 
     @field_validator("token")
     @classmethod

@@ -10,6 +10,7 @@ from persiantools import characters, digits
 # Zero-width and bidi controls that phone keyboards and copy-paste leave behind.  ZWNJ (U+200C)
 # is part of Persian spelling ("می‌خواهم"), so it is kept inside words and only trimmed at ends.
 _INVISIBLE = re.compile("[\u200b\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
+_LATIN_DIGITS = re.compile(r"[0-9]+")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
@@ -29,7 +30,8 @@ def only_digits(text: str, *, ignore: str = " -_/.") -> str | None:
     text = normalize(text)
     for ch in ignore:
         text = text.replace(ch, "")
-    return text if text.isdigit() else None
+    # str.isdigit() also accepts ² or full-width digits, which int() then rejects.
+    return text if _LATIN_DIGITS.fullmatch(text) else None
 
 
 def localize_digits(text: str, lang: str) -> str:

@@ -41,6 +41,8 @@ class User(Row):
     id: int
     language: str
     first_name: str | None = None
+    muted: bool = False
+    unreachable_since: datetime | None = None
     created_at: datetime
 
 
@@ -79,6 +81,8 @@ class Round(Row):
     state: Literal["scheduled", "open", "closed"]
     weights: dict[str, float] | None = None
     created_at: datetime
+    published_at: datetime | None = None
+    scored_at: datetime | None = None
 
 
 class Submission(Row):

@@ -6,6 +6,7 @@ import aiosqlite
 
 from storage.repositories.drafts import RegistrationDraftRepository
 from storage.repositories.firms import FirmRepository
+from storage.repositories.outbox import OutboxRepository
 from storage.repositories.places import ClusterRepository, EstateRepository, ProvinceRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.submissions import AnswerRepository, SubmissionRepository
@@ -17,7 +18,7 @@ class Repositories:
 
     __slots__ = (
         "conn", "provinces", "estates", "clusters", "users", "firms",
-        "drafts", "rounds", "submissions", "answers",
+        "drafts", "rounds", "submissions", "answers", "outbox",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -31,3 +32,4 @@ class Repositories:
         self.rounds = RoundRepository(conn)
         self.submissions = SubmissionRepository(conn)
         self.answers = AnswerRepository(conn)
+        self.outbox = OutboxRepository(conn)

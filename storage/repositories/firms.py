@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from storage.models import Firm
 from storage.repositories.base import Repository, stamp
 
@@ -11,6 +13,18 @@ FIRM_FIELDS = (
     "name", "national_id", "province_id", "estate_id", "cluster_id", "sector",
     "employees", "founded_year", "phone", "consent_public",
 )
+
+
+class Recipient(BaseModel):
+    """A firm's owner as bulk sending sees them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    firm_id: int
+    owner_id: int
+    sector: str
+    language: str
+    muted: bool
 
 
 class FirmRepository(Repository):
@@ -46,3 +60,33 @@ class FirmRepository(Repository):
 
     async def count(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM firms"))
+
+    async def recipients(self) -> list[Recipient]:
+        """Every firm's owner with what bulk sending needs to know about them."""
+        rows = await self._all(
+            "SELECT f.id AS firm_id, f.owner_id, f.sector, u.language, u.muted"
+            " FROM firms f JOIN users u ON u.id = f.owner_id ORDER BY f.id"
+        )
+        return [Recipient(**dict(r)) for r in rows]
+
+    async def not_submitted(self, round_id: int) -> list[Recipient]:
+        """Owners of firms that have not submitted the round (drafts included)."""
+        rows = await self._all(
+            "SELECT f.id AS firm_id, f.owner_id, f.sector, u.language, u.muted"
+            " FROM firms f JOIN users u ON u.id = f.owner_id"
+            " WHERE NOT EXISTS (SELECT 1 FROM submissions s WHERE s.firm_id = f.id"
+            "   AND s.round_id = ? AND s.status = 'submitted') ORDER BY f.id",
+            (round_id,),
+        )
+        return [Recipient(**dict(r)) for r in rows]
+
+    async def stale_drafts(self, round_id: int, *, untouched_since: str) -> list[tuple[Recipient, int]]:
+        """Owners whose draft has not moved since ``untouched_since``, with their answer count."""
+        rows = await self._all(
+            "SELECT f.id AS firm_id, f.owner_id, f.sector, u.language, u.muted,"
+            " (SELECT COUNT(*) FROM answers a WHERE a.submission_id = s.id) AS answered"
+            " FROM submissions s JOIN firms f ON f.id = s.firm_id JOIN users u ON u.id = f.owner_id"
+            " WHERE s.round_id = ? AND s.status = 'draft' AND s.updated_at <= ? ORDER BY f.id",
+            (round_id, untouched_since),
+        )
+        return [(Recipient(**{k: r[k] for k in r.keys() if k != "answered"}), r["answered"]) for r in rows]

@@ -10,7 +10,11 @@ import aiosqlite
 from storage.models import Round
 from storage.repositories.base import Repository, stamp
 
-_COLUMNS = "id, title, questionnaire_version, opens_at, closes_at, state, weights, created_at"
+_COLUMNS = (
+    "id, title, questionnaire_version, opens_at, closes_at, state, weights, created_at,"
+    " published_at, scored_at"
+)
+_INSERT_COLUMNS = "title, questionnaire_version, opens_at, closes_at, state, weights, created_at"
 
 
 def _round(row: aiosqlite.Row) -> Round:
@@ -49,7 +53,7 @@ class RoundRepository(Repository):
         weights: dict[str, float] | None = None,
     ) -> Round:
         round_id = await self._write(
-            f"INSERT INTO rounds ({_COLUMNS.removeprefix('id, ')}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO rounds ({_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 title, questionnaire_version, stamp(opens_at), stamp(closes_at), state,
                 json.dumps(weights) if weights else None, stamp(),
@@ -61,3 +65,49 @@ class RoundRepository(Repository):
 
     async def close(self, round_id: int) -> None:
         await self._write("UPDATE rounds SET state = 'closed' WHERE id = ?", (round_id,))
+
+    async def all(self) -> list[Round]:
+        return [_round(r) for r in await self._all(f"SELECT {_COLUMNS} FROM rounds ORDER BY opens_at DESC, id DESC")]
+
+    async def due_to_open(self, now: datetime) -> list[Round]:
+        rows = await self._all(
+            f"SELECT {_COLUMNS} FROM rounds WHERE state = 'scheduled' AND opens_at <= ?"
+            " ORDER BY opens_at",
+            (stamp(now),),
+        )
+        return [_round(r) for r in rows]
+
+    async def set_state(self, round_id: int, state: str) -> None:
+        await self._write("UPDATE rounds SET state = ? WHERE id = ?", (state, round_id))
+
+    async def update(
+        self, round_id: int, *, title: str | None = None, opens_at: datetime | None = None,
+        closes_at: datetime | None = None, weights: dict[str, float] | None = None,
+    ) -> None:
+        current = await self.get(round_id)
+        if current is None:
+            return
+        await self._write(
+            "UPDATE rounds SET title = ?, opens_at = ?, closes_at = ?, weights = ? WHERE id = ?",
+            (
+                title if title is not None else current.title,
+                stamp(opens_at or current.opens_at),
+                stamp(closes_at or current.closes_at),
+                json.dumps(weights) if weights is not None else (
+                    json.dumps(current.weights) if current.weights else None),
+                round_id,
+            ),
+        )
+
+    async def mark_scored(self, round_id: int, at: datetime) -> None:
+        await self._write("UPDATE rounds SET scored_at = ? WHERE id = ?", (stamp(at), round_id))
+
+    async def mark_published(self, round_id: int, at: datetime) -> None:
+        await self._write("UPDATE rounds SET published_at = ? WHERE id = ?", (stamp(at), round_id))
+
+    async def response_counts(self, round_id: int) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT status, COUNT(*) AS n FROM submissions WHERE round_id = ? GROUP BY status",
+            (round_id,),
+        )
+        return {r["status"]: r["n"] for r in rows}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from storage.models import User
 from storage.repositories.base import Repository, stamp
 
@@ -11,7 +13,9 @@ class UserRepository(Repository):
 
     async def get(self, user_id: int) -> User | None:
         row = await self._one(
-            "SELECT id, language, first_name, created_at FROM users WHERE id = ?", (user_id,)
+            "SELECT id, language, first_name, muted, unreachable_since, created_at FROM users"
+            " WHERE id = ?",
+            (user_id,),
         )
         return User(**dict(row)) if row else None
 
@@ -28,3 +32,16 @@ class UserRepository(Repository):
 
     async def set_language(self, *, user_id: int, language: str) -> None:
         await self._write("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+
+    async def set_unreachable(self, *, user_id: int, at: datetime) -> None:
+        await self._write("UPDATE users SET unreachable_since = ? WHERE id = ?", (stamp(at), user_id))
+
+    async def clear_unreachable(self, user_id: int) -> None:
+        await self._write("UPDATE users SET unreachable_since = NULL WHERE id = ?", (user_id,))
+
+    async def unreachable_ids(self) -> set[int]:
+        rows = await self._all("SELECT id FROM users WHERE unreachable_since IS NOT NULL")
+        return {r["id"] for r in rows}
+
+    async def set_muted(self, *, user_id: int, muted: bool) -> None:
+        await self._write("UPDATE users SET muted = ? WHERE id = ?", (int(muted), user_id))

@@ -1,0 +1,1 @@
+"""Benchmarks for Khooshe (run ``python -m bench.updates``); see bench/README.md."""

@@ -1,0 +1,205 @@
+"""Ranking benchmark: score and rank a whole round of synthetic firms.
+
+Run from the repository root::
+
+    .venv/bin/python -m bench.ranking                     # 10k, 30k and 100k firms
+    .venv/bin/python -m bench.ranking --sizes 1000,5000   # other sizes
+    .venv/bin/python -m bench.ranking --profile           # cProfile the largest size
+
+For each size a fresh SQLite file (in a temporary directory) gets synthetic estates, clusters,
+firms and one closed round in which every firm submitted a complete, valid, random assessment.
+``bot.ranking.score_round`` is then timed (best of ``--repeat`` runs; re-running is idempotent)
+with its split: load (SQL + decoding), score (numpy), write (the scores rows), rank SQL (the
+window-function UPDATE), peer stats.  The target is 100k firms in at most 1 s.  This is a
+measurement script: it prints PASS/MISS and never fails because a target was missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/ranking.py` puts bench/ first, not the repo root
+    sys.path.insert(0, str(ROOT))
+
+from bot.assessment import reference_year  # noqa: E402
+from bot.places_import import import_clusters, import_estates, read_csv_file  # noqa: E402
+from bot.questionnaire import NONE_OPTION, Question, Questionnaire, load_questionnaire  # noqa: E402
+from bot.ranking import RankingSummary, score_round  # noqa: E402
+from storage.database import Database  # noqa: E402
+
+SAMPLE = ROOT / "data" / "sample"
+DEFAULT_SIZES = (10_000, 30_000, 100_000)
+TARGET_SECONDS = 1.0
+#: ISIC sections of the synthetic firms, with their shares (production sectors dominate).
+SECTORS = (("C", 0.6), ("A", 0.1), ("F", 0.05), ("G", 0.15), ("I", 0.05), ("J", 0.05))
+FIRMS_PER_ESTATE = 100
+FIRMS_PER_CLUSTER = 250
+CLUSTER_SHARE = 0.8
+
+
+# ---------------------------------------------------------------------------------------------
+# Random, valid answers (also used by tests/test_ranking.py)
+
+
+def random_answer(question: Question, rng: random.Random, ref_year: int) -> Any:
+    """A random value as AnswerRepository stores it (before JSON encoding) for ``question``."""
+    kind = question.type
+    if kind in ("yesno", "single", "ladder"):
+        return rng.choice(question.options).id
+    if kind == "multi":
+        exclusive = [o.id for o in question.options if o.exclusive]
+        others = [o.id for o in question.options if not o.exclusive]
+        if exclusive and rng.random() < 0.2:
+            return exclusive[:1]
+        picked = set(rng.sample(others, rng.randint(1, min(4, len(others)))))
+        return [o for o in others if o in picked]
+    if kind in ("percent", "count"):
+        low, high = question.range
+        if kind == "count":
+            high = min(high, 12)
+        return rng.randint(low, high)
+    if kind == "shares":
+        a = rng.randint(0, 100)
+        b = rng.randint(0, 100 - a)
+        return [a, b, 100 - a - b]
+    if kind == "year_or_none":
+        if rng.random() < 0.4:
+            return NONE_OPTION
+        return rng.randint(ref_year - 12, ref_year + 1)
+    if kind == "text":
+        return rng.choice(["برق مرتب قطع می‌شود.", "نقدینگی کم است.", "Customs delays."])
+    raise ValueError(f"unknown question type {kind}")
+
+
+def random_answers(
+    questionnaire: Questionnaire, sector: str, rng: random.Random, ref_year: int,
+    *, skip: float = 0.0,
+) -> dict[str, Any]:
+    """Answers to every question that applies to ``sector`` (the optional P3 half the time);
+    with ``skip`` > 0, each question is left unanswered with that probability."""
+    answers = {}
+    for q in questionnaire.questions_for(sector):
+        if not q.required and rng.random() < 0.5:
+            continue
+        if skip and rng.random() < skip:
+            continue
+        answers[q.id] = random_answer(q, rng, ref_year)
+    return answers
+
+
+# ---------------------------------------------------------------------------------------------
+# The synthetic round
+
+
+def _sector(rng: random.Random) -> str:
+    x = rng.random()
+    for sector, share in SECTORS:
+        x -= share
+        if x < 0:
+            return sector
+    return SECTORS[0][0]
+
+
+async def build(db: Database, size: int, *, seed: int = 1) -> int:
+    """Fills an empty database with ``size`` firms and a closed round; returns the round id."""
+    rng = random.Random(seed)
+    questionnaire = load_questionnaire(1)
+    now = datetime.now(UTC)
+    stamp = now.isoformat()
+    async with db.transaction() as repo:
+        await import_estates(repo, read_csv_file(SAMPLE / "estates.csv"))
+        await import_clusters(repo, read_csv_file(SAMPLE / "clusters.csv"))
+        conn = repo.conn
+        n_estates = max(1, size // FIRMS_PER_ESTATE)
+        n_clusters = max(1, size // FIRMS_PER_CLUSTER)
+        async with conn.execute("SELECT COUNT(*) FROM estates") as cur:
+            (have,) = await cur.fetchone()
+        await conn.executemany(
+            "INSERT INTO estates (province_id, name, kind) VALUES (?, ?, 'estate')",
+            ((1 + i % 31, f"شهرک صنعتی {i}") for i in range(max(0, n_estates - have))),
+        )
+        async with conn.execute("SELECT COUNT(*) FROM clusters") as cur:
+            (have,) = await cur.fetchone()
+        await conn.executemany(
+            "INSERT INTO clusters (province_id, name, sector) VALUES (?, ?, 'C')",
+            ((1 + i % 31, f"خوشه {i}") for i in range(max(0, n_clusters - have))),
+        )
+        estates: dict[int, list[int]] = {}
+        clusters: dict[int, list[int]] = {}
+        async with conn.execute("SELECT id, province_id FROM estates") as cur:
+            for eid, pid in await cur.fetchall():
+                estates.setdefault(pid, []).append(eid)
+        async with conn.execute("SELECT id, province_id FROM clusters") as cur:
+            for cid, pid in await cur.fetchall():
+                clusters.setdefault(pid, []).append(cid)
+        provinces = sorted(estates)
+
+        opens = now - timedelta(days=40)
+        async with conn.execute(
+            "INSERT INTO rounds (title, questionnaire_version, opens_at, closes_at, state,"
+            " created_at) VALUES ('bench', 1, ?, ?, 'closed', ?)",
+            (opens.isoformat(), (now - timedelta(days=10)).isoformat(), stamp),
+        ) as cur:
+            round_id = cur.lastrowid
+        round_ = await repo.rounds.get(round_id)
+        assert round_ is not None
+        ref_year = reference_year(round_)
+
+        base = 1_000_000
+        await conn.executemany(
+            "INSERT INTO users (id, language, created_at) VALUES (?, 'fa', ?)",
+            ((base + i, stamp) for i in range(size)),
+        )
+        firms = []
+        sectors = []
+        for i in range(size):
+            pid = rng.choice(provinces)
+            eid = rng.choice(estates[pid])
+            cid = rng.choice(clusters[pid]) if pid in clusters and rng.random() < CLUSTER_SHARE else None
+            sector = _sector(rng)
+            sectors.append(sector)
+            firms.append((
+                base + i, base + i, f"بنگاه {i}", f"{i:010d}", pid, eid, cid, sector,
+                rng.randint(5, 500), rng.randint(1360, 1403), "09120000000", int(rng.random() < 0.5),
+                stamp, stamp,
+            ))
+        await conn.executemany(
+            "INSERT INTO firms (id, owner_id, name, national_id, province_id, estate_id, cluster_id,"
+            " sector, employees, founded_year, phone, consent_public, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            firms,
+        )
+        await conn.executemany(
+            "INSERT INTO submissions (id, round_id, firm_id, status, cursor, active, started_at,"
+            " updated_at, submitted_at) VALUES (?, ?, ?, 'submitted', NULL, 0, ?, ?, ?)",
+            ((base + i, round_id, base + i, stamp, stamp, stamp) for i in range(size)),
+        )
+
+        def answer_rows() -> Iterator[tuple[int, str, str, str]]:
+            cache: dict[Any, str] = {}
+            for i, sector in enumerate(sectors):
+                for qid, value in random_answers(questionnaire, sector, rng, ref_year).items():
+                    key = (qid, json.dumps(value))
+                    text = cache.get(key)
+                    if text is None:
+                        text = cache[key] = json.dumps(value, ensure_ascii=False)
+                    yield (base + i, qid, text, stamp)
+
+        await conn.executemany(
+            "INSERT INTO answers (submission_id, qid, value, answered_at) VALUES (?, ?, ?, ?)",
+            list(answer_rows()),
+        )
+    return round_id

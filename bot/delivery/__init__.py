@@ -1,0 +1,1 @@
+"""Bulk delivery: the durable outbox, a steady pacer, and the worker that sends."""

@@ -1,0 +1,120 @@
+"""The durable queue of bulk messages (announcements, reminders, result summaries)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+import aiosqlite
+from pydantic import BaseModel, ConfigDict
+
+from storage.repositories.base import Repository, stamp
+
+Status = Literal["pending", "sending", "sent", "failed", "unreachable", "cancelled"]
+
+
+class OutboxRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    kind: str
+    dedupe_key: str
+    chat_id: int
+    payload: dict[str, Any]
+    not_before: datetime
+    status: Status
+    attempts: int
+    last_error: str | None = None
+    message_id: int | None = None
+    sent_at: datetime | None = None
+
+
+_COLUMNS = (
+    "id, kind, dedupe_key, chat_id, payload, not_before, status, attempts, last_error,"
+    " message_id, sent_at"
+)
+
+
+def _row(row: aiosqlite.Row) -> OutboxRow:
+    return OutboxRow(**{**dict(row), "payload": json.loads(row["payload"])})
+
+
+class OutboxRepository(Repository):
+    __slots__ = ()
+
+    async def add(
+        self, *, kind: str, dedupe_key: str, chat_id: int, payload: dict[str, Any],
+        not_before: datetime,
+    ) -> bool:
+        """Queues a message unless one with the same key was ever queued; True when added."""
+        before = self.conn.total_changes
+        await self._write(
+            "INSERT INTO outbox (kind, dedupe_key, chat_id, payload, not_before, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            (kind, dedupe_key, chat_id, json.dumps(payload, ensure_ascii=False),
+             stamp(not_before), stamp()),
+        )
+        return self.conn.total_changes > before
+
+    async def claim_next(self, now: datetime) -> OutboxRow | None:
+        """Marks the oldest due message as being sent and returns it."""
+        row = await self._one(
+            f"UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ("
+            " SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
+            " ORDER BY not_before, id LIMIT 1) RETURNING {_COLUMNS}",
+            (stamp(now),),
+        )
+        return _row(row) if row else None
+
+    async def next_due_at(self) -> datetime | None:
+        value = await self._scalar("SELECT MIN(not_before) FROM outbox WHERE status = 'pending'")
+        return datetime.fromisoformat(value) if value else None
+
+    async def mark_sent(self, row_id: int, *, message_id: int | None, at: datetime) -> None:
+        await self._write(
+            "UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?, last_error = NULL"
+            " WHERE id = ?",
+            (message_id, stamp(at), row_id),
+        )
+
+    async def retry_later(self, row_id: int, *, at: datetime, error: str) -> None:
+        await self._write(
+            "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            (stamp(at), error[:500], row_id),
+        )
+
+    async def give_back(self, row_id: int, *, at: datetime, error: str) -> None:
+        """Returns a message to the queue without counting the attempt (a 429 is not its fault)."""
+        await self._write(
+            "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0),"
+            " not_before = ?, last_error = ? WHERE id = ?",
+            (stamp(at), error[:500], row_id),
+        )
+
+    async def finish(self, row_id: int, *, status: Status, error: str | None) -> None:
+        await self._write(
+            "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?",
+            (status, error[:500] if error else None, row_id),
+        )
+
+    async def recover_in_flight(self) -> int:
+        """After a crash, a message marked 'sending' may or may not have gone out; it is sent
+        again (at most one duplicate per crash, as one message is in flight at a time)."""
+        before = self.conn.total_changes
+        await self._write("UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
+        return self.conn.total_changes - before
+
+    async def counts(self, *, kind_prefix: str = "") -> dict[str, int]:
+        rows = await self._all(
+            "SELECT status, COUNT(*) AS n FROM outbox WHERE kind LIKE ? GROUP BY status",
+            (kind_prefix + "%",),
+        )
+        return {r["status"]: r["n"] for r in rows}
+
+    async def by_key(self, dedupe_key: str) -> OutboxRow | None:
+        row = await self._one(f"SELECT {_COLUMNS} FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
+        return _row(row) if row else None
+
+    async def all(self) -> list[OutboxRow]:
+        return [_row(r) for r in await self._all(f"SELECT {_COLUMNS} FROM outbox ORDER BY id")]
