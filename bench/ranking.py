@@ -203,3 +203,116 @@ async def build(db: Database, size: int, *, seed: int = 1) -> int:
             list(answer_rows()),
         )
     return round_id
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+
+
+def _numpy_ranks_seconds(composite: Any, groups: dict[str, Any]) -> float:
+    """For comparison only: every competition rank and group size computed with numpy."""
+    import numpy as np
+
+    t = time.perf_counter()
+    keys = -composite
+    for ids in groups.values():
+        order = np.lexsort((keys, ids))
+        k, g = keys[order], ids[order]
+        new_group = np.r_[True, g[1:] != g[:-1]]
+        new_value = new_group | np.r_[True, k[1:] != k[:-1]]
+        pos = np.arange(len(k))
+        group_start = np.maximum.accumulate(np.where(new_group, pos, 0))
+        value_start = np.maximum.accumulate(np.where(new_value, pos, 0))
+        ranks = np.empty(len(k), np.int64)
+        ranks[order] = value_start - group_start + 1
+        np.bincount(np.unique(ids, return_inverse=True)[1])
+    return time.perf_counter() - t
+
+
+async def measure(size: int, repeat: int, workdir: Path) -> tuple[RankingSummary, float, float]:
+    path = workdir / f"ranking-{size}.db"
+    t = time.perf_counter()
+    async with Database(path) as db:
+        round_id = await build(db, size)
+    built = time.perf_counter() - t
+    best: RankingSummary | None = None
+    async with Database(path) as db:
+        for _ in range(repeat):
+            summary = await score_round(db, round_id)
+            assert summary.scored == size, summary
+            if best is None or summary.seconds < best.seconds:
+                best = summary
+        import numpy as np
+
+        async with db.read() as repo:
+            async with repo.conn.execute(
+                "SELECT composite, estate_id, COALESCE(cluster_id, -1), province_id FROM scores"
+                " WHERE round_id = ?", (round_id,)
+            ) as cur:
+                rows = np.array(await cur.fetchall(), dtype=np.float64)
+    groups = {
+        "estate": rows[:, 1].astype(np.int64), "cluster": rows[:, 2].astype(np.int64),
+        "province": rows[:, 3].astype(np.int64), "nation": np.zeros(len(rows), np.int64),
+    }
+    assert best is not None
+    return best, built, _numpy_ranks_seconds(rows[:, 0], groups)
+
+
+PHASES = ("delete", "load", "score", "write", "rank", "peers", "commit")
+
+
+async def main_async(sizes: list[int], repeat: int, profile: bool) -> None:
+    print(f"score_round benchmark: sizes {sizes}, best of {repeat}; target {TARGET_SECONDS:.1f} s "
+          f"for 100k firms")
+    with tempfile.TemporaryDirectory(prefix="khooshe-ranking-") as tmp:
+        results = {}
+        header = f"{'firms':>8} {'total s':>8} " + " ".join(f"{p:>7}" for p in PHASES) + \
+            f" {'numpy-rank':>10} {'build s':>8}"
+        lines = []
+        for size in sizes:
+            summary, built, numpy_rank = await measure(size, repeat, Path(tmp))
+            results[size] = summary
+            lines.append(
+                f"{size:>8} {summary.seconds:>8.3f} "
+                + " ".join(f"{summary.timings.get(p, 0.0):>7.3f}" for p in PHASES)
+                + f" {numpy_rank:>10.3f} {built:>8.1f}"
+            )
+            print(header if len(lines) == 1 else "", end="\n" if len(lines) == 1 else "")
+            print(lines[-1], flush=True)
+        small, large = min(results), max(results)
+        if small != large:
+            a, b = results[small], results[large]
+            ratio = large / small
+            print(f"growth {small} -> {large} firms (x{ratio:.0f}): total x{b.seconds / a.seconds:.2f}; "
+                  + ", ".join(
+                      f"{p} x{b.timings[p] / a.timings[p]:.1f}" for p in PHASES
+                      if a.timings.get(p, 0) > 0.0005
+                  ))
+        if 100_000 in results:
+            s = results[100_000].seconds
+            print(f"100k firms: {s:.3f} s -> {'PASS' if s <= TARGET_SECONDS else 'MISS'}"
+                  f" (target <= {TARGET_SECONDS:.1f} s)")
+        if profile:
+            size = max(sizes)
+            path = Path(tmp) / f"ranking-{size}.db"
+            async with Database(path) as db:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await score_round(db, 1)
+                profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
+                        help="comma-separated numbers of firms (default 10000,30000,100000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the best counts")
+    parser.add_argument("--profile", action="store_true", help="cProfile the largest size")
+    args = parser.parse_args()
+    sizes = [int(s.replace("_", "").replace("k", "000")) for s in args.sizes.split(",") if s.strip()]
+    asyncio.run(main_async(sizes, args.repeat, args.profile))
+
+
+if __name__ == "__main__":
+    main()

@@ -85,27 +85,6 @@ def serve_echo() -> None:
     app.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 
-def serve_khooshe_without_limiter() -> None:
-    """``python -m bot`` with AIORateLimiter's global 30 requests/s bucket switched off.
-
-    A diagnostic only (``--no-rate-limiter``): it patches the class bot.application builds,
-    in this process, so the bot's code is untouched.  Retries on 429 (max_retries) stay.
-    """
-    from telegram.ext import AIORateLimiter
-
-    import bot.application
-
-    class NoGlobalLimit(AIORateLimiter):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["overall_max_rate"] = 0
-            super().__init__(*args, **kwargs)
-
-    bot.application.AIORateLimiter = NoGlobalLimit  # type: ignore[misc]
-    from bot.cli import main
-
-    raise SystemExit(main(["run"]))
-
-
 # ---------------------------------------------------------------------------------------------
 # The fake server, counted and optionally slowed
 
@@ -337,6 +316,8 @@ def echo_steps(pattern: Sequence[Step]) -> list[Step]:
 class Recorder:
     first: list[float] = field(default_factory=list)  # inject → first send/edit in the chat
     step: list[float] = field(default_factory=list)  # inject → the message the user waited for
+    at: list[float] = field(default_factory=list)  # when each update was injected (monotonic)
+    what: list[str] = field(default_factory=list)  # which step it was
 
 
 async def run_step(user: Any, step: Step, state: dict[str, Any], rec: Recorder, echo: bool) -> float:
@@ -355,6 +336,8 @@ async def run_step(user: Any, step: Step, state: dict[str, Any], rec: Recorder, 
     state["last"] = event.message_id
     rec.first.append(first.at - t0)
     rec.step.append(event.at - t0)
+    rec.at.append(t0)
+    rec.what.append(f"{step.action} {step.payload[:12]}")
     return event.at
 
 
@@ -368,8 +351,11 @@ class PhaseResult:
     bot_cpu: float = 0.0
     bench_cpu: float = 0.0
     bot_threads: tuple[float, float] = (0.0, 0.0)
+    other_cpu: float = 0.0  # CPU seconds used by neither the bot nor this process (other load)
+    steal_cpu: float = 0.0  # CPU seconds the hypervisor took
     rate_asked: float = 0.0
     late_p99: float = 0.0
+    t0: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -384,6 +370,12 @@ class CpuWatch:
 
         self.bot, self.me = bot, psutil.Process()
         self.bot0, self.me0, self.threads0 = bot.cpu_seconds(), self._mine(), bot.thread_cpu()
+        self.sys0 = psutil.cpu_times()
+
+    @staticmethod
+    def _busy(t: Any) -> float:
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0) - getattr(t, "guest", 0.0) \
+            - getattr(t, "guest_nice", 0.0)
 
     def _mine(self) -> float:
         t = self.me.cpu_times()
@@ -394,6 +386,11 @@ class CpuWatch:
         result.bot_cpu = self.bot.cpu_seconds() - self.bot0
         result.bench_cpu = self._mine() - self.me0
         result.bot_threads = (threads[0] - self.threads0[0], threads[1] - self.threads0[1])
+        import psutil
+
+        sys1 = psutil.cpu_times()
+        result.other_cpu = max(0.0, self._busy(sys1) - self._busy(self.sys0) - result.bot_cpu - result.bench_cpu)
+        result.steal_cpu = getattr(sys1, "steal", 0.0) - getattr(self.sys0, "steal", 0.0)
 
 
 async def progress(api: Any, label: str, total: int, every: float = 10.0) -> None:
@@ -487,6 +484,7 @@ async def paced(api: Any, bot: BotProcess, users: Sequence[Any], steps: Sequence
     result.updates = api.injected - injected0
     result.wall = (max(ends) if ends else time.monotonic()) - t0
     result.late_p99 = percentile(late, 0.99)
+    result.t0 = t0
     return result
 
 
@@ -500,6 +498,7 @@ class BotResult:
     saturation: PhaseResult | None = None
     latency: PhaseResult | None = None
     peak_rss: int = 0
+    idle_rss: int = 0  # RSS once polling, before any load
     log_errors: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -517,8 +516,7 @@ def latency_users(rate: float, seconds: float, steps: int, cap: int) -> int:
 
 
 async def bench_khooshe(args: argparse.Namespace, tmp: Path) -> BotResult:
-    name = "khooshe" + (" (no 30/s limiter)" if args.no_rate_limiter else "")
-    result = BotResult(name)
+    result = BotResult("khooshe")
     steps = khooshe_steps()
     phase1_ids = [OWNER_BASE + i for i in range(args.owners)]
     phase2_ids = [OWNER_BASE + args.owners + i for i in range(args.owners)]
@@ -528,16 +526,14 @@ async def bench_khooshe(args: argparse.Namespace, tmp: Path) -> BotResult:
     api = make_api(args.rtt_ms)
     await api.start()
     profile_file = tmp / "khooshe.prof"
-    if args.no_rate_limiter:
-        target = [str(BENCH_FILE), "--serve-khooshe-without-limiter"]
-    else:
-        target = ["-m", "bot"]
-    cmd = [sys.executable, *(["-m", "cProfile", "-o", str(profile_file)] if args.profile else []), *target]
+    cmd = [sys.executable, *(["-m", "cProfile", "-o", str(profile_file)] if args.profile else []), "-m", "bot"]
     env = child_env({"KHOOSHE_TOKEN": TOKEN, "KHOOSHE_API_URL": api.base_url, "KHOOSHE_DB": str(db_path)})
     bot: BotProcess | None = None
     try:
         bot = BotProcess("khooshe", cmd, env, tmp / "khooshe.log")
         await wait_until_polling(api, bot)
+        await asyncio.sleep(1.0)
+        result.idle_rss = bot.peak_rss
         owners = [api.user(uid, first_name="Owner", language_code="fa") for uid in phase1_ids]
         print(f"khooshe: saturation, {len(owners)} owners × {len(steps)} updates", file=sys.stderr, flush=True)
         result.saturation = await saturate(api, bot, owners, steps, echo=False, label="khooshe saturation")
@@ -572,6 +568,8 @@ async def bench_echo(args: argparse.Namespace, pattern: Sequence[Step], rate: fl
         env = child_env({"BENCH_TOKEN": TOKEN, "BENCH_API_URL": api.base_url})
         bot = BotProcess("echo", [sys.executable, str(BENCH_FILE), "--serve-echo"], env, tmp / "echo.log")
         await wait_until_polling(api, bot)
+        await asyncio.sleep(1.0)
+        result.idle_rss = bot.peak_rss
         users = [api.user(ECHO_BASE + i, first_name="User") for i in range(args.owners)]
         print(f"echo: saturation, {len(users)} users × {len(steps)} updates", file=sys.stderr, flush=True)
         result.saturation = await saturate(api, bot, users, steps, echo=True, label="echo saturation")
@@ -648,7 +646,16 @@ def report(results: list[BotResult], args: argparse.Namespace) -> None:
             main, rest = r.saturation.bot_threads
             print(f"  {r.name}: saturation CPU by thread — event loop {main:.1f}s, other threads"
                   f" (aiosqlite, httpx DNS …) {rest:.1f}s; saturation p50/p99 step"
-                  f" {1000 * percentile(r.saturation.rec.step, .5):.0f}/{1000 * percentile(r.saturation.rec.step, .99):.0f} ms")
+                  f" {1000 * percentile(r.saturation.rec.step, .5):.0f}/{1000 * percentile(r.saturation.rec.step, .99):.0f} ms;"
+                  f" other load on the machine {100 * r.saturation.other_cpu / r.saturation.wall:.0f}% of a core,"
+                  f" steal {100 * r.saturation.steal_cpu / r.saturation.wall:.0f}%")
+        if r.peak_rss:
+            print(f"  {r.name}: RSS once polling (before load) {r.idle_rss / 2**20:.1f} MB, peak {r.peak_rss / 2**20:.1f} MB")
+        if r.latency and r.latency.rec.first:
+            lat = r.latency
+            slow = sorted(range(len(lat.rec.first)), key=lambda i: lat.rec.first[i], reverse=True)[:8]
+            print(f"  {r.name}: slowest replies in the latency phase (s into the phase: ms, step): " + ", ".join(
+                f"{lat.rec.at[i] - lat.t0:.1f}s: {1000 * lat.rec.first[i]:.0f} ({lat.rec.what[i]})" for i in sorted(slow)))
         if r.latency:
             print(f"  {r.name}: latency phase asked {r.latency.rate_asked:.1f}/s, got {r.latency.per_second:.1f}/s"
                   f" over {r.latency.wall:.0f}s; dispatch lateness p99 {1000 * r.latency.late_p99:.1f} ms")
@@ -686,11 +693,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rtt-ms", type=float, default=0.0, help="artificial round trip per API request")
     p.add_argument("--profile", action="store_true",
                    help="run Khooshe's saturation phase under cProfile and print the hot spots (no echo)")
-    p.add_argument("--no-rate-limiter", action="store_true",
-                   help="diagnostic: Khooshe with AIORateLimiter's global 30/s bucket off (patched at launch)")
     p.add_argument("--skip-echo", action="store_true", help="measure Khooshe only")
     p.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--serve-khooshe-without-limiter", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.owners is None:
         args.owners = 50 if args.quick else 500
@@ -717,9 +721,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve_echo:
         serve_echo()
-        return 0
-    if args.serve_khooshe_without_limiter:
-        serve_khooshe_without_limiter()
         return 0
     asyncio.run(run(args))
     return 0

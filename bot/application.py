@@ -8,31 +8,39 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.error import Forbidden
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
+    Defaults,
     TypeHandler,
 )
 
+from bot import publishing
 from bot.clock import Clock
 from bot.context import KhoosheContext, Services
+from bot.delivery.pacer import InteractiveRateLimiter, Pacer
+from bot.delivery.worker import DeliveryWorker
 from bot.i18n import LANGUAGES, N_, pick_language, translator
 from bot.persistence import DerivedConversationPersistence
+from bot.quiet_hours import QuietHours
+from bot.rounds import RoundKeeper
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
-from handlers import assessment, registration
+from handlers import admin_rounds, assessment, registration, results
 from handlers.ui import say
 from storage.database import Database
+from storage.repositories.base import use_clock
 
 log = logging.getLogger(__name__)
 
 # Commands a firm owner sees in the client's menu, per language.
-OWNER_COMMANDS = ("start", "assess", "profile", "language", "help", "cancel")
+OWNER_COMMANDS = ("start", "assess", "myrank", "profile", "settings", "language", "help", "cancel")
 COMMAND_DESCRIPTIONS = {
     "start": N_("Main menu"),
     "assess": N_("Answer the self-assessment"),
     "profile": N_("Your firm's profile"),
+    "myrank": N_("Your latest score and rank"),
+    "settings": N_("Reminders and language"),
     "language": N_("Persian / English"),
     "help": N_("What this bot can do"),
     "cancel": N_("Leave what you are doing"),
@@ -42,7 +50,14 @@ COMMAND_DESCRIPTIONS = {
 async def remember_user(update: Update, context: KhoosheContext) -> None:
     """Records a user on first contact so their language is known without a query later."""
     user = update.effective_user
-    if user is None or user.id in context.services.languages:
+    if user is None:
+        return
+    if user.id in context.services.unreachable:
+        # They wrote to us, so they have unblocked the bot: bulk messages may reach them again.
+        async with context.db.transaction() as repo:
+            await repo.users.clear_unreachable(user.id)
+        context.services.unreachable.discard(user.id)
+    if user.id in context.services.languages:
         return
     async with context.db.transaction() as repo:
         stored = await repo.users.ensure(
@@ -75,7 +90,14 @@ async def publish_commands(app: Application) -> None:
 
 def build_application(settings: Settings, db: Database, *, clock: Clock | None = None) -> Application:
     """Wires everything; ``db`` must already be connected (persistence reads it on start)."""
-    services = Services(settings=settings, db=db, clock=clock or Clock())
+    quiet = QuietHours(settings.quiet_hours, settings.quiet_days, settings.zone)
+    clock = clock or Clock()
+    use_clock(clock.now)
+    pacer = Pacer(settings.send_rate)
+    services = Services(
+        settings=settings, db=db, clock=clock, pacer=pacer, quiet=quiet,
+        keeper=RoundKeeper(db, settings, quiet),
+    )
     persistence = DerivedConversationPersistence(
         db,
         registration_state=registration.state_of,
@@ -89,12 +111,61 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         .context_types(ContextTypes(context=KhoosheContext, bot_data=lambda: services))  # type: ignore[arg-type]
         .persistence(persistence)
         .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(InteractiveRateLimiter(pacer))
+        .defaults(Defaults(tzinfo=settings.zone))
         .connection_pool_size(settings.max_concurrent_updates + 4)
         .build()
     )
+    services.worker = DeliveryWorker(
+        bot=app.bot, db=db, pacer=pacer, clock=services.clock, quiet=quiet,
+        unreachable=services.unreachable,
+    )
+    services.worker.preparers.update(publishing.preparers(db))
     register_handlers(app)
     return app
+
+
+async def start_background(app: Application) -> None:
+    """Starts the delivery worker and the round scheduler; call after ``app.start()``."""
+    services: Services = app.bot_data
+    async with services.db.read() as repo:
+        services.unreachable.update(await repo.users.unreachable_ids())
+    assert services.worker is not None and app.job_queue is not None
+    await services.worker.start()
+    app.job_queue.run_repeating(
+        tick, interval=services.settings.tick_seconds, first=0.2, name="rounds-tick"
+    )
+    await schedule_round_edges(app)
+
+
+async def stop_background(app: Application) -> None:
+    services: Services = app.bot_data
+    if services.worker is not None:
+        await services.worker.stop()
+
+
+async def tick(context: KhoosheContext) -> None:
+    """Runs whatever is due (rounds to open or close, reminders) and wakes the sender."""
+    services = context.services
+    report = await services.keeper.tick(services.clock.now())
+    if report.queued and services.worker is not None:
+        services.worker.wake()
+
+
+async def schedule_round_edges(app: Application) -> None:
+    """Adds a one-off tick at each future opening and closing time, rebuilt from the database
+    on every start, so rounds open and close on the minute rather than on the next tick."""
+    services: Services = app.bot_data
+    assert app.job_queue is not None
+    now = services.clock.now()
+    async with services.db.read() as repo:
+        rounds = await repo.rounds.all()
+    for job in app.job_queue.get_jobs_by_name("round-edge"):
+        job.schedule_removal()
+    for r in rounds:
+        for moment in (r.opens_at, r.closes_at):
+            if r.state != "closed" and moment > now:
+                app.job_queue.run_once(tick, when=moment - services.clock.offset, name="round-edge")
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -104,6 +175,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(TypeHandler(Update, remember_user), group=-1)
     registration.register(app)
     assessment.register(app)
+    results.register(app)
+    admin_rounds.register(app)
     menu.register(app)
     menu.register_fallback(app)
     app.add_error_handler(report_error)  # type: ignore[arg-type]

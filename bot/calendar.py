@@ -59,3 +59,28 @@ def format_long_date(moment: date | datetime, lang: str, zone: ZoneInfo | None =
     locale = "fa" if lang == "fa" else "en"
     month = jalali.strftime("%B", locale=locale)
     return localize_digits(f"{jalali.day} {month} {jalali.year}", lang)
+
+
+_DATETIME = re.compile(r"^(\S+)(?:\s+(\d{1,2}):(\d{2}))?$")
+
+
+def parse_jalali_datetime(text: str, zone: ZoneInfo, *, default: time) -> datetime:
+    """Parses "1405/10/01 08:30" (or just the day, taking ``default`` as the time) in ``zone``."""
+    match = _DATETIME.match(normalize(text))
+    if not match:
+        raise BadDate(text)
+    day = parse_jalali_date(match.group(1))
+    if match.group(2) is None:
+        clock = default
+    else:
+        hour, minute = int(match.group(2)), int(match.group(3))
+        if hour > 23 or minute > 59:
+            raise BadDate(text)
+        clock = time(hour, minute)
+    return datetime.combine(day, clock, tzinfo=zone)
+
+
+def format_datetime(moment: datetime, lang: str, zone: ZoneInfo) -> str:
+    """Shows a moment as ۱۴۰۵/۱۰/۰۱ ۰۸:۳۰ in local time."""
+    local = moment.astimezone(zone)
+    return localize_digits(f"{JalaliDate(local.date()).strftime('%Y/%m/%d')} {local:%H:%M}", lang)

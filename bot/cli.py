@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.application import build_application, publish_commands
+from bot.application import build_application, publish_commands, start_background, stop_background
 from bot.calendar import BadDate, end_of_day, format_date, parse_jalali_date
 from bot.clock import Clock
 from bot.places_import import import_clusters, import_estates, read_csv_file
@@ -143,8 +143,10 @@ async def serve(settings: Settings) -> None:
             await app.start()
             assert app.updater is not None
             await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+            await start_background(app)
             log.info("Khooshe is running as @%s (started %s)", app.bot.username, datetime.now())
             await stop.wait()
             log.info("stopping")
             await app.updater.stop()
+            await stop_background(app)
             await app.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -12,6 +12,12 @@ from bot.clock import Clock
 from bot.i18n import Translator, translator
 from bot.settings import Settings
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from bot.delivery.pacer import Pacer
+    from bot.delivery.worker import DeliveryWorker
+    from bot.quiet_hours import QuietHours
+    from bot.rounds import RoundKeeper
 
 
 @dataclass
@@ -21,8 +27,17 @@ class Services:
     settings: Settings
     db: Database
     clock: Clock
+    pacer: Pacer
+    quiet: QuietHours
+    keeper: RoundKeeper
+    worker: DeliveryWorker | None = None
     # user id → language; filled on first contact so the language is known without a query.
     languages: dict[int, str] = field(default_factory=dict)
+    # Users who blocked the bot; bulk messages skip them until they write again.
+    unreachable: set[int] = field(default_factory=set)
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.settings.admins
 
 
 class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):

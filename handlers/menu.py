@@ -59,7 +59,8 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
             else:
                 label = t("📋 Start the self-assessment")
             buttons.append([button(label, "m:assess")])
-        buttons.append([button(t("👤 My firm's profile"), "m:profile")])
+        buttons.append([button(t("👤 My firm's profile"), "m:profile"), button(t("📊 My results"), "m:myrank")])
+        buttons.append([button(t("⚙️ Settings"), "m:settings")])
     other = next(code for code in LANGUAGES if code != context.lang)
     buttons.append([button(translator(other)(LANGUAGE_BUTTONS[other]), f"lang:{other}")])
     await say(update, context, "\n\n".join(lines), keyboard(*buttons))
@@ -86,6 +87,8 @@ async def help_command(update: Update, context: KhoosheContext) -> None:
         t("/register – register your firm"),
         t("/assess – answer or continue the self-assessment"),
         t("/profile – see and edit your firm's profile"),
+        t("/myrank – your latest published score and rank"),
+        t("/settings – reminders and language"),
         t("/language – switch between Persian and English"),
         t("/cancel – leave what you are doing (your answers are kept)"),
     ]))

@@ -120,6 +120,8 @@ class Question(BaseModel):
     type: str
     text: LocalText
     help: LocalText | None = None
+    #: scored questions: one line of practical advice for a firm that scored low on it.
+    advice: LocalText | None = None
     weight: float = 1
     required: bool = True
     #: ISIC section letters the question applies to; None means every sector.
@@ -175,7 +177,7 @@ class Question(BaseModel):
             raise ValueError(f"unknown ISIC section(s) {', '.join(map(repr, unknown))}")
         return value
 
-    @field_validator("text", "help")
+    @field_validator("text", "help", "advice")
     @classmethod
     def _known_placeholders(cls, value: LocalText | None) -> LocalText | None:
         if value is not None:

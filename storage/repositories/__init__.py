@@ -9,6 +9,7 @@ from storage.repositories.firms import FirmRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.places import ClusterRepository, EstateRepository, ProvinceRepository
 from storage.repositories.rounds import RoundRepository
+from storage.repositories.scores import ScoreRepository
 from storage.repositories.submissions import AnswerRepository, SubmissionRepository
 from storage.repositories.users import UserRepository
 
@@ -18,7 +19,7 @@ class Repositories:
 
     __slots__ = (
         "conn", "provinces", "estates", "clusters", "users", "firms",
-        "drafts", "rounds", "submissions", "answers", "outbox",
+        "drafts", "rounds", "submissions", "answers", "scores", "outbox",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -32,4 +33,5 @@ class Repositories:
         self.rounds = RoundRepository(conn)
         self.submissions = SubmissionRepository(conn)
         self.answers = AnswerRepository(conn)
+        self.scores = ScoreRepository(conn)
         self.outbox = OutboxRepository(conn)

@@ -9,8 +9,19 @@ from typing import Any
 import aiosqlite
 
 
+from collections.abc import Callable
+
+_clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+
+def use_clock(now: Callable[[], datetime]) -> None:
+    """Makes the stored timestamps follow the application's clock (tests move it)."""
+    global _clock
+    _clock = now
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _clock()
 
 
 def stamp(moment: datetime | None = None) -> str:

@@ -36,6 +36,10 @@ class FirmRepository(Repository):
         row = await self._one(f"SELECT {self._COLUMNS} FROM firms WHERE owner_id = ?", (owner_id,))
         return Firm(**dict(row)) if row else None
 
+    async def by_id(self, firm_id: int) -> Firm | None:
+        row = await self._one(f"SELECT {self._COLUMNS} FROM firms WHERE id = ?", (firm_id,))
+        return Firm(**dict(row)) if row else None
+
     async def by_national_id(self, national_id: str) -> Firm | None:
         row = await self._one(
             f"SELECT {self._COLUMNS} FROM firms WHERE national_id = ?", (national_id,)

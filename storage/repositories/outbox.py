@@ -62,7 +62,7 @@ class OutboxRepository(Repository):
         row = await self._one(
             f"UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ("
             " SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
-            " ORDER BY not_before, id LIMIT 1) RETURNING {_COLUMNS}",
+            f" ORDER BY not_before, id LIMIT 1) RETURNING {_COLUMNS}",
             (stamp(now),),
         )
         return _row(row) if row else None
