@@ -8,6 +8,7 @@ is looked up in the admin's own session, so they cannot be forged or replayed by
 from __future__ import annotations
 
 import logging
+import math
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -57,7 +58,7 @@ def parse_weights(text: str, version: int) -> dict[str, float]:
     if len(parts) != len(dims):
         raise ValueError
     values = [float(p) for p in parts]
-    if any(v < 0 for v in values) or not any(values):
+    if any(not math.isfinite(v) or v < 0 for v in values) or not any(values):
         raise ValueError
     return dict(zip(dims, values, strict=True))
 

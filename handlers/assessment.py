@@ -149,7 +149,9 @@ async def show_review(update: Update, context: KhoosheContext, sitting: Sitting)
         value = sitting.answers.get(q.id)
         shown = display(q, value, lang, limit=40) if value is not None else (
             t("(skipped)") if q.id in sitting.answers else t("(not answered)"))
-        lines.append(localize_digits(f"{n}. {esc(prompt)}\n    <b>{esc(shown)}</b>", lang))
+        # Digits first, escaping second: escaping makes entities like &#x27; whose digits
+        # must stay Latin.
+        lines.append(f"{number(n, lang)}. {esc(localize_digits(prompt, lang))}\n    <b>{esc(localize_digits(shown, lang))}</b>")
         edits.append(button(t("✏️ {n}", n=number(n, lang)), sitting.data(q.id, "edit")))
     lines += ["", t("Tap a number to change that answer, or submit.")]
     await say(update, context, "\n".join(lines), keyboard(
@@ -293,8 +295,9 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
     if sitting is None:
         return await gone(update, context)
     if str(sitting.submission.id) != sid or qid != sitting.cursor:
-        await settle_query(update, text=t("That question is no longer on screen; here is the current one."))
-        return await show(update, context, sitting, sitting.cursor)
+        # A double tap or an old message's button: the current question is already on screen.
+        await settle_query(update, text=t("That question was already answered; please use the latest message."))
+        return state_of(sitting.cursor)
 
     if qid == REVIEW:
         return await on_review(update, context, sitting, op)
@@ -341,7 +344,7 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
     await settle_query(update)
     shown = display(question, value, lang) if value is not None else t("(skipped)")
     prompt = question.prompt(lang, fiscal_year=fiscal_year(context, sitting))
-    await close_prompt(update, localize_digits(f"{esc(prompt)}\n✔️ <b>{esc(shown)}</b>", lang))
+    await close_prompt(update, f"{esc(localize_digits(prompt, lang))}\n✔️ <b>{esc(localize_digits(shown, lang))}</b>")
     return await show(update, context, sitting, cursor)
 
 
@@ -425,6 +428,26 @@ async def leave(update: Update, context: KhoosheContext) -> int:
     return ConversationHandler.END
 
 
+async def resume(update: Update, context: KhoosheContext) -> Stage | int:
+    """Shows the question on screen again (/assess, the menu's continue button, or a photo,
+    sticker or file where an answer was expected)."""
+    await settle_query(update)
+    user = update.effective_user
+    assert user is not None
+    sitting = await load(context, user.id)
+    if sitting is None:
+        return await gone(update, context)
+    return await show(update, context, sitting, sitting.cursor)
+
+
+async def switch_language(update: Update, context: KhoosheContext) -> Stage | int:
+    """Changes the language without leaving the assessment, and shows the question in it."""
+    from handlers.menu import store_language
+
+    await store_language(update, context)
+    return await resume(update, context)
+
+
 async def use_buttons(update: Update, context: KhoosheContext) -> Stage | int:
     """Re-shows the review when something other than a button arrives there."""
     user = update.effective_user
@@ -458,7 +481,11 @@ def register(app: Application) -> None:
         },
         fallbacks=[
             CommandHandler(["cancel", "start", "menu"], leave),
-            CallbackQueryHandler(leave, pattern=r"^(m:|lang:)"),
+            CommandHandler("assess", resume),
+            CallbackQueryHandler(resume, pattern=r"^m:assess$"),
+            CallbackQueryHandler(switch_language, pattern=r"^lang:(fa|en)$"),
+            CallbackQueryHandler(leave, pattern=r"^m:"),
+            MessageHandler(~filters.COMMAND & ~filters.TEXT, resume),
         ],
         name=ASSESSMENT,
         persistent=True,

@@ -101,19 +101,27 @@ async def language_command(update: Update, context: KhoosheContext) -> None:
     ))
 
 
-async def set_language(update: Update, context: KhoosheContext) -> None:
-    """Stores the chosen language and shows the menu in it."""
+async def store_language(update: Update, context: KhoosheContext) -> bool:
+    """Stores the language of a pressed ``lang:xx`` button; True when it changed."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
     code = query.data.split(":", 1)[1]
     if code not in LANGUAGES:
-        await settle_query(update)
-        return
+        return False
     async with context.db.transaction() as repo:
         await repo.users.set_language(user_id=update.effective_user.id, language=code)
     context.services.languages[update.effective_user.id] = code
-    await settle_query(update)
-    await show_menu(update, context, intro=context.t("Language set to English.") if code == "en"
+    await settle_query(update, text=context.t("Language set to English.") if code == "en"
+                       else context.t("Language set to Persian."))
+    return True
+
+
+async def set_language(update: Update, context: KhoosheContext) -> None:
+    """Stores the chosen language and shows the menu in it."""
+    if not await store_language(update, context):
+        await settle_query(update)
+        return
+    await show_menu(update, context, intro=context.t("Language set to English.") if context.lang == "en"
                     else context.t("Language set to Persian."))
 
 

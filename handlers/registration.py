@@ -543,16 +543,39 @@ async def confirm(update: Update, context: KhoosheContext) -> Step | int:
     return ConversationHandler.END
 
 
+async def current_step(context: KhoosheContext, user_id: int) -> tuple[Step, dict[str, Any]]:
+    async with context.db.read() as repo:
+        draft = await repo.drafts.get(user_id)
+    if draft is None:
+        return Step.NAME, {}
+    return Step[draft.step], dict(draft.data)
+
+
 async def use_buttons(update: Update, context: KhoosheContext) -> Step:
     """Reminds the owner that this step is answered with the buttons, and asks again."""
     assert update.effective_user is not None
-    data = await current_data(context, update.effective_user.id)
-    step = next_step(data)
-    async with context.db.read() as repo:
-        draft = await repo.drafts.get(update.effective_user.id)
-    if draft is not None:
-        step = Step[draft.step]
+    step, _ = await current_step(context, update.effective_user.id)
     return await retry(update, context, context.t("Please answer with the buttons."), step)
+
+
+async def resume(update: Update, context: KhoosheContext) -> Step:
+    """Asks the current step again: /register or the menu's continue button mid-way, a photo
+    or sticker where text was expected, or a button from an older message."""
+    assert update.effective_user is not None
+    if update.callback_query is not None and (update.callback_query.data or "").startswith("reg:"):
+        await settle_query(update, text=context.t("This button is no longer active."))
+    else:
+        await settle_query(update)
+    step, data = await current_step(context, update.effective_user.id)
+    return await ask(update, context, step, data)
+
+
+async def switch_language(update: Update, context: KhoosheContext) -> Step:
+    """Changes the language without leaving the registration, and asks the step in it."""
+    from handlers.menu import store_language
+
+    await store_language(update, context)
+    return await resume(update, context)
 
 
 async def show_profile(update: Update, context: KhoosheContext) -> None:
@@ -602,7 +625,11 @@ def register(app: Application) -> None:
         },
         fallbacks=[
             CommandHandler(["cancel", "start", "menu"], leave),
-            CallbackQueryHandler(leave, pattern=r"^(m:|lang:)"),
+            CommandHandler("register", resume),
+            CallbackQueryHandler(resume, pattern=r"^(m:register|reg:.*)$"),
+            CallbackQueryHandler(switch_language, pattern=r"^lang:(fa|en)$"),
+            CallbackQueryHandler(leave, pattern=r"^m:"),
+            MessageHandler(~filters.COMMAND & ~filters.TEXT, resume),
         ],
         name=REGISTRATION,
         persistent=True,

@@ -39,6 +39,10 @@ async def my_rank(update: Update, context: KhoosheContext) -> None:
 async def settings_menu(update: Update, context: KhoosheContext) -> None:
     """Shows the reminder setting with a button to switch it."""
     await settle_query(update)
+    await show_settings(update, context)
+
+
+async def show_settings(update: Update, context: KhoosheContext) -> None:
     user = update.effective_user
     assert user is not None
     t = context.t
@@ -61,7 +65,7 @@ async def set_mute(update: Update, context: KhoosheContext) -> None:
     async with context.db.transaction() as repo:
         await repo.users.set_muted(user_id=update.effective_user.id, muted=muted)
     await settle_query(update, text=context.t("Reminders turned off.") if muted else context.t("Reminders turned on."))
-    await settings_menu(update, context)
+    await show_settings(update, context)
 
 
 async def language_from_settings(update: Update, context: KhoosheContext) -> None:

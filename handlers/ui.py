@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -38,10 +39,21 @@ async def say(
     )
 
 
+# Ids of recently answered button presses: a press can be answered only once, and some paths
+# (a language switch that then re-shows a question) would otherwise answer it twice.
+_answered: OrderedDict[str, None] = OrderedDict()
+_ANSWERED_MEMORY = 4096
+
+
 async def settle_query(update: Update, *, text: str | None = None, alert: bool = False) -> None:
-    """Answers the button press so the phone stops showing a spinner."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text=text, show_alert=alert)
+    """Answers the button press (once) so the phone stops showing a spinner."""
+    query = update.callback_query
+    if query is None or query.id in _answered:
+        return
+    _answered[query.id] = None
+    if len(_answered) > _ANSWERED_MEMORY:
+        _answered.popitem(last=False)
+    await query.answer(text=text, show_alert=alert)
 
 
 async def close_prompt(update: Update, text: str) -> None:

@@ -115,8 +115,8 @@ async def test_old_buttons_and_multi_choice_rules(khooshe: Khooshe) -> None:
     await owner.wait_for("سؤال ۲ از")
     # A button on the first question's (now closed) message is refused politely.
     await owner.press_data(first.button_data[0][0] or "", message=first.message_id)
-    await owner.wait_for(lambda e: e.event == "answer" and "دیگر فعال نیست" in e.text)
-    await owner.wait_for("سؤال ۲ از")
+    await owner.wait_for(lambda e: e.event == "answer" and "قبلاً پاسخ داده‌اید" in e.text)
+    assert sum("سؤال ۲ از" in m.text for m in owner.messages()) == 1
     await owner.press("خیر")
     await owner.wait_for("سؤال ۳ از")
     await owner.press("تمام ✔️")  # nothing ticked

@@ -32,6 +32,10 @@ MSG_SHARES_FORMAT = N_(
     "Please type three numbers: domestic, indirect export and direct export, e.g. 70 20 10."
 )
 MSG_YEAR = N_("Please type a Solar Hijri year between {low} and {high}, e.g. 1398.")
+MSG_GREGORIAN_YEAR = N_(
+    "That looks like a Gregorian year; please type the Solar Hijri year (between {low} and {high})."
+)
+GREGORIAN_YEARS = (1800, 2100)
 MSG_TOO_LONG = N_("Please keep it under {limit} characters.")
 MSG_EMPTY = N_("Please type your answer.")
 MSG_CHOOSE = N_("Please choose one of the buttons.")
@@ -111,6 +115,8 @@ def _parse_year(question: Question, cleaned: str, current_year: int) -> int | st
         option = question.option(NONE_OPTION)
         if cleaned.casefold() in {NONE_OPTION, option.fa.casefold(), option.en.casefold()}:
             return NONE_OPTION
+    if _INTEGER.fullmatch(cleaned) and GREGORIAN_YEARS[0] <= int(cleaned) <= GREGORIAN_YEARS[1]:
+        raise InvalidAnswer(MSG_GREGORIAN_YEAR, low=low, high=current_year)
     if not _INTEGER.fullmatch(cleaned) or not low <= int(cleaned) <= current_year:
         raise InvalidAnswer(MSG_YEAR, low=low, high=current_year)
     return int(cleaned)
