@@ -4,26 +4,29 @@
 
 1. deletes the round's ``scores`` and ``peer_stats`` rows (re-running is idempotent);
 2. loads every submitted submission of the round with its firm's sector, estate, cluster and
-   province and all its answers, in ONE query (the answers of a submission come packed in one
-   ``group_concat`` string, so Python builds 100k rows rather than 2.6M);
+   province and its packed answers (``submissions.packed``: ``answer_values`` ids written at
+   submit time, see migration 0003 and ``SubmissionRepository.submit``) in ONE query whose
+   columns SQLite concatenates, so Python decodes a handful of strings and one blob with numpy
+   instead of building a tuple per submission; free-text answers come from
+   ``submissions.packed_text``, and submissions without a packed copy (older, or changed after
+   submitting) from the ``answers`` table;
 3. scores them vectorised with numpy.  Each distinct stored answer text (``qid`` + JSON value;
    a few thousand in a round) is scored once with ``bot.scoring.score_question`` - the very
    closures ``score_submission`` uses - and the per-firm arithmetic (dimension means, shares,
    composite, lost points) repeats ``score_submission``'s float operations in the same order,
    so the results are bit-for-bit those of ``bot.scoring.score_submission`` (tests check it);
-4. stores one ``scores`` row per complete submission (``weakest`` = ``bot.scoring.weakest(q,
-   result, 3)``);
-5. ranks in SQL with window functions (one ``UPDATE … FROM (SELECT … RANK() OVER …)``);
-6. stores peer statistics (median and mean) for every group of at least ``MIN_GROUP`` firms.
+4. ranks with numpy (one sort per scope, no loop over firms) and stores one ``scores`` row per
+   complete submission with its ranks, sizes and percentile in one ``executemany``
+   (``weakest`` = ``bot.scoring.weakest(q, result, 3)``);
+5. stores peer statistics (median and mean) for every group of at least ``MIN_GROUP`` firms.
 
 Rounding: the composite and the dimension scores are stored rounded to ``DECIMALS`` (6) decimal
 places (``numpy.round``), so composites that differ only by float noise (59.4000000001 and 59.4)
 tie.  Ranks are standard competition ranks ("1224") by composite, highest first, within the
 estate, the cluster (firms in a cluster only), the province and the nation.
 
-Percentile: ``100 × PERCENT_RANK()`` over the national composites in ascending order, that is
-100 × (the number of other firms with a strictly lower composite) / (firms − 1): the share of the
-other firms the firm did strictly better than.  Firms tied at the top of 4 (90, 80, 80, 70) get
+Percentile: 100 × (the number of other firms with a strictly lower composite) / (firms − 1): the
+share of the other firms the firm did strictly better than.  Firms tied at the top of 4 (90, 80, 80, 70) get
 100, 33.3, 33.3, 0.  A firm alone in the round gets 100.
 
 A submission with a required, applicable question unanswered is not scored (``incomplete``), nor
@@ -62,43 +65,37 @@ SCOPES = ("estate", "cluster", "province", "nation")
 
 _RS = "\x1e"  # between the answers of one submission
 _US = "\x1f"  # between a question id and its stored value
+_GS = "\x1d"  # between the submissions in the load query
 
 _ANSWERED, _INVALID, _IGNORED = 0, 1, 2
 
+# Everything about the round's submitted submissions in ONE row: SQLite concatenates (in C) the
+# firm columns as comma-separated numbers, the sectors and free texts separated by char(29), and
+# the packed answer ids into one blob (with the length of each: -1 where there is no packed copy),
+# so Python builds a handful of objects instead of one tuple per submission.  The columns come in
+# the same scan order, so they stay aligned.
 _LOAD_SQL = (
-    "SELECT s.firm_id, f.sector, f.estate_id, f.cluster_id, f.province_id,"
-    " (SELECT group_concat(a.qid || char(31) || a.value, char(30)) FROM answers a"
-    "   WHERE a.submission_id = s.id)"
+    "SELECT count(*), group_concat(s.firm_id), group_concat(f.estate_id),"
+    " group_concat(coalesce(f.cluster_id, -1)), group_concat(f.province_id),"
+    " group_concat(f.sector, char(29)), group_concat(coalesce(length(s.packed), -1)),"
+    " CAST(group_concat(s.packed, '') AS BLOB), group_concat(coalesce(s.packed_text, ''), char(29))"
     " FROM submissions s JOIN firms f ON f.id = s.firm_id"
-    " WHERE s.round_id = ? AND s.status = 'submitted' ORDER BY s.firm_id"
+    " WHERE s.round_id = ? AND s.status = 'submitted'"
 )
-
-_RANK_SQL = """
-UPDATE scores SET
-    rank_estate = r.rank_estate, size_estate = r.size_estate,
-    rank_cluster = r.rank_cluster, size_cluster = r.size_cluster,
-    rank_province = r.rank_province, size_province = r.size_province,
-    rank_nation = r.rank_nation, size_nation = r.size_nation,
-    percentile = CASE WHEN r.size_nation = 1 THEN 100.0
-                      ELSE 100.0 * (r.size_nation - r.at_least) / (r.size_nation - 1) END
-FROM (
-    SELECT firm_id,
-        RANK() OVER (PARTITION BY estate_id ORDER BY composite DESC) AS rank_estate,
-        COUNT(*) OVER (PARTITION BY estate_id) AS size_estate,
-        CASE WHEN cluster_id IS NOT NULL
-             THEN RANK() OVER (PARTITION BY cluster_id ORDER BY composite DESC) END AS rank_cluster,
-        CASE WHEN cluster_id IS NOT NULL
-             THEN COUNT(*) OVER (PARTITION BY cluster_id) END AS size_cluster,
-        RANK() OVER (PARTITION BY province_id ORDER BY composite DESC) AS rank_province,
-        COUNT(*) OVER (PARTITION BY province_id) AS size_province,
-        RANK() OVER (ORDER BY composite DESC) AS rank_nation,
-        -- the default frame (RANGE … CURRENT ROW) counts the firms with a composite >= this one
-        COUNT(*) OVER (ORDER BY composite DESC) AS at_least,
-        COUNT(*) OVER () AS size_nation
-    FROM scores WHERE round_id = :round
-) AS r
-WHERE scores.round_id = :round AND scores.firm_id = r.firm_id
-"""
+# The answers of the submissions without a packed copy (submitted before migration 0003, or
+# changed after submitting), packed the same way as packed_text.
+_UNPACKED_SQL = (
+    "SELECT s.firm_id, (SELECT group_concat(a.qid || char(31) || a.value, char(30)) FROM answers a"
+    "   WHERE a.submission_id = s.id)"
+    " FROM submissions s WHERE s.round_id = ? AND s.status = 'submitted' AND s.packed IS NULL"
+)
+_VALUES_SQL = "SELECT id, qid, value FROM answer_values WHERE id IN (SELECT value FROM json_each(?))"
+_INSERT_SQL = (
+    "INSERT INTO scores (round_id, firm_id, estate_id, cluster_id, province_id, dimensions,"
+    " composite, weakest, rank_estate, size_estate, rank_cluster, size_cluster, rank_province,"
+    " size_province, rank_nation, size_nation, percentile)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +105,7 @@ class RankingSummary:
     seconds: float
     #: submissions with a stored answer that is not a valid value of its question.
     invalid: int = 0
-    #: seconds per phase: delete, load, score, write, rank, peers, commit.
+    #: seconds per phase: delete, load, score (decoding, scoring, ranking), write, peers, commit.
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -214,6 +211,22 @@ class _Scored:
     question_scores: np.ndarray  # (n, Q) NaN where not scored
 
 
+def split_packed(answers: Sequence[str | None], table: _Codes) -> tuple[np.ndarray, np.ndarray]:
+    """(row, code) of every answer in ``answers`` (``qid\\x1fjson`` joined by ``\\x1e`` per row,
+    None: no answers), the codes from ``table``."""
+    n = len(answers)
+    lens = np.fromiter((0 if a is None else a.count(_RS) + 1 for a in answers), np.int64, n)
+    packed = [a for a in answers if a is not None]
+    keys = _RS.join(packed).split(_RS) if packed else []
+    # Number each distinct key by its first occurrence (one dict operation per answer), then
+    # resolve only the distinct keys.
+    first: dict[str, int] = {}
+    occurrence = np.fromiter(map(first.setdefault, keys, count()), np.int64, len(keys))
+    lut = np.zeros(len(keys), np.int64)
+    lut[np.fromiter(first.values(), np.int64, len(first))] = [table.resolve(k) for k in first]
+    return np.repeat(np.arange(n), lens), lut[occurrence]
+
+
 def score_answers(
     questionnaire: Questionnaire,
     sectors: Sequence[str | None],
@@ -227,22 +240,26 @@ def score_answers(
     ``qid\\x1fjson`` joined by ``\\x1e`` (None: no answers).  Bit-for-bit equal to
     ``bot.scoring.score_submission`` per submission."""
     table = codes or _Codes(questionnaire, ref_year)
+    rows, code = split_packed(answers, table)
+    return score_codes(questionnaire, sectors, rows, code, table, weights=weights)
+
+
+def score_codes(
+    questionnaire: Questionnaire,
+    sectors: Sequence[str | None],
+    rows: np.ndarray,
+    code: np.ndarray,
+    table: _Codes,
+    *,
+    weights: Mapping[str, float] | None,
+) -> _Scored:
+    """Scores n = len(sectors) submissions from their answers given as parallel arrays: the
+    submission (row) and the ``table`` code of each answer (at most one per row and question)."""
     questions = questionnaire.questions
     n, nq = len(sectors), len(questions)
     dim_ids = [d.id for d in questionnaire.scored_dimensions]
     raw_w = validate_weights(questionnaire, weights)
 
-    lens = np.fromiter((0 if a is None else a.count(_RS) + 1 for a in answers), np.int64, n)
-    packed = [a for a in answers if a is not None]
-    keys = _RS.join(packed).split(_RS) if packed else []
-    # Number each distinct key by its first occurrence (one dict operation per answer), then
-    # resolve only the distinct keys.
-    first: dict[str, int] = {}
-    occurrence = np.fromiter(map(first.setdefault, keys, count()), np.int64, len(keys))
-    lut = np.zeros(len(keys), np.int64)
-    lut[np.fromiter(first.values(), np.int64, len(first))] = [table.resolve(k) for k in first]
-    code = lut[occurrence]
-    rows = np.repeat(np.arange(n), lens)
     kind = np.asarray(table.kind, np.int8)[code]
     col = np.asarray(table.col, np.int64)[code]
     pts = np.asarray(table.points, np.float64)[code]
@@ -329,9 +346,15 @@ def _dimension_json(dim_ids: Sequence[str], dims: np.ndarray) -> list[str]:
     for p in np.unique(pattern).tolist():
         idx = np.flatnonzero(pattern == p)
         cols = [d for d in range(len(dim_ids)) if p >> d & 1]
-        template = "{" + ", ".join(f"{json.dumps(dim_ids[d])}: %r" for d in cols) + "}"
-        for i, values in zip(idx.tolist(), dims[np.ix_(idx, cols)].tolist()):
-            out[i] = template % tuple(values)
+        # Column by column (repr and join run in C): {"a": <repr>, "b": <repr>}
+        pieces: list[Any] = []
+        for k, d in enumerate(cols):
+            pieces.append(repeat(("{" if k == 0 else ", ") + json.dumps(dim_ids[d]) + ": "))
+            pieces.append(map(repr, dims[idx, d].tolist()))
+        pieces.append(repeat("}"))
+        texts = map("".join, zip(*pieces)) if cols else repeat("{}", len(idx))
+        for i, text in zip(idx.tolist(), texts):
+            out[i] = text
     return out
 
 
@@ -397,6 +420,46 @@ def _peer_rows(
     return out
 
 
+def group_ranks(values: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standard competition ranks ("1224", highest value first) of ``values`` within the groups
+    ``ids``, and the size of each firm's group.  Rows with a negative id (no group) get 0 for
+    both."""
+    n = len(values)
+    rank = np.zeros(n, np.int64)
+    size = np.zeros(n, np.int64)
+    member = np.flatnonzero(ids >= 0)
+    if not len(member):
+        return rank, size
+    keys, groups = -values[member], ids[member]
+    order = np.lexsort((keys, groups))
+    k, g = keys[order], groups[order]
+    new_group = np.r_[True, g[1:] != g[:-1]]
+    new_value = new_group | np.r_[True, k[1:] != k[:-1]]
+    pos = np.arange(len(k))
+    group_start = np.maximum.accumulate(np.where(new_group, pos, 0))
+    value_start = np.maximum.accumulate(np.where(new_value, pos, 0))
+    starts = np.flatnonzero(new_group)
+    sizes = np.diff(np.r_[starts, len(k)])
+    rank[member[order]] = value_start - group_start + 1
+    size[member[order]] = np.repeat(sizes, sizes)
+    return rank, size
+
+
+def percentiles(values: np.ndarray) -> np.ndarray:
+    """100 × (the number of other values strictly lower) / (n − 1); 100 when n = 1."""
+    n = len(values)
+    if n <= 1:
+        return np.full(n, 100.0)
+    lower = np.searchsorted(np.sort(values), values, side="left")
+    return 100.0 * lower / (n - 1)
+
+
+def _nullable(values: np.ndarray, present: np.ndarray) -> list[Any]:
+    out = values.astype(object)
+    out[~present] = None
+    return out.tolist()
+
+
 # ---------------------------------------------------------------------------------------------
 # The round
 
@@ -427,46 +490,94 @@ async def score_round(db: Database, round_id: int) -> RankingSummary:
         t = lap("delete", t)
 
         async with conn.execute(_LOAD_SQL, (round_id,)) as cur:
-            rows = await cur.fetchall()
-        firm_ids, sectors, estates, clusters, provinces, packed = (
-            list(c) for c in zip(*rows)
-        ) if rows else ([], [], [], [], [], [])
-        del rows
+            (n, *columns) = await cur.fetchone()
+        if n:
+            firm_col, estate_col, cluster_col, province_col, sector_col, len_col, blob, text_col = columns
+            firm_ids, estates, clusters, provinces, lens = (
+                np.array(c.split(","), np.int64)
+                for c in (firm_col, estate_col, cluster_col, province_col, len_col)
+            )
+            sectors: list[str | None] = sector_col.split(_GS)
+            texts: list[str | None] = [t or None for t in text_col.split(_GS)]
+        else:
+            firm_ids = estates = clusters = provinces = lens = np.zeros(0, np.int64)
+            sectors, texts, blob = [], [], b""
+        del columns
+        has_blob = lens >= 0
+        unpacked: dict[int, str | None] = {}
+        if not has_blob.all():
+            async with conn.execute(_UNPACKED_SQL, (round_id,)) as cur:
+                unpacked = dict(await cur.fetchall())
+        # The packed ids of every answer (4-byte little-endian), decoded at once.
+        lens = np.where(has_blob, lens, 0) // 4
+        ids = np.frombuffer(blob or b"", "<u4")
+        ordered = np.sort(ids)  # (np.unique hashes; a plain sort of 2.6M ids is 3x faster)
+        used = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+        del ordered
+        dictionary: list[Any] = []
+        if len(used):
+            async with conn.execute(_VALUES_SQL, (json.dumps(used.tolist()),)) as cur:
+                dictionary = list(await cur.fetchall())
         t = lap("load", t)
 
-        result = score_answers(questionnaire, sectors, packed, ref_year=ref_year, weights=weights)
-        del packed
+        table = _Codes(questionnaire, ref_year)
+        if len(used):
+            lut = np.zeros(int(used[-1]) + 1, np.int64)
+            for vid, qid, value in dictionary:
+                lut[vid] = table.resolve(qid + _US + value)
+            if len(dictionary) != len(used):
+                raise RuntimeError(f"round {round_id}: packed answers name unknown answer_values ids")
+            code_parts = [lut[ids]]
+        else:
+            code_parts = [np.zeros(0, np.int64)]
+        row_parts = [np.repeat(np.arange(n), lens)]
+        # Free text kept with the submission, and the submissions without a packed copy.
+        extra = [
+            text if packed else unpacked.get(firm)
+            for text, packed, firm in zip(texts, has_blob.tolist(), firm_ids.tolist())
+        ] if texts.count(None) != n or unpacked else []
+        if extra:
+            extra_rows, extra_codes = split_packed(extra, table)
+            row_parts.append(extra_rows)
+            code_parts.append(extra_codes)
+        del ids, blob, texts, unpacked, extra
+        result = score_codes(
+            questionnaire, sectors, np.concatenate(row_parts), np.concatenate(code_parts), table,
+            weights=weights,
+        )
         dim_ids = [d.id for d in questionnaire.scored_dimensions]
         ok = np.flatnonzero(result.ok)
         dims = round_scores(result.dims[ok])
         composite = round_scores(result.composite[ok])
         dim_json = _dimension_json(dim_ids, dims)
         weak_json = _weakest_json(questionnaire, result.weakest[ok])
-        ok_list = ok.tolist()
+        groups = {
+            "estate": estates[ok],
+            "cluster": clusters[ok],  # -1: not in a cluster
+            "province": provinces[ok],
+            "nation": np.zeros(len(ok), np.int64),
+        }
+        ranks = {scope: group_ranks(composite, ids) for scope, ids in groups.items()}
+        in_cluster = groups["cluster"] >= 0
         t = lap("score", t)
 
         await conn.executemany(
-            "INSERT INTO scores (round_id, firm_id, estate_id, cluster_id, province_id,"
-            " dimensions, composite, weakest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            _INSERT_SQL,
             zip(
-                repeat(round_id), [firm_ids[i] for i in ok_list], [estates[i] for i in ok_list],
-                [clusters[i] for i in ok_list], [provinces[i] for i in ok_list],
+                repeat(round_id), firm_ids[ok].tolist(), groups["estate"].tolist(),
+                _nullable(groups["cluster"], in_cluster), groups["province"].tolist(),
                 dim_json, composite.tolist(), weak_json,
+                ranks["estate"][0].tolist(), ranks["estate"][1].tolist(),
+                _nullable(ranks["cluster"][0], in_cluster), _nullable(ranks["cluster"][1], in_cluster),
+                ranks["province"][0].tolist(), ranks["province"][1].tolist(),
+                ranks["nation"][0].tolist(), ranks["nation"][1].tolist(),
+                percentiles(composite).tolist(),
             ),
         )
         t = lap("write", t)
 
-        await conn.execute(_RANK_SQL, {"round": round_id})
-        t = lap("rank", t)
-
-        groups = {
-            "estate": np.asarray([estates[i] for i in ok_list], np.int64),
-            "cluster": np.asarray([-1 if clusters[i] is None else clusters[i] for i in ok_list], np.int64),
-            "province": np.asarray([provinces[i] for i in ok_list], np.int64),
-            "nation": np.zeros(len(ok_list), np.int64),
-        }
         metrics = ["composite", *dim_ids]
-        values = np.column_stack([composite, dims]) if len(ok_list) else np.zeros((0, len(metrics)))
+        values = np.column_stack([composite, dims]) if len(ok) else np.zeros((0, len(metrics)))
         peers = _peer_rows(round_id, metrics, values, groups)
         await conn.executemany(
             "INSERT INTO peer_stats (round_id, scope, scope_id, metric, n, median, mean)"
@@ -483,7 +594,7 @@ async def score_round(db: Database, round_id: int) -> RankingSummary:
     if invalid:
         log.warning("round %s: %d submissions with invalid stored answers were not scored", round_id, invalid)
     summary = RankingSummary(
-        scored=len(ok_list), incomplete=int(result.incomplete.sum()), seconds=seconds,
+        scored=len(ok), incomplete=int(result.incomplete.sum()), seconds=seconds,
         invalid=invalid, timings=timings,
     )
     log.info("round %s scored: %s", round_id, summary)

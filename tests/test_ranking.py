@@ -103,18 +103,25 @@ async def add_firm(
 
 
 async def submit(
-    db: Database, round_id: int, fid: int, answers: dict[str, Any], status: str = "submitted"
-) -> None:
+    db: Database, round_id: int, fid: int, answers: dict[str, Any], status: str = "submitted",
+    *, packed: bool = False,
+) -> int:
+    """Stores a submission with its answers.  By default it is written directly with its status
+    and no packed copy (as before migration 0003: the ranking reads the answers table); with
+    ``packed`` it is submitted through ``SubmissionRepository.submit`` (which packs it)."""
     async with db.transaction() as repo:
         conn = repo.conn
         async with conn.execute(
             "INSERT INTO submissions (round_id, firm_id, status, active, started_at, updated_at)"
             " VALUES (?, ?, ?, 0, ?, ?)",
-            (round_id, fid, status, NOW, NOW),
+            (round_id, fid, "draft" if packed else status, NOW, NOW),
         ) as cur:
             sid = cur.lastrowid
         for qid, value in answers.items():
             await repo.answers.put(submission_id=sid, qid=qid, value=value)
+        if packed and status == "submitted":
+            await repo.submissions.submit(sid)
+    return sid
 
 
 async def firm_with(db: Database, round_id: int, fid: int, composite: float, **kw: Any) -> None:
@@ -455,6 +462,79 @@ async def test_score_round_matches_score_submission_on_random_firms(db: Database
     order = sorted(rows.values(), key=lambda r: -r.composite)
     for r in order:
         assert r.rank_nation == 1 + sum(o.composite > r.composite for o in order)
+
+
+async def packed_state(db: Database, sid: int) -> tuple[bytes | None, str | None]:
+    async with db.read() as repo:
+        async with repo.conn.execute("SELECT packed, packed_text FROM submissions WHERE id = ?", (sid,)) as cur:
+            return tuple(await cur.fetchone())
+
+
+async def test_packed_and_unpacked_submissions_score_alike(db: Database) -> None:
+    """Submissions packed at submit time, old ones without a packed copy (answers table), and one
+    changed after submitting (its packed copy dropped) are scored exactly as score_submission."""
+    weights = {"tech": 1, "quality": 2, "export": 1, "innovation": 0.5}
+    rid = await make_round(db, weights)
+    q = load_questionnaire(1)
+    async with db.read() as repo:
+        ref = reference_year(await repo.rounds.get(rid))
+    rng = random.Random(11)
+    expected, sids = {}, {}
+    for fid in range(1, 41):
+        sector = rng.choice(["C", "G", "A", "J"])
+        await add_firm(db, fid, estate=rng.choice([1, 2, 3, 4]), cluster=rng.choice([None, 1, 2]), sector=sector)
+        answers = random_answers(q, sector, rng, ref)
+        if fid % 4 == 0:
+            answers["P3"] = f"متن آزاد {fid}: برق قطع می‌شود."  # free text stays with the submission
+        sids[fid] = await submit(db, rid, fid, answers, packed=fid % 3 != 0)
+        expected[fid] = (sector, answers)
+    # A packed submission whose answer changes afterwards loses its packed copy.
+    assert (await packed_state(db, sids[1]))[0] is not None
+    changed = {**expected[1][1], "T1": "no" if expected[1][1]["T1"] == "yes" else "yes"}
+    async with db.transaction() as repo:
+        await repo.answers.put(submission_id=sids[1], qid="T1", value=changed["T1"])
+    expected[1] = (expected[1][0], changed)
+    assert await packed_state(db, sids[1]) == (None, None)
+    assert (await packed_state(db, sids[3]))[0] is None  # never packed
+    packed_four = await packed_state(db, sids[4])
+    assert packed_four[0] and packed_four[1] and packed_four[1].startswith("P3\x1f")
+    async with db.read() as repo:
+        async with repo.conn.execute("SELECT COUNT(*) FROM answer_values WHERE qid = 'P3'") as cur:
+            assert (await cur.fetchone())[0] == 0
+
+    summary = await score_round(db, rid)
+    assert (summary.scored, summary.incomplete, summary.invalid) == (40, 0, 0)
+    rows = await scores_by_firm(db, rid)
+    for fid, (sector, answers) in expected.items():
+        exp = score_submission(q, answers, sector=sector, reference_year=ref, weights=weights)
+        assert rows[fid].composite == round_scores(exp.composite), fid
+        assert rows[fid].dimensions == {d: round_scores(v) for d, v in exp.dimensions.items()}, fid
+        assert rows[fid].weakest == weakest(q, exp, 3), fid
+
+    # Backfilling the old submissions changes nothing.
+    async with db.transaction() as repo:
+        assert await repo.submissions.pack_round(rid) == len([f for f in expected if f % 3 == 0]) + 1
+    assert (await packed_state(db, sids[3]))[0] is not None
+    await score_round(db, rid)
+    assert await scores_by_firm(db, rid) == rows
+
+
+async def test_packed_invalid_and_incomplete(db: Database) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    await add_firm(db, 1, estate=1)
+    await submit(db, rid, 1, tech_answers(90), packed=True)
+    await add_firm(db, 2, estate=1)
+    await submit(db, rid, 2, {**tech_answers(80), "T4": "abacus"}, packed=True)
+    await add_firm(db, 3, estate=1)
+    incomplete = tech_answers(70)
+    del incomplete["Q1"]
+    await submit(db, rid, 3, incomplete, packed=True)
+    await add_firm(db, 4, estate=1)
+    empty = await submit(db, rid, 4, {}, packed=True)  # no answers at all: an empty packed copy
+    assert await packed_state(db, empty) == (b"", None)
+    summary = await score_round(db, rid)
+    assert (summary.scored, summary.incomplete, summary.invalid) == (1, 2, 1)
+    assert (await scores_by_firm(db, rid))[1].composite == 90.0
 
 
 async def test_empty_round(db: Database) -> None:

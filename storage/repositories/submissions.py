@@ -1,8 +1,19 @@
-"""A firm's answers to one round: the submission row and its answers, one row per question."""
+"""A firm's answers to one round: the submission row and its answers, one row per question.
+
+On submit, the answers are also stored packed (migration 0003) so that ranking a round reads one
+row per submission: ``submissions.packed`` holds the ``answer_values`` ids of the answers (4-byte
+little-endian unsigned integers), ``submissions.packed_text`` the answers that hold free text
+(``qid\x1fvalue`` joined by ``\x1e``; they are never copied into the shared ``answer_values``).
+Changing or deleting an answer afterwards drops the packed copy (the ranking then reads the
+answers table).
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import struct
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -14,6 +25,29 @@ _COLUMNS = (
     "id, round_id, firm_id, status, cursor, pending, active, started_at, updated_at,"
     " submitted_at"
 )
+
+
+#: A JSON string in a stored value (with its escapes).
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+#: Strings that may go into answer_values: option ids, not free text.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]{0,64}")
+_RS, _US = "\x1e", "\x1f"
+
+
+def shareable(value: str) -> bool:
+    """Whether a stored answer value may be numbered in ``answer_values`` (shared by every
+    submission): anything but a JSON string that is not a plain identifier (free text)."""
+    if len(value) > 1024:
+        return False
+    return all(_IDENTIFIER.fullmatch(s) for s in _JSON_STRING.findall(value))
+
+
+def pack_ids(ids: Sequence[int]) -> bytes:
+    return struct.pack(f"<{len(ids)}I", *ids)
+
+
+def unpack_ids(blob: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{len(blob) // 4}I", blob)
 
 
 def _submission(row: aiosqlite.Row) -> Submission:
@@ -71,12 +105,67 @@ class SubmissionRepository(Repository):
         )
 
     async def submit(self, submission_id: int) -> None:
+        """Marks the submission submitted and stores the packed copy of its answers (in the
+        caller's transaction)."""
         now = stamp()
         await self._write(
             "UPDATE submissions SET status = 'submitted', cursor = NULL, active = 0,"
             " submitted_at = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
             (now, now, submission_id),
         )
+        await self.pack([submission_id])
+
+    async def pack(self, submission_ids: Iterable[int]) -> int:
+        """(Re)writes the packed copy of the answers of the given submissions (those that exist);
+        returns how many were packed.  Also the backfill for submissions from before the
+        packed copy existed (see ``pack_round``)."""
+        ids = sorted(set(submission_ids))
+        if not ids:
+            return 0
+        await self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS pack_ids (id INTEGER PRIMARY KEY)")
+        await self.conn.execute("DELETE FROM temp.pack_ids")
+        await self.conn.executemany("INSERT INTO temp.pack_ids (id) VALUES (?)", ((i,) for i in ids))
+        rows = await self._all(
+            "SELECT a.submission_id, a.qid, a.value FROM answers a"
+            " JOIN temp.pack_ids p ON p.id = a.submission_id ORDER BY a.submission_id, a.qid"
+        )
+        shared = {(r[1], r[2]) for r in rows if shareable(r[2])}
+        await self.conn.executemany(
+            "INSERT OR IGNORE INTO answer_values (qid, value) VALUES (?, ?)", sorted(shared)
+        )
+        numbered = await self._all(
+            "SELECT v.id, v.qid, v.value FROM answer_values v JOIN"
+            " (SELECT DISTINCT a.qid, a.value FROM answers a JOIN temp.pack_ids p"
+            "  ON p.id = a.submission_id) d ON d.qid = v.qid AND d.value = v.value"
+        )
+        number = {(r[1], r[2]): r[0] for r in numbered}
+        codes: dict[int, list[int]] = {i: [] for i in ids}
+        texts: dict[int, list[str]] = {}
+        for sid, qid, value in rows:
+            code = number.get((qid, value)) if shareable(value) else None
+            if code is None:
+                texts.setdefault(sid, []).append(qid + _US + value)
+            else:
+                codes[sid].append(code)
+        existing = await self._all("SELECT id FROM submissions s JOIN temp.pack_ids p USING (id)")
+        await self.conn.executemany(
+            "UPDATE submissions SET packed = ?, packed_text = ? WHERE id = ?",
+            (
+                (pack_ids(codes[sid]), _RS.join(texts[sid]) if sid in texts else None, sid)
+                for sid in (r[0] for r in existing)
+            ),
+        )
+        await self.conn.execute("DELETE FROM temp.pack_ids")
+        return len(existing)
+
+    async def pack_round(self, round_id: int) -> int:
+        """Packs every submitted submission of the round that has no packed copy yet."""
+        rows = await self._all(
+            "SELECT id FROM submissions WHERE round_id = ? AND status = 'submitted'"
+            " AND packed IS NULL",
+            (round_id,),
+        )
+        return await self.pack(r[0] for r in rows)
 
     async def active_cursors(self) -> dict[int, str]:
         """Maps each owner in the middle of the open round's assessment to their screen."""
@@ -104,8 +193,18 @@ class AnswerRepository(Repository):
             " answered_at = excluded.answered_at",
             (submission_id, qid, json.dumps(value, ensure_ascii=False), stamp()),
         )
+        await self._unpack(submission_id)
 
     async def delete(self, *, submission_id: int, qid: str) -> None:
         await self._write(
             "DELETE FROM answers WHERE submission_id = ? AND qid = ?", (submission_id, qid)
+        )
+        await self._unpack(submission_id)
+
+    async def _unpack(self, submission_id: int) -> None:
+        """Drops a packed copy that no longer matches the answers."""
+        await self._write(
+            "UPDATE submissions SET packed = NULL, packed_text = NULL"
+            " WHERE id = ? AND packed IS NOT NULL",
+            (submission_id,),
         )
