@@ -554,6 +554,9 @@ async def bench_khooshe(args: argparse.Namespace, tmp: Path) -> BotResult:
         await api.stop()
     if args.profile:
         show_profile(profile_file)
+        if args.profile_out and profile_file.exists():
+            shutil.copy(profile_file, args.profile_out)
+            print(f"(profile kept at {args.profile_out}: python -m pstats {args.profile_out})")
     return result
 
 
@@ -693,6 +696,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rtt-ms", type=float, default=0.0, help="artificial round trip per API request")
     p.add_argument("--profile", action="store_true",
                    help="run Khooshe's saturation phase under cProfile and print the hot spots (no echo)")
+    p.add_argument("--profile-out", type=Path, default=None, help="with --profile: keep the .prof file here")
     p.add_argument("--skip-echo", action="store_true", help="measure Khooshe only")
     p.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)

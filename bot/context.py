@@ -43,6 +43,9 @@ class Services:
 class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
     """``context.services``, ``context.db`` and ``context.t`` instead of untyped bot_data lookups."""
 
+    #: Set by ``bot.roles.requires`` once a privileged handler's role check has passed.
+    access: Any = None
+
     def __init__(
         self,
         application: Application[Any, Any, Any, Any, Any, Any],

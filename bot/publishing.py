@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.assessment import questionnaire_of
-from bot.charts import render_dimension_chart
 from bot.delivery.worker import Prepared, Preparer
 from bot.i18n import translator
 from bot.rounds import round_key
@@ -63,6 +62,9 @@ async def firm_result(
     labels = chart_labels(t, lang, questionnaire)
     chart = None
     if with_chart:
+        # matplotlib costs ~30 MB; only a process that draws a chart pays for it.
+        from bot.charts import render_dimension_chart
+
         # Rendering takes tens of milliseconds; a thread keeps the bot answering meanwhile.
         chart = await asyncio.to_thread(
             lambda: render_dimension_chart(score.dimensions, medians, lang=lang, **labels)

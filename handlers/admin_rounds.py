@@ -11,9 +11,7 @@ import logging
 import math
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from datetime import datetime, time
-from functools import wraps
 from typing import Any
 
 from telegram import Update
@@ -24,31 +22,17 @@ from bot.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.context import KhoosheContext
 from bot.i18n import N_
 from bot.questionnaire import available_versions, load_questionnaire
+from bot.roles import requires
 from bot.text import normalize, number
 from handlers.ui import button, close_prompt, esc, keyboard, say, settle_query
 from storage.models import Round
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, KhoosheContext], Awaitable[Any]]
 PENDING = "pending_round"
 
 
-def admin_only(handler: Handler) -> Handler:
-    """Refuses the command or button to anyone who is not an admin, and logs the attempt."""
-
-    @wraps(handler)
-    async def guarded(update: Update, context: KhoosheContext) -> Any:
-        user = update.effective_user
-        if not context.services.is_admin(user.id if user else None):
-            log.warning("refused %s to user %s", handler.__name__, user.id if user else None)
-            await settle_query(update, text=context.t("This is for admins only."))
-            if update.message is not None:
-                await say(update, context, context.t("This is for admins only."))
-            return None
-        return await handler(update, context)
-
-    return guarded
+admin_only = requires("admin")
 
 
 def parse_weights(text: str, version: int) -> dict[str, float]:

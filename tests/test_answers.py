@@ -13,6 +13,7 @@ from bot.questionnaire.answers import (
     MSG_SHARES_TOTAL,
     MSG_TOO_LONG,
     MSG_WHOLE_NUMBER,
+    MSG_GREGORIAN_YEAR,
     MSG_YEAR,
     InvalidAnswer,
     choose,
@@ -106,9 +107,12 @@ def test_year(q1: Questionnaire) -> None:
     # the "none" button's label, typed, is accepted too
     assert parse(q1, "E2", "ندارم") == "none"
     assert parse(q1, "E2", "We don't export") == "none"
-    for text in ["1405", "1299", "2019", "98", "1398 2", "سال ۱۳۹۸", "13.98"]:
+    for text in ["1405", "1299", "98", "1398 2", "سال ۱۳۹۸", "13.98"]:
         error = rejected(q1, "E2", text)
         assert error.msgid == MSG_YEAR and error.params == {"low": 1300, "high": 1404}, text
+    # A Gregorian year gets a hint that says so.
+    error = rejected(q1, "E2", "2019")
+    assert error.msgid == MSG_GREGORIAN_YEAR and error.params == {"low": 1300, "high": 1404}
 
 
 def test_text(q1: Questionnaire) -> None:

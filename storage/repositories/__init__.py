@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
+from storage.repositories.access import AccessRepository
 from storage.repositories.drafts import RegistrationDraftRepository
 from storage.repositories.firms import FirmRepository
 from storage.repositories.outbox import OutboxRepository
@@ -18,12 +19,13 @@ class Repositories:
     """``repo.firms``, ``repo.rounds``…; none commits: the transaction belongs to the caller."""
 
     __slots__ = (
-        "conn", "provinces", "estates", "clusters", "users", "firms",
+        "conn", "access", "provinces", "estates", "clusters", "users", "firms",
         "drafts", "rounds", "submissions", "answers", "scores", "outbox",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        self.access = AccessRepository(conn)
         self.provinces = ProvinceRepository(conn)
         self.estates = EstateRepository(conn)
         self.clusters = ClusterRepository(conn)
