@@ -160,11 +160,11 @@ async def show_review(update: Update, context: KhoosheContext, sitting: Sitting)
     ))
 
 
-def score(sitting: Sitting, answers: dict[str, Any] | None = None) -> SubmissionScore:
+def provisional(round_: Round, firm: Firm, answers: dict[str, Any]) -> SubmissionScore:
+    """Scores the answers the way the round will score them when it closes."""
     return score_submission(
-        assessment.questionnaire_of(sitting.round), answers if answers is not None else sitting.answers,
-        sector=sitting.firm.sector, reference_year=assessment.reference_year(sitting.round),
-        weights=sitting.round.weights,
+        assessment.questionnaire_of(round_), answers, sector=firm.sector,
+        reference_year=assessment.reference_year(round_), weights=round_.weights,
     )
 
 
@@ -172,10 +172,7 @@ async def show_scores(update: Update, context: KhoosheContext, round_: Round, fi
     """Shows the provisional dimension scores and the composite."""
     t, lang = context.t, context.lang
     questionnaire = assessment.questionnaire_of(round_)
-    result = score_submission(
-        questionnaire, answers, sector=firm.sector,
-        reference_year=assessment.reference_year(round_), weights=round_.weights,
-    )
+    result = provisional(round_, firm, answers)
     lines = [t("<b>Your provisional scores</b> (out of 100)"), ""]
     for dimension in questionnaire.scored_dimensions:
         if dimension.id in result.dimensions:
@@ -385,7 +382,7 @@ async def on_review(update: Update, context: KhoosheContext, sitting: Sitting, o
         return await show(update, context, sitting, target)
     if op != "submit":
         return Stage.REVIEWING
-    result = score(sitting)
+    result = provisional(sitting.round, sitting.firm, sitting.answers)
     if not result.complete:
         await move(context, sitting, result.missing[0])
         await say(update, context, t("Some required questions are still unanswered; here is the first one."))
