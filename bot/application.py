@@ -26,7 +26,7 @@ from bot.quiet_hours import QuietHours
 from bot.rounds import RoundKeeper
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
-from handlers import admin_rounds, assessment, registration, results
+from handlers import admin_rounds, assessment, manager_dashboard, national, privacy, registration, results
 from handlers.ui import say
 from storage.database import Database
 from storage.repositories.base import use_clock
@@ -177,6 +177,9 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     assessment.register(app)
     results.register(app)
     admin_rounds.register(app)
+    manager_dashboard.register(app)
+    national.register(app)
+    privacy.register(app)
     menu.register(app)
     menu.register_fallback(app)
     app.add_error_handler(report_error)  # type: ignore[arg-type]

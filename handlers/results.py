@@ -53,6 +53,7 @@ async def show_settings(update: Update, context: KhoosheContext) -> None:
         else t("Reminders are on: while a round is open you are reminded before it closes.")
     await say(update, context, t("<b>Settings</b>") + "\n\n" + state, keyboard(
         [button(t("🔔 Turn reminders on") if muted else t("🔕 Turn reminders off"), f"set:mute:{0 if muted else 1}")],
+        [button(t("📦 My data"), "priv:data"), button(t("🗑 Delete my data"), "priv:delete")],
         [button(t("🌐 Language"), "set:lang"), button(t("🏠 Menu"), "m:menu")],
     ))
 

@@ -9,6 +9,8 @@ from storage.repositories.drafts import RegistrationDraftRepository
 from storage.repositories.firms import FirmRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.places import ClusterRepository, EstateRepository, ProvinceRepository
+from storage.repositories.privacy import PrivacyRepository
+from storage.repositories.reports import ReportRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.scores import ScoreRepository
 from storage.repositories.submissions import AnswerRepository, SubmissionRepository
@@ -20,7 +22,7 @@ class Repositories:
 
     __slots__ = (
         "conn", "access", "provinces", "estates", "clusters", "users", "firms",
-        "drafts", "rounds", "submissions", "answers", "scores", "outbox",
+        "drafts", "rounds", "submissions", "answers", "scores", "outbox", "reports", "privacy",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -37,3 +39,5 @@ class Repositories:
         self.answers = AnswerRepository(conn)
         self.scores = ScoreRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.reports = ReportRepository(conn)
+        self.privacy = PrivacyRepository(conn)

@@ -63,13 +63,13 @@ class FirmRepository(Repository):
         return firm
 
     async def count(self) -> int:
-        return int(await self._scalar("SELECT COUNT(*) FROM firms"))
+        return int(await self._scalar("SELECT COUNT(*) FROM firms WHERE deleted_at IS NULL"))
 
     async def recipients(self) -> list[Recipient]:
         """Every firm's owner with what bulk sending needs to know about them."""
         rows = await self._all(
             "SELECT f.id AS firm_id, f.owner_id, f.sector, u.language, u.muted"
-            " FROM firms f JOIN users u ON u.id = f.owner_id ORDER BY f.id"
+            " FROM firms f JOIN users u ON u.id = f.owner_id WHERE f.deleted_at IS NULL ORDER BY f.id"
         )
         return [Recipient(**dict(r)) for r in rows]
 
@@ -78,7 +78,7 @@ class FirmRepository(Repository):
         rows = await self._all(
             "SELECT f.id AS firm_id, f.owner_id, f.sector, u.language, u.muted"
             " FROM firms f JOIN users u ON u.id = f.owner_id"
-            " WHERE NOT EXISTS (SELECT 1 FROM submissions s WHERE s.firm_id = f.id"
+            " WHERE f.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.firm_id = f.id"
             "   AND s.round_id = ? AND s.status = 'submitted') ORDER BY f.id",
             (round_id,),
         )
@@ -90,7 +90,8 @@ class FirmRepository(Repository):
             "SELECT f.id AS firm_id, f.owner_id, f.sector, u.language, u.muted,"
             " (SELECT COUNT(*) FROM answers a WHERE a.submission_id = s.id) AS answered"
             " FROM submissions s JOIN firms f ON f.id = s.firm_id JOIN users u ON u.id = f.owner_id"
-            " WHERE s.round_id = ? AND s.status = 'draft' AND s.updated_at <= ? ORDER BY f.id",
+            " WHERE s.round_id = ? AND s.status = 'draft' AND s.updated_at <= ? AND f.deleted_at IS NULL"
+            " ORDER BY f.id",
             (round_id, untouched_since),
         )
         return [(Recipient(**{k: r[k] for k in r.keys() if k != "answered"}), r["answered"]) for r in rows]

@@ -112,6 +112,13 @@ class OutboxRepository(Repository):
         )
         return {r["status"]: r["n"] for r in rows}
 
+    async def count_with_key_prefix(self, prefix: str) -> int:
+        """How many messages were ever queued with a dedupe key starting with ``prefix``."""
+        return int(await self._scalar(
+            "SELECT COUNT(*) FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ?",
+            (prefix, prefix + "\uffff"),
+        ))
+
     async def by_key(self, dedupe_key: str) -> OutboxRow | None:
         row = await self._one(f"SELECT {_COLUMNS} FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
         return _row(row) if row else None

@@ -139,7 +139,7 @@ class ScoreRepository(Repository):
         """(firm id, owner id) of every scored firm of the round, for publishing."""
         rows = await self._all(
             "SELECT s.firm_id, f.owner_id FROM scores s JOIN firms f ON f.id = s.firm_id"
-            " WHERE s.round_id = ? ORDER BY s.firm_id",
+            " WHERE s.round_id = ? AND f.deleted_at IS NULL ORDER BY s.firm_id",
             (round_id,),
         )
         return [(r[0], r[1]) for r in rows]
