@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import dashboard, exports
+from bot import dashboard
 from bot.context import KhoosheContext
 from bot.roles import audit, requires
 from bot.text import normalize, number
@@ -154,6 +154,9 @@ async def nudge_button(update: Update, context: KhoosheContext) -> None:
 
 
 async def send_export(update: Update, context: KhoosheContext, estate_id: int) -> None:
+    # openpyxl (and the numpy it pulls in) load only when someone exports.
+    from bot import exports
+
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     async with context.db.transaction() as repo:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
-from bot import dashboard, exports
+from bot import dashboard
 from bot.context import KhoosheContext
 from bot.questionnaire import load_questionnaire
 from bot.roles import audit, requires
@@ -102,6 +102,9 @@ async def top(update: Update, context: KhoosheContext) -> None:
 @admin_only
 async def export_all(update: Update, context: KhoosheContext) -> None:
     """One workbook with every firm, submission and score."""
+    # openpyxl (and the numpy it pulls in) load only when someone exports.
+    from bot import exports
+
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     await say(update, context, context.t("Preparing the export…"))
