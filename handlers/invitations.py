@@ -74,7 +74,7 @@ async def invite(update: Update, context: KhoosheContext) -> None:
         esc(link),
         "",
         t("Token: <code>{token}</code>", token=token),
-        t("To withdraw it: /revoke {id}", id=invitation_id),
+        t("To withdraw it: /revoke {id}", id=number(invitation_id, lang, grouping=False)),
     ]))
 
 
@@ -208,7 +208,7 @@ async def tell_inviter(context: KhoosheContext, admin_id: int, update: Update, e
     try:
         await context.bot.send_message(admin_id, t(
             "{name} (id {user_id}) accepted invitation #{id} and now manages «{estate}».",
-            name=esc(user.full_name), user_id=user.id, id=number(invitation_id, lang), estate=esc(estate)),
+            name=esc(user.full_name), user_id=number(user.id, lang, grouping=False), id=number(invitation_id, lang), estate=esc(estate)),
             parse_mode="HTML")
     except Exception:  # noqa: BLE001 - a note to the admin must not undo the acceptance
         log.info("could not tell admin %s about invitation %s", admin_id, invitation_id)
