@@ -26,7 +26,18 @@ from bot.quiet_hours import QuietHours
 from bot.rounds import RoundKeeper
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
-from handlers import admin_rounds, assessment, manager_dashboard, national, privacy, registration, results
+from handlers import (
+    admin_access,
+    admin_places,
+    admin_rounds,
+    assessment,
+    invitations,
+    manager_dashboard,
+    national,
+    privacy,
+    registration,
+    results,
+)
 from handlers.ui import say
 from storage.database import Database
 from storage.repositories.base import use_clock
@@ -81,11 +92,15 @@ async def report_error(update: object, context: KhoosheContext) -> None:
 
 
 async def publish_commands(app: Application) -> None:
-    """Sets the command menu in both languages."""
+    """Sets the default (firm owner's) command menu in both languages, then each admin's and
+    manager's own menu in their chat."""
+    from bot import menus
+
     for lang in LANGUAGES:
         t = translator(lang)
         commands = [BotCommand(c, t(COMMAND_DESCRIPTIONS[c])) for c in OWNER_COMMANDS]
         await app.bot.set_my_commands(commands, language_code=None if lang == "fa" else lang)
+    await menus.publish_all(app.bot, app.bot_data)
 
 
 def build_application(settings: Settings, db: Database, *, clock: Clock | None = None) -> Application:
@@ -130,6 +145,7 @@ async def start_background(app: Application) -> None:
     services: Services = app.bot_data
     async with services.db.read() as repo:
         services.unreachable.update(await repo.users.unreachable_ids())
+        services.blocked.update(await repo.access.blocked_users())
     assert services.worker is not None and app.job_queue is not None
     await services.worker.start()
     app.job_queue.run_repeating(
@@ -169,10 +185,13 @@ async def schedule_round_edges(app: Application) -> None:
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Order matters! Conversations first, then menu commands, then the catch-all."""
+    """Order matters! Blocked users are stopped first (group -2), then users are remembered
+    (group -1). In group 0: invitation deep links (/start TOKEN must beat the conversations'
+    /start fallback), then conversations, then commands, the menu, and the catch-all last."""
     from handlers import menu
 
     app.add_handler(TypeHandler(Update, remember_user), group=-1)
+    invitations.register(app)
     registration.register(app)
     assessment.register(app)
     results.register(app)
@@ -180,6 +199,8 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     manager_dashboard.register(app)
     national.register(app)
     privacy.register(app)
+    admin_access.register(app)
+    admin_places.register(app)
     menu.register(app)
     menu.register_fallback(app)
     app.add_error_handler(report_error)  # type: ignore[arg-type]

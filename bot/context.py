@@ -35,6 +35,10 @@ class Services:
     languages: dict[int, str] = field(default_factory=dict)
     # Users who blocked the bot; bulk messages skip them until they write again.
     unreachable: set[int] = field(default_factory=set)
+    # Users an admin blocked (loaded from the database at start-up); they get one notice, then silence.
+    blocked: set[int] = field(default_factory=set)
+    # Blocked users who have had that one notice since start-up.
+    blocked_noticed: set[int] = field(default_factory=set)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admins

@@ -54,6 +54,8 @@ class Settings(StorageSettings):
     send_rate: float = 29.0
     # How often the scheduler looks for due rounds and reminders, in seconds.
     tick_seconds: float = 15.0
+    # How long a manager invitation link stays valid, in hours.
+    invitation_hours: int = Field(default=72, gt=0)
 
     @field_validator("reminder_days", "quiet_days", mode="before")
     @classmethod

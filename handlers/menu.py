@@ -79,8 +79,14 @@ async def menu_command(update: Update, context: KhoosheContext) -> None:
 
 
 async def help_command(update: Update, context: KhoosheContext) -> None:
-    """Lists what the bot can do for a firm owner."""
+    """Lists what the bot can do for a firm owner, then the commands of the user's other roles."""
+    from bot import menus
+    from bot.roles import access_of
+
     t = context.t
+    assert update.effective_user is not None
+    async with context.db.read() as repo:
+        access = await access_of(repo, context.settings.admins, update.effective_user.id)
     await say(update, context, "\n".join([
         t("<b>What you can do here</b>"),
         t("/start – the main menu"),
@@ -91,6 +97,7 @@ async def help_command(update: Update, context: KhoosheContext) -> None:
         t("/settings – reminders and language"),
         t("/language – switch between Persian and English"),
         t("/cancel – leave what you are doing (your answers are kept)"),
+        *menus.help_lines(access, t),
     ]))
 
 
@@ -111,6 +118,9 @@ async def store_language(update: Update, context: KhoosheContext) -> bool:
     async with context.db.transaction() as repo:
         await repo.users.set_language(user_id=update.effective_user.id, language=code)
     context.services.languages[update.effective_user.id] = code
+    from bot import menus
+
+    await menus.publish_for(context.bot, context.services, update.effective_user.id, privileged_only=True)
     await settle_query(update, text=context.t("Language set to English.") if code == "en"
                        else context.t("Language set to Persian."))
     return True

@@ -66,6 +66,9 @@ class AccessRepository(Repository):
 
     # --- estate managers ----------------------------------------------------------------------------
 
+    async def all_managers(self) -> set[int]:
+        return {r[0] for r in await self._all("SELECT DISTINCT user_id FROM estate_managers")}
+
     async def managed_estates(self, user_id: int) -> list[int]:
         rows = await self._all(
             "SELECT estate_id FROM estate_managers WHERE user_id = ? ORDER BY estate_id", (user_id,)
@@ -139,6 +142,15 @@ class AccessRepository(Repository):
         )
         return self.conn.total_changes > before
 
+    async def open_invitations(self, now: datetime) -> list[Invitation]:
+        """Invitations not used, revoked or expired."""
+        rows = await self._all(
+            f"SELECT {_INVITATION} FROM invitations WHERE used_by IS NULL AND revoked_at IS NULL"
+            " AND expires_at > ? ORDER BY id",
+            (stamp(now),),
+        )
+        return [Invitation(**dict(r)) for r in rows]
+
     # --- blocked users ------------------------------------------------------------------------------
 
     async def blocked_users(self) -> set[int]:
@@ -163,6 +175,13 @@ class AccessRepository(Repository):
             "INSERT INTO audit_log (at, user_id, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
             (stamp(), user_id, action, target, outcome, detail),
         )
+
+    async def all_audit_entries(self) -> list[AuditEntry]:
+        """The whole log, oldest first (for the export)."""
+        rows = await self._all(
+            "SELECT id, at, user_id, action, target, outcome, detail FROM audit_log ORDER BY id"
+        )
+        return [AuditEntry(**dict(r)) for r in rows]
 
     async def audit_entries(self, *, user_id: int | None = None, limit: int = 50) -> list[AuditEntry]:
         if user_id is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage.models import Cluster, Estate, Province
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, stamp
 
 
 class ProvinceRepository(Repository):
@@ -50,6 +50,37 @@ class EstateRepository(Repository):
         )
         return self.conn.total_changes > before
 
+    async def search(self, text: str = "", *, limit: int = 30) -> tuple[list[Estate], int]:
+        """Estates (active or not) whose name contains ``text``, and how many match in all."""
+        like = f"%{text}%"
+        rows = await self._all(
+            f"SELECT {self._COLUMNS} FROM estates WHERE name LIKE ? ORDER BY province_id, name LIMIT ?",
+            (like, limit),
+        )
+        total = int(await self._scalar("SELECT COUNT(*) FROM estates WHERE name LIKE ?", (like,)))
+        return [Estate(**dict(r)) for r in rows], total
+
+    async def rename(self, estate_id: int, name: str) -> bool:
+        """Renames an estate; False when another estate of the province already has the name."""
+        estate = await self.get(estate_id)
+        if estate is None:
+            return False
+        clash = await self._scalar(
+            "SELECT id FROM estates WHERE province_id = ? AND name = ? AND id != ?",
+            (estate.province_id, name, estate_id),
+        )
+        if clash is not None:
+            return False
+        await self._write(
+            "UPDATE estates SET name = ?, renamed_at = ? WHERE id = ?", (name, stamp(), estate_id)
+        )
+        return True
+
+    async def set_active(self, estate_id: int, active: bool) -> bool:
+        before = self.conn.total_changes
+        await self._write("UPDATE estates SET active = ? WHERE id = ?", (int(active), estate_id))
+        return self.conn.total_changes > before
+
 
 class ClusterRepository(Repository):
     __slots__ = ()
@@ -76,4 +107,33 @@ class ClusterRepository(Repository):
             " ON CONFLICT (province_id, name) DO NOTHING",
             (province_id, name, sector),
         )
+        return self.conn.total_changes > before
+
+    async def search(self, text: str = "", *, limit: int = 30) -> tuple[list[Cluster], int]:
+        """Clusters (active or not) whose name contains ``text``, and how many match in all."""
+        like = f"%{text}%"
+        rows = await self._all(
+            f"SELECT {self._COLUMNS} FROM clusters WHERE name LIKE ? ORDER BY province_id, name LIMIT ?",
+            (like, limit),
+        )
+        total = int(await self._scalar("SELECT COUNT(*) FROM clusters WHERE name LIKE ?", (like,)))
+        return [Cluster(**dict(r)) for r in rows], total
+
+    async def rename(self, cluster_id: int, name: str) -> bool:
+        """Renames a cluster; False when another cluster of the province already has the name."""
+        cluster = await self.get(cluster_id)
+        if cluster is None:
+            return False
+        clash = await self._scalar(
+            "SELECT id FROM clusters WHERE province_id = ? AND name = ? AND id != ?",
+            (cluster.province_id, name, cluster_id),
+        )
+        if clash is not None:
+            return False
+        await self._write("UPDATE clusters SET name = ? WHERE id = ?", (name, cluster_id))
+        return True
+
+    async def set_active(self, cluster_id: int, active: bool) -> bool:
+        before = self.conn.total_changes
+        await self._write("UPDATE clusters SET active = ? WHERE id = ?", (int(active), cluster_id))
         return self.conn.total_changes > before
