@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 MANAGER_COMMANDS: dict[str, tuple[str | None, str]] = {
     "myestates": (None, N_("The estates you manage")),
     "managers": (N_("[ESTATE_ID]"), N_("Managers of an estate")),
+    "dashboard": (N_("[ESTATE_ID]"), N_("Your estate's dashboard")),
+    "export": (N_("[ESTATE_ID]"), N_("Your estate's firms as an Excel file")),
+    "nudge": (N_("[ESTATE_ID]"), N_("Remind firms that have not answered")),
 }
 
 ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
@@ -56,6 +59,9 @@ ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
     "import": (N_("estates|clusters"), N_("Import estates or clusters from a CSV file")),
     "audit": (N_("[USER_ID]"), N_("The latest entries of the audit log")),
     "auditexport": (None, N_("The whole audit log as a CSV file")),
+    "stats": (None, N_("National statistics")),
+    "top": (N_("[ROUND_ID]"), N_("The national top 100")),
+    "exportall": (None, N_("Everything as an Excel file")),
 }
 
 

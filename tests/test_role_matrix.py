@@ -62,6 +62,13 @@ COMMANDS: list[tuple[str, set[str]]] = [
     ("/deactivatecluster 99999", ADMIN),
     ("/reactivatecluster 99999", ADMIN),
     ("/import", ADMIN),
+    # handlers/manager_dashboard.py and handlers/national.py
+    ("/dashboard 1", {"manager", "admin"}),
+    ("/export 1", {"manager", "admin"}),
+    ("/nudge 1", {"manager", "admin"}),
+    ("/stats", ADMIN),
+    ("/top", ADMIN),
+    ("/exportall", ADMIN),
 ]
 
 # Forged button data: role-guarded buttons refuse everyone but admins (whose stale nonce then
