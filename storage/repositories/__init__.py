@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiosqlite
 
 from storage.repositories.access import AccessRepository
+from storage.repositories.broadcasts import BroadcastRepository
 from storage.repositories.drafts import RegistrationDraftRepository
 from storage.repositories.firms import FirmRepository
 from storage.repositories.outbox import OutboxRepository
@@ -20,7 +21,7 @@ class Repositories:
 
     __slots__ = (
         "conn", "access", "provinces", "estates", "clusters", "users", "firms",
-        "drafts", "rounds", "submissions", "answers", "scores", "outbox",
+        "drafts", "rounds", "submissions", "answers", "scores", "outbox", "broadcasts",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -37,3 +38,4 @@ class Repositories:
         self.answers = AnswerRepository(conn)
         self.scores = ScoreRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.broadcasts = BroadcastRepository(conn)
