@@ -212,7 +212,8 @@ async def chose_estate(update: Update, context: KhoosheContext) -> Step | None:
         await refuse(update, context, "broadcast_estate", query.data)
         return None
     async with context.db.read() as repo:
-        if any(await repo.estates.get(e) is None for e in estates):
+        found = [await repo.estates.get(e) for e in estates]
+        if any(e is None for e in found):
             await settle_query(update, text=context.t("This button is no longer active."))
             return None
     await settle_query(update)
