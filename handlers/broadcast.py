@@ -229,7 +229,8 @@ async def describe_audience(repo: Repositories, context: KhoosheContext, audienc
     lines = []
     if audience.get("estates"):
         names = [e.name for e in [await repo.estates.get(int(i)) for i in audience["estates"]] if e]
-        lines.append(t("Estates: {names}", names=esc("، ".join(names) if lang == "fa" else ", ".join(names))))
+        separator = "\u060c " if lang == "fa" else ", "  # the Persian comma
+        lines.append(t("Estates: {names}", names=esc(separator.join(names))))
     elif audience.get("province") is not None:
         province = await repo.provinces.get(int(audience["province"]))
         lines.append(t("Province: {name}", name=esc(province.name(lang) if province else "?")))
@@ -239,13 +240,18 @@ async def describe_audience(repo: Repositories, context: KhoosheContext, audienc
         cluster = await repo.clusters.get(int(audience["cluster"]))
         lines.append(t("Cluster: {name}", name=esc(cluster.name if cluster else "?")))
     if audience.get("sector"):
-        lines.append(t("Sector: {name}", name=t(SECTORS.get(audience["sector"], audience["sector"]))))
+        lines.append(t("Sector: {name}", name=sector_name(context, audience["sector"])))
     if audience.get("size"):
         lines.append(t("Employees: {band}", band=band_label(audience["size"], lang)))
     if audience.get("submitted") is not None:
         lines.append(t("Only firms that have submitted the current round") if audience["submitted"]
                      else t("Only firms that have not submitted the current round"))
     return lines
+
+
+def sector_name(context: KhoosheContext, code: str) -> str:
+    label = SECTORS.get(code)
+    return context.t(label) if label else code
 
 
 def band_label(band: str, lang: str) -> str:
@@ -268,7 +274,7 @@ async def show_filters(update: Update, context: KhoosheContext, *, edit: bool = 
     any_value = t("any")
     buttons = [
         [button(t("🏷 Cluster: {value}", value=any_value if audience.get("cluster") is None else "✓"), "bc:f:cl"),
-         button(t("🏭 Sector: {value}", value=t(SECTORS[audience["sector"]]) if audience.get("sector") else any_value), "bc:f:sec")],
+         button(t("🏭 Sector: {value}", value=sector_name(context, audience["sector"]) if audience.get("sector") else any_value), "bc:f:sec")],
     ]
     row = []
     if audience.get("round_id") is not None:
@@ -313,7 +319,7 @@ async def filter_menu(update: Update, context: KhoosheContext) -> Step | None:
         elif which == "sec":
             audience.pop("sector", None)
             for code in await repo.broadcasts.distinct(audience, "sector"):
-                buttons.append([button(t(SECTORS.get(code, code)), f"bc:f:sec:{code}")])
+                buttons.append([button(sector_name(context, code), f"bc:f:sec:{code}")])
         elif which == "size" and context.access.is_admin:
             buttons += rows([button(band_label(b, lang), f"bc:f:size:{b}") for b in SIZE_BANDS], 4)
         else:
@@ -382,8 +388,9 @@ async def got_content(update: Update, context: KhoosheContext) -> Step | None:
         await say(update, context, t("Please send a text, a photo or a document."))
         return Step.CONTENT
     if too_long:
-        await say(update, context, t("That is too long: a caption may have at most {n} characters. Please send it again, shorter.",
-                                     n=number(CAPTION_LIMIT, context.lang)))
+        limit = TEXT_LIMIT if content["kind"] == "text" else CAPTION_LIMIT
+        await say(update, context, t("That is too long: at most {n} characters. Please send it again, shorter.",
+                                     n=number(limit, context.lang)))
         return Step.CONTENT
     draft["content"] = content
     await preview(update, context, draft)
