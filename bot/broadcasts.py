@@ -175,12 +175,10 @@ class BroadcastKeeper:
                 audience["estates"] = allowed
             not_before = self.quiet.next_allowed(now)
             payload = {"type": KIND, "broadcast_id": b.id}
-            queued = 0
-            for _firm_id, owner_id in await repo.broadcasts.audience(audience):
-                queued += await repo.outbox.add(
-                    kind=KIND, dedupe_key=outbox_key(b.id, owner_id), chat_id=owner_id,
-                    payload=payload, not_before=not_before,
-                )
+            queued = await repo.outbox.add_many(
+                kind=KIND, not_before=not_before,
+                rows=[(outbox_key(b.id, owner), owner, payload) for _firm, owner in await repo.broadcasts.audience(audience)],
+            )
             await repo.broadcasts.set_recipients(b.id, queued)
             await repo.broadcasts.set_state(b.id, "running")
         log.info("broadcast %s started: %s recipients", broadcast_id, queued)
@@ -234,6 +232,11 @@ class BroadcastKeeper:
     async def finish(self, b: Broadcast, now: datetime, *, cancelled: bool) -> Tally:
         """Marks it done (or cancelled), queues the report and shows the final progress."""
         async with self.db.transaction() as repo:
+            current = await repo.broadcasts.get(b.id)
+            # Another tick, or a cancel, may have finished it meanwhile.
+            if current is None or current.state not in (("scheduled", "running") if cancelled else ("running",)):
+                return Tally.of(await repo.broadcasts.delivery_counts(b.id))
+            b = current
             if cancelled:
                 await repo.broadcasts.cancel_pending(b.id)
             tally = Tally.of(await repo.broadcasts.delivery_counts(b.id))

@@ -555,6 +555,9 @@ async def cancel_broadcast(update: Update, context: KhoosheContext) -> None:
         await audit(repo, user_id=access.user_id, action="broadcast_cancel", target=f"broadcast {broadcast_id}",
                     detail=f"{tally.cancelled} not sent")
     await settle_query(update)
+    if tally.total == 0:  # it was still waiting for its time
+        await say(update, context, t("✖️ Broadcast #{id} was cancelled.", id=number(broadcast_id, lang)))
+        return
     await say(update, context, t("✖️ Broadcast #{id} is cancelled; {n} messages will not be sent.",
                                  id=number(broadcast_id, lang), n=number(tally.cancelled, lang)))
 

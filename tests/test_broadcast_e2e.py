@@ -209,7 +209,7 @@ async def test_cancel_scheduled_and_running_broadcasts(estates: Khooshe) -> None
     await manager.send("/broadcasts")
     await manager.wait_for("scheduled")
     await manager.press("Cancel #1")
-    await manager.wait_for("Broadcast #1 is cancelled")
+    await manager.wait_for("Broadcast #1 was cancelled")
 
     # A running one, held by quiet hours, is cancelled with its messages not yet sent.
     clock.set(tehran("1405/09/10 21:30"))
