@@ -15,7 +15,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot import publishing
+from bot import broadcasts, publishing
 from bot.clock import Clock
 from bot.context import KhoosheContext, Services
 from bot.delivery.pacer import InteractiveRateLimiter, Pacer
@@ -38,6 +38,7 @@ from handlers import (
     registration,
     results,
 )
+from handlers import broadcast as broadcast_handlers
 from handlers.ui import say
 from storage.database import Database
 from storage.repositories.base import use_clock
@@ -136,6 +137,10 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         unreachable=services.unreachable,
     )
     services.worker.preparers.update(publishing.preparers(db))
+    services.worker.preparers.update(broadcasts.preparers(db))
+    services.broadcasts = broadcasts.BroadcastKeeper(
+        db=db, settings=settings, quiet=quiet, bot=app.bot, wake=services.worker.wake,
+    )
     register_handlers(app)
     return app
 
@@ -151,7 +156,20 @@ async def start_background(app: Application) -> None:
     app.job_queue.run_repeating(
         tick, interval=services.settings.tick_seconds, first=0.2, name="rounds-tick"
     )
+    # Broadcasts start on time and their progress is shown every few seconds, whatever the
+    # round scheduler's interval.
+    app.job_queue.run_repeating(
+        broadcast_tick, interval=min(services.settings.tick_seconds, broadcasts.PROGRESS_SECONDS),
+        first=0.3, name="broadcasts-tick",
+    )
     await schedule_round_edges(app)
+
+
+async def broadcast_tick(context: KhoosheContext) -> None:
+    """Starts due broadcasts, edits progress messages and reports finished ones."""
+    services = context.services
+    if services.broadcasts is not None:
+        await services.broadcasts.tick(services.clock.now())
 
 
 async def stop_background(app: Application) -> None:
@@ -201,6 +219,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     privacy.register(app)
     admin_access.register(app)
     admin_places.register(app)
+    broadcast_handlers.register(app)
     menu.register(app)
     menu.register_fallback(app)
     app.add_error_handler(report_error)  # type: ignore[arg-type]

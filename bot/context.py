@@ -14,6 +14,7 @@ from bot.settings import Settings
 from storage.database import Database
 
 if TYPE_CHECKING:
+    from bot.broadcasts import BroadcastKeeper
     from bot.delivery.pacer import Pacer
     from bot.delivery.worker import DeliveryWorker
     from bot.quiet_hours import QuietHours
@@ -31,6 +32,7 @@ class Services:
     quiet: QuietHours
     keeper: RoundKeeper
     worker: DeliveryWorker | None = None
+    broadcasts: BroadcastKeeper | None = None
     # user id → language; filled on first contact so the language is known without a query.
     languages: dict[int, str] = field(default_factory=dict)
     # Users who blocked the bot; bulk messages skip them until they write again.

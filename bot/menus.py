@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 MANAGER_COMMANDS: dict[str, tuple[str | None, str]] = {
     "myestates": (None, N_("The estates you manage")),
     "managers": (N_("[ESTATE_ID]"), N_("Managers of an estate")),
+    "broadcast": (None, N_("Send a notice to your estate's firms")),
+    "broadcasts": (None, N_("Your broadcasts: progress and cancel")),
     "dashboard": (N_("[ESTATE_ID]"), N_("Your estate's dashboard")),
     "export": (N_("[ESTATE_ID]"), N_("Your estate's firms as an Excel file")),
     "nudge": (N_("[ESTATE_ID]"), N_("Remind firms that have not answered")),

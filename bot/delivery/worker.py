@@ -35,9 +35,10 @@ IDLE_POLL_SECONDS = 5.0
 class Prepared:
     """One Bot API call ready to go."""
 
-    method: str  # "text" or "photo"
+    method: str  # "text", "photo" or "document"
     text: str = ""
-    photo: bytes | None = None
+    photo: bytes | str | None = None  # the image, or a Telegram file_id
+    document: bytes | str | None = None  # a Telegram file_id (or the bytes)
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
 
 
@@ -176,13 +177,23 @@ class DeliveryWorker:
             await repo.outbox.finish(row.id, status=status, error=error)
 
     async def _call(self, chat_id: int, prepared: Prepared) -> Message:
-        bulk = {"bulk": True}
-        if prepared.method == "photo":
-            return await self.bot.send_photo(
-                chat_id, prepared.photo, caption=prepared.text or None, parse_mode=ParseMode.HTML,
-                reply_markup=markup(prepared.buttons), rate_limit_args=bulk,
-            )
-        return await self.bot.send_message(
-            chat_id, prepared.text, parse_mode=ParseMode.HTML, reply_markup=markup(prepared.buttons),
-            disable_web_page_preview=True, rate_limit_args=bulk,
+        return await send_prepared(self.bot, chat_id, prepared, bulk=True)
+
+
+async def send_prepared(bot: Bot, chat_id: int, prepared: Prepared, *, bulk: bool) -> Message:
+    """Sends one prepared message; previews use it too, so they look exactly like delivery."""
+    limit = {"bulk": True} if bulk else None
+    if prepared.method == "photo":
+        return await bot.send_photo(
+            chat_id, prepared.photo, caption=prepared.text or None, parse_mode=ParseMode.HTML,
+            reply_markup=markup(prepared.buttons), rate_limit_args=limit,
         )
+    if prepared.method == "document":
+        return await bot.send_document(
+            chat_id, prepared.document, caption=prepared.text or None, parse_mode=ParseMode.HTML,
+            reply_markup=markup(prepared.buttons), rate_limit_args=limit,
+        )
+    return await bot.send_message(
+        chat_id, prepared.text, parse_mode=ParseMode.HTML, reply_markup=markup(prepared.buttons),
+        disable_web_page_preview=True, rate_limit_args=limit,
+    )

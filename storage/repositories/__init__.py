@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiosqlite
 
 from storage.repositories.access import AccessRepository
+from storage.repositories.broadcasts import BroadcastRepository
 from storage.repositories.drafts import RegistrationDraftRepository
 from storage.repositories.firms import FirmRepository
 from storage.repositories.outbox import OutboxRepository
@@ -23,6 +24,7 @@ class Repositories:
     __slots__ = (
         "conn", "access", "provinces", "estates", "clusters", "users", "firms",
         "drafts", "rounds", "submissions", "answers", "scores", "outbox", "reports", "privacy",
+        "broadcasts",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -41,3 +43,4 @@ class Repositories:
         self.outbox = OutboxRepository(conn)
         self.reports = ReportRepository(conn)
         self.privacy = PrivacyRepository(conn)
+        self.broadcasts = BroadcastRepository(conn)

@@ -57,6 +57,20 @@ class OutboxRepository(Repository):
         )
         return self.conn.total_changes > before
 
+    async def add_many(
+        self, *, kind: str, rows: list[tuple[str, int, dict[str, Any]]], not_before: datetime,
+    ) -> int:
+        """Queues (dedupe key, chat id, payload) rows in one statement; returns how many were new."""
+        before = self.conn.total_changes
+        created, due = stamp(), stamp(not_before)
+        await self.conn.executemany(
+            "INSERT INTO outbox (kind, dedupe_key, chat_id, payload, not_before, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            [(kind, key, chat_id, json.dumps(payload, ensure_ascii=False), due, created)
+             for key, chat_id, payload in rows],
+        )
+        return self.conn.total_changes - before
+
     async def claim_next(self, now: datetime) -> OutboxRow | None:
         """Marks the oldest due message as being sent and returns it."""
         row = await self._one(
