@@ -11,6 +11,8 @@ from enum import IntEnum
 from typing import Any
 
 from telegram import Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -89,22 +91,48 @@ def fiscal_year(context: KhoosheContext, sitting: Sitting) -> str:
     return year(assessment.reference_year(sitting.round), context.lang)
 
 
-async def show(update: Update, context: KhoosheContext, sitting: Sitting, cursor: str) -> Stage:
-    """Shows the question at ``cursor`` (or the review) and returns the matching state."""
+async def show(
+    update: Update, context: KhoosheContext, sitting: Sitting, cursor: str, *,
+    replace: bool = False, note: str | None = None,
+) -> Stage:
+    """Shows the question at ``cursor`` (or the review) and returns the matching state.
+
+    ``replace`` turns the pressed message itself into the next screen: one call instead of
+    closing the old prompt and sending a new one, and a tidier chat on a phone.
+    """
     if cursor == REVIEW:
-        await show_review(update, context, sitting)
+        await show_review(update, context, sitting, replace=replace, note=note)
         return Stage.REVIEWING
     question = sitting.question(cursor)
     assert question is not None
-    await show_question(update, context, sitting, question)
+    await show_question(update, context, sitting, question, replace=replace, note=note)
     return Stage.ANSWERING
 
 
-async def show_question(update: Update, context: KhoosheContext, sitting: Sitting, q: Question) -> None:
+async def post(update: Update, context: KhoosheContext, text: str, markup: Any, *, replace: bool) -> None:
+    """Edits the pressed message into ``text`` when asked to, otherwise sends a new one."""
+    query = update.callback_query
+    if replace and query is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+            if "message to edit not found" not in str(exc).lower():
+                raise
+    await say(update, context, text, markup)
+
+
+async def show_question(
+    update: Update, context: KhoosheContext, sitting: Sitting, q: Question, *,
+    replace: bool = False, note: str | None = None,
+) -> None:
     t, lang = context.t, context.lang
     position = [x.id for x in sitting.questions].index(q.id) + 1
     dimension = assessment.questionnaire_of(sitting.round).dimension(q.dimension).title(lang)
-    lines = [
+    lines = [note, ""] if note else []
+    lines += [
         t("Question {n} of {total}", n=number(position, lang), total=number(len(sitting.questions), lang))
         + f" · {esc(dimension)}",
         "",
@@ -134,13 +162,17 @@ async def show_question(update: Update, context: KhoosheContext, sitting: Sittin
     if q.help is not None:
         nav.append(button(t("❓ Help"), sitting.data(q.id, "help")))
     buttons.append(nav)
-    await say(update, context, "\n".join(lines), keyboard(*buttons))
+    await post(update, context, "\n".join(lines), keyboard(*buttons), replace=replace)
 
 
-async def show_review(update: Update, context: KhoosheContext, sitting: Sitting) -> None:
+async def show_review(
+    update: Update, context: KhoosheContext, sitting: Sitting, *, replace: bool = False,
+    note: str | None = None,
+) -> None:
     """Lists every answer with an edit button per question, and the submit button."""
     t, lang = context.t, context.lang
-    lines = [t("<b>Please review your answers</b>"), ""]
+    lines = [note, ""] if note else []
+    lines += [t("<b>Please review your answers</b>"), ""]
     edits = []
     for n, q in enumerate(sitting.questions, start=1):
         prompt = q.prompt(lang, fiscal_year=fiscal_year(context, sitting))
@@ -154,10 +186,10 @@ async def show_review(update: Update, context: KhoosheContext, sitting: Sitting)
         lines.append(f"{number(n, lang)}. {esc(localize_digits(prompt, lang))}\n    <b>{esc(localize_digits(shown, lang))}</b>")
         edits.append(button(t("✏️ {n}", n=number(n, lang)), sitting.data(q.id, "edit")))
     lines += ["", t("Tap a number to change that answer, or submit.")]
-    await say(update, context, "\n".join(lines), keyboard(
+    await post(update, context, "\n".join(lines), keyboard(
         *rows(edits, 6),
         [button(t("◀️ Back"), sitting.data(REVIEW, "back")), button(t("✅ Submit"), sitting.data(REVIEW, "submit"))],
-    ))
+    ), replace=replace)
 
 
 def provisional(round_: Round, firm: Firm, answers: dict[str, Any]) -> SubmissionScore:
@@ -311,8 +343,7 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
         await settle_query(update)
         target = assessment.before(sitting.questions, qid) or qid
         await move(context, sitting, target)
-        await close_prompt(update, t("◀️ Back"))
-        return await show(update, context, sitting, target)
+        return await show(update, context, sitting, target, replace=True)
     if op.startswith("t."):
         try:
             ticked = toggle(question, current_ticks(sitting, question), op[2:])
@@ -340,9 +371,9 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
     cursor = await commit_answer(context, sitting, qid, value)
     await settle_query(update)
     shown = display(question, value, lang) if value is not None else t("(skipped)")
-    prompt = question.prompt(lang, fiscal_year=fiscal_year(context, sitting))
-    await close_prompt(update, f"{esc(localize_digits(prompt, lang))}\n✔️ <b>{esc(localize_digits(shown, lang))}</b>")
-    return await show(update, context, sitting, cursor)
+    # The pressed message becomes the next question; a first line confirms what was saved.
+    note = f"✔️ <i>{esc(localize_digits(shown, lang))}</i>"
+    return await show(update, context, sitting, cursor, replace=True, note=note)
 
 
 def current_ticks(sitting: Sitting, question: Question) -> list[str]:
@@ -379,7 +410,7 @@ async def on_review(update: Update, context: KhoosheContext, sitting: Sitting, o
     if op == "back":
         target = assessment.before(sitting.questions, REVIEW) or REVIEW
         await move(context, sitting, target)
-        return await show(update, context, sitting, target)
+        return await show(update, context, sitting, target, replace=True)
     if op != "submit":
         return Stage.REVIEWING
     result = provisional(sitting.round, sitting.firm, sitting.answers)
@@ -408,7 +439,7 @@ async def edit_from_review(update: Update, context: KhoosheContext) -> Stage | i
     if str(sitting.submission.id) != sid or sitting.cursor != REVIEW or sitting.question(qid) is None:
         return await show(update, context, sitting, sitting.cursor)
     await move(context, sitting, qid)
-    return await show(update, context, sitting, qid)
+    return await show(update, context, sitting, qid, replace=True)
 
 
 async def leave(update: Update, context: KhoosheContext) -> int:
