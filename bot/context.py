@@ -42,9 +42,6 @@ class Services:
     # Blocked users who have had that one notice since start-up.
     blocked_noticed: set[int] = field(default_factory=set)
 
-    def is_admin(self, user_id: int | None) -> bool:
-        return user_id is not None and user_id in self.settings.admins
-
 
 class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
     """``context.services``, ``context.db`` and ``context.t`` instead of untyped bot_data lookups."""
