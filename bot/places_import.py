@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,38 +49,50 @@ def _rows(text: str) -> list[tuple[int, dict[str, str]]]:
 
 async def import_estates(repo: Repositories, text: str) -> ImportReport:
     """Adds each (province, name, kind) row that is new; reports what it did with each line."""
-    report = ImportReport()
-    lookup = _province_lookup(await repo.provinces.all())
-    for line, row in _rows(text):
-        province_id = lookup.get(row.get("province", "").casefold()) or lookup.get(row.get("province", ""))
-        name, kind = row.get("name", ""), row.get("kind", "estate").casefold() or "estate"
-        if province_id is None:
-            report.rejected.append((line, f"unknown province {row.get('province', '')!r}"))
-        elif not name:
-            report.rejected.append((line, "the name is empty"))
-        elif kind not in ESTATE_KINDS:
-            report.rejected.append((line, f"kind must be one of {', '.join(ESTATE_KINDS)}, not {kind!r}"))
-        elif await repo.estates.add(province_id=province_id, name=name, kind=kind):
-            report.added.append(name)
-        else:
-            report.skipped.append(name)
-    return report
+
+    async def add(province_id: int, name: str, row: dict[str, str]) -> bool | str:
+        kind = row.get("kind", "estate").casefold() or "estate"
+        if kind not in ESTATE_KINDS:
+            return f"kind must be one of {', '.join(ESTATE_KINDS)}, not {kind!r}"
+        return await repo.estates.add(province_id=province_id, name=name, kind=kind)
+
+    return await _import(repo, text, add)
 
 
 async def import_clusters(repo: Repositories, text: str) -> ImportReport:
     """Adds each (province, name, sector) row that is new; sector is an ISIC section letter."""
+
+    async def add(province_id: int, name: str, row: dict[str, str]) -> bool | str:
+        sector = row.get("sector", "").upper() or None
+        if sector is not None and sector not in SECTORS:
+            return f"unknown ISIC section {sector!r}"
+        return await repo.clusters.add(province_id=province_id, name=name, sector=sector)
+
+    return await _import(repo, text, add)
+
+
+# Adds one row: True when added, False when already there, a reason when rejected.
+RowAdder = Callable[[int, str, dict[str, str]], Awaitable["bool | str"]]
+
+
+async def _import(repo: Repositories, text: str, add: RowAdder) -> ImportReport:
+    """The loop both imports share: province lookup, empty names, the report line by line."""
     report = ImportReport()
     lookup = _province_lookup(await repo.provinces.all())
     for line, row in _rows(text):
-        province_id = lookup.get(row.get("province", "").casefold()) or lookup.get(row.get("province", ""))
-        name, sector = row.get("name", ""), row.get("sector", "").upper() or None
+        province = row.get("province", "")
+        province_id = lookup.get(province.casefold()) or lookup.get(province)
+        name = row.get("name", "")
         if province_id is None:
-            report.rejected.append((line, f"unknown province {row.get('province', '')!r}"))
-        elif not name:
+            report.rejected.append((line, f"unknown province {province!r}"))
+            continue
+        if not name:
             report.rejected.append((line, "the name is empty"))
-        elif sector is not None and sector not in SECTORS:
-            report.rejected.append((line, f"unknown ISIC section {sector!r}"))
-        elif await repo.clusters.add(province_id=province_id, name=name, sector=sector):
+            continue
+        outcome = await add(province_id, name, row)
+        if isinstance(outcome, str):
+            report.rejected.append((line, outcome))
+        elif outcome:
             report.added.append(name)
         else:
             report.skipped.append(name)

@@ -4,10 +4,6 @@ blocked users are marked and skipped, and a SIGKILL mid-publish loses and repeat
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +11,8 @@ from pathlib import Path
 import pytest_asyncio
 
 from storage.database import Database
-from tests.conftest import ADMIN_ID, ROOT, Khooshe, seed, start_khooshe, stop_khooshe
+from tests.bot_process import BotProcess
+from tests.conftest import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 from tests.factories import add_firm, full_answers, submit, tehran
 from tests.fakebot import FakeBotApi
 from tests.test_rounds_e2e import MovableClock
@@ -109,29 +106,6 @@ async def test_publish_delivers_one_summary_and_chart_per_firm(closed_round: tup
     assert len(api.messages(OWNERS[0])) == 5
 
 
-class BotProcess:
-    def __init__(self, api: FakeBotApi, db_path: Path, log: Path, offset: float) -> None:
-        self.env = {**os.environ, "KHOOSHE_TOKEN": api.token, "KHOOSHE_API_URL": api.base_url,
-                    "KHOOSHE_DB": str(db_path), "KHOOSHE_ADMINS": str(ADMIN_ID),
-                    "KHOOSHE_CLOCK_OFFSET": str(offset), "KHOOSHE_TICK_SECONDS": "1"}
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=out, stderr=out)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
 async def test_sigkill_during_publish_completes_without_duplicates(api: FakeBotApi, tmp_path: Path) -> None:
     owners = list(range(6001, 6061))
     db_path = tmp_path / "khooshe.db"
@@ -141,7 +115,8 @@ async def test_sigkill_during_publish_completes_without_duplicates(api: FakeBotA
         api.user(uid)
     offset = (tehran("1405/09/10 10:00") - datetime.now(UTC)).total_seconds()
     api.rate_limit = 30
-    bot = BotProcess(api, db_path, tmp_path / "bot.log", offset)
+    bot = BotProcess(api, db_path, tmp_path / "bot.log", KHOOSHE_ADMINS=str(ADMIN_ID),
+                     KHOOSHE_CLOCK_OFFSET=str(offset), KHOOSHE_TICK_SECONDS="1")
     bot.start()
     try:
         admin = api.user(ADMIN_ID)

@@ -3,52 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
 
 from storage.database import Database
-from tests.conftest import ROOT, seed
+from tests.bot_process import BotProcess
+from tests.conftest import seed
 from tests.fakebot import FakeBotApi
 from tests.journeys import TOTAL_QUESTIONS, answer_questions, fa_digits, register
-
-
-class BotProcess:
-    """``python -m bot`` as a real child process against the fake server."""
-
-    def __init__(self, api: FakeBotApi, db_path: Path, log_path: Path) -> None:
-        self.env = {
-            **os.environ,
-            "KHOOSHE_TOKEN": api.token,
-            "KHOOSHE_API_URL": api.base_url,
-            "KHOOSHE_DB": str(db_path),
-        }
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=log, stderr=log
-        )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest_asyncio.fixture
