@@ -5,34 +5,40 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from telegram.ext import Application
 
+from bot.application import (
+    build_application,
+    publish_commands,
+    start_background,
+    stop_background,
+)
 from bot.clock import Clock
 from bot.context import Services
-from bot.rounds import TickReport
-from bot.application import build_application, publish_commands, start_background, stop_background
 from bot.places_import import import_clusters, import_estates, read_csv_file
+from bot.rounds import TickReport
 from bot.settings import Settings
 from storage.database import Database
 from tests.fakebot import FakeBotApi, FakeUser
+from tests.support.clock import TEST_NOW, TestClock
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
 ADMIN_ID = 900001
 
 
-async def seed(db: Database, *, open_round: bool = True) -> None:
-    """Loads the sample estates and clusters and, optionally, opens a round closing in 30 days."""
+async def seed(db: Database, *, open_round: bool = True, now: datetime = TEST_NOW) -> None:
+    """Loads the sample estates and clusters and, optionally, opens a round closing 30 days after
+    ``now`` (the test clock's moment)."""
     async with db.transaction() as repo:
         await import_estates(repo, read_csv_file(SAMPLE / "estates.csv"))
         await import_clusters(repo, read_csv_file(SAMPLE / "clusters.csv"))
         if open_round:
-            now = datetime.now(UTC)
             await repo.rounds.create(
                 title="Autumn 1405", questionnaire_version=1, opens_at=now - timedelta(hours=1),
                 closes_at=now + timedelta(days=30), state="open",
@@ -98,10 +104,11 @@ async def start_khooshe(
     seeded: bool = False, **overrides: object,
 ) -> Khooshe:
     settings = make_settings(api, db_path, **overrides)
+    clock = clock or TestClock()
     db = Database(db_path)
     await db.connect()
     if not seeded:
-        await seed(db, open_round=open_round)
+        await seed(db, open_round=open_round, now=clock.now())
     app = build_application(settings, db, clock=clock)
     await app.initialize()
     await publish_commands(app)

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.calendar import parse_jalali_datetime
 from bot.national_id import check_digit
 from storage.database import Database
-
-TEHRAN = ZoneInfo("Asia/Tehran")
-
-
-def tehran(text: str) -> datetime:
-    """A Tehran moment written as a Solar Hijri date and time: tehran("1405/09/09 09:00")."""
-    return parse_jalali_datetime(text, TEHRAN, default=time(0, 0))
+from tests.support.clock import TEHRAN, tehran  # noqa: F401  (tests import tehran from here)
 
 
 def national_id(n: int) -> str:

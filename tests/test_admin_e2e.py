@@ -8,7 +8,7 @@ import hashlib
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest_asyncio
@@ -18,7 +18,7 @@ from storage.database import Database
 from tests.conftest import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 from tests.factories import add_firm
 from tests.fakebot import FakeBotApi
-from tests.test_rounds_e2e import MovableClock
+from tests.support.clock import TestClock
 
 LINK = re.compile(r"https://t\.me/khooshe_test_bot\?start=([A-Za-z0-9_-]+)")
 OWNER = 6001
@@ -26,8 +26,7 @@ OWNER = 6001
 
 @pytest_asyncio.fixture
 async def bot(api: FakeBotApi, db_path: Path) -> AsyncIterator[Khooshe]:
-    clock = MovableClock()
-    clock.set(datetime.now(UTC))
+    clock = TestClock()
     async with Database(db_path) as db:
         await seed(db, open_round=False)
         await add_firm(db, OWNER, name="Owner Firm", lang="en")
@@ -61,7 +60,7 @@ def test_invitation_link_follows_the_messenger() -> None:
 async def test_invitation_valid_reused_forged_expired_revoked(bot: Khooshe) -> None:
     khooshe, api = bot, bot.api
     clock = khooshe.services.clock
-    assert isinstance(clock, MovableClock)
+    assert isinstance(clock, TestClock)
     manager = khooshe.user(7001, "Mina", "en")
     other = khooshe.user(7002, "Omid", "en")
     persian = khooshe.user(7003, "Reza", "fa")

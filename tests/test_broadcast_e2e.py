@@ -4,9 +4,7 @@ refused and audited; cancelling; and a scaled-down SIGKILL drill against a subpr
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest_asyncio
@@ -15,7 +13,7 @@ from storage.database import Database
 from tests.conftest import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 from tests.factories import add_firm, full_answers, submit, tehran
 from tests.fakebot import FakeBotApi
-from tests.test_rounds_e2e import MovableClock
+from tests.support.clock import TestClock
 
 MANAGER = 8001
 OTHER_MANAGER = 8002
@@ -26,8 +24,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 @pytest_asyncio.fixture
 async def estates(api: FakeBotApi, db_path: Path) -> AsyncIterator[Khooshe]:
-    clock = MovableClock()
-    clock.set(tehran("1405/09/10 10:00"))  # a Tuesday morning
+    clock = TestClock(tehran("1405/09/10 10:00"))  # a Tuesday morning
     async with Database(db_path) as db:
         await seed(db, open_round=True)
         for uid in ESTATE_1:
@@ -69,7 +66,7 @@ def notices(khooshe: Khooshe, uid: int, text: str) -> int:
 async def test_manager_filtered_scheduled_broadcast_waits_for_time_and_quiet_hours(estates: Khooshe) -> None:
     khooshe, api = estates, estates.api
     clock = khooshe.services.clock
-    assert isinstance(clock, MovableClock)
+    assert isinstance(clock, TestClock)
     manager = khooshe.user(MANAGER, "Manager", language_code="en")
 
     await manager.send("/broadcast")
@@ -176,7 +173,7 @@ async def test_admin_photo_and_document_broadcasts(estates: Khooshe) -> None:
 async def test_cancel_scheduled_and_running_broadcasts(estates: Khooshe) -> None:
     khooshe, api = estates, estates.api
     clock = khooshe.services.clock
-    assert isinstance(clock, MovableClock)
+    assert isinstance(clock, TestClock)
     manager = khooshe.user(MANAGER, "Manager", language_code="en")
     other = khooshe.user(OTHER_MANAGER, "Other", language_code="en")
 

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from persiantools.jdatetime import JalaliDate
 
+from tests.support.clock import TEST_NOW, offset_env
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ESTATES = "data/sample/estates.csv"
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -27,6 +29,7 @@ def db_path(tmp_path: Path) -> Path:
 def run(db_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KHOOSHE_")}
     env["KHOOSHE_DB"] = str(db_path)
+    env.update(offset_env(TEST_NOW))
     env.update(extra_env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,
@@ -48,7 +51,7 @@ def jalali(day: date) -> str:
 
 
 def tehran_today() -> date:
-    return datetime.now(TEHRAN).date()
+    return TEST_NOW.astimezone(TEHRAN).date()
 
 
 def rounds(db_path: Path) -> list[tuple]:

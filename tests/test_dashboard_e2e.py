@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest_asyncio
@@ -14,11 +13,11 @@ from openpyxl import load_workbook
 
 from storage.database import Database
 from tests.conftest import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
-from tests.factories import add_firm, full_answers, submit, tehran
+from tests.factories import add_firm, full_answers, submit
 from tests.fakebot import FakeBotApi
 from tests.journeys import fa_digits
+from tests.support.clock import TestClock
 from tests.test_publish_e2e import OWNERS, prepare_closed_round
-from tests.test_rounds_e2e import MovableClock
 
 MANAGER, OTHER_MANAGER, SILENT = 7001, 7002, 5100
 NOTE = "برق هفته‌ای دو بار قطع می‌شود"
@@ -48,13 +47,11 @@ async def prepare(db: Database) -> int:
 
 @pytest_asyncio.fixture
 async def published(api: FakeBotApi, db_path: Path) -> AsyncIterator[tuple[Khooshe, int]]:
-    clock = MovableClock()
-    clock.set(datetime.now(UTC))
+    clock = TestClock()
     async with Database(db_path) as db:
         round_id = await prepare(db)
     for uid in (*OWNERS, SILENT, 5200):
         api.user(uid)
-    clock.set(tehran("1405/09/10 10:00"))
     running = await start_khooshe(api, db_path, clock=clock, seeded=True, tick_seconds=3600)
     await running.tick()  # closes and scores the round
     admin = running.user(ADMIN_ID)

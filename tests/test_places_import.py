@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bot.places_import import ImportReport, import_clusters, import_estates, read_csv_file
+from bot.places_import import (
+    ImportReport,
+    import_clusters,
+    import_estates,
+    read_csv_file,
+)
 from storage.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent

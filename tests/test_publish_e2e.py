@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest_asyncio
@@ -13,9 +13,9 @@ import pytest_asyncio
 from storage.database import Database
 from tests.bot_process import BotProcess
 from tests.conftest import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
-from tests.factories import add_firm, full_answers, submit, tehran
+from tests.factories import add_firm, full_answers, submit
 from tests.fakebot import FakeBotApi
-from tests.test_rounds_e2e import MovableClock
+from tests.support.clock import TEST_NOW, TestClock, offset_env
 
 PNG = b"\x89PNG\r\n\x1a\n"
 OWNERS = [5001, 5002, 5003, 5004, 5005, 5006]
@@ -23,11 +23,11 @@ OWNERS = [5001, 5002, 5003, 5004, 5005, 5006]
 
 async def prepare_closed_round(db: Database, owners: list[int], *, consent_first: bool = True) -> int:
     """Seeds estates, an open round that has already passed its closing time, and submissions."""
-    await seed(db, open_round=True)
+    await seed(db, open_round=True, now=TEST_NOW - timedelta(days=1))
     async with db.transaction() as repo:
         current = await repo.rounds.open_round()
         assert current is not None
-        await repo.rounds.update(current.id, closes_at=datetime.now(UTC) - timedelta(minutes=5))
+        await repo.rounds.update(current.id, closes_at=TEST_NOW - timedelta(minutes=5))
     for i, owner in enumerate(owners):
         firm_id = await add_firm(db, owner, name=f"بنگاه شماره {owner}", consent=consent_first or i > 0,
                                  lang="en" if i == 1 else "fa")
@@ -37,14 +37,11 @@ async def prepare_closed_round(db: Database, owners: list[int], *, consent_first
 
 @pytest_asyncio.fixture
 async def closed_round(api: FakeBotApi, db_path: Path) -> AsyncIterator[tuple[Khooshe, int]]:
-    clock = MovableClock()
-    clock.set(datetime.now(UTC))
+    clock = TestClock()
     async with Database(db_path) as db:
         round_id = await prepare_closed_round(db, OWNERS)
     for uid in OWNERS:
         api.user(uid)
-    # A working-day morning, so quiet hours do not hold anything back.
-    clock.set(tehran("1405/09/10 10:00"))
     running = await start_khooshe(api, db_path, clock=clock, seeded=True, tick_seconds=3600)
     yield running, round_id
     await stop_khooshe(running)
@@ -113,10 +110,9 @@ async def test_sigkill_during_publish_completes_without_duplicates(api: FakeBotA
         round_id = await prepare_closed_round(db, owners)
     for uid in owners:
         api.user(uid)
-    offset = (tehran("1405/09/10 10:00") - datetime.now(UTC)).total_seconds()
     api.rate_limit = 30
     bot = BotProcess(api, db_path, tmp_path / "bot.log", KHOOSHE_ADMINS=str(ADMIN_ID),
-                     KHOOSHE_CLOCK_OFFSET=str(offset), KHOOSHE_TICK_SECONDS="1")
+                     **offset_env(TEST_NOW), KHOOSHE_TICK_SECONDS="1")
     bot.start()
     try:
         admin = api.user(ADMIN_ID)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,9 @@ from bot.ranking import (
 )
 from bot.scoring import score_submission, weakest
 from storage.database import Database
+from tests.support.clock import TEST_NOW
 
-NOW = datetime.now(UTC).isoformat()
+NOW = TEST_NOW.isoformat()
 TECH_ONLY = {"tech": 1.0}
 
 # Answers of a services firm (sector G: T5, T6, T8, Q3, Q4 do not apply) to everything but tech.
@@ -77,7 +78,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 async def make_round(db: Database, weights: dict[str, float] | None = None) -> int:
     async with db.transaction() as repo:
-        now = datetime.now(UTC)
+        now = TEST_NOW
         created = await repo.rounds.create(
             title="R", questionnaire_version=1, opens_at=now - timedelta(days=30),
             closes_at=now - timedelta(days=1), state="closed", weights=weights,

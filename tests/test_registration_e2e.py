@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from storage.repositories.firms import FIRM_FIELDS
 from tests.conftest import Khooshe
-from tests.journeys import OTHER_VALID_NATIONAL_IDS, VALID_NATIONAL_ID, has_button, register
+from tests.journeys import (
+    OTHER_VALID_NATIONAL_IDS,
+    VALID_NATIONAL_ID,
+    has_button,
+    register,
+)
 
 
 async def test_registration_with_wrong_inputs_on_the_way(khooshe: Khooshe) -> None:

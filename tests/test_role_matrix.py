@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest_asyncio
@@ -15,7 +14,7 @@ from storage.database import Database
 from tests.conftest import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 from tests.factories import add_firm
 from tests.fakebot import BotEvent, FakeBotApi
-from tests.test_rounds_e2e import MovableClock
+from tests.support.clock import TestClock
 
 OWNER, MANAGER, OTHER = 8001, 8002, 8003
 ROLES = {"owner": OWNER, "other": OTHER, "manager": MANAGER, "admin": ADMIN_ID}
@@ -86,8 +85,7 @@ CALLBACKS: list[tuple[str, set[str]]] = [
 
 @pytest_asyncio.fixture
 async def roles(api: FakeBotApi, db_path: Path) -> AsyncIterator[Khooshe]:
-    clock = MovableClock()
-    clock.set(datetime.now(UTC))
+    clock = TestClock()
     async with Database(db_path) as db:
         await seed(db, open_round=False)
         await add_firm(db, OWNER, name="Matrix Owner Firm", lang="en", estate_id=1)

@@ -4,30 +4,22 @@ reminded only where and when due, and nothing is sent twice across a restart."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest_asyncio
 
-from bot.clock import Clock
 from storage.database import Database
 from tests.conftest import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 from tests.factories import add_firm, full_answers, submit, tehran
 from tests.fakebot import FakeBotApi
+from tests.support.clock import TestClock
 
 START = "1405/09/08 10:00"  # a Sunday morning in Tehran
 
 
-class MovableClock(Clock):
-    """The application's clock, set to a chosen moment and moved by the test."""
-
-    def set(self, when: datetime) -> None:
-        self.offset = when - datetime.now(UTC)
-
-
 @pytest_asyncio.fixture
 async def scheduled(api: FakeBotApi, db_path: Path) -> AsyncIterator[Khooshe]:
-    clock = MovableClock()
+    clock = TestClock()
     clock.set(tehran(START))
     async with Database(db_path) as db:
         await seed(db, open_round=False)
@@ -52,7 +44,7 @@ def count(khooshe: Khooshe, user_id: int, needle: str) -> int:
 
 async def test_admin_round_opens_on_time_and_reminders_follow_the_rules(scheduled: Khooshe) -> None:
     khooshe, clock = scheduled, scheduled.services.clock
-    assert isinstance(clock, MovableClock)
+    assert isinstance(clock, TestClock)
     admin = khooshe.user(ADMIN_ID, "Admin")
     owner = khooshe.user(4001)
 

@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from storage.database import Database, migration_files
 from storage.repositories import Repositories
+from tests.support.clock import TEST_NOW
 
 
 @pytest_asyncio.fixture
@@ -137,7 +138,7 @@ async def test_failed_statement_rolls_back_earlier_writes(db: Database) -> None:
 
 
 async def make_round(repo: Repositories, state: str, title: str = "R"):
-    now = datetime.now(UTC)
+    now = TEST_NOW
     return await repo.rounds.create(
         title=title, questionnaire_version=1, opens_at=now - timedelta(hours=1),
         closes_at=now + timedelta(days=30), state=state,

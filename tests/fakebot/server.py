@@ -16,8 +16,14 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from .strict import (MAX_CALLBACK_ANSWER, ApiError, bad, check_caption, check_reply_markup,
-                     check_text)
+from .strict import (
+    MAX_CALLBACK_ANSWER,
+    ApiError,
+    bad,
+    check_caption,
+    check_reply_markup,
+    check_text,
+)
 
 JSON_FIELDS = {"reply_markup", "entities", "caption_entities", "commands", "scope", "allowed_updates",
                "menu_button", "link_preview_options", "reply_parameters", "media"}
