@@ -33,11 +33,11 @@ if str(ROOT) not in sys.path:
 
 from storage.database import Database  # noqa: E402
 from storage.repositories.base import stamp  # noqa: E402
-from tests.conftest import ADMIN_ID, seed  # noqa: E402
-from tests.factories import national_id, tehran  # noqa: E402
-from tests.fakebot import FakeBotApi  # noqa: E402
-from tests.fakebot.server import RATE_LIMITED  # noqa: E402
-from tests.fakebot.strict import ApiError  # noqa: E402
+from tests.support.khooshe import ADMIN_ID, seed  # noqa: E402
+from tests.support.factories import national_id, tehran  # noqa: E402
+from tests.support.fakebot import FakeBotApi  # noqa: E402
+from tests.support.fakebot.server import RATE_LIMITED  # noqa: E402
+from tests.support.fakebot.strict import ApiError  # noqa: E402
 
 FIRST_OWNER = 10_000_001
 NOTICE = "📣 Notice to all firms: the estate's annual meeting is on 1405/09/20."

@@ -9,8 +9,8 @@ Run from the repository root::
 When a round's ranking is published, every firm gets its summary and chart, and the Bot API
 takes about 30 messages a second; preparing them must keep up on one core, i.e. take at most
 ~33 ms per firm.  Synthetic firms (random scores, ranks, weak points, 80 % Persian readers, a
-third of them in estates too small for medians) go through ``bot.summary.compose_summary`` and
-``bot.charts.render_dimension_chart`` one after the other in this thread.  Each chart *template*
+third of them in estates too small for medians) go through ``bot.domain.summary.compose_summary`` and
+``bot.domain.charts.render_dimension_chart`` one after the other in this thread.  Each chart *template*
 (the firm-independent part: one per language and with/without medians, per process) is built on
 first use; that one-off cost is shown apart and kept out of the per-firm figures.
 
@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/publish.py` puts bench/ first, not the repo root
     sys.path.insert(0, str(ROOT))
 
-from bot.charts import render_dimension_chart  # noqa: E402
+from bot.domain.charts import render_dimension_chart  # noqa: E402
+from bot.domain.questionnaire.loader import load_questionnaire  # noqa: E402
+from bot.domain.summary import chart_labels, compose_summary  # noqa: E402
 from bot.i18n import translator  # noqa: E402
-from bot.questionnaire.loader import load_questionnaire  # noqa: E402
-from bot.summary import chart_labels, compose_summary  # noqa: E402
 
 RATE = 30.0  # messages per second the Bot API allows overall
 BUDGET_MS = 1000.0 / RATE

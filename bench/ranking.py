@@ -36,10 +36,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/ranking.py` puts bench/ first, not the repo root
     sys.path.insert(0, str(ROOT))
 
-from bot.assessment import reference_year  # noqa: E402
-from bot.places_import import import_clusters, import_estates, read_csv_file  # noqa: E402
-from bot.questionnaire import NONE_OPTION, Question, Questionnaire, load_questionnaire  # noqa: E402
+from bot.domain.questionnaire import (  # noqa: E402
+    NONE_OPTION,
+    Question,
+    Questionnaire,
+    load_questionnaire,
+)
 from bot.ranking import RankingSummary, score_round  # noqa: E402
+from bot.services.assessment import reference_year  # noqa: E402
+from bot.services.places_import import import_clusters, import_estates, read_csv_file  # noqa: E402
 from storage.database import Database  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample"

@@ -7,7 +7,7 @@ Run from the repository root::
     .venv/bin/python -m bench.updates --profile  # Khooshe's saturation phase under cProfile
 
 Both bots run as their own processes and long-poll the fake Bot API server
-(``tests.fakebot.FakeBotApi``), which lives in this process together with the simulated users.
+(``tests.support.fakebot.FakeBotApi``), which lives in this process together with the simulated users.
 What is measured, and the caveats, are in bench/README.md.  This is a measurement script: it
 prints figures and never fails because a target was missed.
 """
@@ -60,7 +60,13 @@ TARGET_RSS_MB = 70.0
 def serve_echo() -> None:
     """A bare python-telegram-bot echo bot: same concurrency and pool size as Khooshe."""
     from telegram import Update
-    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+    from telegram.ext import (
+        ApplicationBuilder,
+        CallbackQueryHandler,
+        ContextTypes,
+        MessageHandler,
+        filters,
+    )
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
@@ -90,7 +96,7 @@ def serve_echo() -> None:
 
 
 def make_api(rtt_ms: float) -> Any:
-    from tests.fakebot import FakeBotApi
+    from tests.support.fakebot import FakeBotApi
 
     class BenchApi(FakeBotApi):
         """FakeBotApi that counts injected updates, tells when polling starts, and can add RTT."""
@@ -237,7 +243,7 @@ async def wait_until_polling(api: Any, bot: BotProcess, timeout: float = 60.0) -
 
 
 def national_id(i: int) -> str:
-    from bot.national_id import check_digit, parse_national_id
+    from bot.domain.national_id import check_digit, parse_national_id
 
     first_ten = f"14{300001 + i:06d}{i % 100:02d}"
     nid = first_ten + str(check_digit(first_ten))
@@ -248,7 +254,7 @@ def national_id(i: int) -> str:
 async def prepare_db(path: Path, owner_ids: Sequence[int]) -> None:
     from storage.database import Database
     from storage.repositories.firms import FIRM_FIELDS
-    from tests.conftest import seed
+    from tests.support.khooshe import seed
 
     db = Database(path)
     await db.connect()
@@ -282,8 +288,8 @@ class Step:
 
 
 def khooshe_steps() -> list[Step]:
-    """/assess, then the 28 answers of tests.journeys.MANUFACTURER_ANSWERS (ticks one by one)."""
-    from tests.journeys import MANUFACTURER_ANSWERS, TOTAL_QUESTIONS, fa_digits
+    """/assess, then the 28 answers of tests.support.journeys.MANUFACTURER_ANSWERS (ticks one by one)."""
+    from tests.support.journeys import MANUFACTURER_ANSWERS, TOTAL_QUESTIONS, fa_digits
 
     def question(n: int) -> str:
         return f"سؤال {fa_digits(n)} از {fa_digits(TOTAL_QUESTIONS)}"

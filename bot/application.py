@@ -15,31 +15,26 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot import broadcasts, publishing
 from bot.clock import Clock
 from bot.context import KhoosheContext, Services
+from bot.delivery import broadcasts
 from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
+from bot.domain.quiet_hours import QuietHours
 from bot.i18n import LANGUAGES, N_, pick_language, translator
 from bot.persistence import DerivedConversationPersistence
-from bot.quiet_hours import QuietHours
-from bot.rounds import RoundKeeper
+from bot.services import publishing
+from bot.services.rounds import RoundKeeper
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
-from handlers import (
-    admin_access,
-    admin_places,
-    admin_rounds,
-    assessment,
-    invitations,
-    manager_dashboard,
-    national,
-    privacy,
-    registration,
-    results,
-)
-from handlers import broadcast as broadcast_handlers
-from handlers.ui import say
+from handlers.admin import access as admin_access
+from handlers.admin import invitations, national
+from handlers.admin import places as admin_places
+from handlers.admin import rounds as admin_rounds
+from handlers.common.ui import say
+from handlers.manager import broadcast as broadcast_handlers
+from handlers.manager import dashboard as manager_dashboard
+from handlers.owner import assessment, privacy, registration, results
 from storage.database import Database
 from storage.repositories.base import use_clock
 
@@ -95,7 +90,7 @@ async def report_error(update: object, context: KhoosheContext) -> None:
 async def publish_commands(app: Application) -> None:
     """Sets the default (firm owner's) command menu in both languages, then each admin's and
     manager's own menu in their chat."""
-    from bot import menus
+    from handlers.common import commands as menus
 
     for lang in LANGUAGES:
         t = translator(lang)
@@ -206,7 +201,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Order matters! Blocked users are stopped first (group -2), then users are remembered
     (group -1). In group 0: invitation deep links (/start TOKEN must beat the conversations'
     /start fallback), then conversations, then commands, the menu, and the catch-all last."""
-    from handlers import menu
+    from handlers.common import menu
 
     app.add_handler(TypeHandler(Update, remember_user), group=-1)
     invitations.register(app)

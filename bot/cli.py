@@ -13,11 +13,20 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.application import build_application, publish_commands, start_background, stop_background
-from bot.calendar import BadDate, end_of_day, format_date, parse_jalali_date
+from bot.application import (
+    build_application,
+    publish_commands,
+    start_background,
+    stop_background,
+)
 from bot.clock import Clock
-from bot.places_import import import_clusters, import_estates, read_csv_file
-from bot.questionnaire import QuestionnaireError, available_versions, load_questionnaire
+from bot.domain.calendar import BadDate, end_of_day, format_date, parse_jalali_date
+from bot.domain.questionnaire import (
+    QuestionnaireError,
+    available_versions,
+    load_questionnaire,
+)
+from bot.services.places_import import import_clusters, import_estates, read_csv_file
 from bot.settings import Settings, StorageSettings, describe_error
 from storage.database import Database, MigrationError
 

@@ -14,11 +14,11 @@ from bot.settings import Settings
 from storage.database import Database
 
 if TYPE_CHECKING:
-    from bot.broadcasts import BroadcastKeeper
+    from bot.delivery.broadcasts import BroadcastKeeper
     from bot.delivery.pacer import Pacer
     from bot.delivery.worker import DeliveryWorker
-    from bot.quiet_hours import QuietHours
-    from bot.rounds import RoundKeeper
+    from bot.domain.quiet_hours import QuietHours
+    from bot.services.rounds import RoundKeeper
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Services:
 class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
     """``context.services``, ``context.db`` and ``context.t`` instead of untyped bot_data lookups."""
 
-    #: Set by ``bot.roles.requires`` once a privileged handler's role check has passed.
+    #: Set by ``bot.services.access.requires`` once a privileged handler's role check has passed.
     access: Any = None
 
     def __init__(

@@ -11,13 +11,13 @@
    ``submissions.packed_text``, and submissions without a packed copy (older, or changed after
    submitting) from the ``answers`` table;
 3. scores them vectorised with numpy.  Each distinct stored answer text (``qid`` + JSON value;
-   a few thousand in a round) is scored once with ``bot.scoring.score_question`` - the very
+   a few thousand in a round) is scored once with ``bot.domain.scoring.score_question`` - the very
    closures ``score_submission`` uses - and the per-firm arithmetic (dimension means, shares,
    composite, lost points) repeats ``score_submission``'s float operations in the same order,
-   so the results are bit-for-bit those of ``bot.scoring.score_submission`` (tests check it);
+   so the results are bit-for-bit those of ``bot.domain.scoring.score_submission`` (tests check it);
 4. ranks with numpy (one sort per scope, no loop over firms) and stores one ``scores`` row per
    complete submission with its ranks, sizes and percentile in one ``executemany``
-   (``weakest`` = ``bot.scoring.weakest(q, result, 3)``);
+   (``weakest`` = ``bot.domain.scoring.weakest(q, result, 3)``);
 5. stores peer statistics (median and mean) for every group of at least ``MIN_GROUP`` firms.
 
 Rounding: the composite and the dimension scores are stored rounded to ``DECIMALS`` (6) decimal
@@ -48,9 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.assessment import reference_year
-from bot.questionnaire import Questionnaire, load_questionnaire
-from bot.scoring import MAX_SCORE, score_question
+from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from bot.domain.scoring import MAX_SCORE, score_question
+from bot.services.assessment import reference_year
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ def score_answers(
 ) -> _Scored:
     """Scores n submissions at once.  ``answers[i]`` packs submission i's answers as
     ``qid\\x1fjson`` joined by ``\\x1e`` (None: no answers).  Bit-for-bit equal to
-    ``bot.scoring.score_submission`` per submission."""
+    ``bot.domain.scoring.score_submission`` per submission."""
     table = codes or _Codes(questionnaire, ref_year)
     rows, code = split_packed(answers, table)
     return score_codes(questionnaire, sectors, rows, code, table, weights=weights)

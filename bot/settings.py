@@ -70,7 +70,7 @@ class Settings(StorageSettings):
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours_shape(cls, value: str) -> str:
-        from bot.quiet_hours import parse_span
+        from bot.domain.quiet_hours import parse_span
 
         parse_span(value)
         return value

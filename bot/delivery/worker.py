@@ -20,7 +20,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.clock import Clock
 from bot.delivery.pacer import Pacer, retry_seconds
-from bot.quiet_hours import QuietHours
+from bot.domain.quiet_hours import QuietHours
 from storage.database import Database
 from storage.repositories.outbox import OutboxRow
 

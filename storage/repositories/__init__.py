@@ -9,7 +9,11 @@ from storage.repositories.broadcasts import BroadcastRepository
 from storage.repositories.drafts import RegistrationDraftRepository
 from storage.repositories.firms import FirmRepository
 from storage.repositories.outbox import OutboxRepository
-from storage.repositories.places import ClusterRepository, EstateRepository, ProvinceRepository
+from storage.repositories.places import (
+    ClusterRepository,
+    EstateRepository,
+    ProvinceRepository,
+)
 from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.reports import ReportRepository
 from storage.repositories.rounds import RoundRepository

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
-
-
-from collections.abc import Callable
 
 _clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.calendar import parse_jalali_datetime
 from bot.clock import Clock
+from bot.domain.calendar import parse_jalali_datetime
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 

@@ -1,0 +1,295 @@
+"""What an estate manager sees of an estate, and what an admin sees of the nation.
+
+Figures come from the database as it is now: live firms, the open (or latest) round's
+submissions, the latest scored round's peer statistics (kept only for groups of at least five
+firms, so no firm's scores can be inferred), and the problems reported in submitted
+assessments.  Free-text notes are listed on their own, never next to a firm's name or scores.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain.calendar import format_long_date
+from bot.domain.questionnaire import load_questionnaire
+from bot.domain.questionnaire.model import Questionnaire
+from bot.domain.text import number
+from bot.i18n import Translator, translator
+from bot.settings import Settings
+from storage.models import Estate, Round
+from storage.repositories import Repositories
+from storage.repositories.reports import FirmStatus
+from storage.repositories.scores import PeerStat, TopEntry
+
+#: Telegram's limit is 4096 characters; leave room for HTML entities and a footer.
+MESSAGE_LIMIT = 3800
+#: How many names of firms that have not answered, and how many notes, a message lists.
+MAX_NAMES = 60
+MAX_NOTES = 25
+NUDGE_KIND = "nudge"
+
+
+@dataclass
+class ProblemTally:
+    """The problem questions of a round, counted over its submitted assessments."""
+
+    respondents: int = 0
+    #: (question id, option id) -> count, for multiple- and single-choice problem questions.
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EstateView:
+    estate: Estate
+    firms: list[FirmStatus]
+    round: Round | None
+    completion: dict[str, int]
+    scored_round: Round | None
+    estate_stats: dict[str, PeerStat]
+    nation_stats: dict[str, PeerStat]
+    scored_firms: int
+    problems: ProblemTally
+    questionnaire: Questionnaire | None
+
+    @property
+    def not_answered(self) -> list[FirmStatus]:
+        return [f for f in self.firms if f.status != "submitted"]
+
+
+def problem_questions(questionnaire: Questionnaire) -> list[Any]:
+    return [q for q in questionnaire.questions if not q.is_scored]
+
+
+async def tally_problems(repo: Repositories, round_: Round, estate_id: int | None) -> ProblemTally:
+    questionnaire = load_questionnaire(round_.questionnaire_version)
+    questions = problem_questions(questionnaire)
+    tally = ProblemTally(respondents=await repo.reports.submitted_count(round_.id, estate_id))
+    by_id = {q.id: q for q in questions}
+    for qid, value in await repo.reports.submitted_answers(round_.id, list(by_id), estate_id):
+        question = by_id[qid]
+        if question.type == "text":
+            if isinstance(value, str) and value.strip():
+                tally.notes.append(value.strip())
+        elif isinstance(value, list):
+            tally.counts.setdefault(qid, Counter()).update(str(v) for v in value)
+        elif value is not None:
+            tally.counts.setdefault(qid, Counter())[str(value)] += 1
+    tally.notes.sort()
+    return tally
+
+
+async def estate_view(repo: Repositories, estate_id: int) -> EstateView | None:
+    estate = await repo.estates.get(estate_id)
+    if estate is None:
+        return None
+    round_ = await repo.reports.current_or_latest_round()
+    scored = await repo.reports.latest_scored_round()
+    firms = await repo.reports.firm_statuses(round_.id if round_ else None, estate_id)
+    completion = await repo.reports.completion(round_.id, estate_id) if round_ else {}
+    problems = await tally_problems(repo, round_, estate_id) if round_ else ProblemTally()
+    estate_stats = await repo.scores.peers_for(scored.id, "estate", estate_id) if scored else {}
+    nation_stats = await repo.scores.peers_for(scored.id, "nation", 0) if scored else {}
+    scored_firms = 0
+    if scored is not None:
+        scored_firms = len(await repo.reports.estate_scores(scored.id, estate_id))
+    return EstateView(
+        estate=estate, firms=firms, round=round_, completion=completion, scored_round=scored,
+        estate_stats=estate_stats, nation_stats=nation_stats, scored_firms=scored_firms,
+        problems=problems,
+        questionnaire=load_questionnaire(round_.questionnaire_version) if round_ else None,
+    )
+
+
+def share(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def option_label(questionnaire: Questionnaire, qid: str, oid: str, lang: str) -> str:
+    question = questionnaire.question(qid)
+    try:
+        return question.option(oid).label(lang)
+    except KeyError:
+        return oid
+
+
+def capped(items: list[str], limit: int, t: Translator, lang: str) -> list[str]:
+    """Up to ``limit`` items, then "… and N more"."""
+    if len(items) <= limit:
+        return items
+    return [*items[:limit], t("… and {n} more", n=number(len(items) - limit, lang))]
+
+
+def chunks(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Joins blocks (paragraphs) into messages of at most ``limit`` characters; a block longer
+    than the limit is split between its lines."""
+    pieces: list[str] = []
+    for block in blocks:
+        if len(block) <= limit:
+            pieces.append(block)
+            continue
+        current = ""
+        for line in block.split("\n"):
+            line = line[:limit]
+            if current and len(current) + 1 + len(line) > limit:
+                pieces.append(current)
+                current = line
+            else:
+                current = f"{current}\n{line}" if current else line
+        if current:
+            pieces.append(current)
+    messages: list[str] = []
+    current = ""
+    for piece in pieces:
+        if current and len(current) + 2 + len(piece) > limit:
+            messages.append(current)
+            current = piece
+        else:
+            current = f"{current}\n\n{piece}" if current else piece
+    if current:
+        messages.append(current)
+    return messages
+
+
+def dimension_lines(
+    questionnaire: Questionnaire, mine: dict[str, PeerStat], nation: dict[str, PeerStat],
+    t: Translator, lang: str,
+) -> list[str]:
+    lines = []
+    for d in questionnaire.scored_dimensions:
+        if d.id not in mine:
+            continue
+        national = nation.get(d.id)
+        lines.append(t("{dimension}: {mine} (national {nation})", dimension=d.title(lang),
+                       mine=number(mine[d.id].mean, lang, decimals=1),
+                       nation=number(national.mean, lang, decimals=1) if national else "–"))
+    if "composite" in mine:
+        national = nation.get("composite")
+        lines.append(t("Overall: {mine} (national {nation})",
+                       mine=number(mine["composite"].mean, lang, decimals=1),
+                       nation=number(national.mean, lang, decimals=1) if national else "–"))
+    return lines
+
+
+def problem_lines(tally: ProblemTally, questionnaire: Questionnaire, t: Translator, lang: str) -> list[str]:
+    """The tally as text: for each choice question its options by count with shares."""
+    lines: list[str] = []
+    for q in problem_questions(questionnaire):
+        counts = tally.counts.get(q.id)
+        if not counts:
+            continue
+        heading = t("Problems reported:") if q.type == "multi" else t("The biggest obstacle:")
+        lines.append(f"<b>{heading}</b>")
+        for oid, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            lines.append(t("• {label}: {n} ({share}%)", label=option_label(questionnaire, q.id, oid, lang),
+                           n=number(n, lang), share=number(share(n, tally.respondents), lang)))
+    return lines
+
+
+def render_estate(view: EstateView, lang: str, settings: Settings) -> list[str]:
+    """The dashboard as one or more HTML messages, each under Telegram's limit."""
+    from handlers.common.ui import esc
+
+    t = translator(lang)
+    blocks = [t("📊 <b>Dashboard: {estate}</b>", estate=esc(view.estate.name))
+              + "\n" + t("Firms registered: {n}", n=number(len(view.firms), lang))]
+    if view.round is None:
+        blocks.append(t("No round has opened yet."))
+        return chunks(blocks)
+    c = view.completion
+    state = t("open until {date}", date=format_long_date(view.round.closes_at, lang, settings.zone)) \
+        if view.round.state == "open" else t("closed")
+    blocks.append("\n".join([
+        t("<b>Round «{title}»</b> ({state})", title=esc(view.round.title), state=state),
+        t("Submitted: {n} ({share}%)", n=number(c.get("submitted", 0), lang),
+          share=number(share(c.get("submitted", 0), len(view.firms)), lang)),
+        t("In progress: {n}", n=number(c.get("draft", 0), lang)),
+        t("Not started: {n}", n=number(c.get("not_started", 0), lang)),
+    ]))
+    if view.scored_round is not None:
+        title = t("<b>Average scores, «{title}»</b>", title=esc(view.scored_round.title))
+        questionnaire = load_questionnaire(view.scored_round.questionnaire_version)
+        if view.estate_stats:
+            lines = dimension_lines(questionnaire, view.estate_stats, view.nation_stats, t, lang)
+            blocks.append("\n".join([title, *lines]))
+        else:
+            blocks.append(title + "\n" + t(
+                "Averages are shown only for estates with at least 5 scored firms; this estate has {n}.",
+                n=number(view.scored_firms, lang)))
+    assert view.questionnaire is not None
+    problems = problem_lines(view.problems, view.questionnaire, t, lang)
+    if problems:
+        blocks.append("\n".join([
+            t("Pressure points in {n} submitted assessments:", n=number(view.problems.respondents, lang)),
+            *problems,
+        ]))
+    else:
+        blocks.append(t("No pressure points have been reported in this round yet."))
+    if view.problems.notes:
+        notes = capped([f"• {esc(n)}" for n in view.problems.notes], MAX_NOTES, t, lang)
+        blocks.append("\n".join([f"<b>{t('Notes from firms (anonymous):')}</b>", *notes]))
+    missing = view.not_answered
+    if missing:
+        names = capped([f"• {esc(f.name)}" for f in missing], MAX_NAMES, t, lang)
+        blocks.append("\n".join([
+            "<b>" + t("Not answered yet ({n}):", n=number(len(missing), lang)) + "</b>", *names]))
+    elif view.firms:
+        blocks.append(t("Every firm has answered. 🎉"))
+    return chunks(blocks)
+
+
+# --- nudges --------------------------------------------------------------------------------------
+
+def nudge_prefix(estate_id: int, day: str) -> str:
+    return f"nudge:estate:{estate_id}:{day}:"
+
+
+def nudge_payload(r: Round, lang: str, settings: Settings) -> dict[str, object]:
+    t = translator(lang)
+    text = t("⏰ A reminder from your estate's management: the self-assessment «{title}» is open until {date}. It takes about five minutes.",
+             title=r.title, date=format_long_date(r.closes_at, lang, settings.zone))
+    return {"type": "text", "text": text,
+            "buttons": [[{"text": t("📋 Continue the assessment"), "data": "m:assess"}]]}
+
+
+@dataclass
+class NudgeResult:
+    round: Round | None
+    already: bool = False
+    queued: int = 0
+
+
+async def nudge_estate(repo: Repositories, estate_id: int, now: datetime, settings: Settings,
+                       not_before: datetime) -> NudgeResult:
+    """Queues one reminder to each firm of the estate that has not submitted the open round;
+    at most once per estate per Tehran day (the outbox keys carry the estate and the date)."""
+    current = await repo.rounds.open_round()
+    if current is None:
+        return NudgeResult(None)
+    day = now.astimezone(settings.zone).date().isoformat()
+    prefix = nudge_prefix(estate_id, day)
+    if await repo.outbox.count_with_key_prefix(prefix):
+        return NudgeResult(current, already=True)
+    queued = 0
+    for who in await repo.reports.not_submitted_in_estate(current.id, estate_id):
+        if who.muted:
+            continue
+        queued += await repo.outbox.add(
+            kind=NUDGE_KIND, dedupe_key=f"{prefix}firm:{who.firm_id}", chat_id=who.owner_id,
+            payload=nudge_payload(current, who.language, settings), not_before=not_before,
+        )
+    return NudgeResult(current, queued=queued)
+
+
+# --- national -----------------------------------------------------------------------------------
+
+def top_label(entry: TopEntry, estates: dict[int, str], t: Translator) -> str:
+    from handlers.common.ui import esc
+
+    if entry.name:
+        return esc(entry.name)
+    return t("a firm in {estate}", estate=esc(estates.get(entry.estate_id, "?")))
+

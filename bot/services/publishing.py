@@ -1,0 +1,110 @@
+"""Publishing a closed round: each scored firm gets its summary and chart through the outbox.
+
+The outbox rows hold only ids; the text and the chart are prepared when the row is sent, in the
+recipient's language at that moment, so 100,000 charts are never stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.delivery.worker import Prepared, Preparer
+from bot.domain.summary import chart_labels, compose_summary
+from bot.i18n import translator
+from bot.services.assessment import questionnaire_of
+from bot.services.rounds import round_key
+from storage.database import Database
+from storage.models import Round
+from storage.repositories.outbox import OutboxRow
+
+if TYPE_CHECKING:
+    from bot.context import Services
+
+MIN_GROUP = 5
+TOP_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class FirmResult:
+    """What one firm's summary is made of."""
+
+    text: str
+    chart: bytes | None
+    caption: str
+
+
+async def firm_result(
+    db: Database, round_: Round, firm_id: int, *, with_chart: bool = True, with_text: bool = True
+) -> FirmResult | None:
+    """Builds one firm's summary and chart in its owner's language, or None if it has no score."""
+    async with db.read() as repo:
+        score = await repo.scores.for_firm(round_.id, firm_id)
+        firm = await repo.firms.by_id(firm_id)
+        if score is None or firm is None:
+            return None
+        owner = await repo.users.get(firm.owner_id)
+        peers = await repo.scores.peers_for(round_.id, "estate", score.estate_id)
+        top, _extended = await repo.scores.top(round_.id, TOP_LIMIT)
+    lang = owner.language if owner else "fa"
+    t = translator(lang)
+    questionnaire = questionnaire_of(round_)
+    medians = {metric: stat.median for metric, stat in peers.items()} if peers else None
+    in_top = firm.consent_public and any(entry.firm_id == firm_id for entry in top)
+    text = ""
+    if with_text:
+        text = compose_summary(
+            t, lang, firm_name=firm.name, round_title=round_.title, score=score,
+            questionnaire=questionnaire, estate_medians=medians, consented_top100=in_top,
+        )
+    labels = chart_labels(t, lang, questionnaire)
+    chart = None
+    if with_chart:
+        # matplotlib costs ~30 MB; only a process that draws a chart pays for it.
+        from bot.domain.charts import render_dimension_chart
+
+        # Rendering takes tens of milliseconds; a thread keeps the bot answering meanwhile.
+        chart = await asyncio.to_thread(
+            lambda: render_dimension_chart(score.dimensions, medians, lang=lang, **labels)
+        )
+    return FirmResult(text=text, chart=chart, caption=labels["title"])
+
+
+async def publish(services: Services, round_: Round, now: datetime) -> int:
+    """Marks the round published and queues a summary for every scored firm (once each)."""
+    not_before = services.quiet.next_allowed(now)
+    async with services.db.transaction() as repo:
+        await repo.rounds.mark_published(round_.id, now)
+        queued = 0
+        for firm_id, owner_id in await repo.scores.owners(round_.id):
+            # Two rows, not one: each is one Bot API call, so a crash repeats at most one.
+            for part in ("summary", "chart"):
+                queued += await repo.outbox.add(
+                    kind=part, dedupe_key=round_key(round_.id, firm_id, part), chat_id=owner_id,
+                    payload={"type": part, "round_id": round_.id, "firm_id": firm_id},
+                    not_before=not_before,
+                )
+    return queued // 2
+
+
+def preparers(db: Database) -> dict[str, Preparer]:
+    """The worker's preparers for the two parts of a summary: the text, then the chart."""
+
+    async def load(row: OutboxRow, *, chart: bool) -> FirmResult | None:
+        async with db.read() as repo:
+            round_ = await repo.rounds.get(int(row.payload["round_id"]))
+        if round_ is None:
+            return None
+        return await firm_result(db, round_, int(row.payload["firm_id"]), with_chart=chart, with_text=not chart)
+
+    async def text(row: OutboxRow) -> Prepared | None:
+        result = await load(row, chart=False)
+        return Prepared("text", text=result.text) if result else None
+
+    async def chart(row: OutboxRow) -> Prepared | None:
+        result = await load(row, chart=True)
+        return Prepared("photo", photo=result.chart, text=result.caption) if result else None
+
+    return {"summary": text, "chart": chart}

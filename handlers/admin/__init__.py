@@ -1,0 +1,1 @@
+"""Handlers only admins use: rounds, access, places, national statistics, invitations."""

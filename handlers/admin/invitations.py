@@ -1,0 +1,223 @@
+"""Manager invitations: an admin creates a single-use deep link for an estate; whoever opens it
+and confirms becomes a manager of that estate.
+
+Only a SHA-256 hash of the token is stored. The confirm button carries a one-time nonce kept in
+the opener's own session, so it cannot be pressed by anyone else or twice. Every step is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import KhoosheContext
+from bot.domain.calendar import format_datetime
+from bot.domain.text import number
+from bot.i18n import translator
+from bot.services.access import audit, requires
+from handlers.common import commands as menus
+from handlers.common.privileged import int_arg, record, refuse, user_id_of
+from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
+
+log = logging.getLogger(__name__)
+
+PENDING = "pending_invitation"
+TOKEN_PATTERN = r"[A-Za-z0-9_-]{20,64}"
+
+admin_only = requires("admin")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def invitation_link(api_url: str, username: str, token: str) -> str:
+    """The deep link in the form of the messenger the bot runs on (Telegram or Bale)."""
+    host = "https://ble.ir" if "bale.ai" in api_url else "https://t.me"
+    return f"{host}/{username}?start={token}"
+
+
+@admin_only
+async def invite(update: Update, context: KhoosheContext) -> None:
+    """/invite ESTATE_ID: a single-use link that makes its opener a manager of the estate."""
+    t, lang = context.t, context.lang
+    estate_id = int_arg(context)
+    if estate_id is None:
+        await say(update, context, t("Please give the estate number, for example /invite 12. /estates lists them."))
+        return
+    async with context.db.read() as repo:
+        estate = await repo.estates.get(estate_id)
+    if estate is None or not estate.active:
+        await say(update, context, t("There is no active estate #{id}.", id=number(estate_id, lang)))
+        return
+    token = secrets.token_urlsafe(24)  # 192 bits
+    expires = context.now() + timedelta(hours=context.settings.invitation_hours)
+    async with context.db.transaction() as repo:
+        invitation_id = await repo.access.create_invitation(
+            token_hash=token_hash(token), role="manager", estate_id=estate_id, by=user_id_of(update),
+            expires_at=expires,
+        )
+        await audit(repo, user_id=user_id_of(update), action="invite", target=f"estate {estate_id}",
+                    detail=f"invitation {invitation_id}")
+    link = invitation_link(context.settings.api_url, context.bot.username, token)
+    await say(update, context, "\n".join([
+        t("Invitation #{id} to manage «{estate}» is ready. It works once and expires {expires} (Tehran time).",
+          id=number(invitation_id, lang), estate=esc(estate.name),
+          expires=format_datetime(expires, lang, context.settings.zone)),
+        "",
+        t("Send this link only to the person who will manage the estate:"),
+        esc(link),
+        "",
+        t("Token: <code>{token}</code>", token=token),
+        t("To withdraw it: /revoke {id}", id=number(invitation_id, lang, grouping=False)),
+    ]))
+
+
+@admin_only
+async def revoke(update: Update, context: KhoosheContext) -> None:
+    """/revoke INVITATION_ID: withdraws an invitation that has not been used."""
+    t, lang = context.t, context.lang
+    invitation_id = int_arg(context)
+    if invitation_id is None:
+        await say(update, context, t("Please give the invitation number, for example /revoke 3. /invitations lists them."))
+        return
+    async with context.db.transaction() as repo:
+        found = await repo.access.invitation_by_id(invitation_id)
+        done = found is not None and await repo.access.revoke_invitation(invitation_id)
+        if done:
+            await audit(repo, user_id=user_id_of(update), action="revoke", target=f"invitation {invitation_id}")
+    if found is None:
+        message = t("There is no invitation #{id}.", id=number(invitation_id, lang))
+    elif done:
+        message = t("✅ Invitation #{id} is revoked; its link no longer works.", id=number(invitation_id, lang))
+    elif found.used_by is not None:
+        message = t("Invitation #{id} was already used; remove the manager with /removemanager instead.",
+                    id=number(invitation_id, lang))
+    else:
+        message = t("Invitation #{id} was already revoked.", id=number(invitation_id, lang))
+    await say(update, context, message)
+
+
+@admin_only
+async def list_invitations(update: Update, context: KhoosheContext) -> None:
+    """/invitations: the invitations that can still be used."""
+    t, lang, zone = context.t, context.lang, context.settings.zone
+    async with context.db.read() as repo:
+        open_ = await repo.access.open_invitations(context.now())
+        names = {i.estate_id: (await repo.estates.get(i.estate_id)) for i in open_}
+    if not open_:
+        await say(update, context, t("No open invitations."))
+        return
+    lines = [t("<b>Open invitations</b>")]
+    for inv in open_:
+        estate = names.get(inv.estate_id)
+        lines.append(t("#{id} «{estate}», expires {expires}", id=number(inv.id, lang),
+                       estate=esc(estate.name if estate else "?"),
+                       expires=format_datetime(inv.expires_at, lang, zone)))
+    await say(update, context, "\n".join(lines))
+
+
+async def open_link(update: Update, context: KhoosheContext) -> None:
+    """/start TOKEN: checks the invitation and asks the opener to confirm."""
+    t, lang = context.t, context.lang
+    user_id = user_id_of(update)
+    token = (context.args or [""])[0]
+    now = context.now()
+    async with context.db.read() as repo:
+        inv = await repo.access.invitation(token_hash(token))
+        estate = await repo.estates.get(inv.estate_id) if inv else None
+        province = await repo.provinces.get(estate.province_id) if estate else None
+    problem: tuple[str, str] | None = None
+    if inv is None or estate is None:
+        problem = ("forged", t("This invitation link is not valid. Please check it, or ask the admin who invited you for a new one."))
+    elif inv.used_by is not None:
+        if inv.used_by == user_id:
+            problem = ("reused", t("You have already accepted this invitation; you manage «{estate}». /help lists your commands.",
+                                   estate=esc(estate.name)))
+        else:
+            problem = ("reused", t("This invitation has already been used. Each link works only once; ask the admin for a new one."))
+    elif inv.revoked_at is not None:
+        problem = ("revoked", t("This invitation was withdrawn by the admin. Ask them for a new one if you still need it."))
+    elif inv.expires_at <= now:
+        problem = ("expired", t("This invitation expired on {date}. Ask the admin for a new one.",
+                                date=format_datetime(inv.expires_at, lang, context.settings.zone)))
+    if problem is not None:
+        await refuse(context, update, "invite_open", target=f"invitation {inv.id}" if inv else "unknown token",
+                     detail=problem[0], message=problem[1])
+        return
+    assert inv is not None and estate is not None
+    nonce = secrets.token_urlsafe(12)
+    context.user_data[PENDING] = {"id": inv.id, "nonce": nonce}
+    await record(context, update, "invite_open", target=f"invitation {inv.id}")
+    await say(update, context, t("You are invited to manage «{estate}» ({province}) in Khooshe. As a manager you can reach the estate's firms and follow their results. Do you accept?",
+                                 estate=esc(estate.name), province=esc(province.name(lang) if province else "")),
+              keyboard([button(t("✅ Accept"), f"inv:ok:{nonce}"), button(t("✖️ Decline"), f"inv:no:{nonce}")]))
+
+
+async def confirm(update: Update, context: KhoosheContext) -> None:
+    """The accept or decline button: works once, only for the user who opened the link."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = context.t
+    user_id = user_id_of(update)
+    pending = context.user_data.get(PENDING)
+    nonce = query.data.rsplit(":", 1)[1]
+    if not pending or not secrets.compare_digest(pending["nonce"], nonce):
+        await refuse(context, update, "invite_accept", target=query.data, detail="stale or forged button",
+                     message=t("This button is no longer active."))
+        return
+    del context.user_data[PENDING]
+    if query.data.startswith("inv:no:"):
+        await record(context, update, "invite_decline", target=f"invitation {pending['id']}")
+        await settle_query(update)
+        await close_prompt(update, t("You declined the invitation. Nothing has changed."))
+        return
+    async with context.db.transaction() as repo:
+        inv = await repo.access.invitation_by_id(pending["id"])
+        ok = inv is not None and inv.expires_at > context.now() and await repo.access.use_invitation(
+            inv.id, user_id=user_id)
+        if ok:
+            assert inv is not None
+            await repo.access.add_manager(user_id=user_id, estate_id=inv.estate_id, by=inv.created_by)
+            await audit(repo, user_id=user_id, action="invite_accept", target=f"invitation {inv.id}",
+                        detail=f"manager of estate {inv.estate_id}")
+        estate = await repo.estates.get(inv.estate_id) if inv else None
+    if not ok or inv is None or estate is None:
+        await refuse(context, update, "invite_accept", target=f"invitation {pending['id']}",
+                     detail="used, revoked or expired meanwhile",
+                     message=t("This invitation can no longer be used. Ask the admin for a new one."))
+        return
+    await settle_query(update)
+    await close_prompt(update, t("✅ You are now a manager of «{estate}». /help lists what you can do.",
+                                 estate=esc(estate.name)))
+    await menus.publish_for(context.bot, context.services, user_id)
+    await tell_inviter(context, inv.created_by, update, estate.name, inv.id)
+
+
+async def tell_inviter(context: KhoosheContext, admin_id: int, update: Update, estate: str, invitation_id: int) -> None:
+    """Lets the admin who sent the invitation know it was accepted (best effort)."""
+    user = update.effective_user
+    assert user is not None
+    lang = await menus.language_of(context.services, admin_id)
+    t = translator(lang)
+    try:
+        await context.bot.send_message(admin_id, t(
+            "{name} (id {user_id}) accepted invitation #{id} and now manages «{estate}».",
+            name=esc(user.full_name), user_id=number(user.id, lang, grouping=False), id=number(invitation_id, lang), estate=esc(estate)),
+            parse_mode="HTML")
+    except Exception:  # noqa: BLE001 - a note to the admin must not undo the acceptance
+        log.info("could not tell admin %s about invitation %s", admin_id, invitation_id)
+
+
+def register(app: Application) -> None:
+    """Adds the deep link (before every other /start) and the invitation commands."""
+    app.add_handler(CommandHandler("start", open_link, filters=filters.Regex(rf"^/start(@\w+)?\s+{TOKEN_PATTERN}\s*$")))
+    app.add_handler(CommandHandler("invite", invite))
+    app.add_handler(CommandHandler("revoke", revoke))
+    app.add_handler(CommandHandler("invitations", list_invitations))
+    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^inv:(ok|no):[\w-]+$"))

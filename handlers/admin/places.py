@@ -1,0 +1,347 @@
+"""Admins manage estates and clusters from the chat: list and search, add, rename, deactivate and
+reactivate, and bulk import from a CSV document (the same format as the command-line import).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import secrets
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import KhoosheContext
+from bot.domain.text import normalize, number
+from bot.i18n import N_, Translator
+from bot.services.access import access_of, audit, requires
+from bot.services.places_import import ImportReport, import_clusters, import_estates
+from handlers.common.privileged import body_of, int_arg, user_id_of
+from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
+
+log = logging.getLogger(__name__)
+
+admin_only = requires("admin")
+
+LIST_CAP = 30
+MAX_CSV_BYTES = 2 * 1024 * 1024
+PENDING_FILE = "pending_import"
+
+
+def translate_reason(reason: str, t: Translator) -> str:
+    """The import's English reasons (bot.services.places_import) in the reader's language."""
+    if m := re.fullmatch(r"unknown province (.*)", reason):
+        return t("unknown province {name}", name=esc(m.group(1)))
+    if reason == "the name is empty":
+        return t("the name is empty")
+    if m := re.fullmatch(r"kind must be one of .*, not (.*)", reason):
+        return t("the kind must be estate, zone or park, not {kind}", kind=esc(m.group(1)))
+    if m := re.fullmatch(r"unknown ISIC section (.*)", reason):
+        return t("unknown ISIC section {code}", code=esc(m.group(1)))
+    return esc(reason)
+
+
+def describe_report(report: ImportReport, what: str, context: KhoosheContext) -> str:
+    t, lang = context.t, context.lang
+    title = t("Estates import") if what == "estates" else t("Clusters import")
+    lines = [t("<b>{title}</b>: added {added}, skipped {skipped} (already there), rejected {rejected}.",
+               title=title, added=number(len(report.added), lang), skipped=number(len(report.skipped), lang),
+               rejected=number(len(report.rejected), lang))]
+    for line, why in report.rejected[:50]:
+        lines.append(t("line {line}: {reason}", line=number(line, lang, grouping=False),
+                       reason=translate_reason(why, t)))
+    if len(report.rejected) > 50:
+        lines.append(t("…and {n} more.", n=number(len(report.rejected) - 50, lang)))
+    return "\n".join(lines)
+
+
+def one_row_csv(header: str, values: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header.split(","))
+    writer.writerow(values)
+    return buffer.getvalue()
+
+
+# --- estates and clusters: list, add, rename, (de)activate ---------------------------------------
+
+
+async def _list(update: Update, context: KhoosheContext, what: str) -> None:
+    t, lang = context.t, context.lang
+    text = normalize(" ".join(context.args or []))
+    async with context.db.transaction() as repo:
+        store = repo.estates if what == "estates" else repo.clusters
+        found, total = await store.search(text, limit=LIST_CAP)
+        provinces = {p.id: p for p in await repo.provinces.all()}
+        await audit(repo, user_id=user_id_of(update), action=f"list_{what}", target=text or None)
+    if not found:
+        await say(update, context, t("Nothing matches «{text}».", text=esc(text)) if text else t("None yet."))
+        return
+    lines = [t("<b>{shown} of {total}</b>", shown=number(len(found), lang), total=number(total, lang))]
+    for item in found:
+        province = provinces.get(item.province_id)
+        extra = "" if item.active else " " + t("(inactive)")
+        lines.append(t("#{id} {name} – {province}", id=number(item.id, lang), name=esc(item.name),
+                       province=esc(province.name(lang) if province else "?")) + extra)
+    if total > len(found):
+        lines.append(t("Type part of a name after the command to narrow the list, for example /estates Abbas."))
+    await say(update, context, "\n".join(lines))
+
+
+@admin_only
+async def list_estates(update: Update, context: KhoosheContext) -> None:
+    """/estates [text]: estates whose name contains the text (at most 30, with the total)."""
+    await _list(update, context, "estates")
+
+
+@admin_only
+async def list_clusters(update: Update, context: KhoosheContext) -> None:
+    """/clusters [text]."""
+    await _list(update, context, "clusters")
+
+
+async def _add(update: Update, context: KhoosheContext, what: str) -> None:
+    t, lang = context.t, context.lang
+    parts = [p.strip() for p in body_of(update).split("|")]
+    if len(parts) < 2 or not parts[1]:
+        usage = (t("Usage: /addestate PROVINCE | NAME | KIND (estate, zone or park)") if what == "estates"
+                 else t("Usage: /addcluster PROVINCE | NAME | SECTOR (an ISIC letter such as C)"))
+        await say(update, context, usage)
+        return
+    third = parts[2] if len(parts) > 2 else ""
+    header = "province,name,kind" if what == "estates" else "province,name,sector"
+    text = one_row_csv(header, [parts[0], parts[1], third])
+    async with context.db.transaction() as repo:
+        report = await (import_estates if what == "estates" else import_clusters)(repo, text)
+        if report.added:
+            store = repo.estates if what == "estates" else repo.clusters
+            found, _ = await store.search(normalize(parts[1]), limit=LIST_CAP)
+            new_id = next((x.id for x in found if x.name == normalize(parts[1])), None)
+            await audit(repo, user_id=user_id_of(update), action=f"add_{what[:-1]}", target=new_id,
+                        detail=normalize(parts[1]))
+    if report.rejected:
+        await say(update, context, t("Not added: {reason}", reason=translate_reason(report.rejected[0][1], t)))
+    elif report.skipped:
+        await say(update, context, t("«{name}» is already there.", name=esc(normalize(parts[1]))))
+    else:
+        await say(update, context, t("✅ Added «{name}» as #{id}.", name=esc(normalize(parts[1])),
+                                     id=number(new_id or 0, lang)))
+
+
+@admin_only
+async def add_estate(update: Update, context: KhoosheContext) -> None:
+    """/addestate PROVINCE | NAME | KIND."""
+    await _add(update, context, "estates")
+
+
+@admin_only
+async def add_cluster(update: Update, context: KhoosheContext) -> None:
+    """/addcluster PROVINCE | NAME | SECTOR."""
+    await _add(update, context, "clusters")
+
+
+async def _rename(update: Update, context: KhoosheContext, what: str) -> None:
+    t, lang = context.t, context.lang
+    parts = [p.strip() for p in body_of(update).split("|", 1)]
+    try:
+        item_id = int(normalize(parts[0]).lstrip("#"))
+        new_name = normalize(parts[1])
+    except (IndexError, ValueError):
+        item_id, new_name = 0, ""
+    if not item_id or not new_name:
+        await say(update, context, t("Usage: /renameestate ID | NEW NAME") if what == "estates"
+                  else t("Usage: /renamecluster ID | NEW NAME"))
+        return
+    async with context.db.transaction() as repo:
+        store = repo.estates if what == "estates" else repo.clusters
+        before = await store.get(item_id)
+        done = before is not None and await store.rename(item_id, new_name)
+        if done and before is not None:
+            await audit(repo, user_id=user_id_of(update), action=f"rename_{what[:-1]}", target=item_id,
+                        detail=f"{before.name} -> {new_name}")
+    if before is None:
+        await say(update, context, t("There is no #{id}.", id=number(item_id, lang)))
+    elif not done:
+        await say(update, context, t("Another one in the same province is already called «{name}».", name=esc(new_name)))
+    else:
+        await say(update, context, t("✅ #{id} is now called «{name}».", id=number(item_id, lang), name=esc(new_name)))
+
+
+@admin_only
+async def rename_estate(update: Update, context: KhoosheContext) -> None:
+    """/renameestate ID | NEW NAME."""
+    await _rename(update, context, "estates")
+
+
+@admin_only
+async def rename_cluster(update: Update, context: KhoosheContext) -> None:
+    """/renamecluster ID | NEW NAME."""
+    await _rename(update, context, "clusters")
+
+
+async def _set_active(update: Update, context: KhoosheContext, what: str, active: bool) -> None:
+    t, lang = context.t, context.lang
+    item_id = int_arg(context)
+    if item_id is None:
+        await say(update, context, t("Please give the number, for example /deactivateestate 12."))
+        return
+    async with context.db.transaction() as repo:
+        store = repo.estates if what == "estates" else repo.clusters
+        item = await store.get(item_id)
+        if item is not None:
+            await store.set_active(item_id, active)
+            await audit(repo, user_id=user_id_of(update),
+                        action=f"{'reactivate' if active else 'deactivate'}_{what[:-1]}", target=item_id)
+    if item is None:
+        await say(update, context, t("There is no #{id}.", id=number(item_id, lang)))
+    elif active:
+        await say(update, context, t("✅ «{name}» is active again; firms can choose it when they register.", name=esc(item.name)))
+    else:
+        await say(update, context, t("✅ «{name}» is deactivated; new firms can no longer choose it. Firms already registered keep it.",
+                                     name=esc(item.name)))
+
+
+@admin_only
+async def deactivate_estate(update: Update, context: KhoosheContext) -> None:
+    await _set_active(update, context, "estates", False)
+
+
+@admin_only
+async def reactivate_estate(update: Update, context: KhoosheContext) -> None:
+    await _set_active(update, context, "estates", True)
+
+
+@admin_only
+async def deactivate_cluster(update: Update, context: KhoosheContext) -> None:
+    await _set_active(update, context, "clusters", False)
+
+
+@admin_only
+async def reactivate_cluster(update: Update, context: KhoosheContext) -> None:
+    await _set_active(update, context, "clusters", True)
+
+
+# --- bulk import from a CSV document ----------------------------------------------------------------
+
+IMPORT_HELP = N_(
+    "To import, send the CSV file with the caption /import estates (columns province,name,kind) "
+    "or /import clusters (columns province,name,sector). You can also send the file alone and choose."
+)
+
+
+async def run_import(update: Update, context: KhoosheContext, file_id: str, size: int | None, what: str) -> None:
+    """Downloads the file, imports it and answers with the report."""
+    t = context.t
+    if size is not None and size > MAX_CSV_BYTES:
+        await say(update, context, t("The file is too large; send at most 2 MB at a time."))
+        return
+    telegram_file = await context.bot.get_file(file_id)
+    data = bytes(await telegram_file.download_as_bytearray())
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        await say(update, context, t("The file is not UTF-8 text. In Excel choose «Save as» → «CSV UTF-8», then send it again."))
+        async with context.db.transaction() as repo:
+            await audit(repo, user_id=user_id_of(update), action=f"import_{what}", detail="not UTF-8")
+        return
+    async with context.db.transaction() as repo:
+        report = await (import_estates if what == "estates" else import_clusters)(repo, text)
+        await audit(repo, user_id=user_id_of(update), action=f"import_{what}",
+                    detail=f"added {len(report.added)}, skipped {len(report.skipped)}, rejected {len(report.rejected)}")
+    await say(update, context, describe_report(report, what, context))
+
+
+def _what(word: str) -> str | None:
+    word = normalize(word).casefold()
+    return {"estates": "estates", "estate": "estates", "clusters": "clusters", "cluster": "clusters"}.get(word)
+
+
+@admin_only
+async def import_with_caption(update: Update, context: KhoosheContext) -> None:
+    """A document captioned /import estates|clusters."""
+    message = update.message
+    assert message is not None and message.document is not None
+    words = (message.caption or "").split()
+    what = _what(words[1]) if len(words) > 1 else None
+    if what is None:
+        await ask_what(update, context)
+        return
+    await run_import(update, context, message.document.file_id, message.document.file_size, what)
+
+
+@admin_only
+async def import_command(update: Update, context: KhoosheContext) -> None:
+    """/import typed without a file: explains how."""
+    await say(update, context, context.t(IMPORT_HELP))
+
+
+async def ask_what(update: Update, context: KhoosheContext) -> None:
+    message = update.message
+    assert message is not None and message.document is not None
+    nonce = secrets.token_urlsafe(9)
+    context.user_data[PENDING_FILE] = {"nonce": nonce, "file_id": message.document.file_id,
+                                       "size": message.document.file_size}
+    t = context.t
+    await say(update, context, t("What does this file hold?"), keyboard(
+        [button(t("🏭 Estates"), f"imp:e:{nonce}"), button(t("🤝 Clusters"), f"imp:c:{nonce}")],
+        [button(t("✖️ Cancel"), f"imp:x:{nonce}")]))
+
+
+async def plain_document(update: Update, context: KhoosheContext) -> None:
+    """A CSV sent without a caption: admins are asked what it is; anyone else gets the menu."""
+    from handlers.common.menu import show_menu
+
+    user = update.effective_user
+    assert user is not None
+    async with context.db.read() as repo:
+        access = await access_of(repo, context.settings.admins, user.id)
+    if not access.is_admin:
+        await show_menu(update, context)
+        return
+    await ask_what(update, context)
+
+
+@admin_only
+async def chosen_import(update: Update, context: KhoosheContext) -> None:
+    """The estates/clusters button under a sent file (once, by the admin who sent it)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = context.t
+    pending = context.user_data.get(PENDING_FILE)
+    _, kind, nonce = query.data.split(":", 2)
+    if not pending or not secrets.compare_digest(pending["nonce"], nonce):
+        await settle_query(update, text=t("This button is no longer active."))
+        return
+    del context.user_data[PENDING_FILE]
+    await settle_query(update)
+    if kind == "x":
+        await close_prompt(update, t("Cancelled; nothing was imported."))
+        return
+    what = "estates" if kind == "e" else "clusters"
+    await close_prompt(update, t("Importing {what}…", what=t("estates") if what == "estates" else t("clusters")))
+    await run_import(update, context, pending["file_id"], pending["size"], what)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("estates", list_estates))
+    app.add_handler(CommandHandler("clusters", list_clusters))
+    app.add_handler(CommandHandler("addestate", add_estate))
+    app.add_handler(CommandHandler("addcluster", add_cluster))
+    app.add_handler(CommandHandler("renameestate", rename_estate))
+    app.add_handler(CommandHandler("renamecluster", rename_cluster))
+    app.add_handler(CommandHandler("deactivateestate", deactivate_estate))
+    app.add_handler(CommandHandler("reactivateestate", reactivate_estate))
+    app.add_handler(CommandHandler("deactivatecluster", deactivate_cluster))
+    app.add_handler(CommandHandler("reactivatecluster", reactivate_cluster))
+    app.add_handler(CommandHandler("import", import_command))
+    app.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?\b"), import_with_caption))
+    app.add_handler(MessageHandler(filters.Document.FileExtension("csv") & ~filters.CAPTION, plain_document))
+    app.add_handler(CallbackQueryHandler(chosen_import, pattern=r"^imp:[ecx]:[\w-]+$"))

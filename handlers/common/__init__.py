@@ -1,0 +1,1 @@
+"""What every role's handlers share: rendering helpers, the role guard, callback data, the main menu."""

@@ -1,0 +1,163 @@
+"""The main menu: what a user sees on /start, after leaving a conversation, or when lost."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import KhoosheContext
+from bot.domain.calendar import format_long_date
+from bot.domain.text import number
+from bot.i18n import LANGUAGES, N_, translator
+from bot.services import assessment
+from handlers.common.ui import button, esc, keyboard, say, settle_query
+
+# Each language's button is written in that language, whatever the reader's language is now.
+LANGUAGE_BUTTONS = {"fa": N_("🌐 Persian"), "en": N_("🌐 English")}
+
+
+async def show_menu(update: Update, context: KhoosheContext, *, intro: str | None = None) -> None:
+    """Shows the menu that fits the user: register, or assess and view the profile."""
+    t = context.t
+    user = update.effective_user
+    assert user is not None
+    zone = context.settings.zone
+    async with context.db.read() as repo:
+        firm = await repo.firms.by_owner(user.id)
+        draft = await repo.drafts.get(user.id)
+        status = await assessment.status_for(repo, firm=firm, now=context.now())
+    lines = [intro] if intro else []
+    buttons = []
+    if firm is None:
+        lines.append(t("Khooshe helps your firm see where it stands in technology, standards and exports, and how it compares with its peers."))
+        if draft is not None and not draft.editing:
+            buttons.append([button(t("📝 Continue registration"), "m:register")])
+        else:
+            lines.append(t("To take part, register your firm first; it takes about two minutes."))
+            buttons.append([button(t("📝 Register my firm"), "m:register")])
+    else:
+        lines.append(t("Firm: <b>{name}</b>", name=esc(firm.name)))
+        round_ = status.round
+        if round_ is None:
+            lines.append(t("No assessment round is open right now."))
+            if status.next_round is not None:
+                lines.append(
+                    t("The next round opens on {date}.",
+                      date=format_long_date(status.next_round.opens_at, context.lang, zone))
+                )
+        elif status.submitted:
+            lines.append(t("You have submitted the assessment of «{title}». Thank you!", title=esc(round_.title)))
+            buttons.append([button(t("📊 My provisional scores"), "m:assess")])
+        else:
+            lines.append(
+                t("Round «{title}» is open until {date}.", title=esc(round_.title),
+                  date=format_long_date(round_.closes_at, context.lang, zone))
+            )
+            if status.answered:
+                label = t("📋 Continue the assessment ({done} of {total})",
+                          done=number(status.answered, context.lang), total=number(status.total, context.lang))
+            else:
+                label = t("📋 Start the self-assessment")
+            buttons.append([button(label, "m:assess")])
+        buttons.append([button(t("👤 My firm's profile"), "m:profile"), button(t("📊 My results"), "m:myrank")])
+        buttons.append([button(t("⚙️ Settings"), "m:settings")])
+    other = next(code for code in LANGUAGES if code != context.lang)
+    buttons.append([button(translator(other)(LANGUAGE_BUTTONS[other]), f"lang:{other}")])
+    await say(update, context, "\n\n".join(lines), keyboard(*buttons))
+
+
+async def start(update: Update, context: KhoosheContext) -> None:
+    """Greets the user and shows the menu."""
+    name = update.effective_user.first_name if update.effective_user else ""
+    await show_menu(update, context, intro=context.t("Hello {name}! 👋", name=esc(name or "")))
+
+
+async def menu_command(update: Update, context: KhoosheContext) -> None:
+    """Shows the menu on /menu, /cancel outside a conversation, and anything unrecognised."""
+    await settle_query(update)
+    await show_menu(update, context)
+
+
+async def help_command(update: Update, context: KhoosheContext) -> None:
+    """Lists what the bot can do for a firm owner, then the commands of the user's other roles."""
+    from bot.services.access import access_of
+    from handlers.common import commands as menus
+
+    t = context.t
+    assert update.effective_user is not None
+    async with context.db.read() as repo:
+        access = await access_of(repo, context.settings.admins, update.effective_user.id)
+    await say(update, context, "\n".join([
+        t("<b>What you can do here</b>"),
+        t("/start – the main menu"),
+        t("/register – register your firm"),
+        t("/assess – answer or continue the self-assessment"),
+        t("/profile – see and edit your firm's profile"),
+        t("/myrank – your latest published score and rank"),
+        t("/settings – reminders and language"),
+        t("/language – switch between Persian and English"),
+        t("/cancel – leave what you are doing (your answers are kept)"),
+        *menus.help_lines(access, t),
+    ]))
+
+
+async def language_command(update: Update, context: KhoosheContext) -> None:
+    """Offers the two languages."""
+    await say(update, context, context.t("Choose your language:"), keyboard(
+        [button(translator(code)(LANGUAGE_BUTTONS[code]), f"lang:{code}") for code in LANGUAGES]
+    ))
+
+
+async def store_language(update: Update, context: KhoosheContext) -> bool:
+    """Stores the language of a pressed ``lang:xx`` button; True when it changed."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    code = query.data.split(":", 1)[1]
+    if code not in LANGUAGES:
+        return False
+    async with context.db.transaction() as repo:
+        await repo.users.set_language(user_id=update.effective_user.id, language=code)
+    context.services.languages[update.effective_user.id] = code
+    from handlers.common import commands as menus
+
+    await menus.publish_for(context.bot, context.services, update.effective_user.id, privileged_only=True)
+    await settle_query(update, text=context.t("Language set to English.") if code == "en"
+                       else context.t("Language set to Persian."))
+    return True
+
+
+async def set_language(update: Update, context: KhoosheContext) -> None:
+    """Stores the chosen language and shows the menu in it."""
+    if not await store_language(update, context):
+        await settle_query(update)
+        return
+    await show_menu(update, context, intro=context.t("Language set to English.") if context.lang == "en"
+                    else context.t("Language set to Persian."))
+
+
+def register(app: Application) -> None:
+    """Adds the menu's commands and buttons; the catch-all goes last."""
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler(["menu", "cancel"], menu_command))
+    app.add_handler(CommandHandler("help", help_command))
+    app.add_handler(CommandHandler("language", language_command))
+    app.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(menu_command, pattern=r"^m:menu$"))
+
+
+def register_fallback(app: Application) -> None:
+    """Anything nobody else handled gets the menu, never silence."""
+    app.add_handler(MessageHandler(filters.ALL, menu_command))
+    app.add_handler(CallbackQueryHandler(stale_button))
+
+
+async def stale_button(update: Update, context: KhoosheContext) -> None:
+    """Tells the user an old button no longer works and shows the menu."""
+    await settle_query(update, text=context.t("This button is no longer active."))
+    await show_menu(update, context)

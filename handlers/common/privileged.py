@@ -1,0 +1,54 @@
+"""What the admin and manager handlers share: reading ids from arguments, refusing and auditing."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot.context import KhoosheContext
+from bot.domain.text import normalize
+from bot.services.access import audit
+from handlers.common.ui import say, settle_query
+
+log = logging.getLogger(__name__)
+
+
+def int_arg(context: KhoosheContext, index: int = 0) -> int | None:
+    """The ``index``-th command argument as a whole number (Persian or Latin digits, "#" allowed)."""
+    args = context.args or []
+    try:
+        return int(normalize(args[index]).lstrip("#"))
+    except (IndexError, ValueError):
+        return None
+
+
+def body_of(update: Update) -> str:
+    """The text after the command word."""
+    text = update.message.text if update.message and update.message.text else ""
+    return text.partition(" ")[2].strip()
+
+
+def user_id_of(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+async def record(context: KhoosheContext, update: Update, action: str, target: object = None,
+                 detail: str | None = None) -> None:
+    """Writes an allowed admin or manager action to the audit log."""
+    async with context.db.transaction() as repo:
+        await audit(repo, user_id=user_id_of(update), action=action, target=target, detail=detail)
+
+
+async def refuse(context: KhoosheContext, update: Update, action: str, target: object = None,
+                 detail: str | None = None, message: str | None = None) -> None:
+    """Refuses an action the user's role or scope does not allow: audited, then a polite answer."""
+    async with context.db.transaction() as repo:
+        await audit(repo, user_id=user_id_of(update), action=action, target=target, ok=False, detail=detail)
+    log.warning("refused %s on %s to user %s (%s)", action, target, user_id_of(update), detail)
+    text = message or context.t("You are not allowed to do this.")
+    if update.callback_query is not None:
+        await settle_query(update, text=text)
+    else:
+        await say(update, context, text)

@@ -1,0 +1,1 @@
+"""Handlers an estate manager (and an admin) uses: the dashboard, broadcasts."""

@@ -1,0 +1,193 @@
+"""Estate managers: /dashboard, /nudge and /export for the estates they manage.
+
+The estate is checked on the server every time: a command's argument or a button's estate id
+must be one of the user's estates (admins may open any), else the attempt is refused and
+audited.
+"""
+
+from __future__ import annotations
+
+from telegram import InputFile, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import KhoosheContext
+from bot.domain.text import normalize, number
+from bot.services import dashboard
+from bot.services.access import audit, requires
+from handlers.common.ui import button, esc, keyboard, rows, say, settle_query
+
+manager_only = requires("manager")
+ACTIONS = ("dash", "nudge", "exp")
+
+
+async def refuse(update: Update, context: KhoosheContext, action: str, estate_id: object) -> None:
+    user = update.effective_user
+    assert user is not None
+    async with context.db.transaction() as repo:
+        await audit(repo, user_id=user.id, action=action, target=f"estate:{estate_id}", ok=False,
+                    detail="not a manager of this estate")
+    text = context.t("You are not allowed to do this.")
+    await settle_query(update, text=text)
+    await say(update, context, text)
+
+
+async def estate_from_command(update: Update, context: KhoosheContext, action: str) -> int | None:
+    """The estate a command is about: its argument, the manager's only estate, or a choice."""
+    access = context.access
+    args = context.args or []
+    if args:
+        try:
+            estate_id = int(normalize(args[0]).lstrip("#"))
+        except ValueError:
+            await say(update, context, context.t("Please give the estate number, for example /{command} 12.",
+                                                 command=_COMMANDS[action]))
+            return None
+        if not access.may_manage(estate_id):
+            await refuse(update, context, action, estate_id)
+            return None
+        async with context.db.read() as repo:
+            found = await repo.estates.get(estate_id)
+        if found is None:
+            await say(update, context, context.t("There is no estate #{id}.", id=number(estate_id, context.lang)))
+            return None
+        return estate_id
+    if len(access.estates) == 1:
+        return access.estates[0]
+    if not access.estates:
+        await say(update, context, context.t("Please give the estate number, for example /{command} 12.",
+                                             command=_COMMANDS[action]))
+        return None
+    async with context.db.read() as repo:
+        estates = [await repo.estates.get(e) for e in access.estates]
+    buttons = [button(e.name, f"{action}:{e.id}") for e in estates if e is not None]
+    await say(update, context, context.t("Which estate?"), keyboard(*rows(buttons, 1)))
+    return None
+
+
+async def estate_from_button(update: Update, context: KhoosheContext, action: str) -> int | None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    estate_id = int(query.data.split(":")[1])
+    if not context.access.may_manage(estate_id):
+        await refuse(update, context, action, estate_id)
+        return None
+    await settle_query(update)
+    return estate_id
+
+
+_COMMANDS = {"dash": "dashboard", "nudge": "nudge", "exp": "export"}
+
+
+async def show_dashboard(update: Update, context: KhoosheContext, estate_id: int) -> None:
+    user = update.effective_user
+    assert user is not None
+    async with context.db.transaction() as repo:
+        view = await dashboard.estate_view(repo, estate_id)
+        await audit(repo, user_id=user.id, action="dashboard", target=f"estate:{estate_id}")
+    if view is None:
+        await say(update, context, context.t("There is no estate #{id}.", id=number(estate_id, context.lang)))
+        return
+    messages = dashboard.render_estate(view, context.lang, context.settings)
+    for i, text in enumerate(messages):
+        markup = None
+        if i == len(messages) - 1:
+            t = context.t
+            markup = keyboard([button(t("📥 Excel export"), f"exp:{estate_id}"),
+                               button(t("⏰ Nudge non-responders"), f"nudge:{estate_id}")])
+        await say(update, context, text, markup)
+
+
+@manager_only
+async def dashboard_command(update: Update, context: KhoosheContext) -> None:
+    """/dashboard [ESTATE_ID]"""
+    estate_id = await estate_from_command(update, context, "dash")
+    if estate_id is not None:
+        await show_dashboard(update, context, estate_id)
+
+
+@manager_only
+async def dashboard_button(update: Update, context: KhoosheContext) -> None:
+    estate_id = await estate_from_button(update, context, "dash")
+    if estate_id is not None:
+        await show_dashboard(update, context, estate_id)
+
+
+async def send_nudge(update: Update, context: KhoosheContext, estate_id: int) -> None:
+    t, lang = context.t, context.lang
+    user = update.effective_user
+    assert user is not None
+    services = context.services
+    now = context.now()
+    async with context.db.transaction() as repo:
+        result = await dashboard.nudge_estate(repo, estate_id, now, context.settings,
+                                              services.quiet.next_allowed(now))
+        estate = await repo.estates.get(estate_id)
+        await audit(repo, user_id=user.id, action="nudge", target=f"estate:{estate_id}",
+                    detail="already sent today" if result.already else f"queued {result.queued}")
+    name = esc(estate.name) if estate else "?"
+    if result.round is None:
+        await say(update, context, t("No round is open, so there is nobody to remind."))
+    elif result.already:
+        await say(update, context, t("The firms of {estate} were already reminded today. A nudge can be sent once a day per estate; try again tomorrow.", estate=name))
+    elif result.queued == 0:
+        await say(update, context, t("Every firm of {estate} has answered (or muted reminders); nobody to remind.", estate=name))
+    else:
+        if services.worker is not None:
+            services.worker.wake()
+        await say(update, context, t("✅ A reminder is on its way to {n} firms of {estate} that have not answered yet. Outside quiet hours it goes out at once.",
+                                     n=number(result.queued, lang), estate=name))
+
+
+@manager_only
+async def nudge_command(update: Update, context: KhoosheContext) -> None:
+    """/nudge [ESTATE_ID]"""
+    estate_id = await estate_from_command(update, context, "nudge")
+    if estate_id is not None:
+        await send_nudge(update, context, estate_id)
+
+
+@manager_only
+async def nudge_button(update: Update, context: KhoosheContext) -> None:
+    estate_id = await estate_from_button(update, context, "nudge")
+    if estate_id is not None:
+        await send_nudge(update, context, estate_id)
+
+
+async def send_export(update: Update, context: KhoosheContext, estate_id: int) -> None:
+    # openpyxl (and the numpy it pulls in) load only when someone exports.
+    from bot.services import exports
+
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    async with context.db.transaction() as repo:
+        data = await exports.estate_workbook(repo, estate_id, context.lang, context.settings)
+        await audit(repo, user_id=user.id, action="export", target=f"estate:{estate_id}")
+    day = context.now().astimezone(context.settings.zone).date().isoformat()
+    await context.bot.send_document(
+        chat.id, InputFile(data, filename=f"khooshe-estate-{estate_id}-{day}.xlsx"),
+        caption=context.t("📥 The estate's firms, their answers and the pressure points."),
+    )
+
+
+@manager_only
+async def export_command(update: Update, context: KhoosheContext) -> None:
+    """/export [ESTATE_ID]"""
+    estate_id = await estate_from_command(update, context, "exp")
+    if estate_id is not None:
+        await send_export(update, context, estate_id)
+
+
+@manager_only
+async def export_button(update: Update, context: KhoosheContext) -> None:
+    estate_id = await estate_from_button(update, context, "exp")
+    if estate_id is not None:
+        await send_export(update, context, estate_id)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("dashboard", dashboard_command))
+    app.add_handler(CommandHandler("nudge", nudge_command))
+    app.add_handler(CommandHandler("export", export_command))
+    app.add_handler(CallbackQueryHandler(dashboard_button, pattern=r"^dash:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(nudge_button, pattern=r"^nudge:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(export_button, pattern=r"^exp:\d{1,12}$"))

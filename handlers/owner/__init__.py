@@ -1,0 +1,1 @@
+"""Handlers a firm owner uses: registration, the assessment, results, privacy."""

@@ -1,0 +1,75 @@
+"""Every user's data rights, from the settings screen: "my data" sends a JSON file of
+everything stored about the user and their firm; "delete my data" asks once more, then removes
+the firm's personal data (published aggregates stay; see storage/repositories/privacy.py)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from telegram import InputFile, Update
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot.context import KhoosheContext
+from bot.services.access import audit
+from handlers.common.ui import button, close_prompt, keyboard, say, settle_query
+
+PENDING = "pending_delete"
+
+
+async def my_data(update: Update, context: KhoosheContext) -> None:
+    """Sends the user's data as a JSON document."""
+    await settle_query(update)
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    async with context.db.transaction() as repo:
+        data = await repo.privacy.everything_about(user.id)
+        await audit(repo, user_id=user.id, action="my_data", target=f"user:{user.id}")
+    data = {"exported_at": context.now().isoformat(), **data}
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    await context.bot.send_document(chat.id, InputFile(body, filename="khooshe-my-data.json"),
+                                    caption=context.t("📦 Everything Khooshe stores about you and your firm."))
+
+
+async def ask_delete(update: Update, context: KhoosheContext) -> None:
+    """Explains what deleting does and asks for confirmation (a one-time button)."""
+    await settle_query(update)
+    t = context.t
+    token = secrets.token_urlsafe(9)
+    context.user_data[PENDING] = token
+    await say(update, context, t("🗑 <b>Delete my data?</b>\n\nYour firm's name, national ID, phone, profile details, unfinished answers and written notes will be removed, and you will get no more messages about this firm. Scores and rankings already published stay, without your firm's name. You can register again afterwards.\n\nThis cannot be undone."),
+              keyboard([button(t("🗑 Yes, delete"), f"priv:del:{token}"), button(t("✖️ Keep my data"), "priv:keep")]))
+
+
+async def confirm_delete(update: Update, context: KhoosheContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    t = context.t
+    token = query.data.rsplit(":", 1)[1]
+    pending = context.user_data.get(PENDING)
+    if not pending or not secrets.compare_digest(pending, token):
+        await settle_query(update, text=t("This button is no longer active."))
+        return
+    del context.user_data[PENDING]
+    await settle_query(update)
+    async with context.db.transaction() as repo:
+        firm_id = await repo.privacy.forget_firm(user.id)
+        await audit(repo, user_id=user.id, action="delete_my_data",
+                    target=f"firm:{firm_id}" if firm_id else f"user:{user.id}")
+    context.user_data.clear()
+    await close_prompt(update, t("🗑 Your data has been deleted."))
+    await say(update, context, t("Your firm's personal data has been removed. Published aggregates stay without your firm's name. To take part again, register with /register."))
+
+
+async def keep(update: Update, context: KhoosheContext) -> None:
+    context.user_data.pop(PENDING, None)
+    await settle_query(update)
+    await close_prompt(update, context.t("Nothing was deleted."))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CallbackQueryHandler(my_data, pattern=r"^priv:data$"))
+    app.add_handler(CallbackQueryHandler(ask_delete, pattern=r"^priv:delete$"))
+    app.add_handler(CallbackQueryHandler(confirm_delete, pattern=r"^priv:del:[A-Za-z0-9_-]{1,32}$"))
+    app.add_handler(CallbackQueryHandler(keep, pattern=r"^priv:keep$"))

@@ -1,0 +1,85 @@
+"""What a firm owner sees of published results (/myrank), and their own settings (mute)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import KhoosheContext
+from bot.services.publishing import firm_result
+from handlers.common.menu import show_menu
+from handlers.common.ui import button, keyboard, say, settle_query
+
+
+async def my_rank(update: Update, context: KhoosheContext) -> None:
+    """Shows the latest published result of the owner's firm again, with its chart."""
+    await settle_query(update)
+    user = update.effective_user
+    assert user is not None and update.effective_chat is not None
+    async with context.db.read() as repo:
+        firm = await repo.firms.by_owner(user.id)
+        score = await repo.scores.latest_published_for_firm(firm.id) if firm else None
+        round_ = await repo.rounds.get(score.round_id) if score else None
+    if firm is None:
+        await show_menu(update, context, intro=context.t("Your firm is not registered yet."))
+        return
+    if score is None or round_ is None:
+        await say(update, context, context.t("No results have been published for your firm yet. They are published after a round closes."))
+        return
+    result = await firm_result(context.db, round_, firm.id)
+    if result is None:
+        return
+    await say(update, context, result.text)
+    if result.chart is not None:
+        await context.bot.send_photo(update.effective_chat.id, result.chart, caption=result.caption,
+                                     parse_mode=ParseMode.HTML)
+
+
+async def settings_menu(update: Update, context: KhoosheContext) -> None:
+    """Shows the reminder setting with a button to switch it."""
+    await settle_query(update)
+    await show_settings(update, context)
+
+
+async def show_settings(update: Update, context: KhoosheContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    t = context.t
+    async with context.db.read() as repo:
+        stored = await repo.users.get(user.id)
+    muted = bool(stored and stored.muted)
+    state = t("Reminders are off. You still receive round announcements and your results.") if muted \
+        else t("Reminders are on: while a round is open you are reminded before it closes.")
+    await say(update, context, t("<b>Settings</b>") + "\n\n" + state, keyboard(
+        [button(t("🔔 Turn reminders on") if muted else t("🔕 Turn reminders off"), f"set:mute:{0 if muted else 1}")],
+        [button(t("📦 My data"), "priv:data"), button(t("🗑 Delete my data"), "priv:delete")],
+        [button(t("🌐 Language"), "set:lang"), button(t("🏠 Menu"), "m:menu")],
+    ))
+
+
+async def set_mute(update: Update, context: KhoosheContext) -> None:
+    """Stores the reminder choice and shows the settings again."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    muted = query.data.endswith(":1")
+    async with context.db.transaction() as repo:
+        await repo.users.set_muted(user_id=update.effective_user.id, muted=muted)
+    await settle_query(update, text=context.t("Reminders turned off.") if muted else context.t("Reminders turned on."))
+    await show_settings(update, context)
+
+
+async def language_from_settings(update: Update, context: KhoosheContext) -> None:
+    from handlers.common.menu import language_command
+
+    await settle_query(update)
+    await language_command(update, context)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("myrank", my_rank))
+    app.add_handler(CallbackQueryHandler(my_rank, pattern=r"^m:myrank$"))
+    app.add_handler(CommandHandler("settings", settings_menu))
+    app.add_handler(CallbackQueryHandler(settings_menu, pattern=r"^m:settings$"))
+    app.add_handler(CallbackQueryHandler(set_mute, pattern=r"^set:mute:[01]$"))
+    app.add_handler(CallbackQueryHandler(language_from_settings, pattern=r"^set:lang$"))

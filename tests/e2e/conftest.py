@@ -1,0 +1,32 @@
+"""Fixtures shared by end-to-end modules: a world whose round is closed, scored and published."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from storage.database import Database
+from tests.support.clock import TestClock
+from tests.support.fakebot import FakeBotApi
+from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
+from tests.support.scenarios import OWNERS, SILENT, prepare_published_world
+
+
+@pytest_asyncio.fixture
+async def published(api: FakeBotApi, db_path: Path) -> AsyncIterator[tuple[Khooshe, int]]:
+    clock = TestClock()
+    async with Database(db_path) as db:
+        round_id = await prepare_published_world(db)
+    for uid in (*OWNERS, SILENT, 5200):
+        api.user(uid)
+    running = await start_khooshe(api, db_path, clock=clock, seeded=True, tick_seconds=3600)
+    await running.tick()  # closes and scores the round
+    admin = running.user(ADMIN_ID)
+    await admin.send(f"/publish {round_id}")
+    await admin.wait_for("منتشر شد")
+    await running.drain()
+    await admin.settle()
+    yield running, round_id
+    await stop_khooshe(running)

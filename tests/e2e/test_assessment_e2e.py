@@ -1,0 +1,168 @@
+"""Firm owners answer the self-assessment through the real bot, over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.support.journeys import (
+    MANUFACTURER_ANSWERS,
+    OTHER_VALID_NATIONAL_IDS,
+    TOTAL_QUESTIONS,
+    answer_questions,
+    fa_digits,
+    give,
+    register,
+)
+from tests.support.khooshe import Khooshe
+
+
+async def stored_answers(khooshe: Khooshe, owner_id: int) -> dict[str, object]:
+    async with khooshe.db.read() as repo:
+        firm = await repo.firms.by_owner(owner_id)
+        round_ = await repo.rounds.open_round()
+        assert firm is not None and round_ is not None
+        submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
+        assert submission is not None
+        return await repo.answers.all(submission.id)
+
+
+async def test_full_assessment_with_mistakes_back_and_edit(khooshe: Khooshe) -> None:
+    owner = khooshe.user(2001)
+    await register(owner)
+    await owner.press("📋 شروع خودارزیابی")
+    intro = await owner.wait_for("حدود پنج دقیقه")
+    assert f"{fa_digits(TOTAL_QUESTIONS)} سؤال" in intro.text
+    await answer_questions(owner, 1, 7)
+
+    # T8 is typed: letters and out-of-range numbers are refused and asked again.
+    await owner.wait_for(f"سؤال ۸ از {fa_digits(TOTAL_QUESTIONS)}")
+    await owner.send("سی")
+    await owner.wait_for("عدد صحیح بین ۰ و ۱۰۰")
+    await owner.send("150")
+    await owner.wait_for("عدد صحیح بین ۰ و ۱۰۰")
+    await give(owner, MANUFACTURER_ANSWERS[7])
+
+    # Back from T9 to T8 shows the saved answer; answering it again moves on to T9.
+    await owner.wait_for("سؤال ۹ از")
+    await owner.press("▶️ قبلی")
+    again = await owner.wait_for("سؤال ۸ از")
+    assert "پاسخ فعلی: ۳۰٪" in again.text
+    await owner.send("35")
+    await answer_questions(owner, 9, 15)
+
+    # E1 must total 100.
+    await owner.wait_for("سؤال ۱۶ از")
+    await owner.send("70 20 20")
+    await owner.wait_for("جمع سه سهم ۱۱۰٪ است")
+    await owner.send("هفتاد")
+    await owner.wait_for("سه عدد بنویسید")
+    await give(owner, MANUFACTURER_ANSWERS[15])
+    await answer_questions(owner, 17, TOTAL_QUESTIONS)
+
+    review = await owner.wait_for("پاسخ‌هایتان را مرور کنید")
+    assert "۳۵٪" in review.text and "۷۰٪ / ۲۰٪ / ۱۰٪" in review.text
+    assert len(review.text) <= 4096
+    # Edit T8 back to 30 from the review; the bot returns to the review.
+    await owner.press("✏️ ۸")
+    await owner.wait_for("سؤال ۸ از")
+    await owner.send("30")
+    await owner.wait_for("پاسخ‌هایتان را مرور کنید")
+    await owner.press("✅ ارسال")
+    scores = await owner.wait_for("امتیازهای موقت")
+    assert "فناوری" in scores.text
+    # Hand-computed: tech 49.7 → ۵۰, quality ۷۶, export ۶۲, innovation ۵۰, overall 59.4 → ۵۹.
+    assert ": ۵۰\n" in scores.text + "\n" and "۷۶" in scores.text and "۶۲" in scores.text
+    assert "امتیاز کل: ۵۹" in scores.text
+
+    answers = await stored_answers(khooshe, 2001)
+    assert answers["T8"] == 30 and answers["E1"] == [70, 20, 10] and answers["T3"] == ["own_site", "social"]
+    assert len(answers) == TOTAL_QUESTIONS
+    async with khooshe.db.read() as repo:
+        firm = await repo.firms.by_owner(2001)
+        round_ = await repo.rounds.open_round()
+        submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)  # type: ignore[union-attr]
+    assert submission is not None and submission.status == "submitted"
+
+    # Coming back after submitting shows the scores, never the questions again.
+    await owner.send("/assess")
+    await owner.wait_for("امتیازهای موقت")
+
+
+async def test_leaving_and_coming_back_resumes_at_first_unanswered(khooshe: Khooshe) -> None:
+    owner = khooshe.user(2002)
+    await register(owner, national_id=OTHER_VALID_NATIONAL_IDS[0])
+    await owner.press("📋 شروع خودارزیابی")
+    await answer_questions(owner, 1, 3)
+    await owner.wait_for("سؤال ۴ از")
+    await owner.send("/start")
+    await owner.wait_for("ادامه دهید")
+    assert await stored_answers(khooshe, 2002) == {"T1": "yes", "T2": "no", "T3": ["own_site", "social"]}
+    await owner.send("something random")  # outside the assessment: the menu
+    menu = await owner.wait_for(lambda e: e.is_message and any(
+        b == f"📋 ادامه خودارزیابی (۳ از {fa_digits(TOTAL_QUESTIONS)})" for row in e.buttons for b in row))
+    assert menu is not None
+    await owner.press(f"📋 ادامه خودارزیابی (۳ از {fa_digits(TOTAL_QUESTIONS)})")
+    await owner.wait_for("خوش برگشتید")
+    await owner.wait_for("سؤال ۴ از")
+
+
+async def test_old_buttons_and_multi_choice_rules(khooshe: Khooshe) -> None:
+    owner = khooshe.user(2003)
+    await register(owner, national_id=OTHER_VALID_NATIONAL_IDS[1])
+    await owner.press("📋 شروع خودارزیابی")
+    first = await owner.wait_for("سؤال ۱ از")
+    await owner.press("بله")
+    await owner.wait_for("سؤال ۲ از")
+    # A button on the first question's (now closed) message is refused politely.
+    await owner.press_data(first.button_data[0][0] or "", message=first.message_id)
+    await owner.wait_for(lambda e: e.event == "answer" and "قبلاً پاسخ داده‌اید" in e.text)
+    assert sum("سؤال ۲ از" in m.text for m in owner.messages()) == 1
+    await owner.press("خیر")
+    await owner.wait_for("سؤال ۳ از")
+    await owner.press("تمام ✔️")  # nothing ticked
+    alert = await owner.wait_for(lambda e: e.event == "answer" and "دست‌کم یک گزینه" in e.text)
+    assert alert.show_alert
+    await owner.press("شبکه‌های اجتماعی")
+    await owner.wait_for(lambda e: e.event == "edit")
+    await owner.press("هیچ‌کدام")  # exclusive: clears the others
+    ticked = await owner.wait_for(lambda e: e.event == "edit")
+    assert ["✅ هیچ‌کدام"] in ticked.buttons and ["▫️ شبکه‌های اجتماعی"] in ticked.buttons
+    await owner.press("تمام ✔️")
+    await owner.wait_for("سؤال ۴ از")
+    assert (await stored_answers(khooshe, 2003))["T3"] == ["none"]
+
+
+async def test_two_owners_interleaved_do_not_see_each_other(khooshe: Khooshe) -> None:
+    a, b = khooshe.user(2004, "Ali"), khooshe.user(2005, "Babak")
+    await asyncio.gather(
+        register(a, name="فولادسازان دشت", national_id=OTHER_VALID_NATIONAL_IDS[2]),
+        register(b, name="خرمای بم نوین", national_id=OTHER_VALID_NATIONAL_IDS[3], province="کرمان",
+                 estate="شهرک صنعتی بم", cluster="خوشه خرمای بم"),
+    )
+    await a.press("📋 شروع خودارزیابی")
+    await b.press("📋 شروع خودارزیابی")
+
+    await asyncio.gather(answer_questions(a, 1, 6), answer_questions(b, 1, 3))
+    await a.wait_for("سؤال ۷ از")
+    await b.wait_for("سؤال ۴ از")
+    assert len(await stored_answers(khooshe, 2004)) == 6
+    assert len(await stored_answers(khooshe, 2005)) == 3
+    assert not any("خرمای بم نوین" in m.text for m in a.messages())
+    assert not any("فولادسازان دشت" in m.text for m in b.messages())
+    async with khooshe.db.read() as repo:
+        firm_a, firm_b = await repo.firms.by_owner(2004), await repo.firms.by_owner(2005)
+    assert firm_a is not None and firm_a.name == "فولادسازان دشت"
+    assert firm_b is not None and firm_b.name == "خرمای بم نوین"
+
+
+async def test_unregistered_owner_is_sent_to_registration(khooshe: Khooshe) -> None:
+    owner = khooshe.user(2006)
+    await owner.send("/assess")
+    await owner.wait_for("ابتدا بنگاه خود را ثبت کنید")
+
+
+async def test_no_open_round(khooshe_no_round: Khooshe) -> None:
+    owner = khooshe_no_round.user(2007)
+    await register(owner)
+    await owner.send("/assess")
+    await owner.wait_for("دوره ارزیابی بازی وجود ندارد")

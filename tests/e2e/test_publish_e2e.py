@@ -1,0 +1,132 @@
+"""Publishing a closed round: each scored firm gets one summary and one chart, 429s are honoured,
+blocked users are marked and skipped, and a SIGKILL mid-publish loses and repeats nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from storage.database import Database
+from tests.support.bot_process import BotProcess
+from tests.support.clock import TEST_NOW, TestClock, offset_env
+from tests.support.fakebot import FakeBotApi
+from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
+from tests.support.scenarios import OWNERS, prepare_closed_round
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest_asyncio.fixture
+async def closed_round(api: FakeBotApi, db_path: Path) -> AsyncIterator[tuple[Khooshe, int]]:
+    clock = TestClock()
+    async with Database(db_path) as db:
+        round_id = await prepare_closed_round(db, OWNERS)
+    for uid in OWNERS:
+        api.user(uid)
+    running = await start_khooshe(api, db_path, clock=clock, seeded=True, tick_seconds=3600)
+    yield running, round_id
+    await stop_khooshe(running)
+
+
+async def test_publish_delivers_one_summary_and_chart_per_firm(closed_round: tuple[Khooshe, int]) -> None:
+    khooshe, round_id = closed_round
+    api = khooshe.api
+    await khooshe.tick()  # the round's closing time has passed: it closes and is scored
+    async with khooshe.db.read() as repo:
+        assert await repo.scores.count(round_id) == len(OWNERS)
+    api.block(OWNERS[-1])
+    api.fail_next("sendMessage", 429, retry_after=1)
+
+    owner = khooshe.user(OWNERS[0])
+    await owner.send(f"/publish {round_id}")
+    await owner.wait_for("فقط برای مدیران")
+    admin = khooshe.user(ADMIN_ID)
+    await admin.send(f"/publish {round_id}")
+    await admin.wait_for("منتشر شد")
+    await khooshe.drain()
+    for _ in range(50):  # the 429 pushed one message back by a second
+        if await khooshe.drain() == 0 and all(
+            sum(m.kind == "photo" for m in api.messages(uid)) == 1 for uid in OWNERS[:-1]
+        ):
+            break
+        await asyncio.sleep(0.1)
+    assert api.count_429 >= 1
+
+    for i, uid in enumerate(OWNERS[:-1]):
+        sent = api.messages(uid)
+        photos = [m for m in sent if m.kind == "photo"]
+        texts = [m for m in sent if m.kind == "text" and "Autumn 1405" in m.text]
+        assert len(photos) == 1 and photos[0].data is not None and photos[0].data.startswith(PNG)
+        assert len(texts) == 1, [m.text for m in texts]
+        expected = f"of {len(OWNERS)}" if i == 1 else f"از {len(OWNERS)}".translate(
+            str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+        assert expected in texts[0].text
+        for other in OWNERS:
+            if other != uid:
+                assert f"بنگاه شماره {other}" not in texts[0].text
+    assert api.messages(OWNERS[-1]) == []
+    async with khooshe.db.read() as repo:
+        blocked = await repo.users.get(OWNERS[-1])
+        statuses = await repo.outbox.counts()
+    assert blocked is not None and blocked.unreachable_since is not None
+    assert statuses == {"sent": 2 * (len(OWNERS) - 1), "unreachable": 2}
+
+    # Publishing again sends nothing more.
+    await admin.send(f"/publish {round_id}")
+    await admin.wait_for("منتشر شد")
+    await khooshe.drain()
+    assert len(api.messages(OWNERS[0])) == 3  # the refusal, the summary and the chart
+
+    # /myrank shows the result again, any time.
+    await owner.settle()
+    await owner.send("/myrank")
+    await owner.wait_for(lambda e: e.is_message and e.kind == "photo")
+    assert len(api.messages(OWNERS[0])) == 5
+
+
+async def test_sigkill_during_publish_completes_without_duplicates(api: FakeBotApi, tmp_path: Path) -> None:
+    owners = list(range(6001, 6061))
+    db_path = tmp_path / "khooshe.db"
+    async with Database(db_path) as db:
+        round_id = await prepare_closed_round(db, owners)
+    for uid in owners:
+        api.user(uid)
+    api.rate_limit = 30
+    bot = BotProcess(api, db_path, tmp_path / "bot.log", KHOOSHE_ADMINS=str(ADMIN_ID),
+                     **offset_env(TEST_NOW), KHOOSHE_TICK_SECONDS="1")
+    bot.start()
+    try:
+        admin = api.user(ADMIN_ID)
+        # The round closes and is scored on the first tick; publish once it has been.
+        for _ in range(100):
+            await admin.send(f"/publish {round_id}")
+            reply = await admin.wait_for(lambda e: e.is_message, timeout=20)
+            if "منتشر شد" in reply.text:
+                break
+            await asyncio.sleep(0.3)
+        kills = 0
+        for wait in (0.8, 0.6):
+            await asyncio.sleep(wait)
+            bot.kill()
+            kills += 1
+            bot.start()
+        def delivered() -> int:
+            return sum(len(api.messages(uid)) for uid in owners)
+        for _ in range(300):
+            if delivered() >= 2 * len(owners):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # anything extra would show up now
+        per_owner = {uid: api.messages(uid) for uid in owners}
+        for uid, sent in per_owner.items():
+            assert sum(m.kind == "photo" for m in sent) >= 1, uid
+            assert sum(m.kind == "text" for m in sent) >= 1, uid
+        duplicates = delivered() - 2 * len(owners)
+        # One message is in flight at a time, so each kill can repeat at most one.
+        assert 0 <= duplicates <= kills, (duplicates, (tmp_path / "bot.log").read_text()[-3000:])
+        assert api.count_429 == 0
+    finally:
+        bot.stop()

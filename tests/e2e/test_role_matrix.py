@@ -1,0 +1,202 @@
+"""The role matrix: every privileged command and button, tried by a firm owner, a manager of
+another estate, a manager and an admin. Only the allowed ones succeed; forged and replayed buttons
+are refused; every refusal is in the audit log with outcome 'refused'."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from storage.database import Database
+from tests.support.clock import TestClock
+from tests.support.factories import add_firm
+from tests.support.fakebot import BotEvent, FakeBotApi
+from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
+
+OWNER, MANAGER, OTHER = 8001, 8002, 8003
+ROLES = {"owner": OWNER, "other": OTHER, "manager": MANAGER, "admin": ADMIN_ID}
+REFUSALS = ("This is for admins only.", "You are not allowed to do this.")
+
+ADMIN = {"admin"}
+MANAGERS = {"manager", "other", "admin"}
+
+# Every privileged command, with arguments that do no harm when it is allowed.
+COMMANDS: list[tuple[str, set[str]]] = [
+    # handlers/admin_rounds.py
+    ("/rounds", ADMIN),
+    ("/newround", ADMIN),
+    ("/editround 999 title X", ADMIN),
+    ("/openround 999", ADMIN),
+    ("/closeround 999", ADMIN),
+    ("/extend 999 1405/11/10", ADMIN),
+    ("/publish 999", ADMIN),
+    ("/sensitivity 999 1,1,1,1", ADMIN),
+    # handlers/invitations.py
+    ("/invite 1", ADMIN),
+    ("/revoke 999", ADMIN),
+    ("/invitations", ADMIN),
+    # handlers/admin_access.py
+    ("/managers", MANAGERS),
+    ("/managers 1", {"manager", "admin"}),  # the other estate's manager may not look at estate 1
+    ("/myestates", MANAGERS),
+    ("/removemanager 777001", ADMIN),
+    ("/promote 777002", ADMIN),
+    ("/demote 777002", ADMIN),
+    ("/block 777003", ADMIN),
+    ("/unblock 777003", ADMIN),
+    ("/audit", ADMIN),
+    ("/auditexport", ADMIN),
+    # handlers/admin_places.py
+    ("/estates", ADMIN),
+    ("/clusters", ADMIN),
+    ("/addestate Fars | Matrix Estate | estate", ADMIN),
+    ("/renameestate 99999 | X", ADMIN),
+    ("/deactivateestate 99999", ADMIN),
+    ("/reactivateestate 99999", ADMIN),
+    ("/addcluster Fars | Matrix Cluster | C", ADMIN),
+    ("/renamecluster 99999 | X", ADMIN),
+    ("/deactivatecluster 99999", ADMIN),
+    ("/reactivatecluster 99999", ADMIN),
+    ("/import", ADMIN),
+    # handlers/manager_dashboard.py and handlers/national.py
+    ("/dashboard 1", {"manager", "admin"}),
+    ("/export 1", {"manager", "admin"}),
+    ("/nudge 1", {"manager", "admin"}),
+    ("/broadcasts", MANAGERS),
+    ("/stats", ADMIN),
+    ("/top", ADMIN),
+    ("/exportall", ADMIN),
+]
+
+# Forged button data: role-guarded buttons refuse everyone but admins (whose stale nonce then
+# finds nothing); the invitation button refuses everyone who has no pending invitation.
+CALLBACKS: list[tuple[str, set[str]]] = [
+    ("adm:rc:forgedtoken", ADMIN),
+    ("adm:rx:forgedtoken", ADMIN),
+    ("imp:e:forgedtoken", ADMIN),
+    ("imp:c:forgedtoken", ADMIN),
+    ("inv:ok:forgedtoken", set()),
+    ("inv:no:forgedtoken", set()),
+]
+
+
+@pytest_asyncio.fixture
+async def roles(api: FakeBotApi, db_path: Path) -> AsyncIterator[Khooshe]:
+    clock = TestClock()
+    async with Database(db_path) as db:
+        await seed(db, open_round=False)
+        await add_firm(db, OWNER, name="Matrix Owner Firm", lang="en", estate_id=1)
+        async with db.transaction() as repo:
+            for uid in (MANAGER, OTHER, ADMIN_ID):
+                await repo.users.ensure(user_id=uid, language="en", first_name=f"U{uid}")
+            await repo.access.add_manager(user_id=MANAGER, estate_id=1, by=ADMIN_ID)
+            await repo.access.add_manager(user_id=OTHER, estate_id=2, by=ADMIN_ID)
+    for uid in ROLES.values():
+        api.user(uid, language_code="en")
+    running = await start_khooshe(api, db_path, clock=clock, seeded=True, tick_seconds=3600)
+    yield running
+    await stop_khooshe(running)
+
+
+async def refused_count(khooshe: Khooshe, user_id: int) -> int:
+    async with khooshe.db.read() as repo:
+        entries = await repo.access.audit_entries(user_id=user_id, limit=100000)
+    return sum(e.outcome == "refused" for e in entries)
+
+
+def was_refused(events: list[BotEvent]) -> bool:
+    return any(r in e.text for e in events for r in REFUSALS)
+
+
+async def test_every_privileged_command_by_every_role(roles: Khooshe) -> None:
+    khooshe = roles
+    users = {role: khooshe.user(uid, language_code="en") for role, uid in ROLES.items()}
+    wrong: list[str] = []
+    for command, allowed in COMMANDS:
+        before = {role: await refused_count(khooshe, uid) for role, uid in ROLES.items()}
+        await asyncio.gather(*(u.send(command) for u in users.values()))
+        for role, user in users.items():
+            events = await user.settle(0.25)
+            refused = was_refused(events)
+            audited = await refused_count(khooshe, ROLES[role]) - before[role]
+            expected_refused = role not in allowed
+            if refused != expected_refused or audited != int(expected_refused):
+                wrong.append(f"{command} by {role}: refused={refused}, audited={audited}, "
+                             f"events={[str(e) for e in events]}")
+            if not expected_refused and not [e for e in events if e.is_message]:
+                wrong.append(f"{command} by {role}: allowed but no answer")
+    assert wrong == []
+
+
+async def test_forged_buttons_are_refused_and_audited(roles: Khooshe) -> None:
+    khooshe = roles
+    users = {role: khooshe.user(uid, language_code="en") for role, uid in ROLES.items()}
+    for user in users.values():
+        await user.send("/start")
+        await user.wait_for("Hello")
+    wrong: list[str] = []
+    for data, allowed in CALLBACKS:
+        for role, user in users.items():
+            before = await refused_count(khooshe, ROLES[role])
+            await user.press_data(data)
+            events = await user.settle(0.25)
+            answers = [e.text for e in events if e.event == "answer"]
+            audited = await refused_count(khooshe, ROLES[role]) - before
+            if role in allowed:
+                ok = audited == 0 and any("no longer active" in a for a in answers)
+            else:
+                ok = audited == 1 and bool(answers) and all(
+                    any(r in a for r in REFUSALS) or "no longer active" in a for a in answers)
+            if not ok:
+                wrong.append(f"{data} by {role}: audited={audited}, answers={answers}")
+    assert wrong == []
+
+
+async def test_replayed_round_confirm_and_invitation_buttons(roles: Khooshe) -> None:
+    khooshe = roles
+    admin = khooshe.user(ADMIN_ID, language_code="en")
+    manager = khooshe.user(MANAGER, language_code="en")
+    other = khooshe.user(OTHER, language_code="en")
+
+    # The admin's round-confirm button, pressed by a manager: refused as admin-only.
+    await admin.send("/newround Matrix | 1410/01/10 08:00 | 1410/02/10 20:00")
+    echo = await admin.wait_for("Please confirm")
+    confirm_data = echo.button_data[0][0] or ""
+    await manager.send("/start")
+    await manager.wait_for("Hello")
+    before = await refused_count(khooshe, MANAGER)
+    await manager.press_data(confirm_data)
+    await manager.wait_for(lambda e: e.event == "answer" and "admins only" in e.text)
+    assert await refused_count(khooshe, MANAGER) == before + 1
+    await admin.press_data(confirm_data, echo.message_id)
+    await admin.wait_for("created")
+    await admin.press_data(confirm_data, echo.message_id)  # replayed by the admin: nothing happens
+    await admin.wait_for(lambda e: e.event == "answer" and "no longer active" in e.text)
+    async with khooshe.db.read() as repo:
+        assert len(await repo.rounds.all()) == 1
+
+    # An invitation accepted once; the same button pressed again, and by someone else.
+    await admin.send("/invite 2")
+    invitation = await admin.wait_for("t.me/")
+    token = invitation.text.split("start=")[1].split()[0]
+    await manager.send(f"/start {token}")
+    prompt = await manager.wait_for("You are invited")
+    accept = prompt.button_data[0][0] or ""
+    await other.send("/start")
+    await other.wait_for("Hello")
+    before_other = await refused_count(khooshe, OTHER)
+    await other.press_data(accept)
+    await other.wait_for(lambda e: e.event == "answer" and "no longer active" in e.text)
+    assert await refused_count(khooshe, OTHER) == before_other + 1
+    await manager.press_data(accept, prompt.message_id)
+    await manager.wait_for("You are now a manager")
+    before = await refused_count(khooshe, MANAGER)
+    await manager.press_data(accept, prompt.message_id)
+    await manager.wait_for(lambda e: e.event == "answer" and "no longer active" in e.text)
+    assert await refused_count(khooshe, MANAGER) == before + 1
+    async with khooshe.db.read() as repo:
+        assert await repo.access.managed_estates(MANAGER) == [1, 2]
+        assert await repo.access.managed_estates(OTHER) == [2]

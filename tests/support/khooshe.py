@@ -1,0 +1,117 @@
+"""Khooshe running in the test process against the fake Bot API: seeding, start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from telegram.ext import Application
+
+from bot.application import (
+    build_application,
+    publish_commands,
+    start_background,
+    stop_background,
+)
+from bot.clock import Clock
+from bot.context import Services
+from bot.services.places_import import import_clusters, import_estates, read_csv_file
+from bot.services.rounds import TickReport
+from bot.settings import Settings
+from storage.database import Database
+from tests.support.clock import TEST_NOW, TestClock
+from tests.support.fakebot import FakeBotApi, FakeUser
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "sample"
+ADMIN_ID = 900001
+
+
+async def seed(db: Database, *, open_round: bool = True, now: datetime = TEST_NOW) -> None:
+    """Loads the sample estates and clusters and, optionally, opens a round closing 30 days after
+    ``now`` (the test clock's moment)."""
+    async with db.transaction() as repo:
+        await import_estates(repo, read_csv_file(SAMPLE / "estates.csv"))
+        await import_clusters(repo, read_csv_file(SAMPLE / "clusters.csv"))
+        if open_round:
+            await repo.rounds.create(
+                title="Autumn 1405", questionnaire_version=1, opens_at=now - timedelta(hours=1),
+                closes_at=now + timedelta(days=30), state="open",
+            )
+
+
+def make_settings(api: FakeBotApi, db_path: Path, **overrides: object) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        token=api.token, api_url=api.base_url, db=db_path, admins=frozenset({ADMIN_ID}),
+        **overrides,
+    )
+
+
+@dataclass
+class Khooshe:
+    """The running bot, its database and the fake server it talks to."""
+
+    api: FakeBotApi
+    db: Database
+    app: Application
+    settings: Settings
+
+    @property
+    def services(self) -> Services:
+        return self.app.bot_data
+
+    async def tick(self) -> TickReport:
+        """Runs the scheduler once at the clock's current time and sends what is due."""
+        report = await self.services.keeper.tick(self.services.clock.now())
+        await self.drain()
+        return report
+
+    async def drain(self) -> int:
+        """Sends what is due now and waits for the background worker's send in flight, if any."""
+        assert self.services.worker is not None
+        handled = 0
+        while True:
+            handled += await self.services.worker.drain()
+            async with self.db.read() as repo:
+                in_flight = (await repo.outbox.counts()).get("sending", 0)
+            if not in_flight:
+                return handled
+            await asyncio.sleep(0.02)
+
+    def user(self, user_id: int, first_name: str = "Ali", language_code: str = "fa") -> FakeUser:
+        return self.api.user(user_id, first_name=first_name, language_code=language_code)
+
+
+async def start_khooshe(
+    api: FakeBotApi, db_path: Path, *, open_round: bool = True, clock: Clock | None = None,
+    seeded: bool = False, **overrides: object,
+) -> Khooshe:
+    settings = make_settings(api, db_path, **overrides)
+    clock = clock or TestClock()
+    db = Database(db_path)
+    await db.connect()
+    if not seeded:
+        await seed(db, open_round=open_round, now=clock.now())
+    app = build_application(settings, db, clock=clock)
+    await app.initialize()
+    await publish_commands(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=["message", "callback_query"])
+    await start_background(app)
+    return Khooshe(api, db, app, settings)
+
+
+async def stop_khooshe(khooshe: Khooshe) -> None:
+    """Stops the bot; safe to call twice (a test may have stopped it to restart)."""
+    app = khooshe.app
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    await stop_background(app)
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    await khooshe.db.close()

@@ -1,0 +1,121 @@
+"""The legal-entity national ID (شناسه ملی): shape, check digit and the digit systems users type."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.domain.national_id import check_digit, parse_national_id, shape_problem
+
+VALID = ["10380284790", "10320894878", "14007654327"]
+INVALID = ["10380284792", "10380285692", "09748208301", "11111111111", "00000000000"]
+
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+ARABIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("nid", VALID)
+def test_known_valid_ids_are_accepted(nid: str) -> None:
+    assert parse_national_id(nid) == nid
+
+
+@pytest.mark.parametrize("nid", VALID)
+def test_check_digit_of_valid_ids(nid: str) -> None:
+    assert check_digit(nid[:10]) == int(nid[10])
+
+
+@pytest.mark.parametrize("nid", INVALID)
+def test_known_invalid_ids_are_rejected(nid: str) -> None:
+    assert parse_national_id(nid) is None
+
+
+@pytest.mark.parametrize("nid", VALID)
+def test_every_other_last_digit_is_rejected(nid: str) -> None:
+    for wrong in "0123456789":
+        if wrong != nid[10]:
+            assert parse_national_id(nid[:10] + wrong) is None
+
+
+def test_check_digit_remainder_ten_becomes_zero() -> None:
+    # Find a prefix whose weighted sum leaves remainder 10; its check digit must be 0.
+    coefficients = (29, 27, 23, 19, 17)
+    for n in range(1000000000, 1000100000):
+        prefix = str(n)
+        shift = int(prefix[9]) + 2
+        total = sum((shift + int(d)) * coefficients[i % 5] for i, d in enumerate(prefix))
+        if total % 11 == 10:
+            assert check_digit(prefix) == 0
+            break
+    else:  # pragma: no cover - the range always holds one
+        pytest.fail("no prefix with remainder 10 found")
+
+
+@pytest.mark.parametrize("nid", VALID)
+def test_persian_digits_are_accepted(nid: str) -> None:
+    assert parse_national_id(nid.translate(PERSIAN)) == nid
+
+
+@pytest.mark.parametrize("nid", VALID)
+def test_arabic_indic_digits_are_accepted(nid: str) -> None:
+    assert parse_national_id(nid.translate(ARABIC)) == nid
+
+
+def test_mixed_digit_systems_are_accepted() -> None:
+    mixed = "103" + "8028".translate(PERSIAN) + "4790".translate(ARABIC)
+    assert parse_national_id(mixed) == "10380284790"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1038 0284 790", "103-802-847-90", "  10380284790  ", "۱۰۳۸-۰۲۸۴-۷۹۰", "1038_0284_790"],
+)
+def test_spaces_and_dashes_are_ignored(text: str) -> None:
+    assert parse_national_id(text) == "10380284790"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "abc", "1038028479", "103802847900", "1038028479O", "10380.284790"]
+)
+def test_malformed_input_is_rejected(text: str) -> None:
+    assert parse_national_id(text) is None
+
+
+def test_zero_middle_block_is_rejected_even_with_matching_check_digit() -> None:
+    prefix = "1230000004"
+    nid = prefix + str(check_digit(prefix))
+    assert parse_national_id(nid) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("10380284790", None),
+        ("10380284792", None),  # shaped like an ID, merely a wrong check digit
+        ("۱۰۳۸۰۲۸۴۷۹۰", None),
+        ("1038-0284-790", None),
+        ("1038028479", "length"),
+        ("103802847900", "length"),
+        ("", "letters"),
+        ("abc", "letters"),
+        ("1038o284790", "letters"),
+    ],
+)
+def test_shape_problem(text: str, problem: str | None) -> None:
+    assert shape_problem(text) == problem
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "１０３８０２８４７９０",  # full-width digits (some keyboards and copy-paste)
+        "１０３８０２８４７９２",
+        "1038028479²",  # a superscript two
+        "¹⁰³⁸⁰²⁸⁴⁷⁹⁰",
+        "१०३८०२८४७९०",  # Devanagari digits
+    ],
+)
+def test_odd_unicode_digits_never_crash_and_never_leak_non_latin_digits(text: str) -> None:
+    """Whatever the input, the result is None or exactly 11 Latin digits, and nothing raises."""
+    result = parse_national_id(text)
+    assert result is None or re.fullmatch(r"[0-9]{11}", result), result
