@@ -1,4 +1,5 @@
-"""The aiosqlite connection, its transactions, and the migrations applied at start-up."""
+"""The SQLite file: one writer connection for transactions, reader connections for reads, and
+the migrations applied at start-up."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -38,33 +41,70 @@ def migration_files() -> list[tuple[int, Path]]:
     return found
 
 
-class Database:
-    """One SQLite file in WAL mode, shared by the whole process.
+class NestedTransactionError(RuntimeError):
+    """A task asked for a transaction while it already holds one: that would wait on itself."""
 
-    A single connection serves everyone, so a lock keeps one task's transaction from
-    swallowing another task's statements.
+
+# The transaction the current task holds, if any: (task, connection).  A read inside it uses the
+# same connection (and sees the transaction's own writes); a second transaction raises at once.
+_held: ContextVar[tuple[asyncio.Task[Any], aiosqlite.Connection] | None] = ContextVar("held", default=None)
+# The reader connection the current task is reading on, so a nested read reuses it instead of
+# taking a second one from the pool (which could run dry and wait forever).
+_reading: ContextVar[tuple[asyncio.Task[Any], aiosqlite.Connection] | None] = ContextVar("reading", default=None)
+
+
+def _own(slot: tuple[asyncio.Task[Any], aiosqlite.Connection] | None) -> aiosqlite.Connection | None:
+    """The slot's connection if the current task set it (a child task inherits the variable but
+    not the right to use the connection)."""
+    if slot is not None and slot[0] is asyncio.current_task():
+        return slot[1]
+    return None
+
+
+class Database:
+    """One SQLite file in WAL mode: one writer connection and a small pool of readers.
+
+    Writes go through ``transaction()``, one at a time (SQLite allows one writer). Reads go
+    through ``read()`` on reader connections, which WAL lets run while a write is in progress,
+    so a long export or import never makes a firm's one-row read wait for it.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, readers: int = 4) -> None:
         self.path = Path(path)
+        self.readers = readers
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._reader_conns: list[aiosqlite.Connection] = []
 
-    async def connect(self) -> None:
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+    async def _open(self, *, reader: bool) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA foreign_keys=ON")
-        # NORMAL is durable against process crashes in WAL mode; only an OS crash can lose
-        # the last commits, and the bot cannot outlive its machine anyway.
-        await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute("PRAGMA busy_timeout=5000")
-        self._conn = conn
+        if reader:
+            await conn.execute("PRAGMA query_only=ON")
+        else:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable against process crashes in WAL mode; only an OS crash can lose
+            # the last commits, and the bot cannot outlive its machine anyway.
+            await conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    async def connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await self._open(reader=False)
         await self.migrate()
+        for _ in range(self.readers):
+            conn = await self._open(reader=True)
+            self._reader_conns.append(conn)
+            self._pool.put_nowait(conn)
 
     async def close(self) -> None:
+        for conn in self._reader_conns:
+            await conn.close()
+        self._reader_conns.clear()
+        self._pool = asyncio.Queue()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -78,6 +118,7 @@ class Database:
 
     @property
     def conn(self) -> aiosqlite.Connection:
+        """The writer connection (for migrations and tests that inspect the schema)."""
         if self._conn is None:
             raise RuntimeError("database is not connected")
         return self._conn
@@ -90,7 +131,8 @@ class Database:
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
         async with conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cur:
-            (current,) = await cur.fetchone()
+            row = await cur.fetchone()
+        current = row[0] if row is not None else 0
         applied = []
         for version, path in migration_files():
             if version <= current:
@@ -114,10 +156,14 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repositories]:
-        """Runs the block as one transaction; it commits on success and rolls back on error."""
+        """Runs the block as one transaction on the writer; it commits on success and rolls back
+        on error. Keep it short (no Bot API calls, no heavy work): every other writer waits."""
+        if _own(_held.get()) is not None:
+            raise NestedTransactionError("this task already holds a transaction; finish it before opening another")
         async with self._lock:
             conn = self.conn
             await conn.execute("BEGIN IMMEDIATE")
+            token = _held.set((_current_task(), conn))
             try:
                 yield Repositories(conn)
             except BaseException:
@@ -125,9 +171,49 @@ class Database:
                 raise
             else:
                 await conn.commit()
+            finally:
+                _held.reset(token)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repositories]:
-        """Gives repositories for reads that need no transaction."""
-        async with self._lock:
-            yield Repositories(self.conn)
+        """Repositories on a reader connection: each statement sees the latest commit, and no
+        writer waits for it. Inside a transaction of the same task, the transaction's own
+        connection is used, so the block sees what the transaction wrote."""
+        async with self._reader(snapshot=False) as repo:
+            yield repo
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Repositories]:
+        """Like ``read()``, but every statement of the block sees the same committed state (a
+        read transaction): for exports and scoring that read many tables."""
+        async with self._reader(snapshot=True) as repo:
+            yield repo
+
+    @asynccontextmanager
+    async def _reader(self, *, snapshot: bool) -> AsyncIterator[Repositories]:
+        own = _own(_held.get()) or _own(_reading.get())
+        if own is not None:
+            yield Repositories(own)
+            return
+        if self._conn is None:
+            raise RuntimeError("database is not connected")
+        conn = await self._pool.get()
+        token = _reading.set((_current_task(), conn))
+        try:
+            if snapshot:
+                await conn.execute("BEGIN")
+            yield Repositories(conn)
+        finally:
+            _reading.reset(token)
+            try:
+                if conn.in_transaction:
+                    await conn.rollback()
+            finally:
+                self._pool.put_nowait(conn)
+
+
+def _current_task() -> asyncio.Task[Any]:
+    task = asyncio.current_task()
+    if task is None:
+        raise RuntimeError("the database is used from a running asyncio task only")
+    return task

@@ -316,6 +316,9 @@ async def filter_menu(update: Update, context: KhoosheContext) -> Step | None:
         await settle_query(update)
         await show_filters(update, context, edit=True)
         return Step.FILTERS
+    if which not in ("cl", "sec", "size") or (which == "size" and not context.access.is_admin):
+        await refuse(update, context, "broadcast_filter", query.data)
+        return None
     buttons = [[button(t("Any"), f"bc:f:{which}:any")]]
     async with context.db.read() as repo:
         if which == "cl":
@@ -328,11 +331,8 @@ async def filter_menu(update: Update, context: KhoosheContext) -> Step | None:
             audience.pop("sector", None)
             for code in await repo.broadcasts.distinct(audience, "sector"):
                 buttons.append([button(sector_name(context, code), f"bc:f:sec:{code}")])
-        elif which == "size" and context.access.is_admin:
-            buttons += rows([button(band_label(b, lang), f"bc:f:size:{b}") for b in SIZE_BANDS], 4)
         else:
-            await refuse(update, context, "broadcast_filter", query.data)
-            return None
+            buttons += rows([button(band_label(b, lang), f"bc:f:size:{b}") for b in SIZE_BANDS], 4)
     await settle_query(update)
     assert isinstance(query.message, Message)
     await query.message.edit_text(t("Choose a value:"), reply_markup=keyboard(*buttons))

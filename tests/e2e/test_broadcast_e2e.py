@@ -240,3 +240,37 @@ async def test_broadcast_drill_scaled_down_with_sigkills(tmp_path: Path) -> None
     assert result.count_429_after_first_second == 0
     assert result.state == "done"
     assert result.extra["delivered_to_blocked"] == []
+
+
+async def test_a_forged_admin_only_filter_is_refused_and_the_bot_keeps_serving(estates: Khooshe) -> None:
+    khooshe = estates
+    manager = khooshe.user(MANAGER, "Manager", language_code="en")
+    await manager.send("/broadcast")
+    await manager.wait_for("Which of your estates")
+    await manager.press_data("bc:est:1")
+    await manager.wait_for("Firms that will receive it")
+    await manager.press_data("bc:f:size")  # the employees filter is shown to admins only
+    answer = await manager.wait_for(lambda e: e.event == "answer")
+    assert "not allowed" in answer.text
+    assert await audit_refusals(khooshe, MANAGER) == ["broadcast_filter bc:f:size"]
+    owner = khooshe.user(ESTATE_1[0])
+    await owner.send("/start")
+    await owner.wait_for(lambda e: e.is_message, timeout=3)
+
+
+async def test_a_demoted_manager_pressing_a_visible_filter_is_refused_and_the_bot_keeps_serving(estates: Khooshe) -> None:
+    khooshe = estates
+    manager = khooshe.user(MANAGER, "Manager", language_code="en")
+    await manager.send("/broadcast")
+    await manager.wait_for("Which of your estates")
+    await manager.press_data("bc:est:1")
+    await manager.wait_for("Firms that will receive it")
+    async with khooshe.db.transaction() as repo:
+        await repo.access.remove_manager(user_id=MANAGER)
+    await manager.press("Cluster")
+    answer = await manager.wait_for(lambda e: e.event == "answer")
+    assert "not allowed" in answer.text
+    assert len(await audit_refusals(khooshe, MANAGER)) == 1
+    owner = khooshe.user(ESTATE_1[1])
+    await owner.send("/start")
+    await owner.wait_for(lambda e: e.is_message, timeout=3)
