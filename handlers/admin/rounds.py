@@ -334,7 +334,7 @@ async def sensitivity(update: Update, context: KhoosheContext) -> None:
     result = await weight_sensitivity(context.db, found.id, weights)
     await say(update, context, t("Under weights {weights}: {changed} of {total} firms change national rank; the largest move is {max} places, the average {mean}.",
                                  weights=" / ".join(number(w, lang, decimals=2) for w in weights.values()),
-                                 changed=number(result.changed, lang), total=number(result.total, lang),
+                                 changed=number(result.changed, lang), total=number(result.firms, lang),
                                  max=number(result.max_shift, lang), mean=number(result.mean_shift, lang, decimals=1)))
 
 

@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from storage.database import Database
 from tests.support.bot_process import BotProcess
-from tests.support.clock import TEST_NOW, TestClock, offset_env
+from tests.support.clock import TestClock
 from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 from tests.support.scenarios import OWNERS, prepare_closed_round
@@ -96,7 +96,7 @@ async def test_sigkill_during_publish_completes_without_duplicates(api: FakeBotA
         api.user(uid)
     api.rate_limit = 30
     bot = BotProcess(api, db_path, tmp_path / "bot.log", KHOOSHE_ADMINS=str(ADMIN_ID),
-                     **offset_env(TEST_NOW), KHOOSHE_TICK_SECONDS="1")
+                     KHOOSHE_TICK_SECONDS="1")
     bot.start()
     try:
         admin = api.user(ADMIN_ID)

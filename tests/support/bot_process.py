@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.clock import offset_env
 from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ROOT
 
@@ -21,6 +22,7 @@ class BotProcess:
             "KHOOSHE_TOKEN": api.token,
             "KHOOSHE_API_URL": api.base_url,
             "KHOOSHE_DB": str(db_path),
+            **offset_env(),  # the child runs at the test clock's moment too
             **extra_env,
         }
         self.log_path = log_path
