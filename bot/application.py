@@ -24,7 +24,7 @@ from bot.domain.quiet_hours import QuietHours
 from bot.i18n import LANGUAGES, N_, pick_language, translator
 from bot.persistence import DerivedConversationPersistence
 from bot.services import publishing
-from bot.services.rounds import RoundKeeper
+from bot.services.rounds import RoundPolicy, RoundService
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
 from handlers.admin import access as admin_access
@@ -107,7 +107,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     pacer = Pacer(settings.send_rate)
     services = Services(
         settings=settings, db=db, clock=clock, pacer=pacer, quiet=quiet,
-        keeper=RoundKeeper(db, settings, quiet),
+        rounds=RoundService(db, clock, RoundPolicy.from_settings(settings)),
     )
     persistence = DerivedConversationPersistence(
         db,
@@ -176,7 +176,7 @@ async def stop_background(app: Application) -> None:
 async def tick(context: KhoosheContext) -> None:
     """Runs whatever is due (rounds to open or close, reminders) and wakes the sender."""
     services = context.services
-    report = await services.keeper.tick(services.clock.now())
+    report = await services.rounds.tick(services.clock.now())
     if report.queued and services.worker is not None:
         services.worker.wake()
 

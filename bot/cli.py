@@ -27,7 +27,9 @@ from bot.domain.questionnaire import (
     load_questionnaire,
 )
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
-from bot.settings import Settings, StorageSettings, describe_error
+from bot.delivery.keys import firms_prefix
+from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
+from bot.settings import OperatorSettings, Settings, describe_error
 from storage.database import Database, MigrationError
 
 log = logging.getLogger("bot")
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = Settings()
             asyncio.run(serve(settings))
         else:
-            storage = StorageSettings()
+            storage = OperatorSettings()
             print(asyncio.run(operate(storage, args)))
     except ValidationError as exc:
         print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def operate(storage: StorageSettings, args: argparse.Namespace) -> str:
+async def operate(storage: OperatorSettings, args: argparse.Namespace) -> str:
     """Runs one operator command against the database and returns what to print."""
     async with Database(storage.db) as db:
         if args.command in ("import-estates", "import-clusters"):
@@ -99,45 +101,60 @@ async def operate(storage: StorageSettings, args: argparse.Namespace) -> str:
             return report.summary()
         if args.action == "open":
             return await open_round(db, storage, args.title, args.closes, args.version)
-        return await close_round(db)
+        return await close_round(db, storage)
     raise CommandError(f"unknown command {args.command}")
 
 
+def round_service(db: Database, settings: OperatorSettings) -> RoundService:
+    """The same round service the bot's admins and scheduler use."""
+    return RoundService(db, Clock(), RoundPolicy.from_settings(settings))
+
+
 async def open_round(
-    db: Database, storage: StorageSettings, title: str, closes: str, version: int | None
+    db: Database, settings: OperatorSettings, title: str, closes: str, version: int | None
 ) -> str:
+    """Opens a round now; its announcement is queued for every firm, and the running bot sends it."""
     versions = available_versions()
     version = version or max(versions)
     if version not in versions:
         raise CommandError(f"no questionnaire version {version}; there are {versions}")
     try:
-        closes_at = end_of_day(parse_jalali_date(closes), storage.zone)
+        closes_at = end_of_day(parse_jalali_date(closes), settings.zone)
     except BadDate:
         raise CommandError(f"--closes {closes!r} is not a Solar Hijri date like 1405/10/30") from None
-    now = Clock().now()
-    if closes_at <= now:
+    service = round_service(db, settings)
+    if closes_at <= service.clock.now():
         raise CommandError("--closes must be in the future")
     if not title.strip():
         raise CommandError("--title must not be empty")
-    async with db.transaction() as repo:
+    async with db.read() as repo:
         current = await repo.rounds.open_round()
-        if current is not None:
-            raise CommandError(f"round {current.id} «{current.title}» is already open; close it first")
-        created = await repo.rounds.create(
-            title=title.strip(), questionnaire_version=version, opens_at=now,
-            closes_at=closes_at, state="open",
+    if current is not None:
+        raise CommandError(f"round {current.id} «{current.title}» is already open; close it first")
+    try:
+        created = await service.create(
+            SYSTEM, title=title, opens=service.clock.now(), closes=closes_at, version=version, start_now=True,
         )
+    except RoundRefused as exc:
+        raise CommandError(exc.render("en", settings.zone)) from None
+    async with db.read() as repo:
+        told = (await repo.outbox.counts_with_key_prefix(firms_prefix(created.id), kinds=("announcement",))).get("pending", 0)
     return (f"opened round {created.id} «{created.title}» (questionnaire v{version}),"
-            f" closing {format_date(closes_at, 'en', storage.zone)} 23:59 {storage.tz}")
+            f" closing {format_date(closes_at, 'en', settings.zone)} 23:59 {settings.tz};"
+            f" the announcement to {told} firms is queued for the running bot to send")
 
 
-async def close_round(db: Database) -> str:
-    async with db.transaction() as repo:
+async def close_round(db: Database, settings: OperatorSettings) -> str:
+    """Closes the open round now and scores it, so it can be published."""
+    async with db.read() as repo:
         current = await repo.rounds.open_round()
-        if current is None:
-            raise CommandError("no round is open")
-        await repo.rounds.close(current.id)
-    return f"closed round {current.id} «{current.title}»"
+    if current is None:
+        raise CommandError("no round is open")
+    try:
+        result = await round_service(db, settings).close(SYSTEM, current.id)
+    except RoundRefused as exc:
+        raise CommandError(exc.render("en", settings.zone)) from None
+    return f"closed round {current.id} «{current.title}»; {result.scored} firms scored"
 
 
 async def serve(settings: Settings) -> None:

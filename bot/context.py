@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.delivery.pacer import Pacer
     from bot.delivery.worker import DeliveryWorker
     from bot.domain.quiet_hours import QuietHours
-    from bot.services.rounds import RoundKeeper
+    from bot.services.rounds import RoundService
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Services:
     clock: Clock
     pacer: Pacer
     quiet: QuietHours
-    keeper: RoundKeeper
+    rounds: RoundService
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
     # user id → language; filled on first contact so the language is known without a query.

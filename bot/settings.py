@@ -36,26 +36,17 @@ class StorageSettings(BaseSettings):
         return ZoneInfo(self.tz)
 
 
-class Settings(StorageSettings):
-    """Everything an operator sets; built once in ``main()`` and handed down."""
+class OperatorSettings(StorageSettings):
+    """What the round life cycle needs, from the bot and the command line alike: who the admins
+    are (they hear when a round opens or closes by itself), reminders and quiet hours."""
 
-    token: SecretStr
-    api_url: str = TELEGRAM_API_URL
     admins: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
-    # Different users are served side by side, each user's own updates strictly in order.
-    max_concurrent_updates: int = 16
     # Reminders: days before a round closes, and hours after which an untouched draft is nudged.
     reminder_days: Annotated[tuple[int, ...], NoDecode] = (7, 3, 1)
     stale_draft_hours: int = 48
     # Nothing bulk is sent in quiet hours (local time) or on quiet days (0 = Monday … 4 = Friday).
     quiet_hours: str = "21:00-08:00"
     quiet_days: Annotated[tuple[int, ...], NoDecode] = (4,)
-    # Bulk messages per second; Telegram allows about 30 overall, interactive replies share it.
-    send_rate: float = 29.0
-    # How often the scheduler looks for due rounds and reminders, in seconds.
-    tick_seconds: float = 15.0
-    # How long a manager invitation link stays valid, in hours.
-    invitation_hours: int = Field(default=72, gt=0)
 
     @field_validator("reminder_days", "quiet_days", mode="before")
     @classmethod
@@ -75,6 +66,32 @@ class Settings(StorageSettings):
         parse_span(value)
         return value
 
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _parse_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("must be comma-separated numeric user ids") from None
+        return value
+
+
+class Settings(OperatorSettings):
+    """Everything an operator sets; built once in ``main()`` and handed down."""
+
+    token: SecretStr
+    api_url: str = TELEGRAM_API_URL
+    # Different users are served side by side, each user's own updates strictly in order.
+    max_concurrent_updates: int = 16
+    # Bulk messages per second; Telegram allows about 30 overall, interactive replies share it.
+    send_rate: float = 29.0
+    # How often the scheduler looks for due rounds and reminders, in seconds.
+    tick_seconds: float = 15.0
+    # How long a manager invitation link stays valid, in hours.
+    invitation_hours: int = Field(default=72, gt=0)
+
     @field_validator("token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
@@ -90,17 +107,6 @@ class Settings(StorageSettings):
         value = value.strip()
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL such as https://tapi.bale.ai/bot")
-        return value
-
-    @field_validator("admins", mode="before")
-    @classmethod
-    def _parse_admins(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
-            try:
-                return frozenset(int(p) for p in parts)
-            except ValueError:
-                raise ValueError("must be comma-separated numeric user ids") from None
         return value
 
     @property

@@ -83,6 +83,8 @@ class Round(Row):
     created_at: datetime
     published_at: datetime | None = None
     scored_at: datetime | None = None
+    published_by: int | None = None
+    publish_reported_at: datetime | None = None
 
 
 class Submission(Row):

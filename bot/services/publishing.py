@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
 
 from bot.delivery.worker import Prepared, Preparer
 from bot.domain.summary import chart_labels, compose_summary
 from bot.i18n import translator
 from bot.services.assessment import questionnaire_of
-from bot.services.rounds import round_key
 from storage.database import Database
 from storage.models import Round
 from storage.repositories.outbox import OutboxRow
-
-if TYPE_CHECKING:
-    from bot.context import Services
 
 MIN_GROUP = 5
 TOP_LIMIT = 100
@@ -70,23 +64,6 @@ async def firm_result(
             lambda: render_dimension_chart(score.dimensions, medians, lang=lang, **labels)
         )
     return FirmResult(text=text, chart=chart, caption=labels["title"])
-
-
-async def publish(services: Services, round_: Round, now: datetime) -> int:
-    """Marks the round published and queues a summary for every scored firm (once each)."""
-    not_before = services.quiet.next_allowed(now)
-    async with services.db.transaction() as repo:
-        await repo.rounds.mark_published(round_.id, now)
-        queued = 0
-        for firm_id, owner_id in await repo.scores.owners(round_.id):
-            # Two rows, not one: each is one Bot API call, so a crash repeats at most one.
-            for part in ("summary", "chart"):
-                queued += await repo.outbox.add(
-                    kind=part, dedupe_key=round_key(round_.id, firm_id, part), chat_id=owner_id,
-                    payload={"type": part, "round_id": round_.id, "firm_id": firm_id},
-                    not_before=not_before,
-                )
-    return queued // 2
 
 
 def preparers(db: Database) -> dict[str, Preparer]:

@@ -22,8 +22,9 @@ from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.domain.questionnaire import available_versions, load_questionnaire
 from bot.domain.text import normalize, number
 from bot.i18n import N_
-from bot.services import publishing
+from bot.services.rounds import OpensInThePast, RoundRefused
 from bot.services.access import requires
+from handlers.common.privileged import user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 from storage.models import Round
 
@@ -103,7 +104,7 @@ NEW_ROUND_HELP = N_(
 
 @admin_only
 async def new_round(update: Update, context: KhoosheContext) -> None:
-    """Parses the new round and echoes it back with confirm and cancel buttons."""
+    """Parses the new round, checks it against the rules and echoes it back to confirm."""
     t, zone = context.t, context.settings.zone
     text = update.message.text if update.message and update.message.text else ""
     body = text.partition(" ")[2]
@@ -125,29 +126,45 @@ async def new_round(update: Update, context: KhoosheContext) -> None:
         except ValueError:
             await say(update, context, t("Weights must be four non-negative numbers, not all zero, such as 2,1,1,1."))
             return
-    if closes <= opens:
-        await say(update, context, t("The closing time must come after the opening time."))
+    service = context.services.rounds
+    start_now = opens < context.now()
+    try:
+        await service.validate(opens=context.now() if start_now else opens, closes=closes)
+    except RoundRefused as exc:
+        await refused(update, context, exc)
         return
-    if closes <= context.now():
-        await say(update, context, t("The closing time is already in the past."))
-        return
-    token = secrets.token_urlsafe(12)
-    context.user_data[PENDING] = {
-        "token": token, "title": parts[0], "opens": opens.isoformat(), "closes": closes.isoformat(),
-        "weights": weights, "version": version,
-    }
+    fields = {"title": parts[0], "opens": opens.isoformat(), "closes": closes.isoformat(),
+              "weights": weights, "version": version, "start_now": start_now}
     draft = Round(id=0, title=parts[0], questionnaire_version=version, opens_at=opens, closes_at=closes,
                   state="scheduled", weights=weights, created_at=context.now())
-    await say(update, context, t("Please confirm the new round:") + "\n\n" + describe_round(draft, context),
-              keyboard([button(t("✅ Create"), f"adm:rc:{token}"), button(t("✖️ Cancel"), f"adm:rx:{token}")]))
+    question = t("Please confirm the new round:")
+    if start_now:
+        question = t("Its opening time has already passed. Open it now instead, and tell every firm?")
+    await ask(update, context, "create", fields, question + "\n\n" + describe_round(draft, context),
+              t("✅ Create") if not start_now else t("✅ Open now"))
+
+
+async def ask(update: Update, context: KhoosheContext, action: str, fields: dict[str, Any], text: str,
+              confirm_label: str) -> None:
+    """Shows what an action will do with confirm and cancel buttons; the action runs only from
+    the confirm button, once (its token is used up)."""
+    t = context.t
+    token = secrets.token_urlsafe(12)
+    context.user_data[PENDING] = {"token": token, "action": action, **fields}
+    await say(update, context, text,
+              keyboard([button(confirm_label, f"adm:rc:{token}"), button(t("✖️ Cancel"), f"adm:rx:{token}")]))
+
+
+async def refused(update: Update, context: KhoosheContext, exc: RoundRefused) -> None:
+    await say(update, context, esc(exc.render(context.lang, context.settings.zone)))
 
 
 @admin_only
-async def confirm_new_round(update: Update, context: KhoosheContext) -> None:
-    """Creates the confirmed round (once: the token is used up)."""
+async def confirm(update: Update, context: KhoosheContext) -> None:
+    """Runs the confirmed round action (once: the token is used up)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    t = context.t
+    t, lang = context.t, context.lang
     pending = context.user_data.get(PENDING)
     token = query.data.rsplit(":", 1)[1]
     if not pending or not secrets.compare_digest(pending["token"], token):
@@ -156,16 +173,39 @@ async def confirm_new_round(update: Update, context: KhoosheContext) -> None:
     del context.user_data[PENDING]
     await settle_query(update)
     if query.data.startswith("adm:rx:"):
-        await close_prompt(update, t("Cancelled; no round was created."))
+        await close_prompt(update, t("Cancelled; nothing was changed."))
         return
-    opens, closes = datetime.fromisoformat(pending["opens"]), datetime.fromisoformat(pending["closes"])
-    async with context.db.transaction() as repo:
-        created = await repo.rounds.create(
-            title=pending["title"], questionnaire_version=pending["version"], opens_at=opens,
-            closes_at=closes, state="scheduled", weights=pending["weights"],
-        )
-    await close_prompt(update, t("✅ Round #{id} created. It opens by itself at its opening time.",
-                                 id=number(created.id, context.lang)))
+    service, actor = context.services.rounds, user_id_of(update)
+    action = pending["action"]
+    try:
+        if action == "create":
+            created = await service.create(
+                actor, title=pending["title"], opens=datetime.fromisoformat(pending["opens"]),
+                closes=datetime.fromisoformat(pending["closes"]), weights=pending["weights"],
+                version=pending["version"], start_now=pending["start_now"],
+            )
+            message = (t("✅ Round #{id} is open and firms are being told.", id=number(created.id, lang))
+                       if created.state == "open" else
+                       t("✅ Round #{id} created. It opens by itself at its opening time.", id=number(created.id, lang)))
+        elif action == "edit":
+            edited = await service.edit(actor, pending["round_id"], start_now=True)
+            message = t("✅ Round #{id} is open and firms are being told.", id=number(edited.id, lang))
+        elif action == "close":
+            closed = await service.close(actor, pending["round_id"])
+            message = t("✅ Round #{id} is closed; {n} firms were scored. Publish the results with /publish {id}.",
+                        id=number(closed.round.id, lang), n=number(closed.scored, lang))
+        elif action == "cancel":
+            cancelled = await service.cancel(actor, pending["round_id"])
+            message = t("✅ Round #{id} «{title}» was cancelled and removed.", id=number(cancelled.id, lang),
+                        title=esc(cancelled.title))
+        else:
+            published = await service.publish(actor, pending["round_id"])
+            message = t("✅ Round #{id} published; {n} summaries are on their way. You will get a delivery report when they are all out.",
+                        id=number(published.round.id, lang), n=number(published.queued, lang))
+    except RoundRefused as exc:
+        await close_prompt(update, esc(exc.render(lang, context.settings.zone)))
+        return
+    await close_prompt(update, message)
     await after_change(context)
 
 
@@ -179,7 +219,7 @@ async def after_change(context: KhoosheContext) -> None:
 
 @admin_only
 async def edit_round(update: Update, context: KhoosheContext) -> None:
-    """Changes the title, dates or weights of a round that has not opened yet."""
+    """Changes the title, dates or weights of a round that has not opened (or renames an open one)."""
     t, zone = context.t, context.settings.zone
     found = await find_round(update, context)
     if found is None:
@@ -188,18 +228,15 @@ async def edit_round(update: Update, context: KhoosheContext) -> None:
     if len(args) < 3 or args[1] not in ("title", "opens", "closes", "weights"):
         await say(update, context, t("Usage: /editround ID title|opens|closes|weights VALUE"))
         return
-    if found.state != "scheduled":
-        await say(update, context, t("Only a round that has not opened can be edited; use /extend to move the closing date of an open round."))
-        return
     field, value = args[1], " ".join(args[2:])
     changes: dict[str, Any] = {}
     try:
         if field == "title":
-            changes["title"] = value.strip()
+            changes["title"] = value
         elif field == "opens":
-            changes["opens_at"] = parse_jalali_datetime(value, zone, default=time(8, 0))
+            changes["opens"] = parse_jalali_datetime(value, zone, default=time(8, 0))
         elif field == "closes":
-            changes["closes_at"] = parse_jalali_datetime(value, zone, default=time(23, 59))
+            changes["closes"] = parse_jalali_datetime(value, zone, default=time(23, 59))
         else:
             changes["weights"] = parse_weights(value, found.questionnaire_version)
     except BadDate:
@@ -208,15 +245,16 @@ async def edit_round(update: Update, context: KhoosheContext) -> None:
     except ValueError:
         await say(update, context, t("Weights must be four non-negative numbers, not all zero, such as 2,1,1,1."))
         return
-    opens = changes.get("opens_at", found.opens_at)
-    closes = changes.get("closes_at", found.closes_at)
-    if closes <= opens:
-        await say(update, context, t("The closing time must come after the opening time."))
+    try:
+        updated = await context.services.rounds.edit(user_id_of(update), found.id, **changes)
+    except OpensInThePast:
+        await ask(update, context, "edit", {"round_id": found.id},
+                  t("Its opening time has already passed. Open round #{id} now instead, and tell every firm?",
+                    id=number(found.id, context.lang)), t("✅ Open now"))
         return
-    async with context.db.transaction() as repo:
-        await repo.rounds.update(found.id, **changes)
-        updated = await repo.rounds.get(found.id)
-    assert updated is not None
+    except RoundRefused as exc:
+        await refused(update, context, exc)
+        return
     await say(update, context, t("Round updated:") + "\n\n" + describe_round(updated, context))
     await after_change(context)
 
@@ -228,42 +266,32 @@ async def open_now(update: Update, context: KhoosheContext) -> None:
     found = await find_round(update, context)
     if found is None:
         return
-    now = context.now()
-    async with context.db.transaction() as repo:
-        current = await repo.rounds.open_round()
-        if found.state != "scheduled":
-            message = t("Round #{id} is not waiting to open.", id=number(found.id, context.lang))
-        elif current is not None:
-            message = t("Round #{id} is open; close it before opening another.", id=number(current.id, context.lang))
-        elif found.closes_at <= now:
-            message = t("Its closing time has passed; extend it first with /extend.")
-        else:
-            await repo.rounds.update(found.id, opens_at=now)
-            message = None
-    if message:
-        await say(update, context, message)
+    try:
+        opened, _ = await context.services.rounds.open_now(user_id_of(update), found.id)
+    except RoundRefused as exc:
+        await refused(update, context, exc)
         return
     await after_change(context)
-    await say(update, context, t("✅ Round #{id} is open and firms are being told.", id=number(found.id, context.lang)))
+    await say(update, context, t("✅ Round #{id} is open and firms are being told.", id=number(opened.id, context.lang)))
 
 
 @admin_only
 async def close_now(update: Update, context: KhoosheContext) -> None:
-    """Closes the open round now; its submissions are scored and ranked."""
-    t = context.t
+    """Asks to confirm closing the open round, saying how many firms are still answering."""
+    t, lang = context.t, context.lang
     found = await find_round(update, context)
     if found is None:
         return
     if found.state != "open":
-        await say(update, context, t("Round #{id} is not open.", id=number(found.id, context.lang)))
+        await say(update, context, t("Round #{id} is not open.", id=number(found.id, lang)))
         return
-    async with context.db.transaction() as repo:
-        await repo.rounds.update(found.id, closes_at=context.now())
-    await after_change(context)
-    async with context.db.read() as repo:
-        scored = await repo.scores.count(found.id)
-    await say(update, context, t("✅ Round #{id} is closed; {n} firms were scored. Publish the results with /publish {id}.",
-                                 id=number(found.id, context.lang), n=number(scored, context.lang)))
+    answering = await context.services.rounds.still_answering(found.id)
+    question = t.plural(
+        "{n} firm is still answering round #{id}; closing now ends its assessment and scores the round. Close anyway?",
+        "{n} firms are still answering round #{id}; closing now ends their assessment and scores the round. Close anyway?",
+        answering, n=number(answering, lang), id=number(found.id, lang),
+    ) if answering else t("Close round #{id} now? Its submissions will be scored.", id=number(found.id, lang))
+    await ask(update, context, "close", {"round_id": found.id}, question, t("🔒 Close"))
 
 
 @admin_only
@@ -282,35 +310,51 @@ async def extend(update: Update, context: KhoosheContext) -> None:
     except BadDate:
         await say(update, context, t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.", text=esc(" ".join(args[1:]))))
         return
-    if found.state == "closed":
-        await say(update, context, t("Round #{id} is already closed.", id=number(found.id, context.lang)))
+    try:
+        updated = await context.services.rounds.extend(user_id_of(update), found.id, closes)
+    except RoundRefused as exc:
+        await refused(update, context, exc)
         return
-    if closes <= found.closes_at:
-        await say(update, context, t("The new closing time must be later than the current one ({current}).",
-                                     current=format_datetime(found.closes_at, context.lang, zone)))
-        return
-    async with context.db.transaction() as repo:
-        await repo.rounds.update(found.id, closes_at=closes)
     await after_change(context)
-    await say(update, context, t("✅ Round #{id} now closes {closes} (Tehran time).", id=number(found.id, context.lang),
-                                 closes=format_datetime(closes, context.lang, zone)))
+    await say(update, context, t("✅ Round #{id} now closes {closes} (Tehran time).", id=number(updated.id, context.lang),
+                                 closes=format_datetime(updated.closes_at, context.lang, zone)))
+
+
+@admin_only
+async def cancel_round(update: Update, context: KhoosheContext) -> None:
+    """Asks to confirm deleting a round nobody has answered."""
+    t, lang = context.t, context.lang
+    found = await find_round(update, context)
+    if found is None:
+        return
+    async with context.db.read() as repo:
+        answered = bool(await repo.rounds.response_counts(found.id))
+    if found.state == "closed" or answered:
+        await say(update, context, t("Round #{id} has answers, so it cannot be cancelled.", id=number(found.id, lang)))
+        return
+    await ask(update, context, "cancel", {"round_id": found.id},
+              t("Cancel round #{id} «{title}» and remove it? Nobody has answered it.", id=number(found.id, lang),
+                title=esc(found.title)), t("🗑 Cancel the round"))
 
 
 @admin_only
 async def publish(update: Update, context: KhoosheContext) -> None:
-    """Publishes a closed round: every scored firm gets its summary through the outbox."""
-    t = context.t
+    """Asks to confirm publishing a closed round, saying how many firms will hear."""
+    t, lang = context.t, context.lang
     found = await find_round(update, context)
     if found is None:
         return
     if found.state != "closed" or found.scored_at is None:
         await say(update, context, t("Only a closed, scored round can be published."))
         return
-    queued = await publishing.publish(context.services, found, context.now())
-    if context.services.worker is not None:
-        context.services.worker.wake()
-    await say(update, context, t("✅ Round #{id} published; {n} summaries are on their way.",
-                                 id=number(found.id, context.lang), n=number(queued, context.lang)))
+    if found.published_at is not None:
+        await say(update, context, t("Round #{id} was published on {date}.", id=number(found.id, lang),
+                                     date=format_datetime(found.published_at, lang, context.settings.zone)))
+        return
+    scored = await context.services.rounds.scored_firms(found.id)
+    await ask(update, context, "publish", {"round_id": found.id},
+              t("Publish round #{id}? {n} firms will each get their score, rank and chart.",
+                id=number(found.id, lang), n=number(scored, lang)), t("📣 Publish"))
 
 
 @admin_only
@@ -345,6 +389,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("openround", open_now))
     app.add_handler(CommandHandler("closeround", close_now))
     app.add_handler(CommandHandler("extend", extend))
+    app.add_handler(CommandHandler("cancelround", cancel_round))
     app.add_handler(CommandHandler("publish", publish))
     app.add_handler(CommandHandler("sensitivity", sensitivity))
-    app.add_handler(CallbackQueryHandler(confirm_new_round, pattern=r"^adm:r[cx]:[\w-]+$"))
+    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^adm:r[cx]:[\w-]+$"))

@@ -126,6 +126,16 @@ class OutboxRepository(Repository):
         )
         return {r["status"]: r["n"] for r in rows}
 
+    async def counts_with_key_prefix(self, prefix: str, *, kinds: tuple[str, ...]) -> dict[str, int]:
+        """Messages of ``kinds`` queued with a dedupe key starting with ``prefix``, by status."""
+        marks = ", ".join("?" for _ in kinds)
+        rows = await self._all(
+            "SELECT status, COUNT(*) AS n FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ?"
+            f" AND kind IN ({marks}) GROUP BY status",
+            (prefix, prefix + "\uffff", *kinds),
+        )
+        return {r["status"]: r["n"] for r in rows}
+
     async def count_with_key_prefix(self, prefix: str) -> int:
         """How many messages were ever queued with a dedupe key starting with ``prefix``."""
         return int(await self._scalar(

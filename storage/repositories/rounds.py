@@ -12,7 +12,7 @@ from storage.repositories.base import Repository, stamp
 
 _COLUMNS = (
     "id, title, questionnaire_version, opens_at, closes_at, state, weights, created_at,"
-    " published_at, scored_at"
+    " published_at, scored_at, published_by, publish_reported_at"
 )
 _INSERT_COLUMNS = "title, questionnaire_version, opens_at, closes_at, state, weights, created_at"
 
@@ -102,8 +102,37 @@ class RoundRepository(Repository):
     async def mark_scored(self, round_id: int, at: datetime) -> None:
         await self._write("UPDATE rounds SET scored_at = ? WHERE id = ?", (stamp(at), round_id))
 
-    async def mark_published(self, round_id: int, at: datetime) -> None:
-        await self._write("UPDATE rounds SET published_at = ? WHERE id = ?", (stamp(at), round_id))
+    async def mark_published(self, round_id: int, at: datetime, *, by: int | None = None) -> None:
+        await self._write(
+            "UPDATE rounds SET published_at = ?, published_by = ? WHERE id = ?", (stamp(at), by, round_id)
+        )
+
+    async def unreported_publications(self) -> list[Round]:
+        """Published rounds whose final delivery report has not been sent yet."""
+        rows = await self._all(
+            f"SELECT {_COLUMNS} FROM rounds WHERE published_at IS NOT NULL AND publish_reported_at IS NULL"
+        )
+        return [_round(r) for r in rows]
+
+    async def mark_publish_reported(self, round_id: int, at: datetime) -> None:
+        await self._write("UPDATE rounds SET publish_reported_at = ? WHERE id = ?", (stamp(at), round_id))
+
+    async def overlapping(self, opens_at: datetime, closes_at: datetime, *, besides: int | None = None) -> list[Round]:
+        """Rounds whose span [opens, closes) meets the given one (``besides`` left out)."""
+        rows = await self._all(
+            f"SELECT {_COLUMNS} FROM rounds WHERE opens_at < ? AND closes_at > ? AND id IS NOT ?"
+            " ORDER BY opens_at",
+            (stamp(closes_at), stamp(opens_at), besides),
+        )
+        return [_round(r) for r in rows]
+
+    async def delete(self, round_id: int) -> None:
+        """Removes a round nobody answered, with what was queued for it and its announcements."""
+        await self._write(
+            "DELETE FROM outbox WHERE status = 'pending' AND dedupe_key >= ? AND dedupe_key < ?",
+            (f"round:{round_id}:", f"round:{round_id}:\uffff"),
+        )
+        await self._write("DELETE FROM rounds WHERE id = ?", (round_id,))
 
     async def response_counts(self, round_id: int) -> dict[str, int]:
         rows = await self._all(

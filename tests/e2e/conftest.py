@@ -10,6 +10,7 @@ import pytest_asyncio
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.fakebot import FakeBotApi
+from tests.support.journeys import publish_round
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 from tests.support.scenarios import OWNERS, SILENT, prepare_published_world
 
@@ -24,8 +25,7 @@ async def published(api: FakeBotApi, db_path: Path) -> AsyncIterator[tuple[Khoos
     running = await start_khooshe(api, db_path, clock=clock, seeded=True, tick_seconds=3600)
     await running.tick()  # closes and scores the round
     admin = running.user(ADMIN_ID)
-    await admin.send(f"/publish {round_id}")
-    await admin.wait_for("منتشر شد")
+    await publish_round(admin, round_id)
     await running.drain()
     await admin.settle()
     yield running, round_id

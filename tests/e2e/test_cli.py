@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_ESTATES = "data/sample/estates.csv"
 TEHRAN = ZoneInfo("Asia/Tehran")
 TOKEN = "123456:CliSecretKey"
+# One offset for the whole module: each command runs a little later than the one before, as it
+# would at a real operator's shell, starting from the test clock's moment.
+CLOCK = offset_env(TEST_NOW)
 
 
 @pytest.fixture
@@ -29,7 +32,7 @@ def db_path(tmp_path: Path) -> Path:
 def run(db_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KHOOSHE_")}
     env["KHOOSHE_DB"] = str(db_path)
-    env.update(offset_env(TEST_NOW))
+    env.update(CLOCK)
     env.update(extra_env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,

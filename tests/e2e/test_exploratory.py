@@ -18,9 +18,11 @@ from tests.support.journeys import (
     TOTAL_QUESTIONS,
     VALID_NATIONAL_ID,
     answer_questions,
+    close_round,
     fa_digits,
     give,
     has_button,
+    publish_round,
     register,
 )
 from tests.support.khooshe import ADMIN_ID, Khooshe
@@ -500,14 +502,12 @@ async def test_round_closed_by_admin_while_owner_is_mid_assessment(khooshe: Khoo
     async with khooshe.db.read() as repo:
         round_ = await repo.rounds.open_round()
     assert round_ is not None
-    await admin.send(f"/closeround {round_.id}")
-    await admin.wait_for("بسته شد")
+    await close_round(admin, round_.id)
     await owner.press("بله")
     await owner.wait_for("دیگر باز نیست")
     await owner.send("۳۰")
     await owner.settle()
-    await admin.send(f"/publish {round_.id}")
-    await admin.wait_for("منتشر")
+    await publish_round(admin, round_.id)
     await khooshe.drain()
     no_apology(owner)
     assert errors(caplog) == []

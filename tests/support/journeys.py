@@ -112,3 +112,19 @@ async def answer_questions(user: FakeUser, first: int, last: int) -> None:
     for n in range(first, last + 1):
         await user.wait_for(f"سؤال {fa_digits(n)} از {fa_digits(TOTAL_QUESTIONS)}")
         await give(user, MANUFACTURER_ANSWERS[n - 1])
+
+
+async def publish_round(admin: FakeUser, round_id: int) -> BotEvent:
+    """/publish, confirmed with its button; returns the bot's "published" message."""
+    await admin.send(f"/publish {round_id}")
+    await admin.wait_for("منتشر شود")
+    await admin.press("📣 انتشار")
+    return await admin.wait_for("منتشر شد")
+
+
+async def close_round(admin: FakeUser, round_id: int) -> BotEvent:
+    """/closeround, confirmed with its button; returns the bot's "closed" message."""
+    await admin.send(f"/closeround {round_id}")
+    await admin.wait_for("بسته شود")
+    await admin.press("🔒 بستن")
+    return await admin.wait_for("بسته شد")

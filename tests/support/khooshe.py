@@ -65,7 +65,7 @@ class Khooshe:
 
     async def tick(self) -> TickReport:
         """Runs the scheduler once at the clock's current time and sends what is due."""
-        report = await self.services.keeper.tick(self.services.clock.now())
+        report = await self.services.rounds.tick(self.services.clock.now())
         await self.drain()
         return report
 

@@ -1,0 +1,18 @@
+"""Every outbox dedupe key, in one place: a key names one message that must go out at most once."""
+
+from __future__ import annotations
+
+
+def round_key(round_id: int, firm_id: int, kind: str) -> str:
+    """One message of a round to one firm: its announcement, a reminder, its summary or chart."""
+    return f"round:{round_id}:firm:{firm_id}:{kind}"
+
+
+def firms_prefix(round_id: int) -> str:
+    """The start every ``round_key`` of the round shares."""
+    return f"round:{round_id}:firm:"
+
+
+def admin_notice_key(round_id: int, admin_id: int, event: str) -> str:
+    """A round's notice to one admin: it opened or closed by itself, or its results went out."""
+    return f"round:{round_id}:admin:{admin_id}:{event}"
