@@ -287,9 +287,9 @@ async def close_now(update: Update, context: KhoosheContext) -> None:
         return
     answering = await context.services.rounds.still_answering(found.id)
     question = t.plural(
-        "{n} firm is still answering round #{id}; closing now ends its assessment and scores the round. Close anyway?",
-        "{n} firms are still answering round #{id}; closing now ends their assessment and scores the round. Close anyway?",
-        answering, n=number(answering, lang), id=number(found.id, lang),
+        "{count} firm is still answering round #{id}; closing now ends its assessment and scores the round. Close anyway?",
+        "{count} firms are still answering round #{id}; closing now ends their assessment and scores the round. Close anyway?",
+        answering, count=number(answering, lang), id=number(found.id, lang),
     ) if answering else t("Close round #{id} now? Its submissions will be scored.", id=number(found.id, lang))
     await ask(update, context, "close", {"round_id": found.id}, question, t("🔒 Close"))
 
