@@ -531,7 +531,7 @@ async def test_admin_round_commands_refuse_bad_input_politely(khooshe: Khooshe, 
     await admin.wait_for("چهار عدد")
     await admin.send("/rounds")
     await admin.wait_for("Autumn 1405")
-    await admin.send("/editround 1 title New")
+    await admin.send("/editround 1 closes 1405/12/01")
     await admin.wait_for("/extend")
     await admin.send("/extend 1 1400/01/01")
     await admin.wait_for("دیرتر از")
