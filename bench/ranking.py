@@ -8,7 +8,7 @@ Run from the repository root::
 
 For each size a fresh SQLite file (in a temporary directory) gets synthetic estates, clusters,
 firms and one closed round in which every firm submitted a complete, valid, random assessment.
-``bot.ranking.score_round`` is then timed (best of ``--repeat`` runs; re-running is idempotent)
+``bot.services.ranking.score_round`` is then timed (best of ``--repeat`` runs; re-running is idempotent)
 with its split: delete (the previous run's rows), load (SQL), score (decoding, numpy scoring and
 ranking), write (the scores rows with their ranks), peer stats, commit.  Submissions are packed as
 ``SubmissionRepository.submit`` packs them (``--unpacked``: left without a packed copy, as if
@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:  # `python bench/ranking.py` puts bench/ first, no
 from bot.assessment import reference_year  # noqa: E402
 from bot.places_import import import_clusters, import_estates, read_csv_file  # noqa: E402
 from bot.questionnaire import NONE_OPTION, Question, Questionnaire, load_questionnaire  # noqa: E402
-from bot.ranking import RankingSummary, score_round  # noqa: E402
+from bot.services.ranking import RankingSummary, score_round  # noqa: E402
 from storage.database import Database  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample"

@@ -85,7 +85,7 @@ class RoundKeeper:
 
     async def after_close(self, round_id: int, now: datetime) -> None:
         """Scores and ranks the closed round."""
-        from bot.ranking import score_round
+        from bot.services.ranking import score_round
 
         summary = await score_round(self.db, round_id)
         async with self.db.transaction() as repo:

@@ -11,6 +11,7 @@ from storage.repositories.firms import FirmRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.places import ClusterRepository, EstateRepository, ProvinceRepository
 from storage.repositories.privacy import PrivacyRepository
+from storage.repositories.ranking import RankingRepository
 from storage.repositories.reports import ReportRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.scores import ScoreRepository
@@ -24,7 +25,7 @@ class Repositories:
     __slots__ = (
         "conn", "access", "provinces", "estates", "clusters", "users", "firms",
         "drafts", "rounds", "submissions", "answers", "scores", "outbox", "reports", "privacy",
-        "broadcasts",
+        "broadcasts", "ranking",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -44,3 +45,4 @@ class Repositories:
         self.reports = ReportRepository(conn)
         self.privacy = PrivacyRepository(conn)
         self.broadcasts = BroadcastRepository(conn)
+        self.ranking = RankingRepository(conn)

@@ -1,0 +1,1 @@
+"""Pure domain code: no SQL, no Telegram, no storage imports."""

@@ -1,0 +1,1 @@
+"""Use cases: what the handlers and the round keeper call, joining storage and the domain."""
