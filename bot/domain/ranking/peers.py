@@ -39,7 +39,10 @@ def peer_rows(
     empty = np.iinfo(np.int64).max
     ints = np.where(valid, np.rint(np.where(valid, values, 0) * scale), 0).astype(np.int64)
     ints[~valid] = empty
-    by_metric = [np.argsort(ints[:, k], kind="stable") for k in range(len(metrics))]
+    ints = np.ascontiguousarray(ints.T)  # metric by metric
+    valid = np.ascontiguousarray(valid.T)
+    # (Equal values may come in any order: the medians only read values.)
+    by_metric = [np.argsort(ints[k]) for k in range(len(metrics))]
     out: list[PeerRow] = []
     for scope, ids in groups.items():
         member = ids >= 0
@@ -52,12 +55,12 @@ def peer_rows(
         # Group k's rows start at start[k] in every re-ordering (non-members, id -1, come first).
         start = np.concatenate(([0], np.cumsum(sizes)[:-1])) + (n - int(member.sum()))
         for k, metric in enumerate(metrics):
-            has = valid[:, k] & member
+            has = valid[k] & member
             cnt = np.bincount(compact[has], minlength=len(uniq))
             keep = np.flatnonzero(cnt >= MIN_GROUP)
             if not len(keep):
                 continue
-            ordered = ints[group_order(by_metric[k], compact), k]
+            ordered = ints[k][group_order(by_metric[k], compact)]
             c, s0 = cnt[keep], start[keep]
             lo = ordered[s0 + (c - 1) // 2] / scale
             hi = ordered[s0 + c // 2] / scale

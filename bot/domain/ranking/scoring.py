@@ -133,42 +133,48 @@ def score_codes(
     dim_ids = [d.id for d in questionnaire.scored_dimensions]
     raw_w = validate_weights(questionnaire, weights)
 
-    kind = np.asarray(table.kind, np.int8)[code]
-    col = np.asarray(table.col, np.int64)[code]
-    pts = np.asarray(table.points, np.float64)[code]
+    # Question by question (nq × n): row j holds every firm's answer to question j; row nq
+    # takes the answers to unknown questions (ignored).  state: 0 none, 1 answered, 2 invalid.
+    kinds = np.asarray(table.kind, np.int8)
+    code_row = np.where(kinds == IGNORED, nq, np.asarray(table.col, np.int64))
+    code_state = np.select([kinds == ANSWERED, kinds == INVALID], [1, 2], 0).astype(np.int8)
+    index = np.dtype(np.int32 if (nq + 1) * n < 2**31 else np.int64)
+    cell = code_row.astype(index)[code] * np.asarray(n, index) + rows.astype(index)
+    state = np.zeros((nq + 1, n), np.int8)
+    state.ravel()[cell] = code_state[code]
+    scores = np.full((nq + 1, n), np.nan)
+    scores.ravel()[cell] = np.asarray(table.points, np.float64)[code]  # NaN unless scored
+    scores = scores[:nq]
 
-    # Question by question (nq × n): row j holds every firm's answer to question j.
-    answered = np.zeros((nq, n), bool)
-    bad = np.zeros((nq, n), bool)
-    scores = np.full((nq, n), np.nan)
-    cell = col * n + rows  # flat index into the (nq, n) matrices
-    keep = kind == ANSWERED
-    answered.ravel()[cell[keep]] = True
-    scores.ravel()[cell[keep]] = pts[keep]
-    bad.ravel()[cell[kind == INVALID]] = True
-
-    # Which questions apply to each firm's sector (by distinct sector text).
+    # Which questions apply to each firm's sector (by distinct sector text); None: all firms.
     sector_index = {s: i for i, s in enumerate(dict.fromkeys(sectors))}
-    by_sector = np.asarray([[q.applies_to(s) for s in sector_index] for q in questions], bool)
     sec = np.fromiter(map(sector_index.__getitem__, sectors), np.int64, n)
-    applies = by_sector.reshape(nq, -1)[:, sec]
-    answered &= applies
-    bad &= applies
-    scores[~applies] = np.nan
+    applies: list[BoolArray | None] = []
+    for q in questions:
+        flags = [q.applies_to(s) for s in sector_index]
+        applies.append(None if all(flags) else np.asarray(flags, bool)[sec])
 
-    required = np.array([q.required for q in questions], bool)
-    invalid: BoolArray = np.asarray(bad.any(axis=0))
-    incomplete: BoolArray = np.asarray((~answered[required] & applies[required]).any(axis=0) & ~invalid)
-
-    # Dimension means, accumulated question by question in questionnaire order exactly as
-    # score_submission does (so the floats are identical).
+    # Per question, in questionnaire order: validity, completeness, and the dimension means
+    # accumulated exactly as score_submission does (so the floats are identical).
     nd = len(dim_ids)
+    invalid = np.zeros(n, bool)
+    missing = np.zeros(n, bool)
     sums = np.zeros((nd, n))
     totals = np.zeros((nd, n))
     dim_col = np.full(nq, -1)
     qweight = np.zeros(nq)
     scored_q = [q.is_scored for q in questions]
     for j, q in enumerate(questions):
+        ap = applies[j]
+        answered = state[j] == 1
+        bad = state[j] == 2
+        if ap is not None:
+            answered &= ap
+            bad &= ap
+            scores[j][~ap] = np.nan
+        invalid |= bad
+        if q.required:
+            missing |= ~answered if ap is None else ~answered & ap
         if not scored_q[j]:
             continue
         d = dim_ids.index(q.dimension)
@@ -177,6 +183,7 @@ def score_codes(
         has = ~np.isnan(s)
         np.add(sums[d], qweight[j] * s, out=sums[d], where=has)
         np.add(totals[d], qweight[j], out=totals[d], where=has)
+    incomplete = missing & ~invalid
     present = totals != 0
     with np.errstate(invalid="ignore", divide="ignore"):
         dims = np.where(present, sums / np.where(present, totals, 1.0), np.nan)
@@ -212,10 +219,13 @@ def _weakest(
     scored_cols = np.flatnonzero(dim_col >= 0)
     if not n or not len(scored_cols):
         return weakest
-    dc = dim_col[scored_cols]
+    lost_q = np.empty((len(scored_cols), n))
     with np.errstate(invalid="ignore", divide="ignore"):
-        lost_q = (MAX_SCORE - scores[scored_cols]) * qweight[scored_cols, None] / totals[dc] * share[dc]
-    lost = np.ascontiguousarray(np.where(np.isnan(lost_q), -np.inf, lost_q).T)  # (n, scored)
+        for k, j in enumerate(scored_cols.tolist()):
+            d = dim_col[j]
+            np.multiply((MAX_SCORE - scores[j]) * qweight[j] / totals[d], share[d], out=lost_q[k])
+    lost_q[np.isnan(lost_q)] = -np.inf
+    lost = np.ascontiguousarray(lost_q.T)  # (n, scored)
     everyone = np.arange(n)
     for k in range(WEAKEST):
         j = np.argmax(lost, axis=1)  # the first maximum: ties keep questionnaire order
