@@ -327,7 +327,7 @@ class RoundService:
             await repo.rounds.update(found.id, closes_at=now)
             await repo.rounds.set_state(found.id, "closed")
             await audit(repo, user_id=actor, action="round_close", target=f"round {found.id}")
-        scored = await self._score(found.id, now)
+        scored = await self._score(found.id)
         return CloseResult(round=await self.get(found.id), scored=scored)
 
     async def extend(self, actor: int, round_id: int, closes: datetime) -> Round:
@@ -405,19 +405,18 @@ class RoundService:
                 report.queued += await self._remind(repo, current, now)
                 report.queued += await self._nudge_stale(repo, current, now)
         for round_id in report.closed:
-            scored = await self._score(round_id, now)
+            scored = await self._score(round_id)
             closed = await self.get(round_id)
             report.queued += await self._notify_admins(
                 closed, "closed", lambda t, lang, r=closed, n=scored: closed_notice(t, lang, r, n), now)
         report.queued += await self._report_publications(now)
         return report
 
-    async def _score(self, round_id: int, now: datetime) -> int:
-        from bot.ranking import score_round
+    async def _score(self, round_id: int) -> int:
+        """Scores and ranks the round; ``score_round`` stamps ``scored_at`` in its last transaction."""
+        from bot.services.ranking import score_round
 
         summary = await score_round(self.db, round_id)
-        async with self.db.transaction() as repo:
-            await repo.rounds.mark_scored(round_id, now)
         log.info("round %s scored: %s", round_id, summary)
         return summary.scored
 

@@ -360,7 +360,7 @@ async def publish(update: Update, context: KhoosheContext) -> None:
 @admin_only
 async def sensitivity(update: Update, context: KhoosheContext) -> None:
     """Shows how national ranks would move under other dimension weights."""
-    from bot.ranking import weight_sensitivity
+    from bot.services.ranking import weight_sensitivity
 
     t, lang = context.t, context.lang
     found = await find_round(update, context)

@@ -15,6 +15,7 @@ from storage.repositories.places import (
     ProvinceRepository,
 )
 from storage.repositories.privacy import PrivacyRepository
+from storage.repositories.ranking import RankingRepository
 from storage.repositories.reports import ReportRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.scores import ScoreRepository
@@ -28,7 +29,7 @@ class Repositories:
     __slots__ = (
         "conn", "access", "provinces", "estates", "clusters", "users", "firms",
         "drafts", "rounds", "submissions", "answers", "scores", "outbox", "reports", "privacy",
-        "broadcasts",
+        "broadcasts", "ranking",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -48,3 +49,4 @@ class Repositories:
         self.reports = ReportRepository(conn)
         self.privacy = PrivacyRepository(conn)
         self.broadcasts = BroadcastRepository(conn)
+        self.ranking = RankingRepository(conn)

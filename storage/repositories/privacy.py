@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from storage.packed_answers import shareable
 from storage.repositories.base import Repository, stamp
-from storage.repositories.submissions import shareable
 
 
 def _plain(row: Any) -> dict[str, Any]:

@@ -99,9 +99,6 @@ class RoundRepository(Repository):
             ),
         )
 
-    async def mark_scored(self, round_id: int, at: datetime) -> None:
-        await self._write("UPDATE rounds SET scored_at = ? WHERE id = ?", (stamp(at), round_id))
-
     async def mark_published(self, round_id: int, at: datetime, *, by: int | None = None) -> None:
         await self._write(
             "UPDATE rounds SET published_at = ?, published_by = ? WHERE id = ?", (stamp(at), by, round_id)

@@ -1,6 +1,6 @@
 """Scores and ranks per round (one row per scored firm) and the peer statistics of each group.
 
-Rows are written by ``bot.ranking.score_round``; this repository reads them.  It never commits:
+Rows are written by ``bot.services.ranking.score_round``; this repository reads them.  It never commits:
 the transaction belongs to the caller.
 """
 

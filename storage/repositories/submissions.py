@@ -1,53 +1,26 @@
 """A firm's answers to one round: the submission row and its answers, one row per question.
 
-On submit, the answers are also stored packed (migration 0003) so that ranking a round reads one
-row per submission: ``submissions.packed`` holds the ``answer_values`` ids of the answers (4-byte
-little-endian unsigned integers), ``submissions.packed_text`` the answers that hold free text
-(``qid\x1fvalue`` joined by ``\x1e``; they are never copied into the shared ``answer_values``).
-Changing or deleting an answer afterwards drops the packed copy (the ranking then reads the
-answers table).
+On submit, the answers are also stored packed (migration 0003; the format is in
+``storage/packed_answers.py``) so that ranking a round reads one row per submission.  Changing or
+deleting an answer afterwards drops the packed copy (the ranking then reads the answers table).
 """
 
 from __future__ import annotations
 
 import json
-import re
-import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import aiosqlite
 
 from storage.models import Submission
+from storage.packed_answers import pack_ids, pack_text, shareable
 from storage.repositories.base import Repository, stamp
 
 _COLUMNS = (
     "id, round_id, firm_id, status, cursor, pending, active, started_at, updated_at,"
     " submitted_at"
 )
-
-
-#: A JSON string in a stored value (with its escapes).
-_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
-#: Strings that may go into answer_values: option ids, not free text.
-_IDENTIFIER = re.compile(r"[A-Za-z0-9_]{0,64}")
-_RS, _US = "\x1e", "\x1f"
-
-
-def shareable(value: str) -> bool:
-    """Whether a stored answer value may be numbered in ``answer_values`` (shared by every
-    submission): anything but a JSON string that is not a plain identifier (free text)."""
-    if len(value) > 1024:
-        return False
-    return all(_IDENTIFIER.fullmatch(s) for s in _JSON_STRING.findall(value))
-
-
-def pack_ids(ids: Sequence[int]) -> bytes:
-    return struct.pack(f"<{len(ids)}I", *ids)
-
-
-def unpack_ids(blob: bytes) -> tuple[int, ...]:
-    return struct.unpack(f"<{len(blob) // 4}I", blob)
 
 
 def _submission(row: aiosqlite.Row) -> Submission:
@@ -140,18 +113,18 @@ class SubmissionRepository(Repository):
         )
         number = {(r[1], r[2]): r[0] for r in numbered}
         codes: dict[int, list[int]] = {i: [] for i in ids}
-        texts: dict[int, list[str]] = {}
+        texts: dict[int, list[tuple[str, str]]] = {}
         for sid, qid, value in rows:
             code = number.get((qid, value)) if shareable(value) else None
             if code is None:
-                texts.setdefault(sid, []).append(qid + _US + value)
+                texts.setdefault(sid, []).append((qid, value))
             else:
                 codes[sid].append(code)
         existing = await self._all("SELECT id FROM submissions s JOIN temp.pack_ids p USING (id)")
         await self.conn.executemany(
             "UPDATE submissions SET packed = ?, packed_text = ? WHERE id = ?",
             (
-                (pack_ids(codes[sid]), _RS.join(texts[sid]) if sid in texts else None, sid)
+                (pack_ids(codes[sid]), pack_text(texts.get(sid, ())), sid)
                 for sid in (r[0] for r in existing)
             ),
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bot.ranking import weight_sensitivity
+from bot.services.ranking import weight_sensitivity
 from bot.services.rounds import SYSTEM
 from storage.database import Database
 from tests.support.clock import TEST_NOW, TestClock, offset_env

@@ -14,18 +14,14 @@ import pytest
 import pytest_asyncio
 
 from bench.ranking import random_answers
-from bot.domain.questionnaire import Questionnaire, load_questionnaire
-from bot.domain.scoring import score_submission, weakest
-from bot.ranking import (
-    MIN_GROUP,
-    round_scores,
-    score_answers,
-    score_round,
-    sensitivity,
-    validate_weights,
-    weight_sensitivity,
-)
 from bot.services.assessment import reference_year
+from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from bot.domain.ranking.peers import MIN_GROUP
+from bot.domain.ranking.scoring import score_answers
+from bot.domain.ranking.sensitivity import sensitivity
+from bot.domain.ranking.weights import round_scores, validate_weights
+from bot.services.ranking import score_round, weight_sensitivity
+from bot.domain.scoring import score_submission, weakest
 from storage.database import Database
 from tests.support.clock import TEST_NOW
 
@@ -393,10 +389,9 @@ def test_validate_weights_defaults() -> None:
 # The vectorised scorer equals bot.domain.scoring.score_submission
 
 
-def pack(answers: dict[str, Any]) -> str | None:
-    if not answers:
-        return None
-    return "\x1e".join(f"{k}\x1f{json.dumps(v, ensure_ascii=False)}" for k, v in answers.items())
+def stored(answers: dict[str, Any]) -> dict[str, str]:
+    """The answers as the answers table stores them (question id -> JSON text)."""
+    return {k: json.dumps(v, ensure_ascii=False) for k, v in answers.items()}
 
 
 @pytest.mark.parametrize("weights", [None, {"tech": 1, "quality": 2, "export": 0.5, "innovation": 3}, {"export": 1}])
@@ -414,7 +409,7 @@ def test_vectorised_equals_score_submission(weights: dict[str, float] | None) ->
         if i % 50 == 0:
             answers = {}
         sectors.append(sector)
-        packed.append(pack(answers))
+        packed.append(stored(answers))
         plain.append(answers)
     result = score_answers(q, sectors, packed, ref_year=ref, weights=weights)
     dim_ids = [d.id for d in q.scored_dimensions]

@@ -1,0 +1,242 @@
+"""Scoring and ranking a whole round, and the weight-sensitivity check (the use cases).
+
+``score_round(db, round_id)``:
+
+1. reads, in ``db.read()`` blocks (no transaction), the round and every submitted submission of
+   it with its firm's sector, estate, cluster and province and its packed answers
+   (``storage/packed_answers.py``) - one statement, so one snapshot - and then the
+   ``answer_values`` the packed answers name;
+2. decodes, scores, ranks and summarises in a worker thread (``asyncio.to_thread``), so the event
+   loop stays free: the vectorised scorer (``bot.domain.ranking.scoring``) is bit-for-bit
+   ``bot.domain.scoring.score_submission``; ranks and percentiles (``bot.domain.ranking.ranks``); peer
+   statistics (``bot.domain.ranking.peers``) for every group of at least ``MIN_GROUP`` firms;
+3. writes in short transactions.  The ``scores`` rows are first staged, ``CHUNK`` rows per
+   transaction, in a TEMP table of the writing connection; then ONE final transaction deletes
+   the round's old ``scores`` and ``peer_stats`` rows, copies the staged rows in with
+   ``INSERT … SELECT`` (in C), inserts the peer statistics and sets ``rounds.scored_at``.  So a
+   reader (``scores.count``, the top list, a firm's summary) sees either the old results or the
+   new ones, never half a round, and the write lock is never held for the whole run.  Re-running
+   is idempotent.
+
+Because reading and writing are separate transactions, the final transaction first compares the
+fingerprint of the round's submitted submissions (count, ids, latest update, how many lack a
+packed copy) with the one loaded; if they changed meanwhile (a late submission, a firm deleting
+its data), the run starts over (at most ``ATTEMPTS`` times, then RuntimeError).
+
+Rounding: the composite and the dimension scores are stored rounded to 6 decimal places, so
+composites that differ only by float noise tie.  Ranks are standard competition ranks ("1224") by
+composite, highest first, within the estate, the cluster (firms in a cluster only), the province
+and the nation; the percentile is 100 × (other firms strictly lower) / (firms − 1), 100 for a firm
+alone.
+
+A submission with a required, applicable question unanswered is not scored (``incomplete``), nor
+one whose weights leave no dimension with a positive weight; one with a stored answer that is not
+a valid value of its question is skipped and counted as ``invalid``.
+
+``weight_sensitivity(db, round_id, weights)`` recomputes the national ranks from the stored
+dimension scores under the round's weights and under ``weights``, and says how much they move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from bot.services.assessment import reference_year
+from bot.domain.ranking.peers import PeerRow, peer_rows
+from bot.domain.ranking.ranks import group_ranks_ordered, percentiles
+from bot.domain.ranking.scoring import AnswerCodes, Scored, score_codes
+from bot.domain.ranking.sensitivity import Sensitivity, sensitivity
+from bot.domain.ranking.weights import round_scores, validate_weights
+from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from storage.database import Database
+from storage.packed_answers import PackedRound, RoundAnswers, decode_round
+from storage.repositories.ranking import (
+    encode_dimensions,
+    encode_weakest,
+    score_rows,
+)
+
+log = logging.getLogger(__name__)
+
+#: ``scores`` rows staged per transaction.
+CHUNK = 5_000
+#: How many times a run starts over when the round's submissions change while it runs.
+ATTEMPTS = 3
+SCOPES = ("estate", "cluster", "province", "nation")
+
+
+@dataclass(frozen=True)
+class RankingSummary:
+    scored: int
+    incomplete: int
+    seconds: float
+    #: submissions with a stored answer that is not a valid value of its question.
+    invalid: int = 0
+    #: seconds per phase: load (SQL reads), score (decoding, scoring, ranking, peer statistics
+    #: and encoding the rows, in a worker thread), stage (the staging transactions), publish
+    #: (the final transaction, with its commit).
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Results:
+    scored: Scored
+    rows: list[tuple[Any, ...]]
+    peers: list[PeerRow]
+
+
+def _decode(packed: PackedRound) -> RoundAnswers:
+    return decode_round(packed)
+
+
+def _compute(
+    round_id: int,
+    questionnaire: Questionnaire,
+    ref_year: int,
+    weights: Mapping[str, float],
+    answers: RoundAnswers,
+    values: list[tuple[int, str, str]],
+) -> _Results:
+    """Everything between reading and writing (CPU only; runs in a worker thread)."""
+    table = AnswerCodes(questionnaire, ref_year)
+    if len(answers.distinct_ids):
+        if len(values) != len(answers.distinct_ids):
+            raise RuntimeError(f"round {round_id}: packed answers name unknown answer_values ids")
+        lut = np.zeros(int(answers.distinct_ids[-1]) + 1, np.int64)
+        lut[[v[0] for v in values]] = table.resolve_all([(v[1], v[2]) for v in values])
+        id_codes = lut[answers.ids]
+    else:
+        id_codes = np.zeros(0, np.int64)
+    text_codes = table.resolve_all(answers.text_values)[answers.text_index]
+    scored = score_codes(
+        questionnaire, answers.sectors,
+        np.concatenate([answers.id_rows, answers.text_rows]),
+        np.concatenate([id_codes, text_codes]),
+        table, weights=weights,
+    )
+    dim_ids = [d.id for d in questionnaire.scored_dimensions]
+    ok = np.flatnonzero(scored.ok)
+    dims = round_scores(scored.dims[ok])
+    composite = round_scores(scored.composite[ok])
+    groups = {
+        "estate": answers.estate_ids[ok],
+        "cluster": answers.cluster_ids[ok],  # -1: not in a cluster
+        "province": answers.province_ids[ok],
+        "nation": np.zeros(len(ok), np.int64),
+    }
+    by_value = np.argsort(-composite, kind="stable")
+    ranks = {scope: group_ranks_ordered(composite, ids, by_value) for scope, ids in groups.items()}
+    rows = list(score_rows(
+        round_id, answers.firm_ids[ok], groups,
+        encode_dimensions(dim_ids, dims),
+        composite,
+        encode_weakest([q.id for q in questionnaire.questions], scored.weakest[ok]),
+        ranks,
+        percentiles(composite),
+    ))
+    metrics = ["composite", *dim_ids]
+    values_ = np.column_stack([composite, dims]) if len(ok) else np.zeros((0, len(metrics)))
+    return _Results(scored, rows, peer_rows(metrics, values_, groups))
+
+
+async def score_round(db: Database, round_id: int) -> RankingSummary:
+    """Scores, ranks and summarises every submitted assessment of the round (see the module
+    docstring); replaces what an earlier run stored.  Raises ValueError for an unknown round
+    or invalid round weights."""
+    for attempt in range(1, ATTEMPTS + 1):
+        summary = await _score_round_once(db, round_id)
+        if summary is not None:
+            return summary
+        log.info("round %s: submissions changed while scoring (attempt %d); again", round_id, attempt)
+    raise RuntimeError(f"round {round_id}: submissions kept changing while scoring")
+
+
+async def _score_round_once(db: Database, round_id: int) -> RankingSummary | None:
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - since
+        return now
+
+    t = started
+    async with db.read() as repo:
+        round_ = await repo.rounds.get(round_id)
+        if round_ is None:
+            raise ValueError(f"no round {round_id}")
+        questionnaire = load_questionnaire(round_.questionnaire_version)
+        weights = validate_weights(questionnaire, round_.weights)
+        ref_year = reference_year(round_)
+        packed, fingerprint = await repo.ranking.load(round_id)
+    t = lap("load", t)
+    answers = await asyncio.to_thread(_decode, packed)
+    del packed
+    t = lap("score", t)
+    async with db.read() as repo:
+        values = await repo.ranking.answer_values(answers.distinct_ids)
+    t = lap("load", t)
+    results = await asyncio.to_thread(_compute, round_id, questionnaire, ref_year, weights, answers, values)
+    del answers, values
+    t = lap("score", t)
+
+    table: str | None = None
+    try:
+        async with db.transaction() as repo:
+            table = await repo.ranking.start_staging()
+        chunks = iter(results.rows)
+        while chunk := list(islice(chunks, CHUNK)):
+            async with db.transaction() as repo:
+                await repo.ranking.stage(table, chunk)
+        t = lap("stage", t)
+        async with db.transaction() as repo:
+            if await repo.ranking.fingerprint(round_id) != fingerprint:
+                return None
+            stored = await repo.ranking.publish(round_id, table, results.peers)
+            if stored != len(results.rows):
+                raise RuntimeError(f"round {round_id}: staged {len(results.rows)} rows, found {stored}")
+            table = None  # publish dropped it
+        t = lap("publish", t)
+    finally:
+        if table is not None:
+            async with db.transaction() as repo:
+                await repo.ranking.drop_staging(table)
+
+    scored = results.scored
+    invalid = int(scored.invalid.sum())
+    if invalid:
+        log.warning("round %s: %d submissions with invalid stored answers were not scored", round_id, invalid)
+    summary = RankingSummary(
+        scored=len(results.rows), incomplete=int(scored.incomplete.sum()),
+        seconds=time.perf_counter() - started, invalid=invalid, timings=timings,
+    )
+    log.info("round %s scored: %s", round_id, summary)
+    return summary
+
+
+async def weight_sensitivity(db: Database, round_id: int, weights: Mapping[str, float]) -> Sensitivity:
+    """How the national ranks of a scored round would change under other dimension weights.
+
+    Both rankings are recomputed from the stored (rounded) dimension scores - the round's own
+    weights (equal when it has none) against ``weights`` - so identical weights change nothing.
+    Raises ValueError for an unknown round or bad weights (unknown dimension, negative, not a
+    number, all zero).
+    """
+    async with db.read() as repo:
+        round_ = await repo.rounds.get(round_id)
+        if round_ is None:
+            raise ValueError(f"no round {round_id}")
+        questionnaire = load_questionnaire(round_.questionnaire_version)
+        alternative = validate_weights(questionnaire, weights)
+        base = validate_weights(questionnaire, round_.weights)
+        dim_ids = list(base)
+        dims = await repo.ranking.dimension_scores(round_id, dim_ids)
+    return await asyncio.to_thread(sensitivity, dims, dim_ids, base, alternative)

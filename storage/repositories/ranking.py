@@ -1,0 +1,238 @@
+"""The SQL of scoring and ranking a round: loading its submissions, staging and publishing its
+``scores`` and ``peer_stats`` rows, and reading dimension scores back for the sensitivity check.
+
+Methods return plain data (numpy arrays, lists, ``PackedRound``) for ``bot.domain.ranking``; the
+use cases are in ``bot.services.ranking``.  Nothing here commits: the transaction belongs to the
+caller.
+
+Writing a round's results is split so that no transaction is long and no reader ever sees a
+half-written round: the rows are first staged in a TEMP table of the writing connection (a few
+thousand rows per short transaction; ``stage``), then ``publish`` replaces the round's rows in
+one transaction with ``INSERT … SELECT`` (SQLite copies them in C).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from itertools import count, repeat
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from storage.packed_answers import PackedRound
+from storage.repositories.base import Repository, stamp
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: (count, sum of ids, latest update, how many have no packed copy) of a round's submitted
+#: submissions: if it changed between loading and publishing, the scores are stale.
+Fingerprint = tuple[int, float, str | None, int]
+
+# Everything about the round's submitted submissions in ONE row: SQLite concatenates (in C) the
+# firm columns as comma-separated numbers, the sectors and free texts separated by char(29), and
+# the packed answer ids into one blob (with the length of each: -1 where there is no packed copy),
+# so Python builds a handful of objects instead of one tuple per submission.  The columns come in
+# the same scan order, so they stay aligned.  (See storage/packed_answers.py.)
+_LOAD_SQL = (
+    "SELECT count(*), total(s.id), max(s.updated_at), total(s.packed IS NULL),"
+    " group_concat(s.firm_id), group_concat(f.estate_id),"
+    " group_concat(coalesce(f.cluster_id, -1)), group_concat(f.province_id),"
+    " group_concat(f.sector, char(29)), group_concat(coalesce(length(s.packed), -1)),"
+    " CAST(group_concat(s.packed, '') AS BLOB), group_concat(coalesce(s.packed_text, ''), char(29))"
+    " FROM submissions s JOIN firms f ON f.id = s.firm_id"
+    " WHERE s.round_id = ? AND s.status = 'submitted'"
+)
+_FINGERPRINT_SQL = (
+    "SELECT count(*), total(id), max(updated_at), total(packed IS NULL) FROM submissions"
+    " WHERE round_id = ? AND status = 'submitted'"
+)
+# The answers of the submissions without a packed copy (submitted before migration 0003, or
+# changed after submitting), packed the same way as packed_text.
+_UNPACKED_SQL = (
+    "SELECT s.firm_id, (SELECT group_concat(a.qid || char(31) || a.value, char(30)) FROM answers a"
+    "   WHERE a.submission_id = s.id)"
+    " FROM submissions s WHERE s.round_id = ? AND s.status = 'submitted' AND s.packed IS NULL"
+)
+_VALUES_SQL = "SELECT id, qid, value FROM answer_values WHERE id IN (SELECT value FROM json_each(?))"
+SCORE_COLUMNS = (
+    "round_id", "firm_id", "estate_id", "cluster_id", "province_id", "dimensions", "composite",
+    "weakest", "rank_estate", "size_estate", "rank_cluster", "size_cluster", "rank_province",
+    "size_province", "rank_nation", "size_nation", "percentile",
+)
+_COLUMNS = ", ".join(SCORE_COLUMNS)
+_staging_names = count(1)
+
+
+class RankingRepository(Repository):
+    __slots__ = ()
+
+    async def load(self, round_id: int) -> tuple[PackedRound, Fingerprint]:
+        """The round's submitted submissions with their firms' groups and packed answers, in
+        one statement (one snapshot), and their fingerprint."""
+        async with self.conn.execute(_LOAD_SQL, (round_id,)) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        n, id_sum, updated, unpacked_count, *columns = tuple(row)
+        fingerprint: Fingerprint = (int(n), float(id_sum), updated, int(unpacked_count))
+        unpacked: dict[int, str | None] = {}
+        if unpacked_count:
+            async with self.conn.execute(_UNPACKED_SQL, (round_id,)) as cur:
+                unpacked = {r[0]: r[1] for r in await cur.fetchall()}
+        if not n:
+            columns = ["", "", "", "", "", "", b"", ""]
+        firms, estates, clusters, provinces, sectors, lengths, blob, texts = columns
+        packed = PackedRound(
+            count=int(n), firm_ids=firms, estate_ids=estates, cluster_ids=clusters,
+            province_ids=provinces, sectors=sectors, lengths=lengths, blob=blob or b"",
+            texts=texts, unpacked=unpacked,
+        )
+        return packed, fingerprint
+
+    async def answer_values(self, ids: Sequence[int] | npt.NDArray[Any]) -> list[tuple[int, str, str]]:
+        """(id, question id, stored JSON value) of these ``answer_values`` ids."""
+        id_list = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        if not id_list:
+            return []
+        async with self.conn.execute(_VALUES_SQL, (json.dumps(id_list),)) as cur:
+            return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    async def start_staging(self) -> str:
+        """Creates an empty TEMP table for one run's ``scores`` rows; returns its name."""
+        name = f"ranking_stage_{next(_staging_names)}"
+        await self.conn.execute(f"CREATE TEMP TABLE {name} ({_COLUMNS})")
+        return name
+
+    async def stage(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Adds ``scores`` rows (columns as SCORE_COLUMNS) to the staging table."""
+        marks = ", ".join("?" * len(SCORE_COLUMNS))
+        await self.conn.executemany(f"INSERT INTO temp.{table} VALUES ({marks})", rows)
+
+    async def drop_staging(self, table: str) -> None:
+        await self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+    async def fingerprint(self, round_id: int) -> Fingerprint:
+        async with self.conn.execute(_FINGERPRINT_SQL, (round_id,)) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return (int(row[0]), float(row[1]), row[2], int(row[3]))
+
+    async def publish(
+        self, round_id: int, table: str, peers: Sequence[tuple[str, int, str, int, float, float]],
+    ) -> int:
+        """Replaces the round's ``scores`` with the staged rows (dropping the staging table) and
+        its ``peer_stats`` with ``peers`` (scope, scope id, metric, n, median, mean), and marks
+        the round scored now.  Returns how many scores rows it stored."""
+        conn = self.conn
+        await conn.execute("DELETE FROM scores WHERE round_id = ?", (round_id,))
+        await conn.execute("DELETE FROM peer_stats WHERE round_id = ?", (round_id,))
+        async with conn.execute(
+            f"INSERT INTO scores ({_COLUMNS}) SELECT {_COLUMNS} FROM temp.{table}"
+        ) as cur:
+            stored = cur.rowcount
+        await conn.execute(f"DROP TABLE temp.{table}")
+        await conn.executemany(
+            "INSERT INTO peer_stats (round_id, scope, scope_id, metric, n, median, mean)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((round_id, *p) for p in peers),
+        )
+        await conn.execute("UPDATE rounds SET scored_at = ? WHERE id = ?", (stamp(), round_id))
+        return stored
+
+    async def dimension_scores(self, round_id: int, dimension_ids: Sequence[str]) -> FloatArray:
+        """The stored dimension scores of the round's firms (n × dimensions, by firm id; NaN
+        where a firm has none)."""
+        columns = ", ".join(f"json_extract(dimensions, '$.\"{d}\"')" for d in dimension_ids)
+        async with self.conn.execute(
+            f"SELECT {columns} FROM scores WHERE round_id = ? ORDER BY firm_id", (round_id,)
+        ) as cur:
+            rows = await cur.fetchall()
+        dims: FloatArray = np.array([tuple(r) for r in rows], dtype=np.float64)
+        return dims.reshape(-1, len(dimension_ids))
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding scores rows (pure; meant for a worker thread)
+
+
+def encode_dimensions(dimension_ids: Sequence[str], dims: FloatArray) -> list[str]:
+    """``{"tech": 59.4, …}`` per row (``scores.dimensions``), leaving out NaN; the same text as
+    ``json.dumps`` of the dict.  Each distinct value is formatted once."""
+    n, nd = dims.shape
+    out: list[str] = [""] * n
+    present = ~np.isnan(dims)
+    # repr of each distinct value of each column, as an object array aligned with the rows.
+    texts = []
+    for d in range(nd):
+        uniq, inverse = np.unique(np.where(present[:, d], dims[:, d], 0.0), return_inverse=True)
+        texts.append(np.asarray(list(map(repr, uniq.tolist())), dtype=object)[inverse])
+    pattern = present @ (1 << np.arange(nd)) if nd else np.zeros(n, np.int64)
+    for p in np.unique(pattern).tolist():
+        idx = np.flatnonzero(pattern == p)
+        cols = [d for d in range(nd) if p >> d & 1]
+        if not cols:
+            for i in idx.tolist():
+                out[i] = "{}"
+            continue
+        pieces: list[Any] = []
+        for k, d in enumerate(cols):
+            pieces.append(repeat(("{" if k == 0 else ", ") + json.dumps(dimension_ids[d]) + ": "))
+            pieces.append(texts[d][idx].tolist())
+        pieces.append(repeat("}"))
+        for i, text in zip(idx.tolist(), map("".join, zip(*pieces))):
+            out[i] = text
+    return out
+
+
+def encode_weakest(question_ids: Sequence[str], weakest: IntArray) -> list[str]:
+    """``["T2", "T9"]`` per row (``scores.weakest``) from question columns (-1: none)."""
+    if not len(weakest):
+        return []
+    base = len(question_ids) + 1
+    combined = np.zeros(len(weakest), np.int64)
+    for k in range(weakest.shape[1]):
+        combined = combined * base + (weakest[:, k] + 1)
+    uniq, inverse = np.unique(combined, return_inverse=True)
+    texts = []
+    for c in uniq.tolist():
+        cols = []
+        for _ in range(weakest.shape[1]):
+            c, r = divmod(c, base)
+            cols.append(r - 1)
+        texts.append(json.dumps([question_ids[j] for j in reversed(cols) if j >= 0]))
+    result: list[str] = np.asarray(texts, dtype=object)[inverse].tolist()
+    return result
+
+
+def _nullable(values: IntArray, present: npt.NDArray[np.bool_]) -> list[Any]:
+    out = values.astype(object)
+    out[~present] = None
+    result: list[Any] = out.tolist()
+    return result
+
+
+def score_rows(
+    round_id: int,
+    firm_ids: IntArray,
+    groups: dict[str, IntArray],
+    dimensions: list[str],
+    composite: FloatArray,
+    weakest: list[str],
+    ranks: dict[str, tuple[IntArray, IntArray]],
+    percentile: FloatArray,
+) -> Iterator[tuple[Any, ...]]:
+    """``scores`` rows (columns as SCORE_COLUMNS).  ``groups`` and ``ranks`` by scope (estate,
+    cluster, province, nation); a cluster id < 0 is no cluster (NULL cluster, rank and size)."""
+    in_cluster = groups["cluster"] >= 0
+    return zip(
+        repeat(round_id), firm_ids.tolist(), groups["estate"].tolist(),
+        _nullable(groups["cluster"], in_cluster), groups["province"].tolist(),
+        dimensions, composite.tolist(), weakest,
+        ranks["estate"][0].tolist(), ranks["estate"][1].tolist(),
+        _nullable(ranks["cluster"][0], in_cluster), _nullable(ranks["cluster"][1], in_cluster),
+        ranks["province"][0].tolist(), ranks["province"][1].tolist(),
+        ranks["nation"][0].tolist(), ranks["nation"][1].tolist(),
+        percentile.tolist(),
+    )
