@@ -231,7 +231,7 @@ class RoundService:
             raise RoundRefused(N_("There is no questionnaire version {version}."), version=version)
         now = self.clock.now()
         if start_now:
-            opens = min(opens, now)
+            opens = now
         async with self.db.transaction() as repo:
             if opens < now and not start_now:
                 raise OpensInThePast(N_("The opening time {opens} has already passed."), opens=opens)
