@@ -256,12 +256,11 @@ async def measure(
                 best = summary
         import numpy as np
 
-        async with db.read() as repo:
-            async with repo.conn.execute(
-                "SELECT composite, estate_id, COALESCE(cluster_id, -1), province_id FROM scores"
-                " WHERE round_id = ?", (round_id,)
-            ) as cur:
-                rows = np.array(await cur.fetchall(), dtype=np.float64)
+        async with db.read() as repo, repo.conn.execute(
+            "SELECT composite, estate_id, COALESCE(cluster_id, -1), province_id FROM scores"
+            " WHERE round_id = ?", (round_id,)
+        ) as cur:
+            rows = np.array(await cur.fetchall(), dtype=np.float64)
     groups = {
         "estate": rows[:, 1].astype(np.int64), "cluster": rows[:, 2].astype(np.int64),
         "province": rows[:, 3].astype(np.int64), "nation": np.zeros(len(rows), np.int64),

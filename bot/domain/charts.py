@@ -222,11 +222,11 @@ class _Template:
     def _draw(self, values: Sequence[float | None], medians: Sequence[float | None] | None) -> None:
         self.canvas.restore_region(self.background)
         artists: list[Rectangle | Text] = []
-        for bar, label, value in zip(self.firm_bars, self.firm_values, values):
+        for bar, label, value in zip(self.firm_bars, self.firm_values, values, strict=True):
             self._place(bar, label, value, INK)
             artists += (bar, label)
         if self.with_median:
-            for bar, label, value in zip(self.median_bars, self.median_values, medians or ()):
+            for bar, label, value in zip(self.median_bars, self.median_values, medians or (), strict=True):
                 self._place(bar, label, value, "#546e7a")
                 artists += (bar, label)
         for artist in artists:

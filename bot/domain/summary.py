@@ -145,7 +145,7 @@ def short_prompt(question: Question, lang: str, limit: int = MAX_PROMPT) -> str:
 
 def _score(value: float) -> int:
     """Scores are shown, and compared, as whole numbers."""
-    return int(round(value))
+    return round(value)
 
 
 def _length(text: str) -> int:

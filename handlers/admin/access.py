@@ -53,7 +53,8 @@ async def stop_blocked(update: Update, context: KhoosheContext) -> None:
         services.blocked_noticed.add(user.id)
         if update.effective_chat is not None:
             t = translator(await menus.language_of(services, user.id))
-            await say(update, context, t("Your access to this bot is suspended. If you think this is a mistake, contact your estate's office."))
+            await say(update, context,
+                      t("Your access to this bot is suspended. If you think this is a mistake, contact your estate's office."))
     raise ApplicationHandlerStop
 
 

@@ -154,7 +154,8 @@ async def open_link(update: Update, context: KhoosheContext) -> None:
     nonce = secrets.token_urlsafe(12)
     context.user_data[PENDING] = {"id": inv.id, "nonce": nonce}
     await record(context, update, "invite_open", target=f"invitation {inv.id}")
-    await say(update, context, t("You are invited to manage «{estate}» ({province}) in Khooshe. As a manager you can reach the estate's firms and follow their results. Do you accept?",
+    await say(update, context, t("You are invited to manage «{estate}» ({province}) in Khooshe. "
+                                 "As a manager you can reach the estate's firms and follow their results. Do you accept?",
                                  estate=esc(estate.name), province=esc(province.name(lang) if province else "")),
               keyboard([button(t("✅ Accept"), f"inv:ok:{nonce}"), button(t("✖️ Decline"), f"inv:no:{nonce}")]))
 

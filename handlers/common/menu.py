@@ -35,7 +35,8 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
     lines = [intro] if intro else []
     buttons = []
     if firm is None:
-        lines.append(t("Khooshe helps your firm see where it stands in technology, standards and exports, and how it compares with its peers."))
+        lines.append(t("Khooshe helps your firm see where it stands in technology, standards and exports, "
+                       "and how it compares with its peers."))
         if draft is not None and not draft.editing:
             buttons.append([button(t("📝 Continue registration"), "m:register")])
         else:

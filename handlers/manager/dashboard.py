@@ -128,13 +128,15 @@ async def send_nudge(update: Update, context: KhoosheContext, estate_id: int) ->
     if result.round is None:
         await say(update, context, t("No round is open, so there is nobody to remind."))
     elif result.already:
-        await say(update, context, t("The firms of {estate} were already reminded today. A nudge can be sent once a day per estate; try again tomorrow.", estate=name))
+        await say(update, context, t("The firms of {estate} were already reminded today. "
+                                     "A nudge can be sent once a day per estate; try again tomorrow.", estate=name))
     elif result.queued == 0:
         await say(update, context, t("Every firm of {estate} has answered (or muted reminders); nobody to remind.", estate=name))
     else:
         if services.worker is not None:
             services.worker.wake()
-        await say(update, context, t("✅ A reminder is on its way to {n} firms of {estate} that have not answered yet. Outside quiet hours it goes out at once.",
+        await say(update, context, t("✅ A reminder is on its way to {n} firms of {estate} that have not answered yet. "
+                                     "Outside quiet hours it goes out at once.",
                                      n=number(result.queued, lang), estate=name))
 
 

@@ -287,7 +287,8 @@ async def begin(update: Update, context: KhoosheContext) -> Stage | int:
     sitting = await load(context, user.id)
     assert sitting is not None and status.round is not None
     if outcome == "new":
-        await say(update, context, t("<b>{title}</b>\n{count} questions, about five minutes. Every answer is saved as you go: you can leave and come back at any time.",
+        await say(update, context, t("<b>{title}</b>\n{count} questions, about five minutes. "
+                                     "Every answer is saved as you go: you can leave and come back at any time.",
                                      title=esc(status.round.title), count=number(len(sitting.questions), context.lang)))
     else:
         await say(update, context, t("Welcome back! You have answered {done} of {total}. Let's continue.",

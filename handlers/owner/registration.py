@@ -141,7 +141,8 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
         )
         await say(update, context, t("Please share your mobile number with the button below."), markup)
     elif step is Step.CONSENT:
-        await say(update, context, t("May Khooshe show your firm's name in public rankings, such as the top 100? Your scores stay private either way."),
+        await say(update, context, t("May Khooshe show your firm's name in public rankings, such as the top 100? "
+                                     "Your scores stay private either way."),
                   keyboard([button(t("Yes, show our name"), "reg:consent:1")],
                            [button(t("No, keep us anonymous"), "reg:consent:0")]))
     else:
@@ -160,7 +161,8 @@ async def ask_estate(
     province_name = province.name(lang) if province else ""
     change = [button(t("↩️ Change province"), "reg:edit:PROVINCE")]
     if not estates:
-        await say(update, context, t("No estates of {province} are registered in Khooshe yet. Please choose another province, or ask your estate office to contact us.",
+        await say(update, context, t("No estates of {province} are registered in Khooshe yet. "
+                                     "Please choose another province, or ask your estate office to contact us.",
                                      province=esc(province_name)), keyboard(change))
         return
     if query:
@@ -355,7 +357,8 @@ async def got_national_id(update: Update, context: KhoosheContext) -> Step:
     async with context.db.read() as repo:
         holder = await repo.firms.by_national_id(national_id)
     if holder is not None and holder.owner_id != user.id:
-        return await retry(update, context, t("This national ID is already registered by another account. If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
+        return await retry(update, context, t("This national ID is already registered by another account. "
+                                              "If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
     return await store(update, context, national_id=national_id)
 
 
@@ -486,7 +489,8 @@ async def got_contact(update: Update, context: KhoosheContext) -> Step:
     message = update.message
     assert message is not None and message.contact is not None and update.effective_user is not None
     if message.contact.user_id != update.effective_user.id:
-        return await retry(update, context, context.t("That is someone else's contact. Please share your own number with the button."), Step.PHONE)
+        return await retry(update, context, context.t("That is someone else's contact. Please share your own number with the button."),
+                           Step.PHONE)
     phone = only_digits(message.contact.phone_number, ignore=" -+()") or ""
     phone = "+" + phone
     await say(update, context, context.t("Thank you, your number is saved."), ReplyKeyboardRemove())
@@ -495,7 +499,8 @@ async def got_contact(update: Update, context: KhoosheContext) -> Step:
 
 async def got_phone_text(update: Update, context: KhoosheContext) -> Step:
     """Refuses a typed number: only the contact button proves the number is the sender's."""
-    return await retry(update, context, context.t("Please use the «Share my phone number» button below instead of typing the number."), Step.PHONE)
+    return await retry(update, context, context.t("Please use the «Share my phone number» button below instead of typing the number."),
+                       Step.PHONE)
 
 
 async def got_consent(update: Update, context: KhoosheContext) -> Step:
@@ -542,7 +547,8 @@ async def confirm(update: Update, context: KhoosheContext) -> Step | int:
             await repo.drafts.delete(user.id)
             editing = bool(draft and draft.editing)
     if taken:
-        return await retry(update, context, t("This national ID is already registered by another account. If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
+        return await retry(update, context, t("This national ID is already registered by another account. "
+                                              "If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
     if missing is not Step.REVIEW:
         return await ask(update, context, missing, data)
     await close_prompt(update, t("✅ Details confirmed."))

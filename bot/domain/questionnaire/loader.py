@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ def available_versions() -> list[int]:
     return sorted(versions)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_questionnaire(version: int) -> Questionnaire:
     """Loads and validates ``v{version}.toml`` (once per process)."""
     path = QUESTIONNAIRE_DIR / f"v{version}.toml"
