@@ -46,7 +46,7 @@ class Services:
 class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
     """``context.services``, ``context.db`` and ``context.t`` instead of untyped bot_data lookups."""
 
-    #: Set by ``bot.services.access.requires`` once a privileged handler's role check has passed.
+    #: Set by ``handlers.common.privileged.requires`` once a privileged handler's role check has passed.
     access: Any = None
 
     def __init__(

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.delivery.worker import Prepared, Preparer
+from bot.domain.quiet_hours import QuietHours
 from bot.domain.summary import chart_labels, compose_summary
 from bot.i18n import translator
 from bot.services.assessment import questionnaire_of
@@ -20,11 +21,15 @@ from storage.database import Database
 from storage.models import Round
 from storage.repositories.outbox import OutboxRow
 
-if TYPE_CHECKING:
-    from bot.context import Services
-
 MIN_GROUP = 5
 TOP_LIMIT = 100
+
+
+class Outlet(Protocol):
+    """What publishing needs of the application (``bot.context.Services`` is one)."""
+
+    db: Database
+    quiet: QuietHours
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ async def firm_result(
     return FirmResult(text=text, chart=chart, caption=labels["title"])
 
 
-async def publish(services: Services, round_: Round, now: datetime) -> int:
+async def publish(services: Outlet, round_: Round, now: datetime) -> int:
     """Marks the round published and queues a summary for every scored firm (once each)."""
     not_before = services.quiet.next_allowed(now)
     async with services.db.transaction() as repo:

@@ -1,6 +1,6 @@
 """Who may do what, managed from the chat: estate managers, admins, blocked users, the audit log.
 
-Every command checks the role when it runs (bot.services.access.requires) and is audited. Blocked users are
+Every command checks the role when it runs (handlers.common.privileged.requires) and is audited. Blocked users are
 stopped before any other handler: one short notice, then silence.
 """
 
@@ -22,9 +22,9 @@ from bot.context import KhoosheContext
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
-from bot.services.access import access_of, audit, requires
+from bot.services.access import access_of, audit
 from handlers.common import commands as menus
-from handlers.common.privileged import int_arg, record, refuse, user_id_of
+from handlers.common.privileged import int_arg, record, refuse, requires, user_id_of
 from handlers.common.ui import esc, say, settle_query
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,9 @@ from bot.context import KhoosheContext
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
-from bot.services.access import audit, requires
+from bot.services.access import audit
 from handlers.common import commands as menus
-from handlers.common.privileged import int_arg, record, refuse, user_id_of
+from handlers.common.privileged import int_arg, record, refuse, requires, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from bot.context import KhoosheContext
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.text import normalize, number
 from bot.services import dashboard
-from bot.services.access import audit, requires
+from bot.services.access import audit
+from handlers.common.privileged import requires
 from handlers.common.ui import esc, say
 
 admin_only = requires("admin")

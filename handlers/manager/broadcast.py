@@ -30,7 +30,8 @@ from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.domain.sectors import SECTORS
 from bot.domain.text import number
 from bot.i18n import N_
-from bot.services.access import Access, audit, requires
+from bot.services.access import Access, audit
+from handlers.common.privileged import requires
 from handlers.common.ui import (
     button,
     close_prompt,

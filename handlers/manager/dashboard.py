@@ -13,7 +13,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import KhoosheContext
 from bot.domain.text import normalize, number
 from bot.services import dashboard
-from bot.services.access import audit, requires
+from bot.services.access import audit
+from handlers.common.privileged import requires
 from handlers.common.ui import button, esc, keyboard, rows, say, settle_query
 
 manager_only = requires("manager")
