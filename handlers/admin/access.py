@@ -12,13 +12,12 @@ import logging
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
     CommandHandler,
     TypeHandler,
 )
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
@@ -280,7 +279,7 @@ async def export_audit(update: Update, context: KhoosheContext) -> None:
     )
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(TypeHandler(Update, stop_blocked), group=-2)
     app.add_handler(CommandHandler("block", block))
     app.add_handler(CommandHandler("unblock", unblock))

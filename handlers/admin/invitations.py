@@ -13,9 +13,9 @@ import secrets
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
@@ -215,7 +215,7 @@ async def tell_inviter(context: KhoosheContext, admin_id: int, update: Update, e
         log.info("could not tell admin %s about invitation %s", admin_id, invitation_id)
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     """Adds the deep link (before every other /start) and the invitation commands."""
     app.add_handler(CommandHandler("start", open_link, filters=filters.Regex(rf"^/start(@\w+)?\s+{TOKEN_PATTERN}\s*$")))
     app.add_handler(CommandHandler("invite", invite))

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import CommandHandler
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.text import normalize, number
 from bot.services import dashboard
@@ -117,7 +117,7 @@ async def export_all(update: Update, context: KhoosheContext) -> None:
                                     caption=context.t("📥 All firms, submissions and scores."))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("stats", stats))
     app.add_handler(CommandHandler("top", top))
     app.add_handler(CommandHandler("exportall", export_all))

@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.ext import (
-    Application,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.delivery.broadcasts import CAPTION_LIMIT, TEXT_LIMIT, Tally, prepared_content
 from bot.delivery.worker import send_prepared
 from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
@@ -571,9 +571,9 @@ async def cancel_broadcast(update: Update, context: KhoosheContext) -> None:
                                  id=number(broadcast_id, lang), n=number(tally.cancelled, lang)))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
-    cancel = CallbackQueryHandler(leave, pattern=r"^bc:cancel$")
+    cancel: BaseHandler[Update, KhoosheContext, object] = CallbackQueryHandler(leave, pattern=r"^bc:cancel$")
     app.add_handler(ConversationHandler(
         entry_points=[CommandHandler("broadcast", begin)],
         states={

@@ -8,9 +8,9 @@ audited.
 from __future__ import annotations
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.text import normalize, number
 from bot.services import dashboard
 from bot.services.access import audit
@@ -187,7 +187,7 @@ async def export_button(update: Update, context: KhoosheContext) -> None:
         await send_export(update, context, estate_id)
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("dashboard", dashboard_command))
     app.add_handler(CommandHandler("nudge", nudge_command))
     app.add_handler(CommandHandler("export", export_command))

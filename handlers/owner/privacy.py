@@ -8,9 +8,9 @@ import json
 import secrets
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.services.access import audit
 from handlers.common.ui import button, close_prompt, keyboard, say, settle_query
 
@@ -73,7 +73,7 @@ async def keep(update: Update, context: KhoosheContext) -> None:
     await close_prompt(update, context.t("Nothing was deleted."))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(CallbackQueryHandler(my_data, pattern=r"^priv:data$"))
     app.add_handler(CallbackQueryHandler(ask_delete, pattern=r"^priv:delete$"))
     app.add_handler(CallbackQueryHandler(confirm_delete, pattern=r"^priv:del:[A-Za-z0-9_-]{1,32}$"))

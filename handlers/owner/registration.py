@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
-    Application,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import solar_year
 from bot.domain.national_id import parse_national_id, shape_problem
 from bot.domain.sectors import SECTORS
@@ -123,9 +123,9 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
     elif step is Step.CLUSTER:
         async with context.db.read() as repo:
             clusters = await repo.clusters.in_province(data["province_id"])
-        buttons = [[button(c.name, f"reg:cl:{c.id}")] for c in clusters]
-        buttons.append([button(t("Not in a cluster"), "reg:cl:0")])
-        await say(update, context, t("Is the firm a member of a business cluster?"), keyboard(*buttons))
+        choices = [[button(c.name, f"reg:cl:{c.id}")] for c in clusters]
+        choices.append([button(t("Not in a cluster"), "reg:cl:0")])
+        await say(update, context, t("Is the firm a member of a business cluster?"), keyboard(*choices))
     elif step is Step.SECTOR:
         buttons = [button(t(name), f"reg:sec:{code}") for code, name in SECTORS.items()]
         await say(update, context, t("Which sector is the firm's main activity in?"), keyboard(*rows(buttons, 2)))
@@ -195,10 +195,11 @@ async def describe(repo: Repositories, context: KhoosheContext, data: dict[str, 
     t, lang = context.t, context.lang
     shown: list[tuple[Step, str]] = []
     for step, field in FIELD_OF_STEP.items():
-        value = data.get(field)
         if field not in data:
-            text = "—"
-        elif step is Step.PROVINCE:
+            shown.append((step, "—"))
+            continue
+        value = data[field]
+        if step is Step.PROVINCE:
             province = await repo.provinces.get(value)
             text = province.name(lang) if province else "—"
         elif step is Step.ESTATE:
@@ -611,9 +612,9 @@ async def show_profile(update: Update, context: KhoosheContext) -> None:
     ))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     text = filters.TEXT & ~filters.COMMAND
-    buttons_only = [MessageHandler(text, use_buttons)]
+    buttons_only: list[BaseHandler[Update, KhoosheContext, object]] = [MessageHandler(text, use_buttons)]
     conversation = ConversationHandler(
         entry_points=[
             CommandHandler("register", begin),
