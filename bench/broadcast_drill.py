@@ -33,11 +33,11 @@ if str(ROOT) not in sys.path:
 
 from storage.database import Database  # noqa: E402
 from storage.repositories.base import stamp  # noqa: E402
-from tests.support.khooshe import ADMIN_ID, seed  # noqa: E402
 from tests.support.factories import national_id, tehran  # noqa: E402
 from tests.support.fakebot import FakeBotApi  # noqa: E402
 from tests.support.fakebot.server import RATE_LIMITED  # noqa: E402
 from tests.support.fakebot.strict import ApiError  # noqa: E402
+from tests.support.khooshe import ADMIN_ID, seed  # noqa: E402
 
 FIRST_OWNER = 10_000_001
 NOTICE = "📣 Notice to all firms: the estate's annual meeting is on 1405/09/20."
@@ -119,19 +119,17 @@ async def prepare(db_path: Path, firms: int) -> list[int]:
 
 
 async def queue_broadcast(db_path: Path, when: datetime) -> int:
-    async with Database(db_path) as db:
-        async with db.transaction() as repo:
-            return await repo.broadcasts.create(
-                created_by=ADMIN_ID, audience={"estates": None}, content={"kind": "text", "text": NOTICE},
-                send_at=when, progress_chat=ADMIN_ID,
-            )
+    async with Database(db_path) as db, db.transaction() as repo:
+        return await repo.broadcasts.create(
+            created_by=ADMIN_ID, audience={"estates": None}, content={"kind": "text", "text": NOTICE},
+            send_at=when, progress_chat=ADMIN_ID,
+        )
 
 
 async def broadcast_state(db_path: Path, broadcast_id: int) -> tuple[str, dict[str, int]]:
-    async with Database(db_path) as db:
-        async with db.read() as repo:
-            found = await repo.broadcasts.get(broadcast_id)
-            counts = await repo.broadcasts.delivery_counts(broadcast_id)
+    async with Database(db_path) as db, db.read() as repo:
+        found = await repo.broadcasts.get(broadcast_id)
+        counts = await repo.broadcasts.delivery_counts(broadcast_id)
     assert found is not None
     return found.state, counts
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import pstats
@@ -158,10 +159,8 @@ class BotProcess:
         while True:
             total = 0
             for proc in self._tree():
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak_rss = max(self.peak_rss, total)
             if self._stop.wait(0.05):
                 return
@@ -217,10 +216,8 @@ class BotProcess:
                     self.popen.wait(grace)
                 except subprocess.TimeoutExpired:
                     for proc in reversed(self._tree()):
-                        try:
+                        with contextlib.suppress(Exception):  # gone already, or not ours to kill
                             proc.kill()
-                        except Exception:  # noqa: BLE001
-                            pass
                     self.popen.wait(5)
         finally:
             self._stop.set()

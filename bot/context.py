@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.clock import Clock
 from bot.i18n import Translator, translator
+from bot.services.access import Access
 from bot.settings import Settings
 from storage.database import Database
 
@@ -46,8 +47,7 @@ class Services:
 class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
     """``context.services``, ``context.db`` and ``context.t`` instead of untyped bot_data lookups."""
 
-    #: Set by ``bot.services.access.requires`` once a privileged handler's role check has passed.
-    access: Any = None
+    _access: Access | None = None
 
     def __init__(
         self,
@@ -56,6 +56,30 @@ class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
         user_id: int | None = None,
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def access(self) -> Access:
+        """The sender's roles, set by ``handlers.common.privileged.requires`` once a privileged
+        handler's role check has passed (so only guarded handlers may read it)."""
+        if self._access is None:
+            raise RuntimeError("context.access is read in a handler that is not guarded by requires")
+        return self._access
+
+    @access.setter
+    def access(self, value: Access) -> None:
+        self._access = value
+
+    @property
+    def user_data(self) -> dict[Any, Any]:
+        """The sender's data: every handler here answers an update from a user."""
+        data = super().user_data
+        if data is None:
+            raise RuntimeError("this update has no user, so it has no user_data")
+        return data
+
+    @user_data.setter
+    def user_data(self, _: object) -> NoReturn:
+        raise AttributeError("user_data cannot be replaced, only changed")
 
     @property
     def services(self) -> Services:
@@ -81,3 +105,9 @@ class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
 
     def now(self) -> datetime:
         return self.bot_data.clock.now()
+
+
+#: The application ``build_application`` makes, as the handlers' ``register`` functions receive it.
+KhoosheApp: TypeAlias = Application[
+    ExtBot[None], KhoosheContext, dict[Any, Any], dict[Any, Any], Services, JobQueue[KhoosheContext]
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -21,7 +21,7 @@ def N_(message: str) -> str:
     return message
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> gettext.NullTranslations:
     """Returns the catalog for ``lang``; compiled from the .po file so no binary is committed."""
     if lang not in LANGUAGES:
@@ -47,7 +47,7 @@ def pick_language(code: str | None) -> str:
 class Translator:
     """The texts of one language: ``t("Hello {name}", name=...)`` translates, then fills in."""
 
-    __slots__ = ("lang", "_gettext", "_ngettext")
+    __slots__ = ("_gettext", "_ngettext", "lang")
 
     def __init__(self, lang: str) -> None:
         self.lang = pick_language(lang)
@@ -64,6 +64,6 @@ class Translator:
         return text.format(n=n, **params)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translator(lang: str | None) -> Translator:
     return Translator(pick_language(lang))

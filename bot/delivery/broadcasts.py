@@ -150,7 +150,7 @@ class BroadcastKeeper:
         for b in running:
             try:
                 await self._follow(b, now)
-            except Exception:  # noqa: BLE001 - one broadcast's progress must not stop the others
+            except Exception:  # one broadcast's progress must not stop the others
                 log.exception("broadcast %s: progress update failed", b.id)
         return started
 

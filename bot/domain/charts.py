@@ -33,11 +33,13 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Literal, TypeAlias
 
 from matplotlib import ft2font
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 from PIL import Image
@@ -90,7 +92,7 @@ def visual(text: str) -> str:
     import arabic_reshaper
     from bidi import get_display
 
-    shaped = get_display(arabic_reshaper.reshape(text))
+    shaped: str = get_display(arabic_reshaper.reshape(text))
     # The joining is now explicit in the glyphs; ZWNJ and bidi marks would only show as boxes.
     return shaped.translate({0x200C: None, 0x200D: None, 0x200E: None, 0x200F: None})
 
@@ -109,7 +111,9 @@ def _wrap(text: str, width: int = _WRAP) -> str:
     """Breaks a label into lines of about ``width`` characters at spaces (at most two lines)."""
     if len(text) <= width:
         return text
-    words, lines, line = text.split(), [], ""
+    lines: list[str] = []
+    line = ""
+    words = text.split()
     for word in words:
         if line and len(line) + 1 + len(word) > width and len(lines) < 1:
             lines.append(line)
@@ -134,8 +138,8 @@ class _Template:
         self.lang = lang
         self.with_median = with_median
         n = len(dims)
-        fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white", layout="constrained")
-        fig.get_layout_engine().set(w_pad=0.12, h_pad=0.1)
+        fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white",
+                     layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.1))
         self.fig, self.canvas = fig, FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         self.ax = ax
@@ -213,8 +217,8 @@ class _Template:
         # The Persian axis runs 100 → 0, so "beyond the end" is on the left there.
         inside = value >= _INSIDE_FROM
         x = value - _LABEL_PAD if inside else value + _LABEL_PAD
-        towards_zero = "right" if not self.rtl else "left"
-        away = "left" if not self.rtl else "right"
+        towards_zero: Literal["left", "right"] = "right" if not self.rtl else "left"
+        away: Literal["left", "right"] = "left" if not self.rtl else "right"
         label.set_x(x)
         label.set_horizontalalignment(towards_zero if inside else away)
         label.set_color("white" if inside else dark_text)
@@ -222,11 +226,11 @@ class _Template:
     def _draw(self, values: Sequence[float | None], medians: Sequence[float | None] | None) -> None:
         self.canvas.restore_region(self.background)
         artists: list[Rectangle | Text] = []
-        for bar, label, value in zip(self.firm_bars, self.firm_values, values):
+        for bar, label, value in zip(self.firm_bars, self.firm_values, values, strict=True):
             self._place(bar, label, value, INK)
             artists += (bar, label)
         if self.with_median:
-            for bar, label, value in zip(self.median_bars, self.median_values, medians or ()):
+            for bar, label, value in zip(self.median_bars, self.median_values, medians or (), strict=True):
                 self._place(bar, label, value, "#546e7a")
                 artists += (bar, label)
         for artist in artists:
@@ -247,11 +251,13 @@ class _Template:
         return out.getvalue()
 
 
-_templates: OrderedDict[tuple, _Template] = OrderedDict()
+#: dimension ids, their labels, the language, with a median?, the legend, the title.
+_Key: TypeAlias = tuple[tuple[str, ...], tuple[str, ...], str, bool, tuple[str, str], str]
+_templates: OrderedDict[_Key, _Template] = OrderedDict()
 _templates_lock = threading.Lock()
 
 
-def _template(key: tuple) -> _Template:
+def _template(key: _Key) -> _Template:
     with _templates_lock:
         template = _templates.get(key)
         if template is None:
@@ -297,7 +303,7 @@ def render_dimension_chart(
         raise ValueError("no dimension scores to chart")
     legend = {**DEFAULT_LEGEND, **(legend or {})}
     with_median = estate_median is not None
-    key = (
+    key: _Key = (
         tuple(dims),
         tuple(labels.get(d, d) for d in dims),
         "fa" if lang == "fa" else "en",

@@ -61,10 +61,12 @@ def _compile(question: Question) -> Scorer:
         return choice
     if kind == "multi":
         cap = float(question.cap if question.cap is not None else MAX_SCORE)
+        # Only single questions have excluded options, so every option here is worth points.
+        worth = {o.id: float(o.points or 0.0) for o in question.options}
 
         def multi(value: Any, reference_year: int) -> float | None:
             try:
-                return min(cap, sum(points[v] for v in value))
+                return min(cap, sum(worth[v] for v in value))
             except (KeyError, TypeError):
                 raise invalid(value) from None
 
@@ -98,7 +100,8 @@ def _compile(question: Question) -> Scorer:
                 a, b, c = value
             except (TypeError, ValueError):
                 raise invalid(value) from None
-            return min(MAX_SCORE, f1 * a + f2 * b + f3 * c)
+            total: float = f1 * a + f2 * b + f3 * c
+            return min(MAX_SCORE, total)
 
         return shares
     if kind == "year_or_none":

@@ -145,7 +145,7 @@ def short_prompt(question: Question, lang: str, limit: int = MAX_PROMPT) -> str:
 
 def _score(value: float) -> int:
     """Scores are shown, and compared, as whole numbers."""
-    return int(round(value))
+    return round(value)
 
 
 def _length(text: str) -> int:
@@ -194,7 +194,7 @@ def compose_summary(
     def n(value: float | int) -> str:
         return number(value, lang)
 
-    head = [
+    head: list[str] = [
         "📊 " + _bold(t("Your results: {round}", round=_shorten(round_title, MAX_NAME))),
         _italic(_shorten(firm_name, MAX_NAME)),
         "",
@@ -202,7 +202,7 @@ def compose_summary(
     ]
 
     dims = _dimension_ids(score, questionnaire)
-    scores = [_bold(t("Scores by area (out of 100)"))]
+    scores: list[str] = [_bold(t("Scores by area (out of 100)"))]
     for did in dims:
         title = _dimension_title(questionnaire, did, lang)
         value = _score(score.dimensions[did])
@@ -225,7 +225,7 @@ def compose_summary(
             "Comparisons with your estate's median are shown only for estates with at least "
             "five responding firms.")))
 
-    ranks = [_bold(t("Your rank"))]
+    ranks: list[str] = [_bold(t("Your rank"))]
 
     def position(rank: int | None, size: int | None) -> _Html | None:
         if rank is None or size is None:
@@ -263,13 +263,14 @@ def compose_summary(
             item += "\n💡 " + _escape(advice)
         weak_items.append(item)
 
-    closing = []
+    closing: list[str] = []
     if consented_top100:
         closing.append("🏆 " + _bold(t(
             "Congratulations! Your firm is among the country's top 100 this round and appears "
             "in the published ranking.")))
 
     def assemble(weak: list[str]) -> str:
+        weak_section: list[str]
         if weak:
             weak_section = [_bold(t("Where to improve first")), *weak]
         elif not score.weakest:

@@ -1,22 +1,16 @@
 """Roles, checked on the server when every privileged command or button runs.
 
 Admins are the ids in KHOOSHE_ADMINS plus those promoted in the bot; estate managers manage one
-or more estates; everyone else is a firm owner.  A refusal is written to the audit log.
+or more estates; everyone else is a firm owner.  A refusal is written to the audit log.  The guard
+that handlers wear, ``requires``, is in ``handlers.common.privileged``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import wraps
-from typing import Any
-
-from telegram import Update
+from typing import TYPE_CHECKING
 
 from storage.repositories import Repositories
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,40 +56,15 @@ async def audit(
     )
 
 
-Handler = Callable[[Update, Any], Awaitable[Any]]
+if TYPE_CHECKING:
+    from handlers.common.privileged import requires as requires
 
 
-def requires(role: str) -> Callable[[Handler], Handler]:
-    """Guards a handler: ``role`` is "admin" or "manager" (admins pass both). A refused user
-    gets a polite "not allowed" and the attempt is audited."""
+def __getattr__(name: str) -> object:
+    """``requires`` answers through Telegram, so it lives in ``handlers.common.privileged`` now;
+    this keeps ``from bot.services.access import requires`` working until no handler uses it."""
+    if name == "requires":
+        from handlers.common.privileged import requires
 
-    def wrap(handler: Handler) -> Handler:
-        @wraps(handler)
-        async def guarded(update: Update, context: Any) -> Any:
-            user = update.effective_user
-            if user is None:
-                return None
-            async with context.db.transaction() as repo:
-                access = await access_of(repo, context.settings.admins, user.id)
-                allowed = access.is_admin or (role == "manager" and access.is_manager)
-                if not allowed:
-                    what = (update.callback_query.data if update.callback_query else None) or (
-                        update.message.text.split()[0] if update.message and update.message.text else "?")
-                    await audit(repo, user_id=user.id, action=handler.__name__, target=what, ok=False,
-                                detail=f"requires {role}")
-            if not allowed:
-                log.warning("refused %s to user %s", handler.__name__, user.id)
-                from handlers.common.ui import say, settle_query
-
-                await settle_query(update, text=context.t("This is for admins only.") if role == "admin"
-                                   else context.t("You are not allowed to do this."))
-                if update.message is not None:
-                    await say(update, context, context.t("This is for admins only.") if role == "admin"
-                              else context.t("You are not allowed to do this."))
-                return None
-            context.access = access
-            return await handler(update, context)
-
-        return guarded
-
-    return wrap
+        return requires
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

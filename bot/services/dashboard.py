@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape as esc
 from typing import Any
 
 from bot.domain.calendar import format_long_date
@@ -191,8 +192,6 @@ def problem_lines(tally: ProblemTally, questionnaire: Questionnaire, t: Translat
 
 def render_estate(view: EstateView, lang: str, settings: Settings) -> list[str]:
     """The dashboard as one or more HTML messages, each under Telegram's limit."""
-    from handlers.common.ui import esc
-
     t = translator(lang)
     blocks = [t("📊 <b>Dashboard: {estate}</b>", estate=esc(view.estate.name))
               + "\n" + t("Firms registered: {n}", n=number(len(view.firms), lang))]
@@ -249,7 +248,8 @@ def nudge_prefix(estate_id: int, day: str) -> str:
 
 def nudge_payload(r: Round, lang: str, settings: Settings) -> dict[str, object]:
     t = translator(lang)
-    text = t("⏰ A reminder from your estate's management: the self-assessment «{title}» is open until {date}. It takes about five minutes.",
+    text = t("⏰ A reminder from your estate's management: the self-assessment «{title}» is open until {date}. "
+             "It takes about five minutes.",
              title=r.title, date=format_long_date(r.closes_at, lang, settings.zone))
     return {"type": "text", "text": text,
             "buttons": [[{"text": t("📋 Continue the assessment"), "data": "m:assess"}]]}
@@ -287,8 +287,6 @@ async def nudge_estate(repo: Repositories, estate_id: int, now: datetime, settin
 # --- national -----------------------------------------------------------------------------------
 
 def top_label(entry: TopEntry, estates: dict[int, str], t: Translator) -> str:
-    from handlers.common.ui import esc
-
     if entry.name:
         return esc(entry.name)
     return t("a firm in {estate}", estate=esc(estates.get(entry.estate_id, "?")))

@@ -1,6 +1,6 @@
 """Who may do what, managed from the chat: estate managers, admins, blocked users, the audit log.
 
-Every command checks the role when it runs (bot.services.access.requires) and is audited. Blocked users are
+Every command checks the role when it runs (handlers.common.privileged.requires) and is audited. Blocked users are
 stopped before any other handler: one short notice, then silence.
 """
 
@@ -12,19 +12,18 @@ import logging
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
     CommandHandler,
     TypeHandler,
 )
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
-from bot.services.access import access_of, audit, requires
+from bot.services.access import access_of, audit
 from handlers.common import commands as menus
-from handlers.common.privileged import int_arg, record, refuse, user_id_of
+from handlers.common.privileged import int_arg, record, refuse, requires, user_id_of
 from handlers.common.ui import esc, say, settle_query
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,8 @@ async def stop_blocked(update: Update, context: KhoosheContext) -> None:
         services.blocked_noticed.add(user.id)
         if update.effective_chat is not None:
             t = translator(await menus.language_of(services, user.id))
-            await say(update, context, t("Your access to this bot is suspended. If you think this is a mistake, contact your estate's office."))
+            await say(update, context,
+                      t("Your access to this bot is suspended. If you think this is a mistake, contact your estate's office."))
     raise ApplicationHandlerStop
 
 
@@ -279,7 +279,7 @@ async def export_audit(update: Update, context: KhoosheContext) -> None:
     )
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(TypeHandler(Update, stop_blocked), group=-2)
     app.add_handler(CommandHandler("block", block))
     app.add_handler(CommandHandler("unblock", unblock))

@@ -13,15 +13,15 @@ import secrets
 from datetime import timedelta
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
-from bot.services.access import audit, requires
+from bot.services.access import audit
 from handlers.common import commands as menus
-from handlers.common.privileged import int_arg, record, refuse, user_id_of
+from handlers.common.privileged import int_arg, record, refuse, requires, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,8 @@ async def open_link(update: Update, context: KhoosheContext) -> None:
     nonce = secrets.token_urlsafe(12)
     context.user_data[PENDING] = {"id": inv.id, "nonce": nonce}
     await record(context, update, "invite_open", target=f"invitation {inv.id}")
-    await say(update, context, t("You are invited to manage «{estate}» ({province}) in Khooshe. As a manager you can reach the estate's firms and follow their results. Do you accept?",
+    await say(update, context, t("You are invited to manage «{estate}» ({province}) in Khooshe. "
+                                 "As a manager you can reach the estate's firms and follow their results. Do you accept?",
                                  estate=esc(estate.name), province=esc(province.name(lang) if province else "")),
               keyboard([button(t("✅ Accept"), f"inv:ok:{nonce}"), button(t("✖️ Decline"), f"inv:no:{nonce}")]))
 
@@ -214,7 +215,7 @@ async def tell_inviter(context: KhoosheContext, admin_id: int, update: Update, e
         log.info("could not tell admin %s about invitation %s", admin_id, invitation_id)
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     """Adds the deep link (before every other /start) and the invitation commands."""
     app.add_handler(CommandHandler("start", open_link, filters=filters.Regex(rf"^/start(@\w+)?\s+{TOKEN_PATTERN}\s*$")))
     app.add_handler(CommandHandler("invite", invite))

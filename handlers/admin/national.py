@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import CommandHandler
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.text import normalize, number
 from bot.services import dashboard
-from bot.services.access import audit, requires
+from bot.services.access import audit
+from handlers.common.privileged import requires
 from handlers.common.ui import esc, say
 
 admin_only = requires("admin")
@@ -116,7 +117,7 @@ async def export_all(update: Update, context: KhoosheContext) -> None:
                                     caption=context.t("📥 All firms, submissions and scores."))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("stats", stats))
     app.add_handler(CommandHandler("top", top))
     app.add_handler(CommandHandler("exportall", export_all))

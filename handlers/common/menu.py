@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     filters,
 )
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import format_long_date
 from bot.domain.text import number
 from bot.i18n import LANGUAGES, N_, translator
@@ -35,7 +34,8 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
     lines = [intro] if intro else []
     buttons = []
     if firm is None:
-        lines.append(t("Khooshe helps your firm see where it stands in technology, standards and exports, and how it compares with its peers."))
+        lines.append(t("Khooshe helps your firm see where it stands in technology, standards and exports, "
+                       "and how it compares with its peers."))
         if draft is not None and not draft.editing:
             buttons.append([button(t("📝 Continue registration"), "m:register")])
         else:
@@ -141,7 +141,7 @@ async def set_language(update: Update, context: KhoosheContext) -> None:
                     else context.t("Language set to Persian."))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     """Adds the menu's commands and buttons; the catch-all goes last."""
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler(["menu", "cancel"], menu_command))
@@ -151,7 +151,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(menu_command, pattern=r"^m:menu$"))
 
 
-def register_fallback(app: Application) -> None:
+def register_fallback(app: KhoosheApp) -> None:
     """Anything nobody else handled gets the menu, never silence."""
     app.add_handler(MessageHandler(filters.ALL, menu_command))
     app.add_handler(CallbackQueryHandler(stale_button))

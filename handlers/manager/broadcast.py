@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.ext import (
-    Application,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -23,14 +23,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.delivery.broadcasts import CAPTION_LIMIT, TEXT_LIMIT, Tally, prepared_content
 from bot.delivery.worker import send_prepared
 from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.domain.sectors import SECTORS
 from bot.domain.text import number
 from bot.i18n import N_
-from bot.services.access import Access, audit, requires
+from bot.services.access import Access, audit
+from handlers.common.privileged import requires
 from handlers.common.ui import (
     button,
     close_prompt,
@@ -138,7 +139,8 @@ async def begin(update: Update, context: KhoosheContext) -> Step | int:
     if access.is_admin:
         buttons = [[button(t("🌍 All firms"), "bc:all")]]
         buttons += rows([button(p.name(lang), f"bc:prov:{p.id}") for p in provinces], 3)
-        await say(update, context, t("📣 New broadcast. Who should receive it? All firms, or choose a province (then the whole province or one estate)."),
+        await say(update, context, t("📣 New broadcast. Who should receive it? "
+                                     "All firms, or choose a province (then the whole province or one estate)."),
                   keyboard(*buttons))
         return Step.SCOPE
     if len(estates) == 1:
@@ -212,10 +214,7 @@ async def chose_estate(update: Update, context: KhoosheContext) -> Step | None:
     access: Access = context.access
     draft = draft_of(context)
     value = query.data.rsplit(":", 1)[1]
-    if value == "all":
-        estates = list(access.estates)
-    else:
-        estates = [int(value)]
+    estates = list(access.estates) if value == "all" else [int(value)]
     if draft is None or not estates or not all(access.may_manage(e) for e in estates):
         await refuse(update, context, "broadcast_estate", query.data)
         return None
@@ -282,7 +281,8 @@ async def show_filters(update: Update, context: KhoosheContext, *, edit: bool = 
     any_value = t("any")
     buttons = [
         [button(t("🏷 Cluster: {value}", value=any_value if audience.get("cluster") is None else "✓"), "bc:f:cl"),
-         button(t("🏭 Sector: {value}", value=sector_name(context, audience["sector"]) if audience.get("sector") else any_value), "bc:f:sec")],
+         button(t("🏭 Sector: {value}", value=sector_name(context, audience["sector"]) if audience.get("sector") else any_value),
+                "bc:f:sec")],
     ]
     row = []
     if audience.get("round_id") is not None:
@@ -371,7 +371,8 @@ async def ask_content(update: Update, context: KhoosheContext) -> Step | None:
     if await checked_draft(update, context) is None:
         return None
     await settle_query(update)
-    await close_prompt(update, context.t("Now send the notice: a text, or a photo or a document with a caption. Firms receive it exactly as you send it."))
+    await close_prompt(update, context.t("Now send the notice: a text, or a photo or a document with a caption. "
+                                         "Firms receive it exactly as you send it."))
     return Step.CONTENT
 
 
@@ -570,9 +571,9 @@ async def cancel_broadcast(update: Update, context: KhoosheContext) -> None:
                                  id=number(broadcast_id, lang), n=number(tally.cancelled, lang)))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
-    cancel = CallbackQueryHandler(leave, pattern=r"^bc:cancel$")
+    cancel: BaseHandler[Update, KhoosheContext, object] = CallbackQueryHandler(leave, pattern=r"^bc:cancel$")
     app.add_handler(ConversationHandler(
         entry_points=[CommandHandler("broadcast", begin)],
         states={

@@ -8,12 +8,13 @@ audited.
 from __future__ import annotations
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.text import normalize, number
 from bot.services import dashboard
-from bot.services.access import audit, requires
+from bot.services.access import audit
+from handlers.common.privileged import requires
 from handlers.common.ui import button, esc, keyboard, rows, say, settle_query
 
 manager_only = requires("manager")
@@ -128,13 +129,15 @@ async def send_nudge(update: Update, context: KhoosheContext, estate_id: int) ->
     if result.round is None:
         await say(update, context, t("No round is open, so there is nobody to remind."))
     elif result.already:
-        await say(update, context, t("The firms of {estate} were already reminded today. A nudge can be sent once a day per estate; try again tomorrow.", estate=name))
+        await say(update, context, t("The firms of {estate} were already reminded today. "
+                                     "A nudge can be sent once a day per estate; try again tomorrow.", estate=name))
     elif result.queued == 0:
         await say(update, context, t("Every firm of {estate} has answered (or muted reminders); nobody to remind.", estate=name))
     else:
         if services.worker is not None:
             services.worker.wake()
-        await say(update, context, t("✅ A reminder is on its way to {n} firms of {estate} that have not answered yet. Outside quiet hours it goes out at once.",
+        await say(update, context, t("✅ A reminder is on its way to {n} firms of {estate} that have not answered yet. "
+                                     "Outside quiet hours it goes out at once.",
                                      n=number(result.queued, lang), estate=name))
 
 
@@ -184,7 +187,7 @@ async def export_button(update: Update, context: KhoosheContext) -> None:
         await send_export(update, context, estate_id)
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("dashboard", dashboard_command))
     app.add_handler(CommandHandler("nudge", nudge_command))
     app.add_handler(CommandHandler("export", export_command))

@@ -14,7 +14,6 @@ from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -22,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import solar_year
 from bot.domain.questionnaire import NONE_OPTION, Question
 from bot.domain.questionnaire.answers import (
@@ -287,7 +286,8 @@ async def begin(update: Update, context: KhoosheContext) -> Stage | int:
     sitting = await load(context, user.id)
     assert sitting is not None and status.round is not None
     if outcome == "new":
-        await say(update, context, t("<b>{title}</b>\n{count} questions, about five minutes. Every answer is saved as you go: you can leave and come back at any time.",
+        await say(update, context, t("<b>{title}</b>\n{count} questions, about five minutes. "
+                                     "Every answer is saved as you go: you can leave and come back at any time.",
                                      title=esc(status.round.title), count=number(len(sitting.questions), context.lang)))
     else:
         await say(update, context, t("Welcome back! You have answered {done} of {total}. Let's continue.",
@@ -502,7 +502,7 @@ async def use_buttons(update: Update, context: KhoosheContext) -> Stage | int:
     return await show(update, context, sitting, sitting.cursor)
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     text = filters.TEXT & ~filters.COMMAND
     conversation = ConversationHandler(
         entry_points=[

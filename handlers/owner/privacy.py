@@ -8,9 +8,9 @@ import json
 import secrets
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.services.access import audit
 from handlers.common.ui import button, close_prompt, keyboard, say, settle_query
 
@@ -37,7 +37,11 @@ async def ask_delete(update: Update, context: KhoosheContext) -> None:
     t = context.t
     token = secrets.token_urlsafe(9)
     context.user_data[PENDING] = token
-    await say(update, context, t("🗑 <b>Delete my data?</b>\n\nYour firm's name, national ID, phone, profile details, unfinished answers and written notes will be removed, and you will get no more messages about this firm. Scores and rankings already published stay, without your firm's name. You can register again afterwards.\n\nThis cannot be undone."),
+    await say(update, context, t("🗑 <b>Delete my data?</b>\n\n"
+                                 "Your firm's name, national ID, phone, profile details, unfinished answers and written notes "
+                                 "will be removed, and you will get no more messages about this firm. "
+                                 "Scores and rankings already published stay, without your firm's name. "
+                                 "You can register again afterwards.\n\nThis cannot be undone."),
               keyboard([button(t("🗑 Yes, delete"), f"priv:del:{token}"), button(t("✖️ Keep my data"), "priv:keep")]))
 
 
@@ -59,7 +63,8 @@ async def confirm_delete(update: Update, context: KhoosheContext) -> None:
                     target=f"firm:{firm_id}" if firm_id else f"user:{user.id}")
     context.user_data.clear()
     await close_prompt(update, t("🗑 Your data has been deleted."))
-    await say(update, context, t("Your firm's personal data has been removed. Published aggregates stay without your firm's name. To take part again, register with /register."))
+    await say(update, context, t("Your firm's personal data has been removed. Published aggregates stay without your firm's name. "
+                                 "To take part again, register with /register."))
 
 
 async def keep(update: Update, context: KhoosheContext) -> None:
@@ -68,7 +73,7 @@ async def keep(update: Update, context: KhoosheContext) -> None:
     await close_prompt(update, context.t("Nothing was deleted."))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(CallbackQueryHandler(my_data, pattern=r"^priv:data$"))
     app.add_handler(CallbackQueryHandler(ask_delete, pattern=r"^priv:delete$"))
     app.add_handler(CallbackQueryHandler(confirm_delete, pattern=r"^priv:del:[A-Za-z0-9_-]{1,32}$"))

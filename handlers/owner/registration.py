@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
-    Application,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import solar_year
 from bot.domain.national_id import parse_national_id, shape_problem
 from bot.domain.sectors import SECTORS
@@ -123,9 +123,9 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
     elif step is Step.CLUSTER:
         async with context.db.read() as repo:
             clusters = await repo.clusters.in_province(data["province_id"])
-        buttons = [[button(c.name, f"reg:cl:{c.id}")] for c in clusters]
-        buttons.append([button(t("Not in a cluster"), "reg:cl:0")])
-        await say(update, context, t("Is the firm a member of a business cluster?"), keyboard(*buttons))
+        choices = [[button(c.name, f"reg:cl:{c.id}")] for c in clusters]
+        choices.append([button(t("Not in a cluster"), "reg:cl:0")])
+        await say(update, context, t("Is the firm a member of a business cluster?"), keyboard(*choices))
     elif step is Step.SECTOR:
         buttons = [button(t(name), f"reg:sec:{code}") for code, name in SECTORS.items()]
         await say(update, context, t("Which sector is the firm's main activity in?"), keyboard(*rows(buttons, 2)))
@@ -141,7 +141,8 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
         )
         await say(update, context, t("Please share your mobile number with the button below."), markup)
     elif step is Step.CONSENT:
-        await say(update, context, t("May Khooshe show your firm's name in public rankings, such as the top 100? Your scores stay private either way."),
+        await say(update, context, t("May Khooshe show your firm's name in public rankings, such as the top 100? "
+                                     "Your scores stay private either way."),
                   keyboard([button(t("Yes, show our name"), "reg:consent:1")],
                            [button(t("No, keep us anonymous"), "reg:consent:0")]))
     else:
@@ -160,7 +161,8 @@ async def ask_estate(
     province_name = province.name(lang) if province else ""
     change = [button(t("↩️ Change province"), "reg:edit:PROVINCE")]
     if not estates:
-        await say(update, context, t("No estates of {province} are registered in Khooshe yet. Please choose another province, or ask your estate office to contact us.",
+        await say(update, context, t("No estates of {province} are registered in Khooshe yet. "
+                                     "Please choose another province, or ask your estate office to contact us.",
                                      province=esc(province_name)), keyboard(change))
         return
     if query:
@@ -193,10 +195,11 @@ async def describe(repo: Repositories, context: KhoosheContext, data: dict[str, 
     t, lang = context.t, context.lang
     shown: list[tuple[Step, str]] = []
     for step, field in FIELD_OF_STEP.items():
-        value = data.get(field)
         if field not in data:
-            text = "—"
-        elif step is Step.PROVINCE:
+            shown.append((step, "—"))
+            continue
+        value = data[field]
+        if step is Step.PROVINCE:
             province = await repo.provinces.get(value)
             text = province.name(lang) if province else "—"
         elif step is Step.ESTATE:
@@ -355,7 +358,8 @@ async def got_national_id(update: Update, context: KhoosheContext) -> Step:
     async with context.db.read() as repo:
         holder = await repo.firms.by_national_id(national_id)
     if holder is not None and holder.owner_id != user.id:
-        return await retry(update, context, t("This national ID is already registered by another account. If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
+        return await retry(update, context, t("This national ID is already registered by another account. "
+                                              "If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
     return await store(update, context, national_id=national_id)
 
 
@@ -486,7 +490,8 @@ async def got_contact(update: Update, context: KhoosheContext) -> Step:
     message = update.message
     assert message is not None and message.contact is not None and update.effective_user is not None
     if message.contact.user_id != update.effective_user.id:
-        return await retry(update, context, context.t("That is someone else's contact. Please share your own number with the button."), Step.PHONE)
+        return await retry(update, context, context.t("That is someone else's contact. Please share your own number with the button."),
+                           Step.PHONE)
     phone = only_digits(message.contact.phone_number, ignore=" -+()") or ""
     phone = "+" + phone
     await say(update, context, context.t("Thank you, your number is saved."), ReplyKeyboardRemove())
@@ -495,7 +500,8 @@ async def got_contact(update: Update, context: KhoosheContext) -> Step:
 
 async def got_phone_text(update: Update, context: KhoosheContext) -> Step:
     """Refuses a typed number: only the contact button proves the number is the sender's."""
-    return await retry(update, context, context.t("Please use the «Share my phone number» button below instead of typing the number."), Step.PHONE)
+    return await retry(update, context, context.t("Please use the «Share my phone number» button below instead of typing the number."),
+                       Step.PHONE)
 
 
 async def got_consent(update: Update, context: KhoosheContext) -> Step:
@@ -542,7 +548,8 @@ async def confirm(update: Update, context: KhoosheContext) -> Step | int:
             await repo.drafts.delete(user.id)
             editing = bool(draft and draft.editing)
     if taken:
-        return await retry(update, context, t("This national ID is already registered by another account. If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
+        return await retry(update, context, t("This national ID is already registered by another account. "
+                                              "If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
     if missing is not Step.REVIEW:
         return await ask(update, context, missing, data)
     await close_prompt(update, t("✅ Details confirmed."))
@@ -605,9 +612,9 @@ async def show_profile(update: Update, context: KhoosheContext) -> None:
     ))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     text = filters.TEXT & ~filters.COMMAND
-    buttons_only = [MessageHandler(text, use_buttons)]
+    buttons_only: list[BaseHandler[Update, KhoosheContext, object]] = [MessageHandler(text, use_buttons)]
     conversation = ConversationHandler(
         entry_points=[
             CommandHandler("register", begin),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.services.publishing import firm_result
 from handlers.common.menu import show_menu
 from handlers.common.ui import button, keyboard, say, settle_query
@@ -76,7 +76,7 @@ async def language_from_settings(update: Update, context: KhoosheContext) -> Non
     await language_command(update, context)
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("myrank", my_rank))
     app.add_handler(CallbackQueryHandler(my_rank, pattern=r"^m:myrank$"))
     app.add_handler(CommandHandler("settings", settings_menu))

@@ -27,9 +27,8 @@ class Repositories:
     """``repo.firms``, ``repo.rounds``…; none commits: the transaction belongs to the caller."""
 
     __slots__ = (
-        "conn", "access", "provinces", "estates", "clusters", "users", "firms",
-        "drafts", "rounds", "submissions", "answers", "scores", "outbox", "reports", "privacy",
-        "broadcasts", "ranking",
+        "access", "answers", "broadcasts", "clusters", "conn", "drafts", "estates", "firms",
+        "outbox", "privacy", "provinces", "reports", "rounds", "scores", "ranking", "submissions", "users",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:

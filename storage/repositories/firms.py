@@ -94,4 +94,5 @@ class FirmRepository(Repository):
             " ORDER BY f.id",
             (round_id, untouched_since),
         )
-        return [(Recipient(**{k: r[k] for k in r.keys() if k != "answered"}), r["answered"]) for r in rows]
+        # a Row iterates over its values, so its keys() are wanted here
+        return [(Recipient(**{k: r[k] for k in r.keys() if k != "answered"}), r["answered"]) for r in rows]  # noqa: SIM118

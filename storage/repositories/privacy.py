@@ -17,7 +17,7 @@ from storage.repositories.base import Repository, stamp
 
 def _plain(row: Any) -> dict[str, Any]:
     out = {}
-    for key in row.keys():
+    for key in row.keys():  # noqa: SIM118 - a Row iterates over its values, not its keys
         value = row[key]
         out[key] = value.hex() if isinstance(value, bytes) else value
     return out

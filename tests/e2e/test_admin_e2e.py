@@ -162,7 +162,7 @@ async def test_csv_import_reports_added_skipped_and_rejected_lines(bot: Khooshe)
     assert "line 5: the name is empty" in report.text
     assert "line 6: the kind must be estate, zone or park" in report.text
     async with khooshe.db.read() as repo:
-        found, total = await repo.estates.search("Matrix Test Estate")
+        _, total = await repo.estates.search("Matrix Test Estate")
     assert total == 1
 
     # Not UTF-8 (Windows-1256 from an old Excel): a clear message, nothing imported.
@@ -171,7 +171,7 @@ async def test_csv_import_reports_added_skipped_and_rejected_lines(bot: Khooshe)
     await admin.wait_for("not UTF-8")
 
     # A file without a caption: the admin picks what it is with a button.
-    await admin.send_document("c.csv", "province,name,sector\nBushehr,Test Cluster,C\nBushehr,Bad,ZZ\n".encode())
+    await admin.send_document("c.csv", b"province,name,sector\nBushehr,Test Cluster,C\nBushehr,Bad,ZZ\n")
     await admin.wait_for("What does this file hold?")
     await admin.press("🤝 Clusters")
     report = await admin.wait_for("Clusters import")

@@ -152,7 +152,7 @@ async def test_admin_photo_and_document_broadcasts(estates: Khooshe) -> None:
             await admin.send_photo(PNG, caption=caption)
         else:
             await admin.send_document("rules.pdf", b"%PDF-1.4 rules", caption=caption, mime_type="application/pdf")
-        preview = await admin.wait_for(lambda e: e.is_message and e.kind == kind)
+        preview = await admin.wait_for(lambda e, kind=kind: e.is_message and e.kind == kind)
         assert preview.text == caption
         await admin.wait_for("It will go to 4 firms")
         await admin.press("Send now")
@@ -171,7 +171,7 @@ async def test_admin_photo_and_document_broadcasts(estates: Khooshe) -> None:
 
 
 async def test_cancel_scheduled_and_running_broadcasts(estates: Khooshe) -> None:
-    khooshe, api = estates, estates.api
+    khooshe = estates
     clock = khooshe.services.clock
     assert isinstance(clock, TestClock)
     manager = khooshe.user(MANAGER, "Manager", language_code="en")

@@ -96,8 +96,9 @@ async def test_export_is_rtl_persian_and_has_scores(published: tuple[Khooshe, in
     assert scored["رتبه در شهرک"] == 1  # level 2, the strongest
     silent = by_name["بنگاه ساکت"]
     assert silent["وضعیت پاسخ"] == "شروع‌نشده" and silent["امتیاز کل"] is None
-    tally = {r[0]: r for r in list(problems.values)[1:]}
-    assert list(problems.values)[0][0] == "مشکل"
+    header, *rows = problems.values
+    tally = {r[0]: r for r in rows}
+    assert header[0] == "مشکل"
     assert tally["قطعی برق"][1:] == (4, 66.7, 4)
     notes = [r[0] for r in list(wb.worksheets[2].values)[1:]]
     assert notes == [NOTE]

@@ -71,12 +71,12 @@ async def test_send_edit_delete_roundtrip(api, bot):
     edited = await bot.edit_message_text("done", chat_id=42, message_id=sent.message_id)
     assert edited.text == "done" and edited.reply_markup is None  # no reply_markup removes the keyboard
     assert (await user.next()).event == "edit"
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text("done", chat_id=42, message_id=sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("x", chat_id=42, message_id=999)
     assert await bot.delete_message(42, sent.message_id)
-    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(42, sent.message_id)
     assert (await user.next()).event == "delete" and user.last_message() is None
     assert api.message(42, sent.message_id).history[0]["text"] == "سلام & خوش آمدید"
@@ -85,7 +85,7 @@ async def test_send_edit_delete_roundtrip(api, bot):
 @pytest.mark.parametrize("text", ["<b>bold", "a < b", "<b><i>x</b></i>", "<foo>x</foo>", "Q&A", "<a>x</a>"])
 async def test_malformed_html_rejected(api, bot, text):
     api.user(42)
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(42, text, parse_mode="HTML")
 
 
@@ -94,22 +94,22 @@ async def test_markdown_v2_and_lengths(api, bot):
     with pytest.raises(BadRequest, match=r"(?i)character '\.' is reserved"):
         await bot.send_message(42, "Hello.", parse_mode="MarkdownV2")
     assert (await bot.send_message(42, r"*Hi* there\.", parse_mode="MarkdownV2")).text == "Hi there."
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(42, "*unclosed", parse_mode="Markdown")
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(42, "x" * 4097)
     assert len((await bot.send_message(42, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")).text) == 4096
-    with pytest.raises(BadRequest, match="(?i)message text is empty"):
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
         await bot.send_message(42, "  \n ")
-    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_photo(42, PNG, caption="c" * 1025)
 
 
 async def test_callback_data_limit(api, bot):
     api.user(42)
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.send_message(42, "x", reply_markup=keyboard(("a", "d" * 65)))
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.send_message(42, "x", reply_markup=keyboard(("a", "ب" * 33)))  # 66 bytes
     await bot.send_message(42, "x", reply_markup=keyboard(("a", "d" * 64)))
 
@@ -142,9 +142,9 @@ async def test_files_both_ways(api, bot):
     assert event.kind == "document" and event.data == b"PK\x03\x04xlsx" and event.file_name == "report.xlsx"
     photo = await bot.send_photo(42, PNG)
     assert photo.photo[0].width == 1 and api.messages(42)[-1].data == PNG
-    with pytest.raises(BadRequest, match="(?i)there is no text"):
+    with pytest.raises(BadRequest, match=r"(?i)there is no text"):
         await bot.edit_message_text("x", chat_id=42, message_id=photo.message_id)
-    with pytest.raises(BadRequest, match="(?i)image_process_failed"):
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
         await bot.send_photo(42, b"not an image")
     await user.send_document("in.csv", b"a,b\n1,2\n")
     (update,) = await bot.get_updates(timeout=0)
@@ -223,12 +223,12 @@ async def test_callbacks_copy_and_json_body(api, bot):
     (update,) = await bot.get_updates(timeout=0)
     assert update.callback_query.data == "forged:1" and update.callback_query.message.message_id == sent.message_id
     assert await bot.answer_callback_query(query_id, "ok")
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(query_id)
     assert user.callback_answers[-1].text == "ok"
     copied = await bot.copy_message(42, 42, sent.message_id)
     assert api.message(42, copied.message_id).data == b"data"
-    with pytest.raises(BadRequest, match="(?i)message to copy not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to copy not found"):
         await bot.copy_message(42, 42, 999)
     await bot.send_chat_action(42, "typing")
     assert api.chat_actions == [(42, "typing")]

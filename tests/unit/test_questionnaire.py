@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.domain.questionnaire import (
     QUESTION_TYPES,
@@ -279,7 +280,7 @@ def test_file_level_errors(tmp_path: Path, raw: dict) -> None:
         load_questionnaire_file(bad)
     with pytest.raises(QuestionnaireError, match="cannot read"):
         load_questionnaire_file(tmp_path / "absent.toml")
-    with pytest.raises(QuestionnaireError, match="questionnaire version 99: no file v99.toml"):
+    with pytest.raises(QuestionnaireError, match=r"questionnaire version 99: no file v99\.toml"):
         load_questionnaire(99)
     raw["version"] = "one"
     with pytest.raises(QuestionnaireError, match="questionnaire: version: must be a positive integer"):
@@ -293,5 +294,5 @@ def test_dimension_without_questions(tmp_path: Path, raw: dict) -> None:
 
 
 def test_models_are_frozen(q1: Questionnaire) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         q1.question("T1").weight = 3  # type: ignore[misc]

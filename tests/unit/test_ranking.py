@@ -297,7 +297,7 @@ async def test_rerun_is_idempotent(db: Database) -> None:
 
 async def test_top_extends_over_ties_and_names_only_consenting(db: Database) -> None:
     rid = await make_round(db)
-    ranks = list(range(1, 99)) + [99, 99, 99, 102]
+    ranks = [*range(1, 99), 99, 99, 99, 102]
     async with db.transaction() as repo:
         conn = repo.conn
         for fid, rank in enumerate(ranks, start=1):
@@ -414,7 +414,7 @@ def test_vectorised_equals_score_submission(weights: dict[str, float] | None) ->
     result = score_answers(q, sectors, packed, ref_year=ref, weights=weights)
     dim_ids = [d.id for d in q.scored_dimensions]
     checked = 0
-    for i, (sector, answers) in enumerate(zip(sectors, plain)):
+    for i, (sector, answers) in enumerate(zip(sectors, plain, strict=True)):
         expected = score_submission(q, answers, sector=sector, reference_year=ref, weights=weights)
         if expected.composite is None:
             assert not result.ok[i], i
@@ -461,9 +461,8 @@ async def test_score_round_matches_score_submission_on_random_firms(db: Database
 
 
 async def packed_state(db: Database, sid: int) -> tuple[bytes | None, str | None]:
-    async with db.read() as repo:
-        async with repo.conn.execute("SELECT packed, packed_text FROM submissions WHERE id = ?", (sid,)) as cur:
-            return tuple(await cur.fetchone())
+    async with db.read() as repo, repo.conn.execute("SELECT packed, packed_text FROM submissions WHERE id = ?", (sid,)) as cur:
+        return tuple(await cur.fetchone())
 
 
 async def test_packed_and_unpacked_submissions_score_alike(db: Database) -> None:
@@ -494,9 +493,8 @@ async def test_packed_and_unpacked_submissions_score_alike(db: Database) -> None
     assert (await packed_state(db, sids[3]))[0] is None  # never packed
     packed_four = await packed_state(db, sids[4])
     assert packed_four[0] and packed_four[1] and packed_four[1].startswith("P3\x1f")
-    async with db.read() as repo:
-        async with repo.conn.execute("SELECT COUNT(*) FROM answer_values WHERE qid = 'P3'") as cur:
-            assert (await cur.fetchone())[0] == 0
+    async with db.read() as repo, repo.conn.execute("SELECT COUNT(*) FROM answer_values WHERE qid = 'P3'") as cur:
+        assert (await cur.fetchone())[0] == 0
 
     summary = await score_round(db, rid)
     assert (summary.scored, summary.incomplete, summary.invalid) == (40, 0, 0)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.domain.questionnaire.model import Dimension, Question, Questionnaire
 
 QUESTIONNAIRE_DIR = Path(__file__).resolve().parent
 _VERSION_FILE = re.compile(r"^v(\d+)\.toml$")
+M = TypeVar("M", bound=BaseModel)
 
 
 class QuestionnaireError(Exception):
@@ -30,7 +31,7 @@ def available_versions() -> list[int]:
     return sorted(versions)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_questionnaire(version: int) -> Questionnaire:
     """Loads and validates ``v{version}.toml`` (once per process)."""
     path = QUESTIONNAIRE_DIR / f"v{version}.toml"
@@ -115,7 +116,7 @@ def parse_questionnaire(raw: dict[str, Any]) -> Questionnaire:
         raise QuestionnaireError(_message(exc, {})) from None
 
 
-def _build(model: type, item: Any, name: str) -> Any:
+def _build(model: type[M], item: Any, name: str) -> M:
     if not isinstance(item, dict):
         raise QuestionnaireError(f"{name}: not a table")
     try:

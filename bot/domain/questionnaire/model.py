@@ -7,6 +7,7 @@ A broken file is rejected with a message naming the question and the field, for 
 from __future__ import annotations
 
 import string
+from itertools import pairwise
 from typing import Any
 
 from pydantic import (
@@ -200,7 +201,7 @@ class Question(BaseModel):
             raise ValueError(problem)
         return self
 
-    def _problem(self) -> str | None:  # noqa: C901 - one rule per line reads best here
+    def _problem(self) -> str | None:  # one rule per line reads best here
         t, options = self.type, self.options
         ids = [o.id for o in options]
         if len(set(ids)) != len(ids):
@@ -233,7 +234,7 @@ class Question(BaseModel):
                 return "options: an exclusive option is worth 0 points"
         if t == "ladder":
             points = [o.points for o in options]
-            if any(p is not None for p in points) and any(b < a for a, b in zip(points, points[1:])
+            if any(p is not None for p in points) and any(b < a for a, b in pairwise(points)
                                                           if a is not None and b is not None):
                 return "options: points must not decrease along a ladder"
         if t in ("percent", "count"):
@@ -249,7 +250,7 @@ class Question(BaseModel):
             return "low: only percent and count questions have a range"
         if t == "count" and self.curve:
             thresholds = [c[0] for c in self.curve]
-            if any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+            if any(b <= a for a, b in pairwise(thresholds)):
                 return "curve: thresholds must increase"
             if thresholds[0] != (self.low or 0):
                 return "curve: the first threshold must be the lowest accepted value"
