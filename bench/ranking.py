@@ -43,9 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/ranking.py` puts bench/ first, not the repo root
     sys.path.insert(0, str(ROOT))
 
+from bot.domain.questionnaire import NONE_OPTION, Question, Questionnaire, load_questionnaire  # noqa: E402
 from bot.services.assessment import reference_year  # noqa: E402
 from bot.services.places_import import import_clusters, import_estates, read_csv_file  # noqa: E402
-from bot.domain.questionnaire import NONE_OPTION, Question, Questionnaire, load_questionnaire  # noqa: E402
 from bot.services.ranking import RankingSummary, score_round  # noqa: E402
 from storage.database import Database  # noqa: E402
 
@@ -275,12 +275,11 @@ async def measure(
                 best = summary
         import numpy as np
 
-        async with db.read() as repo:
-            async with repo.conn.execute(
-                "SELECT composite, estate_id, COALESCE(cluster_id, -1), province_id FROM scores"
-                " WHERE round_id = ?", (round_id,)
-            ) as cur:
-                rows = np.array(await cur.fetchall(), dtype=np.float64)
+        async with db.read() as repo, repo.conn.execute(
+            "SELECT composite, estate_id, COALESCE(cluster_id, -1), province_id FROM scores"
+            " WHERE round_id = ?", (round_id,)
+        ) as cur:
+            rows = np.array(await cur.fetchall(), dtype=np.float64)
         floor = await _sql_floor(db, round_id)
     groups = {
         "estate": rows[:, 1].astype(np.int64), "cluster": rows[:, 2].astype(np.int64),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from telegram import BotCommand, Update
 from telegram.error import Forbidden
@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock
-from bot.context import KhoosheContext, Services
+from bot.context import KhoosheApp, KhoosheContext, Services
 from bot.delivery import broadcasts
 from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
@@ -82,12 +82,13 @@ async def report_error(update: object, context: KhoosheContext) -> None:
     log.error("update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await say(update, context, context.t("Sorry, something went wrong on our side. Please try again; your earlier answers are safe."))
+            await say(update, context, context.t(
+                "Sorry, something went wrong on our side. Please try again; your earlier answers are safe."))
         except Exception:  # noqa: BLE001 - the apology is best effort; the error is logged above
             log.warning("update %s: could not send the apology", update_id)
 
 
-async def publish_commands(app: Application) -> None:
+async def publish_commands(app: KhoosheApp) -> None:
     """Sets the default (firm owner's) command menu in both languages, then each admin's and
     manager's own menu in their chat."""
     from handlers.common import commands as menus
@@ -99,7 +100,7 @@ async def publish_commands(app: Application) -> None:
     await menus.publish_all(app.bot, app.bot_data)
 
 
-def build_application(settings: Settings, db: Database, *, clock: Clock | None = None) -> Application:
+def build_application(settings: Settings, db: Database, *, clock: Clock | None = None) -> KhoosheApp:
     """Wires everything; ``db`` must already be connected (persistence reads it on start)."""
     quiet = QuietHours(settings.quiet_hours, settings.quiet_days, settings.zone)
     clock = clock or Clock()
@@ -119,7 +120,8 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         .token(settings.token.get_secret_value())
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
-        .context_types(ContextTypes(context=KhoosheContext, bot_data=lambda: services))  # type: ignore[arg-type]
+        # PTB types bot_data as a class it calls; a factory returning the one Services works the same.
+        .context_types(ContextTypes(context=KhoosheContext, bot_data=lambda: services))  # type: ignore[call-overload]
         .persistence(persistence)
         .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
         .rate_limiter(InteractiveRateLimiter(pacer))
@@ -137,10 +139,11 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         db=db, settings=settings, quiet=quiet, bot=app.bot, wake=services.worker.wake,
     )
     register_handlers(app)
-    return app
+    # The builder's chain forgets the context types it was given; they are the ones above.
+    return cast(KhoosheApp, app)
 
 
-async def start_background(app: Application) -> None:
+async def start_background(app: KhoosheApp) -> None:
     """Starts the delivery worker and the round scheduler; call after ``app.start()``."""
     services: Services = app.bot_data
     async with services.db.read() as repo:
@@ -167,7 +170,7 @@ async def broadcast_tick(context: KhoosheContext) -> None:
         await services.broadcasts.tick(services.clock.now())
 
 
-async def stop_background(app: Application) -> None:
+async def stop_background(app: KhoosheApp) -> None:
     services: Services = app.bot_data
     if services.worker is not None:
         await services.worker.stop()
@@ -181,7 +184,7 @@ async def tick(context: KhoosheContext) -> None:
         services.worker.wake()
 
 
-async def schedule_round_edges(app: Application) -> None:
+async def schedule_round_edges(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Adds a one-off tick at each future opening and closing time, rebuilt from the database
     on every start, so rounds open and close on the minute rather than on the next tick."""
     services: Services = app.bot_data
@@ -217,4 +220,4 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     broadcast_handlers.register(app)
     menu.register(app)
     menu.register_fallback(app)
-    app.add_error_handler(report_error)  # type: ignore[arg-type]
+    app.add_error_handler(report_error)

@@ -20,6 +20,7 @@ from bot.application import (
     stop_background,
 )
 from bot.clock import Clock
+from bot.delivery.keys import firms_prefix
 from bot.domain.calendar import BadDate, end_of_day, format_date, parse_jalali_date
 from bot.domain.questionnaire import (
     QuestionnaireError,
@@ -27,7 +28,6 @@ from bot.domain.questionnaire import (
     load_questionnaire,
 )
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
-from bot.delivery.keys import firms_prefix
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
 from storage.database import Database, MigrationError

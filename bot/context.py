@@ -44,7 +44,7 @@ class Services:
     blocked_noticed: set[int] = field(default_factory=set)
 
 
-class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
+class KhoosheContext(CallbackContext[ExtBot[dict[str, Any]], dict[Any, Any], dict[Any, Any], Services]):
     """``context.services``, ``context.db`` and ``context.t`` instead of untyped bot_data lookups."""
 
     _access: Access | None = None
@@ -109,5 +109,5 @@ class KhoosheContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
 
 #: The application ``build_application`` makes, as the handlers' ``register`` functions receive it.
 KhoosheApp: TypeAlias = Application[
-    ExtBot[None], KhoosheContext, dict[Any, Any], dict[Any, Any], Services, JobQueue[KhoosheContext]
+    ExtBot[dict[str, Any]], KhoosheContext, dict[Any, Any], dict[Any, Any], Services, JobQueue[KhoosheContext]
 ]

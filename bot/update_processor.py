@@ -15,10 +15,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     A user's updates wait on that user's lock *before* taking a slot, so a user who taps fast
     never holds slots that other users could use, and a conversation's state never races.
+    PTB's ``process_update`` (final) takes the base class's semaphore before anything else, so
+    that one is made wide enough never to wait, and the real slots are taken here, after the
+    user's lock.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_NEVER_WAITS)
+        self.slots = max_concurrent_updates
+        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
@@ -31,18 +36,19 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 return update.effective_chat.id
         return None
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = self._key(update)
         if key is None:
-            await super().process_update(update, coroutine)
+            async with self._slots:
+                await coroutine
             return
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
-                await super().process_update(update, coroutine)
+            async with lock, self._slots:
+                await coroutine
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:
@@ -50,11 +56,12 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 del self._waiting[key]
                 del self._locks[key]
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
-
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
+
+
+# More updates than could ever be in flight at once: the base class's semaphore never waits.
+_NEVER_WAITS = 1_000_000

@@ -175,7 +175,7 @@ def decode_round(packed: PackedRound) -> RoundAnswers:
     if packed.unpacked or any(texts):
         extra = [
             (text or None) if blob else packed.unpacked.get(firm)
-            for text, blob, firm in zip(texts, has_blob.tolist(), firm_ids.tolist())
+            for text, blob, firm in zip(texts, has_blob.tolist(), firm_ids.tolist(), strict=True)
         ]
     text_rows, text_index, text_values = split_text(extra)
     return RoundAnswers(

@@ -19,7 +19,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
-from bot.delivery.worker import Prepared, Preparer
+from bot.delivery.prepared import Prepared, Preparer
 from bot.domain.calendar import format_datetime
 from bot.domain.quiet_hours import QuietHours
 from bot.domain.text import number

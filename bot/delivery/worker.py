@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
 
 from bot.clock import Clock
 from bot.delivery.pacer import Pacer, retry_seconds
+from bot.delivery.prepared import Prepared, Preparer
 from bot.domain.quiet_hours import QuietHours
 from storage.database import Database
 from storage.repositories.outbox import OutboxRow
@@ -29,21 +29,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 2.0
 IDLE_POLL_SECONDS = 5.0
-
-
-@dataclass
-class Prepared:
-    """One Bot API call ready to go."""
-
-    method: str  # "text", "photo" or "document"
-    text: str = ""
-    photo: bytes | str | None = None  # the image, or a Telegram file_id
-    document: bytes | str | None = None  # a Telegram file_id (or the bytes)
-    buttons: list[list[dict[str, str]]] = field(default_factory=list)
-
-
-# payload → what to send, or None when it should be dropped (the recipient is gone).
-Preparer = Callable[[OutboxRow], Awaitable[Prepared | None]]
 
 
 def markup(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
@@ -63,7 +48,7 @@ class DeliveryWorker:
     """The background task that drains the outbox."""
 
     def __init__(
-        self, *, bot: Bot, db: Database, pacer: Pacer, clock: Clock, quiet: QuietHours,
+        self, *, bot: ExtBot[dict[str, Any]], db: Database, pacer: Pacer, clock: Clock, quiet: QuietHours,
         unreachable: set[int],
     ) -> None:
         self.bot, self.db, self.pacer, self.clock, self.quiet = bot, db, pacer, clock, quiet
@@ -100,7 +85,7 @@ class DeliveryWorker:
                     await self._idle()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the worker must outlive any single failure
+            except Exception:
                 log.exception("delivery worker error; continuing")
                 await asyncio.sleep(1)
 
@@ -180,15 +165,17 @@ class DeliveryWorker:
         return await send_prepared(self.bot, chat_id, prepared, bulk=True)
 
 
-async def send_prepared(bot: Bot, chat_id: int, prepared: Prepared, *, bulk: bool) -> Message:
+async def send_prepared(bot: ExtBot[dict[str, Any]], chat_id: int, prepared: Prepared, *, bulk: bool) -> Message:
     """Sends one prepared message; previews use it too, so they look exactly like delivery."""
     limit = {"bulk": True} if bulk else None
     if prepared.method == "photo":
+        assert prepared.photo is not None
         return await bot.send_photo(
             chat_id, prepared.photo, caption=prepared.text or None, parse_mode=ParseMode.HTML,
             reply_markup=markup(prepared.buttons), rate_limit_args=limit,
         )
     if prepared.method == "document":
+        assert prepared.document is not None
         return await bot.send_document(
             chat_id, prepared.document, caption=prepared.text or None, parse_mode=ParseMode.HTML,
             reply_markup=markup(prepared.buttons), rate_limit_args=limit,

@@ -8,7 +8,6 @@ that handlers wear, ``requires``, is in ``handlers.common.privileged``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from storage.repositories import Repositories
 
@@ -54,17 +53,3 @@ async def audit(
         user_id=user_id, action=action, target=None if target is None else str(target),
         outcome="ok" if ok else "refused", detail=detail,
     )
-
-
-if TYPE_CHECKING:
-    from handlers.common.privileged import requires as requires
-
-
-def __getattr__(name: str) -> object:
-    """``requires`` answers through Telegram, so it lives in ``handlers.common.privileged`` now;
-    this keeps ``from bot.services.access import requires`` working until no handler uses it."""
-    if name == "requires":
-        from handlers.common.privileged import requires
-
-        return requires
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

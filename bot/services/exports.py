@@ -56,7 +56,7 @@ def _save(wb: Workbook) -> bytes:
 
 
 async def _names(repo: Repositories, table: str) -> dict[int, str]:
-    rows = await repo.conn.execute_fetchall(f"SELECT id, name FROM {table}")  # noqa: S608 - fixed names
+    rows = await repo.conn.execute_fetchall(f"SELECT id, name FROM {table}")
     return {r[0]: r[1] for r in rows}
 
 

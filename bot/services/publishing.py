@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bot.delivery.worker import Prepared, Preparer
+from bot.delivery.prepared import Prepared, Preparer
 from bot.domain.summary import chart_labels, compose_summary
 from bot.i18n import translator
 from bot.services.assessment import questionnaire_of

@@ -49,13 +49,13 @@ from typing import Any
 
 import numpy as np
 
-from bot.services.assessment import reference_year
+from bot.domain.questionnaire import Questionnaire, load_questionnaire
 from bot.domain.ranking.peers import PeerRow, peer_rows
 from bot.domain.ranking.ranks import group_ranks_ordered, percentiles
 from bot.domain.ranking.scoring import AnswerCodes, Scored, score_codes
 from bot.domain.ranking.sensitivity import Sensitivity, sensitivity
 from bot.domain.ranking.weights import round_scores, validate_weights
-from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from bot.services.assessment import reference_year
 from storage.database import Database
 from storage.packed_answers import PackedRound, RoundAnswers, decode_round
 from storage.repositories.ranking import (

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from persiantools.jdatetime import JalaliDate, JalaliDateTime
@@ -121,7 +122,8 @@ def _assess_button(lang: str, label: str) -> list[list[dict[str, str]]]:
 
 def announcement(r: Round, lang: str, zone: ZoneInfo) -> dict[str, object]:
     t = translator(lang)
-    text = t("📣 The self-assessment «{title}» is open until {date}. It takes about five minutes, and your firm receives its score and rank among its peers.",
+    text = t("📣 The self-assessment «{title}» is open until {date}. It takes about five minutes, "
+             "and your firm receives its score and rank among its peers.",
              title=r.title, date=format_long_date(r.closes_at, lang, zone))
     return {"type": "text", "text": text, "buttons": _assess_button(lang, "📋 Start the self-assessment")}
 
@@ -149,12 +151,14 @@ def opened_notice(t: Translator, lang: str, r: Round, announced: int) -> str:
 
 
 def closed_notice(t: Translator, lang: str, r: Round, scored: int) -> str:
-    return t("🔒 Round #{id} «{title}» closed by itself at its closing time; {n} firms were scored. Publish the results with /publish {id}.",
+    return t("🔒 Round #{id} «{title}» closed by itself at its closing time; {n} firms were scored. "
+             "Publish the results with /publish {id}.",
              id=number(r.id, lang), title=r.title, n=number(scored, lang))
 
 
 def publish_report(t: Translator, lang: str, r: Round, counts: dict[str, int]) -> str:
-    return t("📬 The results of round #{id} «{title}» are out: {sent} firms received them, {blocked} had blocked the bot, {failed} could not be reached.",
+    return t("📬 The results of round #{id} «{title}» are out: {sent} firms received them, "
+             "{blocked} had blocked the bot, {failed} could not be reached.",
              id=number(r.id, lang), title=r.title, sent=number(counts.get("sent", 0), lang),
              blocked=number(counts.get("unreachable", 0), lang), failed=number(counts.get("failed", 0), lang))
 
@@ -263,7 +267,8 @@ class RoundService:
                 raise RoundRefused(N_("The round needs a title."))
             dated = opens is not None or closes is not None or weights is not None
             if found.state == "closed" or (found.state == "open" and dated):
-                raise RoundRefused(N_("Only a round that has not opened can be edited; use /extend to move the closing date of an open round."))
+                raise RoundRefused(N_("Only a round that has not opened can be edited; "
+                                      "use /extend to move the closing date of an open round."))
             new_opens = opens or found.opens_at
             if start_now:
                 new_opens = now
@@ -408,7 +413,7 @@ class RoundService:
             scored = await self._score(round_id)
             closed = await self.get(round_id)
             report.queued += await self._notify_admins(
-                closed, "closed", lambda t, lang, r=closed, n=scored: closed_notice(t, lang, r, n), now)
+                closed, "closed", partial(closed_notice, r=closed, scored=scored), now)
         report.queued += await self._report_publications(now)
         return report
 
@@ -444,7 +449,7 @@ class RoundService:
             report.opened.append(r.id)
             report.queued += announced
             report.queued += await self._queue_admin_notices(
-                repo, r, "opened", lambda t, lang, r=r, n=announced: opened_notice(t, lang, r, n), now)
+                repo, r, "opened", partial(opened_notice, r=r, announced=announced), now)
 
     async def _announce(self, repo: Repositories, r: Round, now: datetime) -> int:
         """Queues the opening announcement for every registered firm (muted ones too)."""
@@ -535,6 +540,6 @@ class RoundService:
                     continue
                 to = {r.published_by} if r.published_by not in (None, SYSTEM) else None
                 queued += await self._queue_admin_notices(
-                    repo, r, "published", lambda t, lang, r=r, c=counts: publish_report(t, lang, r, c), now, to=to)
+                    repo, r, "published", partial(publish_report, r=r, counts=counts), now, to=to)
                 await repo.rounds.mark_publish_reported(r.id, now)
         return queued

@@ -19,12 +19,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.text import normalize, number
 from bot.i18n import N_, Translator
-from bot.services.access import access_of, audit, requires
+from bot.services.access import access_of, audit
 from bot.services.places_import import ImportReport, import_clusters, import_estates
-from handlers.common.privileged import body_of, int_arg, user_id_of
+from handlers.common.privileged import body_of, int_arg, requires, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 
 log = logging.getLogger(__name__)
@@ -330,7 +330,7 @@ async def chosen_import(update: Update, context: KhoosheContext) -> None:
     await run_import(update, context, pending["file_id"], pending["size"], what)
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("estates", list_estates))
     app.add_handler(CommandHandler("clusters", list_clusters))
     app.add_handler(CommandHandler("addestate", add_estate))

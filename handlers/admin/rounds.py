@@ -17,14 +17,13 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import KhoosheContext
+from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.domain.questionnaire import available_versions, load_questionnaire
 from bot.domain.text import normalize, number
 from bot.i18n import N_
 from bot.services.rounds import OpensInThePast, RoundRefused
-from bot.services.access import requires
-from handlers.common.privileged import user_id_of
+from handlers.common.privileged import requires, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 from storage.models import Round
 
@@ -308,7 +307,8 @@ async def extend(update: Update, context: KhoosheContext) -> None:
     try:
         closes = parse_jalali_datetime(" ".join(args[1:]), zone, default=time(23, 59))
     except BadDate:
-        await say(update, context, t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.", text=esc(" ".join(args[1:]))))
+        await say(update, context, t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.",
+                                     text=esc(" ".join(args[1:]))))
         return
     try:
         updated = await context.services.rounds.extend(user_id_of(update), found.id, closes)
@@ -376,13 +376,14 @@ async def sensitivity(update: Update, context: KhoosheContext) -> None:
         await say(update, context, t("Round #{id} has no scores yet.", id=number(found.id, lang)))
         return
     result = await weight_sensitivity(context.db, found.id, weights)
-    await say(update, context, t("Under weights {weights}: {changed} of {total} firms change national rank; the largest move is {max} places, the average {mean}.",
+    await say(update, context, t("Under weights {weights}: {changed} of {total} firms change national rank; "
+                                 "the largest move is {max} places, the average {mean}.",
                                  weights=" / ".join(number(w, lang, decimals=2) for w in weights.values()),
                                  changed=number(result.changed, lang), total=number(result.firms, lang),
                                  max=number(result.max_shift, lang), mean=number(result.mean_shift, lang, decimals=1)))
 
 
-def register(app: Application) -> None:
+def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("rounds", list_rounds))
     app.add_handler(CommandHandler("newround", new_round))
     app.add_handler(CommandHandler("editround", edit_round))

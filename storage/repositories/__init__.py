@@ -27,8 +27,23 @@ class Repositories:
     """``repo.firms``, ``repo.rounds``…; none commits: the transaction belongs to the caller."""
 
     __slots__ = (
-        "access", "answers", "broadcasts", "clusters", "conn", "drafts", "estates", "firms",
-        "outbox", "privacy", "provinces", "reports", "rounds", "scores", "ranking", "submissions", "users",
+        "access",
+        "answers",
+        "broadcasts",
+        "clusters",
+        "conn",
+        "drafts",
+        "estates",
+        "firms",
+        "outbox",
+        "privacy",
+        "provinces",
+        "ranking",
+        "reports",
+        "rounds",
+        "scores",
+        "submissions",
+        "users",
     )
 
     def __init__(self, conn: aiosqlite.Connection) -> None:

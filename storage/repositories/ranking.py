@@ -181,7 +181,7 @@ def encode_dimensions(dimension_ids: Sequence[str], dims: FloatArray) -> list[st
             pieces.append(repeat(("{" if k == 0 else ", ") + json.dumps(dimension_ids[d]) + ": "))
             pieces.append(texts[d][idx].tolist())
         pieces.append(repeat("}"))
-        for i, text in zip(idx.tolist(), map("".join, zip(*pieces))):
+        for i, text in zip(idx.tolist(), map("".join, zip(*pieces, strict=True)), strict=True):
             out[i] = text
     return out
 

@@ -14,14 +14,14 @@ import pytest
 import pytest_asyncio
 
 from bench.ranking import random_answers
-from bot.services.assessment import reference_year
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
 from bot.domain.ranking.peers import MIN_GROUP
 from bot.domain.ranking.scoring import score_answers
 from bot.domain.ranking.sensitivity import sensitivity
 from bot.domain.ranking.weights import round_scores, validate_weights
-from bot.services.ranking import score_round, weight_sensitivity
 from bot.domain.scoring import score_submission, weakest
+from bot.services.assessment import reference_year
+from bot.services.ranking import score_round, weight_sensitivity
 from storage.database import Database
 from tests.support.clock import TEST_NOW
 

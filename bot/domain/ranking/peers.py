@@ -70,7 +70,7 @@ def peer_rows(
             out.extend(
                 (scope, sid, metric, nn, med, mn)
                 for sid, nn, med, mn in zip(
-                    uniq[keep].tolist(), c.tolist(), median.tolist(), mean.tolist()
+                    uniq[keep].tolist(), c.tolist(), median.tolist(), mean.tolist(), strict=True
                 )
             )
     return out

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain.ranking.weights import validate_weights
 from bot.domain.questionnaire import Questionnaire
+from bot.domain.ranking.weights import validate_weights
 from bot.domain.scoring import MAX_SCORE, score_question
 
 #: How many "weakest" questions each firm gets (``bot.domain.scoring.weakest(q, result, 3)``).
