@@ -106,7 +106,11 @@ async def test_sigkill_during_publish_completes_without_duplicates(api: FakeBotA
             reply = await admin.wait_for(lambda e: e.is_message, timeout=20)
             if "منتشر شد" in reply.text:
                 break
+            # Not scored yet: the one refusal a closed, unscored round gets.
+            assert "بسته و امتیازدهی شده" in reply.text, reply.text
             await asyncio.sleep(0.3)
+        else:
+            raise AssertionError(f"round {round_id} was never published: {reply.text!r}")
         kills = 0
         for wait in (0.8, 0.6):
             await asyncio.sleep(wait)
