@@ -601,6 +601,9 @@ def register(app: Application) -> None:
             Step.SCHEDULE: [MessageHandler(typed, got_when), cancel],
         },
         fallbacks=[CommandHandler(["cancel", "start", "menu"], leave)],
+        # One conversation per user and chat, whichever message a button is on: the steps mix
+        # typed text and buttons (per_message=True would need only CallbackQueryHandlers).
+        per_message=False,
         allow_reentry=True,
         name="broadcast",
     ))
