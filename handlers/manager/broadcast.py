@@ -602,6 +602,9 @@ def register(app: KhoosheApp) -> None:
             Step.SCHEDULE: [MessageHandler(typed, got_when), cancel],
         },
         fallbacks=[CommandHandler(["cancel", "start", "menu"], leave)],
+        # One conversation per user and chat, whichever message a button is on: the steps mix
+        # typed text and buttons (per_message=True would need only CallbackQueryHandlers).
+        per_message=False,
         allow_reentry=True,
         name="broadcast",
     ))

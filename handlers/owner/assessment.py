@@ -530,6 +530,9 @@ def register(app: KhoosheApp) -> None:
             CallbackQueryHandler(leave, pattern=r"^m:"),
             MessageHandler(~filters.COMMAND & ~filters.TEXT, resume),
         ],
+        # One conversation per user and chat, whichever message a button is on: the steps mix
+        # typed text and buttons (per_message=True would need only CallbackQueryHandlers).
+        per_message=False,
         name=ASSESSMENT,
         persistent=True,
     )

@@ -30,13 +30,21 @@ from tests.support.khooshe import ADMIN_ID, Khooshe
 APOLOGY_FA = "خطایی در سمت ما رخ داد"
 APOLOGY_EN = "Sorry, something went wrong"
 REVIEW_FA = "پاسخ‌هایتان را مرور کنید"
-PAUSED_FA = "ثبت‌نام متوقف شد"
-SAVED_FA = "پاسخ‌های شما ذخیره شد"
+NAME_QUESTION_FA = "نام ثبتی بنگاه شما چیست؟"
+NATIONAL_ID_QUESTION_FA = "شناسه ملی بنگاه چیست؟ ۱۱ رقم دارد."
+CLUSTER_QUESTION_FA = "آیا بنگاه عضو یک خوشه کسب‌وکار است؟"
+NO_LONGER_ACTIVE_FA = "این دکمه دیگر فعال نیست."
+NATIONAL_ID_TAKEN_FA = "این شناسه ملی قبلاً با حساب دیگری ثبت شده است."
 
 
 def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [f"{r.name}: {r.getMessage()} {r.exc_info[1] if r.exc_info else ''}"
             for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def said(events: list[BotEvent]) -> list[str]:
+    """The texts of the messages among ``events`` (sent or edited), in order."""
+    return [e.text for e in events if e.is_message]
 
 
 def no_apology(user: FakeUser) -> None:
@@ -212,41 +220,34 @@ async def test_contact_of_someone_else_and_typed_phone_are_refused(khooshe: Khoo
     assert draft is not None and draft.data["phone"] == "+989121234567" and draft.data["employees"] == 1200
 
 
-async def test_register_command_mid_registration_continues_the_registration(khooshe: Khooshe) -> None:
-    """/register while registering shows the menu, whose «Continue registration» then pauses."""
+async def test_register_command_mid_registration_asks_the_current_step_again(khooshe: Khooshe) -> None:
+    """/register while registering asks the step the owner is at again: no menu, no pause."""
     owner = khooshe.user(3009)
     await start_registration(owner)
     await owner.send("کارخانه نمونه")
     await owner.wait_for("شناسه ملی")
     await owner.send("/register")
-    shown = await owner.wait_for(lambda e: e.is_message)
-    if "شناسه ملی" not in shown.text:
-        # The menu came instead; its own «Continue registration» button must continue.
-        await owner.press("ادامه ثبت‌نام")
-        after = await owner.wait_for(lambda e: e.is_message)
-        assert PAUSED_FA not in after.text, f"pressing «Continue registration» paused it: {after.text!r}"
-        assert "شناسه ملی" in after.text, after.text
+    assert said(await owner.settle()) == [NATIONAL_ID_QUESTION_FA]
+    await owner.send(VALID_NATIONAL_ID)
+    await owner.wait_for("کدام استان")
 
 
 async def test_photo_at_name_step_gets_a_polite_retry(khooshe: Khooshe) -> None:
     owner = khooshe.user(3010)
     await start_registration(owner)
     await owner.send_photo(b"\x89PNG\r\n\x1a\n" + b"\0" * 8 + (16).to_bytes(4, "big") + (16).to_bytes(4, "big"))
-    reply = await owner.wait_for(lambda e: e.is_message)
-    # Expected: the name question again (or a note to type the name), not the main menu.
-    assert "نام ثبتی" in reply.text or "بنویسید" in reply.text, reply.text
+    # The name question again, and nothing else (no main menu).
+    assert said(await owner.settle()) == [NAME_QUESTION_FA]
+    await owner.send("کارخانه نمونه")
+    await owner.wait_for("شناسه ملی")
 
 
 async def test_contact_shared_at_name_step_keeps_the_conversation(khooshe: Khooshe) -> None:
     owner = khooshe.user(3011)
     await start_registration(owner)
     await owner.share_contact()
-    await owner.settle()
-    # Whatever the bot said, a menu offered mid-registration must continue it.
-    if any(has_button(m, "📝 ادامه ثبت‌نام") for m in owner.messages()[-1:]):
-        await owner.press("📝 ادامه ثبت‌نام")
-        after = await owner.wait_for(lambda e: e.is_message)
-        assert PAUSED_FA not in after.text, after.text
+    # A contact is not a name: the name question again, and nothing else (no main menu).
+    assert said(await owner.settle()) == [NAME_QUESTION_FA]
     await owner.send("کارخانه نمونه")
     await owner.wait_for("شناسه ملی")
 
@@ -303,7 +304,12 @@ async def test_two_owners_race_for_the_same_national_id(khooshe: Khooshe, caplog
         owners = [await repo.firms.by_owner(3013), await repo.firms.by_owner(3014)]
     assert sum(f is not None for f in owners) == 1
     loser = a if owners[0] is None else b
-    assert any("توسط حساب دیگری" in e.text or "حساب دیگری" in e.text for e in loser.events if e.is_message)
+    # The loser is told the ID is taken and asked for the national ID again.
+    told = said(loser.events)
+    assert told[-2].startswith(NATIONAL_ID_TAKEN_FA), told[-2:]
+    assert told[-1] == NATIONAL_ID_QUESTION_FA, told[-2:]
+    await loser.send(OTHER_VALID_NATIONAL_IDS[0])
+    await loser.wait_for("بررسی کنید")
     assert errors(caplog) == []
 
 
@@ -427,15 +433,10 @@ async def test_assess_command_mid_assessment_shows_the_current_question(khooshe:
     await register(owner)
     await reach_question(owner, 3)
     await owner.send("/assess")
-    reply = await owner.wait_for(lambda e: e.is_message)
-    if "سؤال ۳ از" in reply.text:
-        return
-    # The menu came instead: its «Continue the assessment» button must continue, not leave.
-    label = f"📋 ادامه خودارزیابی (۲ از {fa_digits(TOTAL_QUESTIONS)})"
-    assert has_button(reply, label), reply
-    await owner.press(label)
-    after = await owner.wait_for(lambda e: e.is_message)
-    assert SAVED_FA not in after.text, f"«Continue the assessment» left the assessment: {after.text!r}"
+    shown = said(await owner.settle())
+    assert len(shown) == 1 and f"سؤال ۳ از {fa_digits(TOTAL_QUESTIONS)}" in shown[0], shown
+    await give(owner, MANUFACTURER_ANSWERS[2])
+    await owner.wait_for("سؤال ۴ از")
 
 
 async def test_language_switch_mid_assessment(khooshe: Khooshe) -> None:
@@ -537,10 +538,11 @@ async def test_admin_round_commands_refuse_bad_input_politely(khooshe: Khooshe, 
     await admin.wait_for("دیرتر از")
     await admin.send("/extend 99 1410/01/01")
     await admin.wait_for("وجود ندارد")
+    # Round 1 is open and unscored: nothing to compare, nothing to publish.
     await admin.send("/sensitivity 1 2,1,1,1")
-    await admin.wait_for(lambda e: e.is_message)
+    await admin.wait_for("هنوز امتیازی ندارد")
     await admin.send("/publish 1")
-    await admin.wait_for(lambda e: e.is_message)
+    await admin.wait_for("بسته و امتیازدهی شده")
     no_apology(admin)
     assert errors(caplog) == []
 
@@ -641,10 +643,10 @@ async def test_multi_choice_toggle_after_done_changes_nothing(khooshe: Khooshe) 
     assert len(answers["T3"]) == 1 and sub.cursor == "T4"  # type: ignore[union-attr]
 
 
-async def test_stale_estate_page_mid_registration_then_continue(khooshe: Khooshe) -> None:
+async def test_stale_estate_page_mid_registration_asks_the_current_step_again(khooshe: Khooshe) -> None:
     """Each «Next »» sends a new list; after choosing on page 2, page 1's buttons are stale.
-    Pressing one shows the main menu mid-registration, and that menu's «Continue registration»
-    button then pauses the registration instead of continuing it."""
+    Pressing one is answered «no longer active» and the cluster question is asked again; the
+    estate chosen on page 2 stays chosen."""
     owner = khooshe.user(3402)
     await start_registration(owner)
     await owner.send("کارخانه نمونه")
@@ -656,13 +658,15 @@ async def test_stale_estate_page_mid_registration_then_continue(khooshe: Khooshe
     assert "صفحه ۱ از ۲" in page1.text
     await owner.press("بعدی", message=page1.message_id)
     page2 = await owner.wait_for(lambda e: e.event == "send" and "صفحه ۲ از ۲" in e.text)
+    chosen = int((page2.button_data[0][0] or "").rsplit(":", 1)[1])
     await owner.press(page2.buttons[0][0], message=page2.message_id)
     await owner.wait_for("خوشه کسب‌وکار")
     await owner.press(page1.buttons[0][0], message=page1.message_id)
-    await owner.wait_for(lambda e: e.event == "answer" and "دیگر فعال نیست" in e.text)
-    menu = await owner.wait_for(lambda e: e.is_message)
-    if has_button(menu, "📝 ادامه ثبت‌نام"):
-        await owner.press("📝 ادامه ثبت‌نام", message=menu.message_id)
-        after = await owner.wait_for(lambda e: e.is_message)
-        assert PAUSED_FA not in after.text, f"«Continue registration» paused it: {after.text!r}"
-        assert "خوشه کسب‌وکار" in after.text
+    events = await owner.settle()
+    assert [e.text for e in events if e.event == "answer"] == [NO_LONGER_ACTIVE_FA]
+    assert said(events) == [CLUSTER_QUESTION_FA]
+    async with khooshe.db.read() as repo:
+        draft = await repo.drafts.get(3402)
+    assert draft is not None and draft.step == "CLUSTER" and draft.data["estate_id"] == chosen
+    await owner.press("عضو خوشه نیستیم")
+    await owner.wait_for("کدام بخش")

@@ -117,21 +117,25 @@ def test_visual_shapes_persian_into_presentation_forms_in_visual_order() -> None
     assert visual("ISO 9001") == "ISO 9001"
 
 
-def test_chart_text_hands_matplotlib_what_it_needs() -> None:
-    """Matplotlib 3.11 shapes and reorders text itself (libraqm); pre-shaped text would come out
-    reversed, so it gets logical order.  Without libraqm it gets the visual form."""
+def test_chart_text_hands_matplotlib_logical_order() -> None:
+    """Matplotlib 3.11 (the pinned version) shapes and reorders text itself (libraqm); pre-shaped
+    text would come out reversed, so it gets logical order."""
+    assert charts.NATIVE_COMPLEX_TEXT
     text = "نوآوری و\nرقابت‌پذیری"
-    if charts.NATIVE_COMPLEX_TEXT:
-        assert chart_text(text) == text
-    else:
-        assert chart_text(text) == visual("نوآوری و") + "\n" + visual("رقابت‌پذیری")
+    assert chart_text(text) == text
+
+
+def test_chart_text_without_libraqm_is_the_visual_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A matplotlib that does not lay text out itself gets each line pre-shaped, visual order."""
+    monkeypatch.setattr(charts, "NATIVE_COMPLEX_TEXT", False)
+    text = "نوآوری و\nرقابت‌پذیری"
+    assert chart_text(text) == visual("نوآوری و") + "\n" + visual("رقابت‌پذیری")
 
 
 def test_matplotlib_lays_out_persian_itself() -> None:
     """Guards the choice above: with libraqm, the first glyph of a right-to-left word laid out
     by matplotlib is its last letter (the text is reordered by matplotlib, not by us)."""
-    if not charts.NATIVE_COMPLEX_TEXT:
-        pytest.skip("matplotlib without libraqm")
+    assert charts.NATIVE_COMPLEX_TEXT
     from matplotlib import _text_helpers
     from matplotlib.font_manager import findfont, get_font
 
