@@ -147,8 +147,8 @@ class BotProcess:
         self.peak_rss = 0
 
     def start(self) -> None:
-        out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=out, stderr=out)
+        with self.log.open("ab") as out:  # the child keeps its own copy of the handle
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=out, stderr=out)
 
     def sample(self) -> None:
         import psutil
