@@ -8,8 +8,16 @@ that handlers wear, ``requires``, is in ``handlers.common.privileged``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from storage.repositories import Repositories
+
+
+class Role(StrEnum):
+    """The privileged roles; everyone else is a firm owner."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,10 @@ class Access:
     @property
     def is_manager(self) -> bool:
         return bool(self.estates)
+
+    def has(self, role: Role) -> bool:
+        """Admins hold every role; a manager holds the manager's."""
+        return self.is_admin or (role is Role.MANAGER and self.is_manager)
 
     def may_manage(self, estate_id: int) -> bool:
         """Admins manage every estate; a manager only their own."""

@@ -21,15 +21,16 @@ from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
-from bot.services.access import access_of, audit
+from bot.services.access import Role, access_of, audit
 from handlers.common import commands as menus
-from handlers.common.privileged import int_arg, record, refuse, requires, user_id_of
+from handlers.common.guard import refuse, requires
+from handlers.common.privileged import int_arg, record, user_id_of
 from handlers.common.ui import esc, say, settle_query
 
 log = logging.getLogger(__name__)
 
-admin_only = requires("admin")
-managers_only = requires("manager")
+admin_only = requires(Role.ADMIN)
+managers_only = requires(Role.MANAGER)
 
 
 def uid(value: int, lang: str) -> str:

@@ -19,9 +19,10 @@ from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
-from bot.services.access import audit
+from bot.services.access import Role, audit
 from handlers.common import commands as menus
-from handlers.common.privileged import int_arg, record, refuse, requires, user_id_of
+from handlers.common.guard import refuse, requires
+from handlers.common.privileged import int_arg, record, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 PENDING = "pending_invitation"
 TOKEN_PATTERN = r"[A-Za-z0-9_-]{20,64}"
 
-admin_only = requires("admin")
+admin_only = requires(Role.ADMIN)
 
 
 def token_hash(token: str) -> str:

@@ -10,11 +10,11 @@ from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.text import normalize, number
 from bot.services import dashboard
-from bot.services.access import audit
-from handlers.common.privileged import requires
+from bot.services.access import Role, audit
+from handlers.common.guard import requires
 from handlers.common.ui import esc, say
 
-admin_only = requires("admin")
+admin_only = requires(Role.ADMIN)
 
 
 @admin_only

@@ -12,7 +12,6 @@ import secrets
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -22,14 +21,15 @@ from telegram.ext import (
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.text import normalize, number
 from bot.i18n import N_, Translator
-from bot.services.access import access_of, audit
+from bot.services.access import Role, access_of, audit
 from bot.services.places_import import ImportReport, import_clusters, import_estates
-from handlers.common.privileged import body_of, int_arg, requires, user_id_of
+from handlers.common.guard import requires
+from handlers.common.privileged import body_of, int_arg, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 
 log = logging.getLogger(__name__)
 
-admin_only = requires("admin")
+admin_only = requires(Role.ADMIN)
 
 LIST_CAP = 30
 MAX_CSV_BYTES = 2 * 1024 * 1024

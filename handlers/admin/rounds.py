@@ -15,15 +15,17 @@ from datetime import datetime, time
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.domain.questionnaire import available_versions, load_questionnaire
 from bot.domain.text import normalize, number
 from bot.i18n import N_
+from bot.services.access import Role
 from bot.services.rounds import OpensInThePast, RoundRefused
-from handlers.common.privileged import requires, user_id_of
+from handlers.common.guard import requires
+from handlers.common.privileged import user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 from storage.models import Round
 
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 PENDING = "pending_round"
 
 
-admin_only = requires("admin")
+admin_only = requires(Role.ADMIN)
 
 
 def parse_weights(text: str, version: int) -> dict[str, float]:

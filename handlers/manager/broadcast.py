@@ -30,8 +30,8 @@ from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.domain.sectors import SECTORS
 from bot.domain.text import number
 from bot.i18n import N_
-from bot.services.access import Access, audit
-from handlers.common.privileged import requires
+from bot.services.access import Access, Role, audit
+from handlers.common.guard import refuse, requires
 from handlers.common.ui import (
     button,
     close_prompt,
@@ -47,7 +47,7 @@ from storage.repositories.broadcasts import SIZE_BANDS, Broadcast
 log = logging.getLogger(__name__)
 
 DRAFT = "broadcast"
-manager_or_admin = requires("manager")
+manager_or_admin = requires(Role.MANAGER)
 
 
 class Step(IntEnum):
@@ -79,20 +79,6 @@ def in_scope(access: Access, audience: dict[str, Any]) -> bool:
     return bool(estates) and all(access.may_manage(int(e)) for e in estates)
 
 
-async def refuse(update: Update, context: KhoosheContext, action: str, target: object) -> None:
-    """Says no politely and writes the attempt to the audit log."""
-    user = update.effective_user
-    assert user is not None
-    async with context.db.transaction() as repo:
-        await audit(repo, user_id=user.id, action=action, target=target, ok=False, detail="out of scope")
-    log.warning("refused %s on %s to user %s", action, target, user.id)
-    text = context.t("You are not allowed to do this.")
-    if update.callback_query is not None:
-        await settle_query(update, text=text, alert=True)
-    else:
-        await say(update, context, text)
-
-
 def draft_of(context: KhoosheContext) -> dict[str, Any] | None:
     return context.user_data.get(DRAFT)
 
@@ -104,7 +90,7 @@ async def checked_draft(update: Update, context: KhoosheContext) -> dict[str, An
         await settle_query(update, text=context.t("This button is no longer active."))
         return None
     if not in_scope(context.access, draft["audience"]):
-        await refuse(update, context, "broadcast", draft["audience"])
+        await refuse(context, update, "broadcast", draft["audience"], detail="out of scope")
         context.user_data.pop(DRAFT, None)
         return None
     return draft
@@ -158,7 +144,7 @@ async def chose_everyone(update: Update, context: KhoosheContext) -> Step | None
     """Admins only: every firm."""
     draft = draft_of(context)
     if not context.access.is_admin or draft is None:
-        await refuse(update, context, "broadcast_all", "all firms")
+        await refuse(context, update, "broadcast_all", "all firms", detail="out of scope")
         return None
     await settle_query(update)
     draft["audience"].update(estates=None, province=None)
@@ -172,7 +158,7 @@ async def chose_province(update: Update, context: KhoosheContext) -> Step | None
     query = update.callback_query
     assert query is not None and query.data is not None
     if not context.access.is_admin or draft_of(context) is None:
-        await refuse(update, context, "broadcast_province", query.data)
+        await refuse(context, update, "broadcast_province", query.data, detail="out of scope")
         return None
     province_id = int(query.data.rsplit(":", 1)[1])
     t = context.t
@@ -198,7 +184,7 @@ async def chose_whole_province(update: Update, context: KhoosheContext) -> Step 
     assert query is not None and query.data is not None
     draft = draft_of(context)
     if not context.access.is_admin or draft is None:
-        await refuse(update, context, "broadcast_province", query.data)
+        await refuse(context, update, "broadcast_province", query.data, detail="out of scope")
         return None
     await settle_query(update)
     draft["audience"].update(estates=None, province=int(query.data.rsplit(":", 1)[1]))
@@ -216,7 +202,7 @@ async def chose_estate(update: Update, context: KhoosheContext) -> Step | None:
     value = query.data.rsplit(":", 1)[1]
     estates = list(access.estates) if value == "all" else [int(value)]
     if draft is None or not estates or not all(access.may_manage(e) for e in estates):
-        await refuse(update, context, "broadcast_estate", query.data)
+        await refuse(context, update, "broadcast_estate", query.data, detail="out of scope")
         return None
     async with context.db.read() as repo:
         found = [await repo.estates.get(e) for e in estates]
@@ -317,7 +303,7 @@ async def filter_menu(update: Update, context: KhoosheContext) -> Step | None:
         await show_filters(update, context, edit=True)
         return Step.FILTERS
     if which not in ("cl", "sec", "size") or (which == "size" and not context.access.is_admin):
-        await refuse(update, context, "broadcast_filter", query.data)
+        await refuse(context, update, "broadcast_filter", query.data, detail="out of scope")
         return None
     buttons = [[button(t("Any"), f"bc:f:{which}:any")]]
     async with context.db.read() as repo:
@@ -356,7 +342,7 @@ async def filter_value(update: Update, context: KhoosheContext) -> Step | None:
     elif which == "size" and context.access.is_admin:
         audience["size"] = value if value in SIZE_BANDS else None
     else:
-        await refuse(update, context, "broadcast_filter", query.data)
+        await refuse(context, update, "broadcast_filter", query.data, detail="out of scope")
         return None
     await settle_query(update)
     await show_filters(update, context, edit=True)
@@ -547,12 +533,12 @@ async def cancel_broadcast(update: Update, context: KhoosheContext) -> None:
     try:
         broadcast_id = int(query.data.split(":", 1)[1])
     except ValueError:
-        await refuse(update, context, "broadcast_cancel", query.data)
+        await refuse(context, update, "broadcast_cancel", query.data, detail="out of scope")
         return
     async with context.db.read() as repo:
         found = await repo.broadcasts.get(broadcast_id)
     if found is None or not (access.is_admin or found.created_by == access.user_id):
-        await refuse(update, context, "broadcast_cancel", f"broadcast {broadcast_id}")
+        await refuse(context, update, "broadcast_cancel", f"broadcast {broadcast_id}", detail="out of scope")
         return
     keeper = context.services.broadcasts
     assert keeper is not None

@@ -13,23 +13,12 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.text import normalize, number
 from bot.services import dashboard
-from bot.services.access import audit
-from handlers.common.privileged import requires
+from bot.services.access import Role, audit
+from handlers.common.guard import refuse, requires
 from handlers.common.ui import button, esc, keyboard, rows, say, settle_query
 
-manager_only = requires("manager")
+manager_only = requires(Role.MANAGER)
 ACTIONS = ("dash", "nudge", "exp")
-
-
-async def refuse(update: Update, context: KhoosheContext, action: str, estate_id: object) -> None:
-    user = update.effective_user
-    assert user is not None
-    async with context.db.transaction() as repo:
-        await audit(repo, user_id=user.id, action=action, target=f"estate:{estate_id}", ok=False,
-                    detail="not a manager of this estate")
-    text = context.t("You are not allowed to do this.")
-    await settle_query(update, text=text)
-    await say(update, context, text)
 
 
 async def estate_from_command(update: Update, context: KhoosheContext, action: str) -> int | None:
@@ -44,7 +33,7 @@ async def estate_from_command(update: Update, context: KhoosheContext, action: s
                                                  command=_COMMANDS[action]))
             return None
         if not access.may_manage(estate_id):
-            await refuse(update, context, action, estate_id)
+            await refuse(context, update, action, f"estate:{estate_id}", detail="not a manager of this estate")
             return None
         async with context.db.read() as repo:
             found = await repo.estates.get(estate_id)
@@ -70,7 +59,7 @@ async def estate_from_button(update: Update, context: KhoosheContext, action: st
     assert query is not None and query.data is not None
     estate_id = int(query.data.split(":")[1])
     if not context.access.may_manage(estate_id):
-        await refuse(update, context, action, estate_id)
+        await refuse(context, update, action, f"estate:{estate_id}", detail="not a manager of this estate")
         return None
     await settle_query(update)
     return estate_id

@@ -180,8 +180,8 @@ def encode_dimensions(dimension_ids: Sequence[str], dims: FloatArray) -> list[st
         for k, d in enumerate(cols):
             pieces.append(repeat(("{" if k == 0 else ", ") + json.dumps(dimension_ids[d]) + ": "))
             pieces.append(texts[d][idx].tolist())
-        pieces.append(repeat("}"))
-        for i, text in zip(idx.tolist(), map("".join, zip(*pieces, strict=True)), strict=True):
+        pieces.append(repeat("}"))  # repeat() pieces are endless: the text columns set the length
+        for i, text in zip(idx.tolist(), map("".join, zip(*pieces, strict=False)), strict=True):
             out[i] = text
     return out
 
