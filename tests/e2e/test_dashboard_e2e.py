@@ -57,10 +57,11 @@ async def test_manager_dashboard_numbers_and_scope(published: tuple[Khooshe, int
     await other.send("/dashboard")
     await other.wait_for("داشبورد")  # their only estate, directly
     await other.settle()
+    # A refused button is answered with an alert on the button, not a chat message.
     await other.press_data("dash:1")
-    await other.wait_for("اجازه")
+    await other.wait_for(lambda e: e.event == "answer" and "اجازه" in e.text)
     await other.press_data("nudge:1")
-    await other.wait_for("اجازه")
+    await other.wait_for(lambda e: e.event == "answer" and "اجازه" in e.text)
     await other.settle()
     assert (await refusals(khooshe, OTHER_MANAGER)).count("dash estate:1") == 2
     assert "nudge estate:1" in await refusals(khooshe, OTHER_MANAGER)
