@@ -170,10 +170,13 @@ async def broadcast_tick(context: KhoosheContext) -> None:
         await services.broadcasts.tick(services.clock.now())
 
 
-async def stop_background(app: KhoosheApp) -> None:
+async def stop_background(app: KhoosheApp, *, timeout: float | None = None) -> None:
+    """Stops the delivery worker: the message being sent may finish within ``timeout`` seconds
+    (the worker's default when None), then it is cancelled and its row put back. The schedulers
+    stop with ``app.stop()``."""
     services: Services = app.bot_data
     if services.worker is not None:
-        await services.worker.stop()
+        await services.worker.stop(timeout=timeout)
 
 
 async def tick(context: KhoosheContext) -> None:

@@ -8,8 +8,10 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Awaitable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -20,6 +22,7 @@ from bot.application import (
     stop_background,
 )
 from bot.clock import Clock
+from bot.context import KhoosheApp
 from bot.delivery.keys import firms_prefix
 from bot.domain.calendar import BadDate, end_of_day, format_date, parse_jalali_date
 from bot.domain.questionnaire import (
@@ -30,6 +33,7 @@ from bot.domain.questionnaire import (
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
+from bot.update_processor import PerUserUpdateProcessor
 from storage.database import Database, MigrationError
 
 log = logging.getLogger("bot")
@@ -157,27 +161,169 @@ async def close_round(db: Database, settings: OperatorSettings) -> str:
     return f"closed round {current.id} «{current.title}»; {result.scored} firms scored"
 
 
+# Shutdown: what is in flight gets SHUTDOWN_SECONDS to finish, then it is cancelled, and a
+# cancelled part gets CANCEL_GRACE_SECONDS to unwind (a cancelled send puts its row back). If the
+# process is still alive HARD_EXIT_SECONDS after the signal (say, a handler blocks the event
+# loop), it exits at once, before `docker stop` (10 s) would SIGKILL it.
+SHUTDOWN_SECONDS = 3.5
+POLLING_STOP_SECONDS = 1.0
+CANCEL_GRACE_SECONDS = 0.5
+HARD_EXIT_SECONDS = 4.7
+
+
 async def serve(settings: Settings) -> None:
-    """Runs the bot until SIGINT or SIGTERM."""
+    """Runs the bot until SIGINT or SIGTERM, then shuts down cleanly (see ``Shutdown``)."""
     stop = asyncio.Event()
+    reason: list[str] = []
     loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not reason:
+            reason.append(sig.name)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with Database(settings.db) as db:
-        app = build_application(settings, db)
-        async with app:
-            await publish_commands(app)
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=["message", "callback_query"])
-            await start_background(app)
-            # Everything loaded so far lives for the whole run; keeping it out of the cyclic
-            # collector's sweeps removes the long full-collection pauses users would feel.
-            gc.collect()
-            gc.freeze()
-            log.info("Khooshe is running as @%s (started %s)", app.bot.username, datetime.now())
-            await stop.wait()
-            log.info("stopping")
-            await app.updater.stop()
-            await stop_background(app)
-            await app.stop()
+        loop.add_signal_handler(sig, on_signal, sig)
+    shutdown: Shutdown | None = None
+    try:
+        async with Database(settings.db) as db:
+            app = build_application(settings, db)
+            try:
+                await run_until(app, stop)
+            finally:
+                shutdown = Shutdown(reason[0] if reason else "start-up failed")
+                await shutdown.run(app)
+            # The database closes here, after everything that could write to it has stopped.
+    finally:
+        if shutdown is not None:
+            shutdown.finished()
+
+
+async def run_until(app: KhoosheApp, stop: asyncio.Event) -> None:
+    """Starts the bot and returns when ``stop`` is set; a signal during start-up (the Bot API
+    may be slow or unreachable) cancels the start instead of waiting for it."""
+    starting = asyncio.create_task(start_serving(app), name="khooshe-start")
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        await asyncio.wait({starting}, timeout=CANCEL_GRACE_SECONDS)
+        return
+    if starting.exception() is not None:
+        stopping.cancel()
+        starting.result()  # start-up failed: raise it (the caller shuts down what did start)
+    await stopping
+
+
+async def start_serving(app: KhoosheApp) -> None:
+    await app.initialize()
+    await publish_commands(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+    await start_background(app)
+    # Everything loaded so far lives for the whole run; keeping it out of the cyclic
+    # collector's sweeps removes the long full-collection pauses users would feel.
+    gc.collect()
+    gc.freeze()
+    log.info("Khooshe is running as @%s (started %s)", app.bot.username, datetime.now())
+
+
+class Shutdown:
+    """Stops the bot in order, each wait bounded by one deadline: polling first (no new
+    updates), then the updates in flight, the running jobs and the message being sent finish
+    (the worker takes no new one), the job queue stops; whatever is still running at the
+    deadline is cancelled. Logs one line when it starts and one when it ends."""
+
+    def __init__(self, reason: str) -> None:
+        import threading
+
+        self.loop = asyncio.get_running_loop()
+        self.began = self.loop.time()
+        self.deadline = self.began + SHUTDOWN_SECONDS
+        self.cancelled: list[str] = []
+        log.info("shutting down (%s): no new updates; finishing what is in flight", reason)
+        self.watchdog = threading.Timer(HARD_EXIT_SECONDS, self._hard_exit)
+        self.watchdog.daemon = True
+        self.watchdog.start()
+
+    def left(self) -> float:
+        """Until the deadline for what is in flight to finish by itself."""
+        return max(self.deadline - self.loop.time(), 0.0)
+
+    def unwinding(self) -> float:
+        """Until the deadline for what was cancelled to unwind."""
+        return max(self.deadline + CANCEL_GRACE_SECONDS - self.loop.time(), 0.0)
+
+    def _hard_exit(self) -> None:
+        import os
+
+        log.critical("shutdown still not finished after %.1f s; exiting now", HARD_EXIT_SECONDS)
+        logging.shutdown()
+        os._exit(1)
+
+    async def run(self, app: KhoosheApp) -> None:
+        try:
+            await self._stop(app)
+        except Exception:
+            log.exception("error while shutting down")
+            self.cancelled.append("the rest, after an error")
+
+    async def _stop(self, app: KhoosheApp) -> None:
+        if app.job_queue is not None and app.job_queue.scheduler.running:
+            app.job_queue.scheduler.pause()  # no job starts from now on; running ones finish
+        # The worker finishes the message on the wire and takes no new one, alongside the rest;
+        # it puts back a row it had to cancel within CANCEL_GRACE_SECONDS.
+        worker = asyncio.create_task(stop_background(app, timeout=self.left()), name="khooshe-stop-worker")
+        updater = app.updater
+        if updater is not None and updater.running:
+            stopped = await self._within(updater.stop(), min(self.left(), POLLING_STOP_SECONDS))
+            if not stopped:
+                log.warning("polling did not stop in time; the last updates may be handled again on the next start")
+                self.cancelled.append("polling")
+        if app.running:
+            # Handles the updates already fetched, waits for running jobs, stops the job queue.
+            stopping = asyncio.create_task(app.stop(), name="khooshe-stop-app")
+            done, _ = await asyncio.wait({stopping}, timeout=self.left())
+            if not done:
+                self._cancel_handlers_and_jobs(app)
+                if not await self._within(stopping, self.unwinding()):
+                    self.cancelled.append("the application's stop")
+        await asyncio.wait({worker}, timeout=self.unwinding() + 0.1)
+        if not worker.done():
+            worker.cancel()
+            self.cancelled.append("the delivery worker")
+        # Closes the HTTP client and flushes conversation state to the database.
+        if not await self._within(app.shutdown(), max(self.unwinding(), 0.3)):
+            self.cancelled.append("the application's shutdown")
+
+    def _cancel_handlers_and_jobs(self, app: KhoosheApp) -> None:
+        processor = app.update_processor
+        handlers = processor.cancel_all() if isinstance(processor, PerUserUpdateProcessor) else 0
+        if app.job_queue is not None and app.job_queue.scheduler.running:
+            # Told not to wait, APScheduler cancels the jobs still running.
+            app.job_queue.scheduler.shutdown(wait=False)
+        log.warning("not finished after %.1f s: cancelling %s update(s) still being handled and any job"
+                    " still running", SHUTDOWN_SECONDS, handlers)
+        self.cancelled.append("updates and jobs")
+
+    async def _within(self, work: Awaitable[Any], seconds: float) -> bool:
+        """Waits for ``work`` at most ``seconds``, then cancels it, waiting a moment for it to
+        unwind but never indefinitely (a task may swallow its cancellation). Errors are logged."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.1)
+            return False
+        if not task.cancelled() and task.exception() is not None:
+            log.error("error while shutting down", exc_info=task.exception())
+        return True
+
+    def finished(self) -> None:
+        took = self.loop.time() - self.began
+        if self.cancelled:
+            log.info("shut down in %.2f s (cancelled: %s)", took, ", ".join(self.cancelled))
+        else:
+            self.watchdog.cancel()  # nothing was left behind: the process ends by itself
+            log.info("shut down in %.2f s", took)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable
 from typing import Any
 
@@ -18,6 +19,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     PTB's ``process_update`` (final) takes the base class's semaphore before anything else, so
     that one is made wide enough never to wait, and the real slots are taken here, after the
     user's lock.
+
+    The tasks running updates are tracked, so a shutdown whose deadline has passed can cancel
+    a handler that hangs (``cancel_all``) instead of waiting for it forever.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
@@ -26,6 +30,19 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        """How many updates are being handled or waiting for their user's turn."""
+        return len(self._tasks)
+
+    def cancel_all(self) -> int:
+        """Cancels every update still being handled; returns how many there were."""
+        tasks = [t for t in self._tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
 
     @staticmethod
     def _key(update: object) -> int | None:
@@ -37,6 +54,18 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self._process(update, coroutine)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+            if inspect.iscoroutine(coroutine) and inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
+                coroutine.close()  # cancelled while waiting for its turn: it never ran
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = self._key(update)
         if key is None:
             async with self._slots:

@@ -3,12 +3,19 @@
 A row is committed as 'sending' just before its HTTP call and as 'sent' (with the message id)
 just after.  A SIGKILL between the two leaves one row 'sending'; on start-up it is sent again.
 So a kill can cause at most one duplicate message and never a lost one.
+
+``stop()`` is the clean way out: the worker takes no new row, lets a send already on the wire
+finish (its row ends 'sent'), and gives back a row it had claimed but not yet sent.  If the send
+hangs past the deadline it is cancelled and its row is given back too, so nothing is left
+'sending' and the next start sends it (once, unless the server had in fact received it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +36,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 2.0
 IDLE_POLL_SECONDS = 5.0
+# How long stop() waits for a send on the wire by default, and then for a cancelled row's give-back.
+STOP_SECONDS = 3.5
+GIVE_BACK_SECONDS = 0.5
 
 
 def markup(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
@@ -44,6 +54,17 @@ async def prepare_text(row: OutboxRow) -> Prepared:
     return Prepared("text", text=row.payload["text"], buttons=row.payload.get("buttons", []))
 
 
+@dataclass
+class Flight:
+    """One send_one() call's progress, so stop() knows whether to wait for it or cancel it."""
+
+    # Claiming a row or sending it (until the outcome is recorded): stop() waits for this, so a
+    # message on the wire ends 'sent'. Preparing and waiting for the pacer are cancelled at once.
+    must_finish: bool = False
+    # The message once the Bot API has accepted it, while it is not yet marked 'sent'.
+    accepted: Message | None = None
+
+
 class DeliveryWorker:
     """The background task that drains the outbox."""
 
@@ -56,32 +77,56 @@ class DeliveryWorker:
         self.preparers: dict[str, Preparer] = {"text": prepare_text}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._flight: Flight | None = None  # the background task's row in hand
         self.sent = 0
+
+    def stopping(self) -> bool:
+        """Whether stop() was called; asked after every await, since it may come at any of them."""
+        return self._stopping
 
     def wake(self) -> None:
         """Called after queueing, so new messages go out without waiting for the next poll."""
         self._wake.set()
 
     async def start(self) -> None:
+        self._stopping = False
         async with self.db.transaction() as repo:
             recovered = await repo.outbox.recover_in_flight()
         if recovered:
             log.warning("resending %s message(s) that were in flight when the bot stopped", recovered)
         self._task = asyncio.create_task(self._run(), name="khooshe-delivery")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+    async def stop(self, timeout: float | None = None) -> None:
+        """Takes no new row and lets a send already on the wire finish for up to ``timeout``
+        seconds; a row claimed but not yet sent, or whose send is still hanging then, is put
+        back in the queue ('pending'), so nothing is left 'sending'."""
+        timeout = STOP_SECONDS if timeout is None else max(timeout, 0.0)
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        if self._flight is None or not self._flight.must_finish:
+            task.cancel()  # idle, preparing or waiting for the pacer: nothing has gone out
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            log.warning("the message being sent did not finish within %.1f s; cancelling it", timeout)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=GIVE_BACK_SECONDS)
+            if not done:
+                log.error("the delivery worker did not stop; its row is resent on the next start")
+                return
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery worker failed while stopping", exc_info=task.exception())
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
-                if not await self.send_one():
+                self._flight = Flight()
+                sent = await self.send_one(self._flight)
+                self._flight = None
+                if not sent:
                     await self._idle()
             except asyncio.CancelledError:
                 raise
@@ -91,6 +136,8 @@ class DeliveryWorker:
 
     async def _idle(self) -> None:
         self._wake.clear()
+        if self._stopping:
+            return
         now = self.clock.now()
         async with self.db.read() as repo:
             due = await repo.outbox.next_due_at()
@@ -99,10 +146,8 @@ class DeliveryWorker:
             delay = min(delay, max((due - now).total_seconds(), 0.05))
         if not self.quiet.allowed(now):
             delay = min(IDLE_POLL_SECONDS, max((self.quiet.next_allowed(now) - now).total_seconds(), 0.05))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
-        except TimeoutError:
-            pass
 
     async def drain(self) -> int:
         """Sends everything due now (tests and benchmarks); returns how many were handled."""
@@ -111,31 +156,51 @@ class DeliveryWorker:
             handled += 1
         return handled
 
-    async def send_one(self) -> bool:
+    async def send_one(self, flight: Flight | None = None) -> bool:
         """Sends the next due message; False when nothing may be sent now."""
+        flight = flight or Flight()
         now = self.clock.now()
         if not self.quiet.allowed(now):
             return False
+        flight.must_finish = True  # a claim cancelled mid-commit could leave its row 'sending'
         async with self.db.transaction() as repo:
             row = await repo.outbox.claim_next(now)
+        flight.must_finish = False
         if row is None:
             return False
+        try:
+            await self._deliver(row, flight)
+        except asyncio.CancelledError:
+            await self._interrupted(row, flight)
+            raise
+        finally:
+            flight.must_finish = False
+        return True
+
+    async def _deliver(self, row: OutboxRow, flight: Flight) -> None:
+        """Sends one claimed row and records the outcome."""
+        if self.stopping():  # stop() came during the claim: leave the row for the next start
+            await self._give_back(row, "stopped before sending")
+            return
         if row.chat_id in self.unreachable:
             await self._finish(row, "unreachable", "the user has blocked the bot")
-            return True
+            return
         preparer = self.preparers.get(row.payload.get("type", "text"))
         prepared = await preparer(row) if preparer else None
         if prepared is None:
             await self._finish(row, "cancelled", "nothing to send any more")
-            return True
+            return
         await self.pacer.acquire()
+        if self.stopping():  # stop() came while waiting for the slot: leave it for the next start
+            await self._give_back(row, "stopped before sending")
+            return
+        flight.must_finish = True
         try:
             message = await self._call(row.chat_id, prepared)
         except RetryAfter as exc:
             seconds = retry_seconds(exc)
             self.pacer.pause(seconds)
-            async with self.db.transaction() as repo:
-                await repo.outbox.give_back(row.id, at=self.clock.now(), error=f"429 retry after {seconds}s")
+            await self._give_back(row, f"429 retry after {seconds}s")
         except Forbidden as exc:
             self.unreachable.add(row.chat_id)
             async with self.db.transaction() as repo:
@@ -152,10 +217,31 @@ class DeliveryWorker:
                 async with self.db.transaction() as repo:
                     await repo.outbox.retry_later(row.id, at=self.clock.now() + backoff, error=str(exc))
         else:
+            flight.accepted = message
             async with self.db.transaction() as repo:
                 await repo.outbox.mark_sent(row.id, message_id=message.message_id, at=self.clock.now())
             self.sent += 1
-        return True
+
+    async def _give_back(self, row: OutboxRow, error: str) -> None:
+        async with self.db.transaction() as repo:
+            await repo.outbox.give_back(row.id, at=self.clock.now(), error=error)
+
+    async def _interrupted(self, row: OutboxRow, flight: Flight) -> None:
+        """The row's task was cancelled (shutdown): record what is known so it is not left
+        'sending' — 'sent' if the Bot API had accepted it, otherwise back in the queue (a send
+        cut off on the wire may have reached the user; it is sent again, as after a crash)."""
+        try:
+            async with self.db.transaction() as repo:
+                current = await repo.outbox.by_key(row.dedupe_key)
+                if current is None or current.status != "sending":
+                    return  # its outcome was committed just before the cancel landed
+                if flight.accepted is not None:
+                    await repo.outbox.mark_sent(row.id, message_id=flight.accepted.message_id, at=self.clock.now())
+                    self.sent += 1
+                else:
+                    await repo.outbox.give_back(row.id, at=self.clock.now(), error="interrupted by shutdown")
+        except Exception:  # the row stays 'sending' and is recovered on the next start
+            log.exception("could not put back outbox row %s", row.id)
 
     async def _finish(self, row: OutboxRow, status: Any, error: str) -> None:
         async with self.db.transaction() as repo:

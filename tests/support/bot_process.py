@@ -1,20 +1,30 @@
-"""``python -m bot`` as a real child process against the fake server, for SIGKILL tests."""
+"""``python -m bot`` as a real child process against the fake server, for SIGKILL and SIGTERM
+tests."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 from tests.support.clock import offset_env
 from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ROOT
 
 
+class Exited(NamedTuple):
+    code: int | None  # None: it had not exited in time and was SIGKILLed
+    seconds: float  # from the signal to the exit
+
+
 class BotProcess:
-    """Starts, kills (SIGKILL) and stops the bot; ``extra_env`` adds KHOOSHE_* settings."""
+    """Starts, kills (SIGKILL), terminates (SIGTERM) and stops the bot; ``extra_env`` adds
+    KHOOSHE_* settings."""
 
     def __init__(self, api: FakeBotApi, db_path: Path, log_path: Path, **extra_env: str) -> None:
         self.env = {
@@ -39,6 +49,20 @@ class BotProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+
+    async def terminate(self, timeout: float = 10.0) -> Exited:
+        """Sends SIGTERM and waits for the exit without blocking the event loop (the fake server
+        runs on it and must answer the bot's last calls); SIGKILLs it after ``timeout``."""
+        assert self.proc is not None
+        began = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        while self.proc.poll() is None and time.monotonic() - began < timeout:
+            await asyncio.sleep(0.01)
+        seconds = time.monotonic() - began
+        code = self.proc.poll()
+        if code is None:
+            self.kill()
+        return Exited(code, seconds)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -134,6 +134,25 @@ async def test_rate_limit_block_and_faults(api, bot):
     assert [s for m, _, s in api.calls if m == "sendMessage"] == [200, 200, 429, 403, 502, 200]
 
 
+async def test_hang_next_holds_a_call_then_answers_it_or_never_does(api, bot):
+    api.user(42)
+    api.user(43)
+    api.hang_next("sendMessage", chat_id=43, seconds=0.3)
+    await bot.send_message(42, "not held")  # another chat is not held
+    delayed = asyncio.create_task(bot.send_message(43, "late"))
+    await asyncio.sleep(0.1)
+    assert not delayed.done() and [p["chat_id"] for _, p in api.held] == [43]
+    assert (await delayed).text == "late"  # answered and applied after the delay
+    api.hang_next("sendMessage")
+    hung = asyncio.create_task(bot.send_message(42, "lost", read_timeout=0.5))
+    with pytest.raises(NetworkError):  # PTB's TimedOut: no answer ever comes
+        await hung
+    assert [m.text for m in api.messages(42)] == ["not held"]  # a call never answered is never applied
+    with pytest.raises(BadRequest, match="(?i)chat not found"):  # a held call is still checked strictly
+        api.hang_next("sendMessage", seconds=0.01)
+        await bot.send_message(777, "nobody")
+
+
 async def test_files_both_ways(api, bot):
     user = api.user(42)
     msg = await bot.send_document(42, io.BytesIO(b"PK\x03\x04xlsx"), filename="report.xlsx", caption="گزارش")

@@ -147,6 +147,9 @@ class FakeBotApi:
         self.callback_queries: dict[str, dict[str, Any]] = {}
         self.users: dict[int, Any] = {}
         self._faults: list[dict[str, Any]] = []
+        self._holds: list[dict[str, Any]] = []
+        self.held: list[tuple[str, dict[str, Any]]] = []  # calls hang_next() caught, in order
+        self._released = asyncio.Event()
         self._send_times: deque[float] = deque()
         self._update_ids = itertools.count(100001)
         self._file_ids = itertools.count(1)
@@ -173,7 +176,8 @@ class FakeBotApi:
         return self
 
     async def stop(self) -> None:
-        """Stop serving (pending long polls are released)."""
+        """Stop serving (pending long polls and hung calls are released)."""
+        self._released.set()
         self._poll_generation += 1
         self._wake()
         if self._runner is not None:
@@ -230,6 +234,31 @@ class FakeBotApi:
                 description = f"Too Many Requests: retry after {retry_after}"
         self._faults.append({"method": method.lower(), "error": ApiError(error_code, description, retry_after),
                              "times": times})
+
+    def hang_next(self, method: str, *, chat_id: int | None = None, seconds: float | None = None,
+                  times: int = 1) -> None:
+        """Hold the next `times` calls of `method` ('*' = any), only those to `chat_id` if given.
+        With `seconds` the call is answered (and validated, applied) normally after that delay;
+        without, it never gets an answer and is never applied, like a request lost in the network
+        (the server drops it when it stops). Held calls are listed in `held` as they arrive."""
+        self._holds.append({"method": method.lower(), "chat_id": chat_id, "seconds": seconds, "times": times})
+
+    async def _hold(self, method: str, params: dict[str, Any]) -> bool:
+        """Waits as hang_next() asked for this call; False when it must never be answered."""
+        for hold in self._holds:
+            if hold["method"] not in (method, "*") or hold["times"] <= 0:
+                continue
+            if hold["chat_id"] is not None and params.get("chat_id") != hold["chat_id"]:
+                continue
+            hold["times"] -= 1
+            self._holds = [h for h in self._holds if h["times"] > 0]
+            self.held.append((method, params))
+            if hold["seconds"] is None:
+                await self._released.wait()
+                return False
+            await asyncio.sleep(hold["seconds"])
+            return True
+        return True
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """Params of every call to `method` (case-insensitive)."""
@@ -376,6 +405,9 @@ class FakeBotApi:
         params: dict[str, Any] = {}
         try:
             params = await self._read_params(request)
+            if self._holds and not await self._hold(method.lower(), params):
+                self.calls.append((method, params, 504))
+                return self._respond(504, {"ok": False, "error_code": 504, "description": "Gateway Timeout"})
             self._inject_faults(method.lower())
             result = handler(params)
             if asyncio.iscoroutine(result):
