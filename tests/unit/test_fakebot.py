@@ -148,7 +148,7 @@ async def test_hang_next_holds_a_call_then_answers_it_or_never_does(api, bot):
     with pytest.raises(NetworkError):  # PTB's TimedOut: no answer ever comes
         await hung
     assert [m.text for m in api.messages(42)] == ["not held"]  # a call never answered is never applied
-    with pytest.raises(BadRequest, match="(?i)chat not found"):  # a held call is still checked strictly
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):  # a held call is still checked strictly
         api.hang_next("sendMessage", seconds=0.01)
         await bot.send_message(777, "nobody")
 
