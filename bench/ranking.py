@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:  # `python bench/ranking.py` puts bench/ first, no
 
 from bot.domain.questionnaire import NONE_OPTION, Question, Questionnaire, load_questionnaire  # noqa: E402
 from bot.services.assessment import reference_year  # noqa: E402
-from bot.services.places_import import import_clusters, import_estates, read_csv_file  # noqa: E402
+from bot.services.places_import import add_clusters, add_estates, read_csv_file  # noqa: E402
 from bot.services.ranking import RankingSummary, score_round  # noqa: E402
 from storage.database import Database  # noqa: E402
 
@@ -130,8 +130,8 @@ async def build(db: Database, size: int, *, seed: int = 1, packed: bool = True) 
     now = datetime.now(UTC)
     stamp = now.isoformat()
     async with db.transaction() as repo:
-        await import_estates(repo, read_csv_file(SAMPLE / "estates.csv"))
-        await import_clusters(repo, read_csv_file(SAMPLE / "clusters.csv"))
+        await add_estates(repo, read_csv_file(SAMPLE / "estates.csv"))
+        await add_clusters(repo, read_csv_file(SAMPLE / "clusters.csv"))
         conn = repo.conn
         n_estates = max(1, size // FIRMS_PER_ESTATE)
         n_clusters = max(1, size // FIRMS_PER_CLUSTER)

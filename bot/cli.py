@@ -100,8 +100,7 @@ async def operate(storage: OperatorSettings, args: argparse.Namespace) -> str:
             except OSError as exc:
                 raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
             loader = import_estates if args.command == "import-estates" else import_clusters
-            async with db.transaction() as repo:
-                report = await loader(repo, text)
+            report = await loader(db, text)
             return report.summary()
         if args.action == "open":
             return await open_round(db, storage, args.title, args.closes, args.version)

@@ -1,19 +1,33 @@
-"""Loading estates and clusters from CSV files: idempotent, with a report line by line."""
+"""Loading estates and clusters from CSV files: idempotent, with a report line by line.
+
+An import runs in two steps.  The text is parsed and checked first, outside any transaction
+(in a worker thread: a 2 MB file is tens of thousands of lines), which rejects the lines with an
+unknown province, an empty name or a bad kind / sector.  The accepted rows are then written in
+short transactions of ``CHUNK_ROWS`` rows each, so other writers (firms answering their
+assessment) get the writer between chunks instead of waiting for the whole file.
+
+A file stopped half-way (the bot killed between two chunks) leaves its first chunks stored;
+sending it again adds the rest and reports the stored ones as already there.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.domain.sectors import SECTORS
 from bot.domain.text import normalize
+from storage.database import Database
 from storage.models import Province
 from storage.repositories import Repositories
 
 ESTATE_KINDS = ("estate", "zone", "park")
+#: Rows written per transaction: each holds the writer for a few milliseconds.
+CHUNK_ROWS = 500
 
 
 @dataclass
@@ -27,6 +41,24 @@ class ImportReport:
                  f"rejected {len(self.rejected)}"]
         lines += [f"  line {n}: {why}" for n, why in self.rejected]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PlaceRow:
+    """An accepted line: the province, the (normalised) name and the kind or sector."""
+
+    line: int
+    province_id: int
+    name: str
+    extra: str | None
+
+
+@dataclass
+class ParsedCsv:
+    """The accepted rows and the rejected lines of a file, both in line order."""
+
+    rows: list[PlaceRow] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _province_lookup(provinces: list[Province]) -> dict[str, int]:
@@ -47,56 +79,114 @@ def _rows(text: str) -> list[tuple[int, dict[str, str]]]:
     return [(reader.line_num, {k: normalize(v or "") for k, v in row.items() if k}) for row in reader]
 
 
-async def import_estates(repo: Repositories, text: str) -> ImportReport:
-    """Adds each (province, name, kind) row that is new; reports what it did with each line."""
-
-    async def add(province_id: int, name: str, row: dict[str, str]) -> bool | str:
-        kind = row.get("kind", "estate").casefold() or "estate"
-        if kind not in ESTATE_KINDS:
-            return f"kind must be one of {', '.join(ESTATE_KINDS)}, not {kind!r}"
-        return await repo.estates.add(province_id=province_id, name=name, kind=kind)
-
-    return await _import(repo, text, add)
+class Rejected(str):
+    """Why a line's kind or sector is refused."""
 
 
-async def import_clusters(repo: Repositories, text: str) -> ImportReport:
-    """Adds each (province, name, sector) row that is new; sector is an ISIC section letter."""
-
-    async def add(province_id: int, name: str, row: dict[str, str]) -> bool | str:
-        sector = row.get("sector", "").upper() or None
-        if sector is not None and sector not in SECTORS:
-            return f"unknown ISIC section {sector!r}"
-        return await repo.clusters.add(province_id=province_id, name=name, sector=sector)
-
-    return await _import(repo, text, add)
+# The kind or sector of a row, or the reason it is refused.
+ExtraParser = Callable[[dict[str, str]], "str | Rejected | None"]
 
 
-# Adds one row: True when added, False when already there, a reason when rejected.
-RowAdder = Callable[[int, str, dict[str, str]], Awaitable["bool | str"]]
+def _estate_kind(row: dict[str, str]) -> str | Rejected | None:
+    kind = row.get("kind", "estate").casefold() or "estate"
+    if kind not in ESTATE_KINDS:
+        return Rejected(f"kind must be one of {', '.join(ESTATE_KINDS)}, not {kind!r}")
+    return kind
 
 
-async def _import(repo: Repositories, text: str, add: RowAdder) -> ImportReport:
-    """The loop both imports share: province lookup, empty names, the report line by line."""
-    report = ImportReport()
-    lookup = _province_lookup(await repo.provinces.all())
+def _cluster_sector(row: dict[str, str]) -> str | Rejected | None:
+    sector = row.get("sector", "").upper() or None
+    if sector is not None and sector not in SECTORS:
+        return Rejected(f"unknown ISIC section {sector!r}")
+    return sector
+
+
+def parse(text: str, provinces: list[Province], extra: ExtraParser) -> ParsedCsv:
+    """Checks every line (province, empty name, kind or sector); touches no database."""
+    parsed = ParsedCsv()
+    lookup = _province_lookup(provinces)
     for line, row in _rows(text):
         province = row.get("province", "")
         province_id = lookup.get(province.casefold()) or lookup.get(province)
         name = row.get("name", "")
         if province_id is None:
-            report.rejected.append((line, f"unknown province {province!r}"))
+            parsed.rejected.append((line, f"unknown province {province!r}"))
             continue
         if not name:
-            report.rejected.append((line, "the name is empty"))
+            parsed.rejected.append((line, "the name is empty"))
             continue
-        outcome = await add(province_id, name, row)
-        if isinstance(outcome, str):
-            report.rejected.append((line, outcome))
-        elif outcome:
-            report.added.append(name)
-        else:
-            report.skipped.append(name)
+        value = extra(row)
+        if isinstance(value, Rejected):
+            parsed.rejected.append((line, str(value)))
+            continue
+        parsed.rows.append(PlaceRow(line, province_id, name, value))
+    return parsed
+
+
+def parse_estates(text: str, provinces: list[Province]) -> ParsedCsv:
+    """(province, name, kind) rows; kind is estate (the default), zone or park."""
+    return parse(text, provinces, _estate_kind)
+
+
+def parse_clusters(text: str, provinces: list[Province]) -> ParsedCsv:
+    """(province, name, sector) rows; sector is an ISIC section letter, or empty."""
+    return parse(text, provinces, _cluster_sector)
+
+
+async def _write(repo: Repositories, what: str, rows: list[PlaceRow]) -> list[bool]:
+    values = [(r.province_id, r.name, r.extra) for r in rows]
+    if what == "estates":
+        return await repo.estates.add_many(values)  # type: ignore[arg-type]  # kinds are never None
+    return await repo.clusters.add_many(values)
+
+
+def _record(report: ImportReport, rows: list[PlaceRow], outcomes: list[bool]) -> None:
+    for row, added in zip(rows, outcomes, strict=True):
+        (report.added if added else report.skipped).append(row.name)
+
+
+async def _import(db: Database, text: str, what: str, chunk_rows: int) -> ImportReport:
+    async with db.read() as repo:
+        provinces = await repo.provinces.all()
+    parser = parse_estates if what == "estates" else parse_clusters
+    parsed = await asyncio.to_thread(parser, text, provinces)
+    report = ImportReport(rejected=parsed.rejected)
+    for start in range(0, len(parsed.rows), chunk_rows):
+        chunk = parsed.rows[start:start + chunk_rows]
+        async with db.transaction() as repo:
+            outcomes = await _write(repo, what, chunk)
+        _record(report, chunk, outcomes)
     return report
+
+
+async def import_estates(db: Database, text: str, *, chunk_rows: int = CHUNK_ROWS) -> ImportReport:
+    """Adds each (province, name, kind) row that is new; reports what it did with each line.
+    Opens its own transactions: do not call it inside one (see ``add_estates``)."""
+    return await _import(db, text, "estates", chunk_rows)
+
+
+async def import_clusters(db: Database, text: str, *, chunk_rows: int = CHUNK_ROWS) -> ImportReport:
+    """Adds each (province, name, sector) row that is new; sector is an ISIC section letter."""
+    return await _import(db, text, "clusters", chunk_rows)
+
+
+async def _add(repo: Repositories, text: str, what: str) -> ImportReport:
+    parser = parse_estates if what == "estates" else parse_clusters
+    parsed = parser(text, await repo.provinces.all())
+    report = ImportReport(rejected=parsed.rejected)
+    _record(report, parsed.rows, await _write(repo, what, parsed.rows))
+    return report
+
+
+async def add_estates(repo: Repositories, text: str) -> ImportReport:
+    """Like ``import_estates``, inside the caller's transaction, all at once: for a few rows
+    (/addestate, seeding a test database), never for a file an admin sends."""
+    return await _add(repo, text, "estates")
+
+
+async def add_clusters(repo: Repositories, text: str) -> ImportReport:
+    """Like ``import_clusters``, inside the caller's transaction (see ``add_estates``)."""
+    return await _add(repo, text, "clusters")
 
 
 def read_csv_file(path: Path) -> str:

@@ -109,8 +109,9 @@ async def export_all(update: Update, context: KhoosheContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     await say(update, context, context.t("Preparing the export…"))
+    # Read on a snapshot and built in a worker thread: the writer is not held meanwhile.
+    data = await exports.national_workbook(context.db, context.lang, context.settings)
     async with context.db.transaction() as repo:
-        data = await exports.national_workbook(repo, context.lang, context.settings)
         await audit(repo, user_id=user.id, action="exportall")
     day = context.now().astimezone(context.settings.zone).date().isoformat()
     await context.bot.send_document(chat.id, InputFile(data, filename=f"khooshe-all-{day}.xlsx"),

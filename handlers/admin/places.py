@@ -22,7 +22,13 @@ from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.text import normalize, number
 from bot.i18n import N_, Translator
 from bot.services.access import Role, access_of, audit
-from bot.services.places_import import ImportReport, import_clusters, import_estates
+from bot.services.places_import import (
+    ImportReport,
+    add_clusters,
+    add_estates,
+    import_clusters,
+    import_estates,
+)
 from handlers.common.guard import requires
 from handlers.common.privileged import body_of, int_arg, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
@@ -120,7 +126,7 @@ async def _add(update: Update, context: KhoosheContext, what: str) -> None:
     header = "province,name,kind" if what == "estates" else "province,name,sector"
     text = one_row_csv(header, [parts[0], parts[1], third])
     async with context.db.transaction() as repo:
-        report = await (import_estates if what == "estates" else import_clusters)(repo, text)
+        report = await (add_estates if what == "estates" else add_clusters)(repo, text)
         if report.added:
             store = repo.estates if what == "estates" else repo.clusters
             found, _ = await store.search(normalize(parts[1]), limit=LIST_CAP)
@@ -252,8 +258,9 @@ async def run_import(update: Update, context: KhoosheContext, file_id: str, size
         async with context.db.transaction() as repo:
             await audit(repo, user_id=user_id_of(update), action=f"import_{what}", detail="not UTF-8")
         return
+    # Parsed outside any transaction, written in short chunks: firms keep answering meanwhile.
+    report = await (import_estates if what == "estates" else import_clusters)(context.db, text)
     async with context.db.transaction() as repo:
-        report = await (import_estates if what == "estates" else import_clusters)(repo, text)
         await audit(repo, user_id=user_id_of(update), action=f"import_{what}",
                     detail=f"added {len(report.added)}, skipped {len(report.skipped)}, rejected {len(report.rejected)}")
     await say(update, context, describe_report(report, what, context))

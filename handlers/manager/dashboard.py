@@ -151,8 +151,9 @@ async def send_export(update: Update, context: KhoosheContext, estate_id: int) -
 
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
+    # Read on a snapshot and built in a worker thread: the writer is not held meanwhile.
+    data = await exports.estate_workbook(context.db, estate_id, context.lang, context.settings)
     async with context.db.transaction() as repo:
-        data = await exports.estate_workbook(repo, estate_id, context.lang, context.settings)
         await audit(repo, user_id=user.id, action="export", target=f"estate:{estate_id}")
     day = context.now().astimezone(context.settings.zone).date().isoformat()
     await context.bot.send_document(

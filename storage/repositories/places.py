@@ -2,8 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from storage.models import Cluster, Estate, Province
 from storage.repositories.base import Repository, stamp
+
+#: How many (province, name) pairs one existence query asks about (two parameters each).
+_LOOKUP_BATCH = 400
+
+
+async def _add_many(
+    repo: Repository, table: str, column: str, rows: Sequence[tuple[int, str, str | None]]
+) -> list[bool]:
+    """Inserts the (province_id, name, ``column``) rows that are new, in two statements or so
+    rather than one per row; returns, row by row, True when added and False when the province
+    already had that name (earlier in ``rows`` included).  Call it inside a transaction."""
+    keys = list(dict.fromkeys((province_id, name) for province_id, name, _ in rows))
+    existing: set[tuple[int, str]] = set()
+    for start in range(0, len(keys), _LOOKUP_BATCH):
+        part = keys[start:start + _LOOKUP_BATCH]
+        marks = ", ".join("(?, ?)" for _ in part)
+        found = await repo._all(
+            f"SELECT province_id, name FROM {table} WHERE (province_id, name) IN (VALUES {marks})",
+            [value for key in part for value in key],
+        )
+        existing.update((r[0], r[1]) for r in found)
+    outcomes: list[bool] = []
+    new: list[tuple[int, str, str | None]] = []
+    for province_id, name, extra in rows:
+        if (province_id, name) in existing:
+            outcomes.append(False)
+        else:
+            existing.add((province_id, name))
+            outcomes.append(True)
+            new.append((province_id, name, extra))
+    if new:
+        await repo.conn.executemany(
+            f"INSERT INTO {table} (province_id, name, {column}) VALUES (?, ?, ?)"
+            " ON CONFLICT (province_id, name) DO NOTHING",
+            new,
+        )
+    return outcomes
 
 
 class ProvinceRepository(Repository):
@@ -49,6 +88,15 @@ class EstateRepository(Repository):
             (province_id, name, kind),
         )
         return self.conn.total_changes > before
+
+    async def add_many(self, rows: Sequence[tuple[int, str, str]]) -> list[bool]:
+        """Adds the (province_id, name, kind) rows that are new; True per row added, False per
+        row the province already had (see ``add``)."""
+        return await _add_many(self, "estates", "kind", rows)
+
+    async def names(self) -> dict[int, str]:
+        """Every estate's name by id (active or not), for exports."""
+        return {r[0]: r[1] for r in await self._all("SELECT id, name FROM estates")}
 
     async def search(self, text: str = "", *, limit: int = 30) -> tuple[list[Estate], int]:
         """Estates (active or not) whose name contains ``text``, and how many match in all."""
@@ -108,6 +156,15 @@ class ClusterRepository(Repository):
             (province_id, name, sector),
         )
         return self.conn.total_changes > before
+
+    async def add_many(self, rows: Sequence[tuple[int, str, str | None]]) -> list[bool]:
+        """Adds the (province_id, name, sector) rows that are new; True per row added, False
+        per row the province already had (see ``add``)."""
+        return await _add_many(self, "clusters", "sector", rows)
+
+    async def names(self) -> dict[int, str]:
+        """Every cluster's name by id (active or not), for exports."""
+        return {r[0]: r[1] for r in await self._all("SELECT id, name FROM clusters")}
 
     async def search(self, text: str = "", *, limit: int = 30) -> tuple[list[Cluster], int]:
         """Clusters (active or not) whose name contains ``text``, and how many match in all."""

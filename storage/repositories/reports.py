@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import aiosqlite
 from pydantic import BaseModel, ConfigDict
 
 from storage.models import Round
@@ -18,6 +19,9 @@ from storage.repositories.base import Repository
 from storage.repositories.firms import Recipient
 from storage.repositories.rounds import _COLUMNS as _ROUND_COLUMNS
 from storage.repositories.rounds import _round
+
+#: Rows per batch of the national export's streams.
+EXPORT_BATCH = 2000
 
 
 class FirmStatus(BaseModel):
@@ -152,12 +156,41 @@ class ReportRepository(Repository):
 
     # --- exports ------------------------------------------------------------------------------
 
-    async def rows(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[dict[str, Any]]:
-        """Streams the rows of a read-only query (used by the exports)."""
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            while batch := await cur.fetchmany(2000):
-                for row in batch:
-                    yield dict(row)
+    # The national export streams its three sheets in batches, so 100,000 firms never sit in
+    # memory at once.  Each batch is a list of rows readable by column name.
+
+    async def export_firms(self) -> AsyncIterator[list[aiosqlite.Row]]:
+        """Every live firm, by id."""
+        async for batch in self._batches(
+            "SELECT id, name, national_id, province_id, estate_id, cluster_id, sector, employees,"
+            " founded_year, phone, consent_public, created_at FROM firms WHERE deleted_at IS NULL"
+            " ORDER BY id"
+        ):
+            yield batch
+
+    async def export_submissions(self) -> AsyncIterator[list[aiosqlite.Row]]:
+        """Every submission of a live firm, with its round's title and the firm's name."""
+        async for batch in self._batches(
+            "SELECT r.title, s.firm_id, f.name, s.status, s.started_at, s.submitted_at FROM submissions s"
+            " JOIN rounds r ON r.id = s.round_id JOIN firms f ON f.id = s.firm_id"
+            " WHERE f.deleted_at IS NULL ORDER BY s.round_id, s.firm_id"
+        ):
+            yield batch
+
+    async def export_scores(self) -> AsyncIterator[list[aiosqlite.Row]]:
+        """Every score of every round; ``name`` is NULL for a firm deleted since."""
+        async for batch in self._batches(
+            "SELECT r.title, s.firm_id, CASE WHEN f.deleted_at IS NULL THEN f.name END AS name,"
+            " s.composite, s.dimensions, s.rank_estate, s.rank_province, s.rank_nation, s.percentile"
+            " FROM scores s JOIN rounds r ON r.id = s.round_id JOIN firms f ON f.id = s.firm_id"
+            " ORDER BY s.round_id, s.rank_nation, s.firm_id"
+        ):
+            yield batch
+
+    async def _batches(self, sql: str, size: int = EXPORT_BATCH) -> AsyncIterator[list[aiosqlite.Row]]:
+        async with self.conn.execute(sql) as cur:
+            while batch := await cur.fetchmany(size):
+                yield list(batch)
 
     async def estate_scores(self, round_id: int, estate_id: int) -> dict[int, dict[str, Any]]:
         rows = await self._all(

@@ -1,15 +1,18 @@
-"""Fixtures shared by end-to-end modules: a world whose round is closed, scored and published."""
+"""Fixtures shared by end-to-end modules: a world whose round is closed, scored and published;
+exports held half-built."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.fakebot import FakeBotApi
+from tests.support.hold import HeldBuild
 from tests.support.journeys import publish_round
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 from tests.support.scenarios import OWNERS, SILENT, prepare_published_world
@@ -30,3 +33,14 @@ async def published(api: FakeBotApi, db_path: Path) -> AsyncIterator[tuple[Khoos
     await admin.settle()
     yield running, round_id
     await stop_khooshe(running)
+
+
+@pytest.fixture
+def held_export(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldBuild]:
+    """Every export built while the test runs stops at its first sheet until released."""
+    from bot.services import exports
+
+    held = HeldBuild()
+    monkeypatch.setattr(exports, "on_build_step", held)
+    yield held
+    held.release()

@@ -1,5 +1,6 @@
 """Estate managers' dashboard, export and nudge; admins' national stats, top 100 and full
-export — over the fake Bot API server, with roles and scope checked on the server."""
+export — over the fake Bot API server, with roles and scope checked on the server; firms are
+answered while an export is being built."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import re
 from openpyxl import load_workbook
 
 from tests.support.factories import add_firm, full_answers, submit
+from tests.support.fakebot import BotEvent
+from tests.support.hold import HeldBuild
 from tests.support.journeys import fa_digits
 from tests.support.khooshe import ADMIN_ID, Khooshe
 from tests.support.scenarios import MANAGER, NOTE, OTHER_MANAGER, OWNERS
@@ -182,3 +185,55 @@ async def test_national_stats_top_and_export_all(published: tuple[Khooshe, int])
     submissions = list(wb.worksheets[1].values)
     status = submissions[0].index("وضعیت پاسخ")
     assert {r[status] for r in submissions[1:]} == {"ارسال‌شده"}
+
+
+def _is_document(event: BotEvent) -> bool:
+    return event.is_message and event.kind == "document"
+
+
+async def test_owner_is_answered_while_the_national_export_is_built(
+    published: tuple[Khooshe, int], held_export: HeldBuild,
+) -> None:
+    khooshe, _ = published
+    admin = khooshe.user(ADMIN_ID)
+    await admin.send("/exportall")
+    await held_export.wait_reached()
+    # The owner's first message since the bot started: answering it also writes (their user row).
+    owner = khooshe.user(OWNERS[0])
+    await owner.send("/start")
+    await owner.wait_for(lambda e: e.is_message)
+    assert not any(_is_document(e) for e in admin.events)
+    held_export.release()
+    await admin.wait_for(_is_document)
+
+
+async def test_owner_is_answered_while_the_estate_export_is_built(
+    published: tuple[Khooshe, int], held_export: HeldBuild,
+) -> None:
+    khooshe, _ = published
+    manager = khooshe.user(MANAGER)
+    await manager.send("/export 1")
+    await held_export.wait_reached()
+    owner = khooshe.user(OWNERS[1])
+    await owner.send("/start")
+    await owner.wait_for(lambda e: e.is_message)
+    held_export.release()
+    await manager.wait_for(_is_document)
+
+
+async def test_national_export_shows_the_moment_it_started(
+    published: tuple[Khooshe, int], held_export: HeldBuild,
+) -> None:
+    khooshe, round_id = published
+    admin = khooshe.user(ADMIN_ID)
+    await admin.send("/exportall")
+    await held_export.wait_reached()
+    late = await add_firm(khooshe.db, 5400, name="بنگاه دیرآمده")
+    await submit(khooshe.db, round_id, late, full_answers(1))
+    held_export.release()
+    doc = await admin.wait_for(_is_document)
+    assert doc.data is not None
+    wb = load_workbook(io.BytesIO(doc.data))
+    names = {cell for ws in wb.worksheets for row in ws.values for cell in row}
+    assert "بنگاه دیرآمده" not in names
+    assert len(list(wb.worksheets[1].values)) == 1 + 7  # the submissions of the moment it started

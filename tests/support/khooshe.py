@@ -17,7 +17,7 @@ from bot.application import (
 )
 from bot.clock import Clock
 from bot.context import Services
-from bot.services.places_import import import_clusters, import_estates, read_csv_file
+from bot.services.places_import import add_clusters, add_estates, read_csv_file
 from bot.services.rounds import TickReport
 from bot.settings import Settings
 from storage.database import Database
@@ -33,8 +33,8 @@ async def seed(db: Database, *, open_round: bool = True, now: datetime = TEST_NO
     """Loads the sample estates and clusters and, optionally, opens a round closing 30 days after
     ``now`` (the test clock's moment)."""
     async with db.transaction() as repo:
-        await import_estates(repo, read_csv_file(SAMPLE / "estates.csv"))
-        await import_clusters(repo, read_csv_file(SAMPLE / "clusters.csv"))
+        await add_estates(repo, read_csv_file(SAMPLE / "estates.csv"))
+        await add_clusters(repo, read_csv_file(SAMPLE / "clusters.csv"))
         if open_round:
             await repo.rounds.create(
                 title="Autumn 1405", questionnaire_version=1, opens_at=now - timedelta(hours=1),

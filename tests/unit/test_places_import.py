@@ -1,7 +1,9 @@
-"""Importing estates and clusters from CSV: a line-by-line report, normalisation, idempotence."""
+"""Importing estates and clusters from CSV: a line-by-line report, normalisation, idempotence,
+and writes in short chunks that let other writers in."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from bot.services.places_import import (
+    CHUNK_ROWS,
     ImportReport,
     import_clusters,
     import_estates,
@@ -48,13 +51,11 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def run_estates(db: Database, text: str) -> ImportReport:
-    async with db.transaction() as repo:
-        return await import_estates(repo, text)
+    return await import_estates(db, text)
 
 
 async def run_clusters(db: Database, text: str) -> ImportReport:
-    async with db.transaction() as repo:
-        return await import_clusters(repo, text)
+    return await import_clusters(db, text)
 
 
 async def test_estate_report_line_by_line(db: Database) -> None:
@@ -172,3 +173,57 @@ async def test_shipped_sample_clusters_load_cleanly(db: Database) -> None:
     report = await run_clusters(db, read_csv_file(path))
     assert report.rejected == []
     assert len(report.added) == data_rows(path)
+
+
+def big_estates_csv(rows: int, bad_every: int) -> tuple[str, list[int]]:
+    """``rows`` data lines, every ``bad_every``-th with an unknown province; returns the text
+    and the line numbers that must be rejected."""
+    lines, bad = ["province,name,kind"], []
+    for i in range(rows):
+        line = i + 2
+        if i % bad_every == bad_every - 1:
+            lines.append(f"Atlantis,شهرک {i},estate")
+            bad.append(line)
+        else:
+            lines.append(f"{1 + i % 31},شهرک صنعتی {i},estate")
+    return "\n".join(lines) + "\n", bad
+
+
+async def test_import_larger_than_one_chunk_imports_every_line(db: Database) -> None:
+    rows = 3 * CHUNK_ROWS + 17
+    text, bad = big_estates_csv(rows, bad_every=97)
+    report = await run_estates(db, text)
+    assert len(report.added) == rows - len(bad)
+    assert report.skipped == []
+    assert [line for line, _ in report.rejected] == bad
+    assert all("Atlantis" in why for _, why in report.rejected)
+    async with db.read() as repo:
+        assert await repo.estates.count() == rows - len(bad)
+    again = await run_estates(db, text)
+    assert again.added == [] and len(again.skipped) == rows - len(bad)
+
+
+async def test_a_duplicate_in_a_later_chunk_is_skipped(db: Database) -> None:
+    first = "تهران,شهرک صنعتی تکراری,estate"
+    text = "\n".join(["province,name,kind", first, *(f"قم,شهرک {i},estate" for i in range(CHUNK_ROWS)), first])
+    report = await run_estates(db, text)
+    assert report.skipped == ["شهرک صنعتی تکراری"]
+    assert len(report.added) == CHUNK_ROWS + 1
+
+
+async def test_other_writers_get_in_between_the_chunks_of_an_import(db: Database) -> None:
+    rows = 4 * CHUNK_ROWS
+    text, _ = big_estates_csv(rows, bad_every=rows + 1)
+    seen: list[int] = []
+    importing = asyncio.create_task(run_estates(db, text))
+
+    async def firm_writes() -> None:
+        while not importing.done():
+            async with db.transaction() as repo:
+                seen.append(await repo.estates.count())
+            await asyncio.sleep(0)
+
+    await asyncio.gather(importing, firm_writes())
+    # A write went through with part of the file stored: it did not wait for the whole import.
+    assert any(0 < n < rows for n in seen), seen
+    assert len(importing.result().added) == rows
