@@ -11,9 +11,11 @@
    ``bot.domain.scoring.score_submission``; ranks and percentiles (``bot.domain.ranking.ranks``); peer
    statistics (``bot.domain.ranking.peers``) for every group of at least ``MIN_GROUP`` firms;
 3. writes in short transactions.  The ``scores`` rows are first staged, ``CHUNK`` rows per
-   transaction, in a TEMP table of the writing connection; then ONE final transaction deletes
-   the round's old ``scores`` and ``peer_stats`` rows, copies the staged rows in with
-   ``INSERT … SELECT`` (in C), inserts the peer statistics and sets ``rounds.scored_at``.  So a
+   transaction, in a TEMP table of the writing connection (each chunk's rows made lazily inside
+   ``executemany``), while the peer statistics are computed in a worker thread; then ONE final
+   transaction upserts the staged rows into ``scores`` with ``INSERT … SELECT … ON CONFLICT``
+   (in C; a row that is already there is updated in place), deletes the rows of firms no longer
+   scored, replaces the peer statistics and sets ``rounds.scored_at``.  So a
    reader (``scores.count``, the top list, a firm's summary) sees either the old results or the
    new ones, never half a round, and the write lock is never held for the whole run.  Re-running
    is idempotent.
@@ -42,9 +44,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -59,9 +60,11 @@ from bot.services.assessment import reference_year
 from storage.database import Database
 from storage.packed_answers import PackedRound, RoundAnswers, decode_round
 from storage.repositories.ranking import (
+    FloatArray,
+    IntArray,
     encode_dimensions,
     encode_weakest,
-    score_rows,
+    stage_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -80,32 +83,62 @@ class RankingSummary:
     seconds: float
     #: submissions with a stored answer that is not a valid value of its question.
     invalid: int = 0
-    #: seconds per phase: load (SQL reads), score (decoding, scoring, ranking, peer statistics
-    #: and encoding the rows, in a worker thread), stage (the staging transactions), publish
-    #: (the final transaction, with its commit).
+    #: seconds per phase: load (SQL reads), score (decoding, scoring, ranking and encoding the
+    #: dimensions and weakest questions, in a worker thread), stage (the staging transactions,
+    #: with the peer statistics computed meanwhile), publish (the final transaction, with its
+    #: commit).
     timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
-class _Results:
+class _Ranked:
+    """A scored and ranked round, with its dimensions and weakest questions encoded."""
+
     scored: Scored
-    rows: list[tuple[Any, ...]]
-    peers: list[PeerRow]
+    dim_ids: list[str]
+    firm_ids: IntArray
+    groups: dict[str, IntArray]
+    dims: FloatArray
+    composite: FloatArray
+    dimensions: list[str]
+    weakest: list[str]
+    ranks: dict[str, tuple[IntArray, IntArray]]
+    percentile: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.firm_ids)
+
+    def rows(self, start: int, stop: int) -> Iterator[tuple[Any, ...]]:
+        """The staging rows of firms ``start:stop``, made lazily (by whoever iterates: the
+        database connection's thread)."""
+        part = slice(start, stop)
+        yield from stage_rows(
+            self.firm_ids[part], {k: v[part] for k, v in self.groups.items()},
+            self.dimensions[part], self.composite[part], self.weakest[part],
+            {k: (r[part], z[part]) for k, (r, z) in self.ranks.items()},
+            self.percentile[part],
+        )
+
+    def peers(self) -> list[PeerRow]:
+        """The peer statistics (numpy; a worker thread)."""
+        metrics = ["composite", *self.dim_ids]
+        values = np.column_stack([self.composite, self.dims]) if len(self) else np.zeros((0, len(metrics)))
+        return peer_rows(metrics, values, self.groups)
 
 
 def _decode(packed: PackedRound) -> RoundAnswers:
     return decode_round(packed)
 
 
-def _compute(
+def _rank(
     round_id: int,
     questionnaire: Questionnaire,
     ref_year: int,
     weights: Mapping[str, float],
     answers: RoundAnswers,
     values: list[tuple[int, str, str]],
-) -> _Results:
-    """Everything between reading and writing (CPU only; runs in a worker thread)."""
+) -> _Ranked:
+    """Scoring and ranking (CPU only; runs in a worker thread)."""
     table = AnswerCodes(questionnaire, ref_year)
     if len(answers.distinct_ids):
         if len(values) != len(answers.distinct_ids):
@@ -122,9 +155,7 @@ def _compute(
         np.concatenate([id_codes, text_codes]),
         table, weights=weights,
     )
-    dim_ids = [d.id for d in questionnaire.scored_dimensions]
     ok = np.flatnonzero(scored.ok)
-    dims = round_scores(scored.dims[ok])
     composite = round_scores(scored.composite[ok])
     groups = {
         "estate": answers.estate_ids[ok],
@@ -133,18 +164,20 @@ def _compute(
         "nation": np.zeros(len(ok), np.int64),
     }
     by_value = np.argsort(-composite, kind="stable")
-    ranks = {scope: group_ranks_ordered(composite, ids, by_value) for scope, ids in groups.items()}
-    rows = list(score_rows(
-        round_id, answers.firm_ids[ok], groups,
-        encode_dimensions(dim_ids, dims),
-        composite,
-        encode_weakest([q.id for q in questionnaire.questions], scored.weakest[ok]),
-        ranks,
-        percentiles(composite),
-    ))
-    metrics = ["composite", *dim_ids]
-    values_ = np.column_stack([composite, dims]) if len(ok) else np.zeros((0, len(metrics)))
-    return _Results(scored, rows, peer_rows(metrics, values_, groups))
+    dim_ids = [d.id for d in questionnaire.scored_dimensions]
+    dims = round_scores(scored.dims[ok])
+    return _Ranked(
+        scored=scored,
+        dim_ids=dim_ids,
+        firm_ids=answers.firm_ids[ok],
+        groups=groups,
+        dims=dims,
+        composite=composite,
+        dimensions=encode_dimensions(dim_ids, dims),
+        weakest=encode_weakest([q.id for q in questionnaire.questions], scored.weakest[ok]),
+        ranks={scope: group_ranks_ordered(composite, ids, by_value) for scope, ids in groups.items()},
+        percentile=percentiles(composite),
+    )
 
 
 async def score_round(db: Database, round_id: int) -> RankingSummary:
@@ -184,38 +217,49 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
     async with db.read() as repo:
         values = await repo.ranking.answer_values(answers.distinct_ids)
     t = lap("load", t)
-    results = await asyncio.to_thread(_compute, round_id, questionnaire, ref_year, weights, answers, values)
+    ranked = await asyncio.to_thread(_rank, round_id, questionnaire, ref_year, weights, answers, values)
     del answers, values
     t = lap("score", t)
 
+    # The peer statistics (numpy, which releases the GIL) are computed in a worker thread while
+    # the rows are staged.  The rows themselves are made lazily inside ``executemany``, in the
+    # connection's thread: making them in another thread at the same time would only fight over
+    # the GIL with the binding.
+    n = len(ranked)
+    peers_job = asyncio.ensure_future(asyncio.to_thread(ranked.peers))
     table: str | None = None
     try:
         async with db.transaction() as repo:
             table = await repo.ranking.start_staging()
-        chunks = iter(results.rows)
-        while chunk := list(islice(chunks, CHUNK)):
+        for start in range(0, n, CHUNK):
             async with db.transaction() as repo:
-                await repo.ranking.stage(table, chunk)
+                await repo.ranking.stage(table, ranked.rows(start, start + CHUNK))
+        peers = await peers_job
         t = lap("stage", t)
         async with db.transaction() as repo:
             if await repo.ranking.fingerprint(round_id) != fingerprint:
                 return None
-            stored = await repo.ranking.publish(round_id, table, results.peers)
-            if stored != len(results.rows):
-                raise RuntimeError(f"round {round_id}: staged {len(results.rows)} rows, found {stored}")
+            stored = await repo.ranking.publish(round_id, table, peers, n)
+            if stored != n:
+                raise RuntimeError(f"round {round_id}: staged {n} rows, found {stored}")
             table = None  # publish dropped it
         t = lap("publish", t)
     finally:
+        # A worker thread cannot be interrupted: let it finish (its result is not needed).
+        if not peers_job.done():
+            await asyncio.wait([peers_job])
+        if not peers_job.cancelled():
+            peers_job.exception()  # retrieved, so asyncio does not log it as lost
         if table is not None:
             async with db.transaction() as repo:
                 await repo.ranking.drop_staging(table)
 
-    scored = results.scored
+    scored = ranked.scored
     invalid = int(scored.invalid.sum())
     if invalid:
         log.warning("round %s: %d submissions with invalid stored answers were not scored", round_id, invalid)
     summary = RankingSummary(
-        scored=len(results.rows), incomplete=int(scored.incomplete.sum()),
+        scored=n, incomplete=int(scored.incomplete.sum()),
         seconds=time.perf_counter() - started, invalid=invalid, timings=timings,
     )
     log.info("round %s scored: %s", round_id, summary)

@@ -8,13 +8,13 @@ caller.
 Writing a round's results is split so that no transaction is long and no reader ever sees a
 half-written round: the rows are first staged in a TEMP table of the writing connection (a few
 thousand rows per short transaction; ``stage``), then ``publish`` replaces the round's rows in
-one transaction with ``INSERT … SELECT`` (SQLite copies them in C).
+one transaction with an ``INSERT … SELECT`` upsert (SQLite copies them in C).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import count, repeat
 from typing import Any
 
@@ -63,6 +63,22 @@ SCORE_COLUMNS = (
     "size_province", "rank_nation", "size_nation", "percentile",
 )
 _COLUMNS = ", ".join(SCORE_COLUMNS)
+#: The columns of a staged row: SCORE_COLUMNS without the two that are the same on every row
+#: (round_id, size_nation), which ``publish`` adds; cluster_id is -1 and rank_cluster and
+#: size_cluster 0 for a firm in no cluster, which ``publish`` turns into NULL.  (Fewer values
+#: to bind per row, and no Python None to make: binding is most of the staging time.)
+STAGE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c not in ("round_id", "size_nation"))
+_FROM_STAGE = ", ".join(
+    {
+        "round_id": "?1",
+        "cluster_id": "NULLIF(cluster_id, -1)",
+        "rank_cluster": "CASE WHEN cluster_id >= 0 THEN rank_cluster END",
+        "size_cluster": "CASE WHEN cluster_id >= 0 THEN size_cluster END",
+        "size_nation": "?2",
+    }.get(c, c)
+    for c in SCORE_COLUMNS
+)
+_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in SCORE_COLUMNS[2:])
 _staging_names = count(1)
 
 
@@ -102,12 +118,13 @@ class RankingRepository(Repository):
     async def start_staging(self) -> str:
         """Creates an empty TEMP table for one run's ``scores`` rows; returns its name."""
         name = f"ranking_stage_{next(_staging_names)}"
-        await self.conn.execute(f"CREATE TEMP TABLE {name} ({_COLUMNS})")
+        await self.conn.execute(f"CREATE TEMP TABLE {name} ({', '.join(STAGE_COLUMNS)})")
         return name
 
-    async def stage(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Adds ``scores`` rows (columns as SCORE_COLUMNS) to the staging table."""
-        marks = ", ".join("?" * len(SCORE_COLUMNS))
+    async def stage(self, table: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Adds rows (columns as STAGE_COLUMNS) to the staging table.  ``rows`` may be a lazy
+        iterator (``stage_rows``): it is consumed in the connection's thread."""
+        marks = ", ".join("?" * len(STAGE_COLUMNS))
         await self.conn.executemany(f"INSERT INTO temp.{table} VALUES ({marks})", rows)
 
     async def drop_staging(self, table: str) -> None:
@@ -121,15 +138,25 @@ class RankingRepository(Repository):
 
     async def publish(
         self, round_id: int, table: str, peers: Sequence[tuple[str, int, str, int, float, float]],
+        size_nation: int,
     ) -> int:
         """Replaces the round's ``scores`` with the staged rows (dropping the staging table) and
         its ``peer_stats`` with ``peers`` (scope, scope id, metric, n, median, mean), and marks
-        the round scored now.  Returns how many scores rows it stored."""
+        the round scored now.  ``size_nation``: how many firms are ranked (every row's
+        size_nation).  Returns how many scores rows it stored."""
         conn = self.conn
-        await conn.execute("DELETE FROM scores WHERE round_id = ?", (round_id,))
+        # An upsert rather than DELETE + INSERT: a firm's row that is already there is updated
+        # in place (no foreign-key look-ups, and SQLite rewrites no page whose bytes do not
+        # change), and only the rows of firms no longer scored are deleted.
+        await conn.execute(
+            f"DELETE FROM scores WHERE round_id = ? AND firm_id NOT IN (SELECT firm_id FROM temp.{table})",
+            (round_id,),
+        )
         await conn.execute("DELETE FROM peer_stats WHERE round_id = ?", (round_id,))
         async with conn.execute(
-            f"INSERT INTO scores ({_COLUMNS}) SELECT {_COLUMNS} FROM temp.{table}"
+            f"INSERT INTO scores ({_COLUMNS}) SELECT {_FROM_STAGE} FROM temp.{table} WHERE true"
+            f" ON CONFLICT (round_id, firm_id) DO UPDATE SET {_UPDATE}",
+            (round_id, size_nation),
         ) as cur:
             stored = cur.rowcount
         await conn.execute(f"DROP TABLE temp.{table}")
@@ -206,33 +233,24 @@ def encode_weakest(question_ids: Sequence[str], weakest: IntArray) -> list[str]:
     return result
 
 
-def _nullable(values: IntArray, present: npt.NDArray[np.bool_]) -> list[Any]:
-    out = values.astype(object)
-    out[~present] = None
-    result: list[Any] = out.tolist()
-    return result
-
-
-def score_rows(
-    round_id: int,
+def stage_rows(
     firm_ids: IntArray,
     groups: dict[str, IntArray],
-    dimensions: list[str],
+    dimensions: Sequence[str],
     composite: FloatArray,
-    weakest: list[str],
+    weakest: Sequence[str],
     ranks: dict[str, tuple[IntArray, IntArray]],
     percentile: FloatArray,
 ) -> Iterator[tuple[Any, ...]]:
-    """``scores`` rows (columns as SCORE_COLUMNS).  ``groups`` and ``ranks`` by scope (estate,
-    cluster, province, nation); a cluster id < 0 is no cluster (NULL cluster, rank and size)."""
-    in_cluster = groups["cluster"] >= 0
-    return zip(
-        repeat(round_id), firm_ids.tolist(), groups["estate"].tolist(),
-        _nullable(groups["cluster"], in_cluster), groups["province"].tolist(),
-        dimensions, composite.tolist(), weakest,
+    """Staging rows (columns as STAGE_COLUMNS), made lazily: the columns are turned into Python
+    lists only when the first row is asked for, and each row is the tuple ``zip`` recycles, so
+    passing this straight to ``executemany`` builds no list of tuples.  ``groups`` and ``ranks``
+    by scope (estate, cluster, province, nation); a cluster id < 0 is no cluster."""
+    yield from zip(
+        firm_ids.tolist(), groups["estate"].tolist(), groups["cluster"].tolist(),
+        groups["province"].tolist(), dimensions, composite.tolist(), weakest,
         ranks["estate"][0].tolist(), ranks["estate"][1].tolist(),
-        _nullable(ranks["cluster"][0], in_cluster), _nullable(ranks["cluster"][1], in_cluster),
+        ranks["cluster"][0].tolist(), ranks["cluster"][1].tolist(),
         ranks["province"][0].tolist(), ranks["province"][1].tolist(),
-        ranks["nation"][0].tolist(), ranks["nation"][1].tolist(),
-        percentile.tolist(),
+        ranks["nation"][0].tolist(), percentile.tolist(),
     )

@@ -295,6 +295,40 @@ async def test_rerun_is_idempotent(db: Database) -> None:
     assert len(before[0]) == 6 and before[1]
 
 
+async def test_rescore_after_changes_matches_a_first_scoring(db: Database) -> None:
+    """Re-scoring updates the rows in place and deletes those of firms no longer scored: the
+    result is exactly what scoring the changed round from nothing stores."""
+    rid = await make_round(db, TECH_ONLY)
+    for fid, c in [(1, 90), (2, 80), (3, 80), (4, 70), (5, 66), (6, 61), (7, 55)]:
+        await firm_with(db, rid, fid, c, estate=1 + fid % 2, cluster=1 if fid % 3 else None)
+    await score_round(db, rid)
+    async with db.transaction() as repo:  # firm 2 withdraws, firm 8 joins, firm 5 moves
+        await repo.conn.execute("UPDATE submissions SET status = 'draft' WHERE firm_id = 2")
+        await repo.conn.execute("UPDATE firms SET estate_id = 3, province_id = 2, cluster_id = NULL WHERE id = 5")
+    await firm_with(db, rid, 8, 95, estate=1, cluster=2)
+
+    async def dump() -> tuple[list[Any], list[Any]]:
+        async with db.read() as repo:
+            async with repo.conn.execute("SELECT * FROM scores ORDER BY firm_id") as cur:
+                scores = [tuple(r) for r in await cur.fetchall()]
+            async with repo.conn.execute("SELECT * FROM peer_stats ORDER BY scope, scope_id, metric") as cur:
+                peers = [tuple(r) for r in await cur.fetchall()]
+        return scores, peers
+
+    assert (await score_round(db, rid)).scored == 7
+    rescored = await dump()
+    async with db.transaction() as repo:
+        await repo.conn.execute("DELETE FROM scores WHERE round_id = ?", (rid,))
+        await repo.conn.execute("DELETE FROM peer_stats WHERE round_id = ?", (rid,))
+    await score_round(db, rid)
+    assert await dump() == rescored
+    by_firm = await scores_by_firm(db, rid)
+    assert sorted(by_firm) == [1, 3, 4, 5, 6, 7, 8]
+    assert by_firm[8].rank_nation == 1 and by_firm[1].rank_nation == 2
+    assert (by_firm[5].estate_id, by_firm[5].cluster_id, by_firm[5].rank_cluster) == (3, None, None)
+    assert by_firm[4].cluster_id == 1 and by_firm[4].size_nation == 7
+
+
 async def test_top_extends_over_ties_and_names_only_consenting(db: Database) -> None:
     rid = await make_round(db)
     ranks = [*range(1, 99), 99, 99, 99, 102]
