@@ -11,8 +11,8 @@ firms and one closed round in which every firm submitted a complete, valid, rand
 ``bot.services.ranking.score_round`` is then timed, best of ``--repeat`` runs of each kind: a
 "first" scoring (the round's scores are deleted, untimed, before it) and a "rescore" (the
 stored results are replaced by the same ones; re-running is idempotent), with its split: load
-(the SQL reads), score (decoding, numpy scoring, ranking, peer statistics and encoding the rows, in a worker thread), stage (the scores rows, 5,000 per short transaction, into
-a TEMP table) and publish (the final transaction: delete the previous run's rows, copy the staged
+(the SQL reads), score (decoding, numpy scoring, ranking, peer statistics and encoding the
+rows, in a worker thread), stage (the scores rows, 5,000 per short transaction, into a TEMP table) and publish (the final transaction: delete the previous run's rows, copy the staged
 ones in, peer stats, commit).  Submissions are packed as ``SubmissionRepository.submit`` packs them
 (``--unpacked``: left without a packed copy, as if submitted before migration 0003, so the
 ranking reads the answers table).
