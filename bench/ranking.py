@@ -6,24 +6,23 @@ Run from the repository root::
     .venv/bin/python -m bench.ranking --sizes 1000,5000   # other sizes
     .venv/bin/python -m bench.ranking --profile           # cProfile the largest size
 
-For each size a fresh SQLite file (in a temporary directory) gets synthetic estates, clusters,
-firms and one closed round in which every firm submitted a complete, valid, random assessment.
+For each size a fresh SQLite file (in a temporary directory) gets synthetic estates, clusters, firms
+and one closed round in which every firm submitted a complete, valid, random assessment.
 ``bot.services.ranking.score_round`` is then timed, best of ``--repeat`` runs of each kind: a
-"first" scoring (the round's scores are deleted, untimed, before it) and a "rescore" (the
-stored results are replaced by the same ones; re-running is idempotent), with its split: load
-(the SQL reads), score (decoding, numpy scoring, ranking, peer statistics and encoding the
-rows, in a worker thread), stage (the scores rows, 5,000 per short transaction, into a TEMP table) and publish (the final transaction: delete the previous run's rows, copy the staged
-ones in, peer stats, commit).  Submissions are packed as ``SubmissionRepository.submit`` packs them
-(``--unpacked``: left without a packed copy, as if submitted before migration 0003, so the
-ranking reads the answers table).
+"first" scoring (the round's scores are deleted, untimed, before it) and a "rescore" (the stored
+results are replaced by the same ones; re-running is idempotent), with its split: load (the SQL
+reads), score (decoding, numpy scoring, ranking, peer statistics and encoding the rows, in a worker
+thread), stage (the scores rows, 5,000 per short transaction, into a TEMP table) and publish (the
+final transaction: delete the previous run's rows, copy the staged ones in, peer stats, commit).
+Submissions are packed as ``SubmissionRepository.submit`` packs them (``--unpacked``: left without a
+packed copy, as if submitted before migration 0003, so the ranking reads the answers table).
 
 As a baseline measured in the same run (this machine's speed varies), ``sql floor`` is the bare
 SQLite work no implementation avoids: the load statement alone plus one ``executemany`` of the
 round's scores rows into an empty TEMP table; ``x floor`` is total / floor.  The target is 100k
-firms in at most 1 s.  This is a measurement script: it prints PASS/MISS and never fails because
-a target was missed.  ``--keep DIR`` keeps the databases in DIR and reuses them on the next
-run (building 100k firms takes about 47 s).
-"""
+firms in at most 1 s.  This is a measurement script: it prints PASS/MISS and never fails because a
+target was missed.  ``--keep DIR`` keeps the databases in DIR and reuses them on the next run
+(building 100k firms takes about 47 s)."""
 
 from __future__ import annotations
 

@@ -252,5 +252,5 @@ def stage_rows(
         ranks["estate"][0].tolist(), ranks["estate"][1].tolist(),
         ranks["cluster"][0].tolist(), ranks["cluster"][1].tolist(),
         ranks["province"][0].tolist(), ranks["province"][1].tolist(),
-        ranks["nation"][0].tolist(), percentile.tolist(),
+        ranks["nation"][0].tolist(), percentile.tolist(), strict=True,
     )
