@@ -19,6 +19,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
+from bot.delivery.keys import broadcast_report_key
 from bot.delivery.prepared import Prepared, Preparer
 from bot.domain.calendar import format_datetime
 from bot.domain.quiet_hours import QuietHours
@@ -245,7 +246,7 @@ class BroadcastKeeper:
             report = report_text(b, tally, lang, cancelled=cancelled)
             if b.state == "running":
                 await repo.outbox.add(
-                    kind=REPORT_KIND, dedupe_key=f"broadcast-report:{b.id}",
+                    kind=REPORT_KIND, dedupe_key=broadcast_report_key(b.id),
                     chat_id=b.progress_chat or b.created_by, payload={"type": "text", "text": report},
                     not_before=now,
                 )

@@ -16,3 +16,17 @@ def firms_prefix(round_id: int) -> str:
 def admin_notice_key(round_id: int, admin_id: int, event: str) -> str:
     """A round's notice to one admin: it opened or closed by itself, or its results went out."""
     return f"round:{round_id}:admin:{admin_id}:{event}"
+
+
+def nudge_prefix(estate_id: int, day: str) -> str:
+    """A manager's nudge of one estate on one day (Tehran date): at most one per firm and day."""
+    return f"nudge:estate:{estate_id}:{day}:"
+
+
+def nudge_key(estate_id: int, day: str, firm_id: int) -> str:
+    return f"{nudge_prefix(estate_id, day)}firm:{firm_id}"
+
+
+def broadcast_report_key(broadcast_id: int) -> str:
+    """A broadcast's final report to its sender."""
+    return f"broadcast-report:{broadcast_id}"

@@ -14,6 +14,8 @@ from datetime import datetime
 from html import escape as esc
 from typing import Any
 
+from bot.delivery.keys import nudge_key, nudge_prefix
+from bot.domain import callbacks as cb
 from bot.domain.calendar import format_long_date
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.questionnaire.model import Questionnaire
@@ -242,17 +244,13 @@ def render_estate(view: EstateView, lang: str, settings: Settings) -> list[str]:
 
 # --- nudges --------------------------------------------------------------------------------------
 
-def nudge_prefix(estate_id: int, day: str) -> str:
-    return f"nudge:estate:{estate_id}:{day}:"
-
-
 def nudge_payload(r: Round, lang: str, settings: Settings) -> dict[str, object]:
     t = translator(lang)
     text = t("⏰ A reminder from your estate's management: the self-assessment «{title}» is open until {date}. "
              "It takes about five minutes.",
              title=r.title, date=format_long_date(r.closes_at, lang, settings.zone))
     return {"type": "text", "text": text,
-            "buttons": [[{"text": t("📋 Continue the assessment"), "data": "m:assess"}]]}
+            "buttons": [[{"text": t("📋 Continue the assessment"), "data": cb.ASSESS.build()}]]}
 
 
 @dataclass
@@ -278,7 +276,7 @@ async def nudge_estate(repo: Repositories, estate_id: int, now: datetime, settin
         if who.muted:
             continue
         queued += await repo.outbox.add(
-            kind=NUDGE_KIND, dedupe_key=f"{prefix}firm:{who.firm_id}", chat_id=who.owner_id,
+            kind=NUDGE_KIND, dedupe_key=nudge_key(estate_id, day, who.firm_id), chat_id=who.owner_id,
             payload=nudge_payload(current, who.language, settings), not_before=not_before,
         )
     return NudgeResult(current, queued=queued)

@@ -23,6 +23,7 @@ from persiantools.jdatetime import JalaliDate, JalaliDateTime
 
 from bot.clock import Clock
 from bot.delivery.keys import admin_notice_key, firms_prefix, round_key
+from bot.domain import callbacks as cb
 from bot.domain.calendar import format_datetime, format_long_date
 from bot.domain.questionnaire import available_versions
 from bot.domain.quiet_hours import QuietHours
@@ -37,7 +38,6 @@ from storage.repositories.base import stamp
 
 log = logging.getLogger(__name__)
 
-ASSESS_BUTTON = "m:assess"
 #: The audit log's user id for what the scheduler or the command line does on its own.
 SYSTEM = 0
 #: Solar Hijri years a round may use; anything else is a typing mistake.
@@ -117,7 +117,7 @@ class PublishResult:
 
 
 def _assess_button(lang: str, label: str) -> list[list[dict[str, str]]]:
-    return [[{"text": translator(lang)(label), "data": ASSESS_BUTTON}]]
+    return [[{"text": translator(lang)(label), "data": cb.ASSESS.build()}]]
 
 
 def announcement(r: Round, lang: str, zone: ZoneInfo) -> dict[str, object]:

@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
@@ -158,7 +159,8 @@ async def open_link(update: Update, context: KhoosheContext) -> None:
     await say(update, context, t("You are invited to manage «{estate}» ({province}) in Khooshe. "
                                  "As a manager you can reach the estate's firms and follow their results. Do you accept?",
                                  estate=esc(estate.name), province=esc(province.name(lang) if province else "")),
-              keyboard([button(t("✅ Accept"), f"inv:ok:{nonce}"), button(t("✖️ Decline"), f"inv:no:{nonce}")]))
+              keyboard([button(t("✅ Accept"), cb.INVITATION.build("ok", nonce)),
+                        button(t("✖️ Decline"), cb.INVITATION.build("no", nonce))]))
 
 
 async def confirm(update: Update, context: KhoosheContext) -> None:
@@ -168,13 +170,13 @@ async def confirm(update: Update, context: KhoosheContext) -> None:
     t = context.t
     user_id = user_id_of(update)
     pending = context.user_data.get(PENDING)
-    nonce = query.data.rsplit(":", 1)[1]
+    answer, nonce = cb.INVITATION.parse(query.data)
     if not pending or not secrets.compare_digest(pending["nonce"], nonce):
         await refuse(context, update, "invite_accept", target=query.data, detail="stale or forged button",
                      message=t("This button is no longer active."))
         return
     del context.user_data[PENDING]
-    if query.data.startswith("inv:no:"):
+    if answer == "no":
         await record(context, update, "invite_decline", target=f"invitation {pending['id']}")
         await settle_query(update)
         await close_prompt(update, t("You declined the invitation. Nothing has changed."))
@@ -222,4 +224,4 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("invite", invite))
     app.add_handler(CommandHandler("revoke", revoke))
     app.add_handler(CommandHandler("invitations", list_invitations))
-    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^inv:(ok|no):[\w-]+$"))
+    app.add_handler(CallbackQueryHandler(confirm, pattern=cb.INVITATION.pattern))

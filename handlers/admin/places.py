@@ -19,6 +19,7 @@ from telegram.ext import (
 )
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.domain.text import normalize, number
 from bot.i18n import N_, Translator
 from bot.services.access import Role, access_of, audit
@@ -298,8 +299,8 @@ async def ask_what(update: Update, context: KhoosheContext) -> None:
                                        "size": message.document.file_size}
     t = context.t
     await say(update, context, t("What does this file hold?"), keyboard(
-        [button(t("🏭 Estates"), f"imp:e:{nonce}"), button(t("🤝 Clusters"), f"imp:c:{nonce}")],
-        [button(t("✖️ Cancel"), f"imp:x:{nonce}")]))
+        [button(t("🏭 Estates"), cb.IMPORT_KIND.build("e", nonce)), button(t("🤝 Clusters"), cb.IMPORT_KIND.build("c", nonce))],
+        [button(t("✖️ Cancel"), cb.IMPORT_KIND.build("x", nonce))]))
 
 
 async def plain_document(update: Update, context: KhoosheContext) -> None:
@@ -323,7 +324,7 @@ async def chosen_import(update: Update, context: KhoosheContext) -> None:
     assert query is not None and query.data is not None
     t = context.t
     pending = context.user_data.get(PENDING_FILE)
-    _, kind, nonce = query.data.split(":", 2)
+    kind, nonce = cb.IMPORT_KIND.parse(query.data)
     if not pending or not secrets.compare_digest(pending["nonce"], nonce):
         await settle_query(update, text=t("This button is no longer active."))
         return
@@ -351,4 +352,4 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("import", import_command))
     app.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?\b"), import_with_caption))
     app.add_handler(MessageHandler(filters.Document.FileExtension("csv") & ~filters.CAPTION, plain_document))
-    app.add_handler(CallbackQueryHandler(chosen_import, pattern=r"^imp:[ecx]:[\w-]+$"))
+    app.add_handler(CallbackQueryHandler(chosen_import, pattern=cb.IMPORT_KIND.pattern))

@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.domain.questionnaire import available_versions, load_questionnaire
 from bot.domain.text import normalize, number
@@ -153,7 +154,7 @@ async def ask(update: Update, context: KhoosheContext, action: str, fields: dict
     token = secrets.token_urlsafe(12)
     context.user_data[PENDING] = {"token": token, "action": action, **fields}
     await say(update, context, text,
-              keyboard([button(confirm_label, f"adm:rc:{token}"), button(t("✖️ Cancel"), f"adm:rx:{token}")]))
+              keyboard([button(confirm_label, cb.ROUND_CONFIRM.build(token)), button(t("✖️ Cancel"), cb.ROUND_DISMISS.build(token))]))
 
 
 async def refused(update: Update, context: KhoosheContext, exc: RoundRefused) -> None:
@@ -167,13 +168,13 @@ async def confirm(update: Update, context: KhoosheContext) -> None:
     assert query is not None and query.data is not None
     t, lang = context.t, context.lang
     pending = context.user_data.get(PENDING)
-    token = query.data.rsplit(":", 1)[1]
+    choice, token = cb.ROUND_CHOICE.parse(query.data)
     if not pending or not secrets.compare_digest(pending["token"], token):
         await settle_query(update, text=t("This button is no longer active."))
         return
     del context.user_data[PENDING]
     await settle_query(update)
-    if query.data.startswith("adm:rx:"):
+    if choice == "rx":
         await close_prompt(update, t("Cancelled; nothing was changed."))
         return
     service, actor = context.services.rounds, user_id_of(update)
@@ -395,4 +396,4 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("cancelround", cancel_round))
     app.add_handler(CommandHandler("publish", publish))
     app.add_handler(CommandHandler("sensitivity", sensitivity))
-    app.add_handler(CallbackQueryHandler(confirm, pattern=r"^adm:r[cx]:[\w-]+$"))
+    app.add_handler(CallbackQueryHandler(confirm, pattern=cb.ROUND_CHOICE.pattern))

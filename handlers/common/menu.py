@@ -11,6 +11,7 @@ from telegram.ext import (
 )
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.domain.calendar import format_long_date
 from bot.domain.text import number
 from bot.i18n import LANGUAGES, N_, translator
@@ -37,10 +38,10 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
         lines.append(t("Khooshe helps your firm see where it stands in technology, standards and exports, "
                        "and how it compares with its peers."))
         if draft is not None and not draft.editing:
-            buttons.append([button(t("📝 Continue registration"), "m:register")])
+            buttons.append([button(t("📝 Continue registration"), cb.REGISTER.build())])
         else:
             lines.append(t("To take part, register your firm first; it takes about two minutes."))
-            buttons.append([button(t("📝 Register my firm"), "m:register")])
+            buttons.append([button(t("📝 Register my firm"), cb.REGISTER.build())])
     else:
         lines.append(t("Firm: <b>{name}</b>", name=esc(firm.name)))
         round_ = status.round
@@ -53,7 +54,7 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
                 )
         elif status.submitted:
             lines.append(t("You have submitted the assessment of «{title}». Thank you!", title=esc(round_.title)))
-            buttons.append([button(t("📊 My provisional scores"), "m:assess")])
+            buttons.append([button(t("📊 My provisional scores"), cb.ASSESS.build())])
         else:
             lines.append(
                 t("Round «{title}» is open until {date}.", title=esc(round_.title),
@@ -64,11 +65,11 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
                           done=number(status.answered, context.lang), total=number(status.total, context.lang))
             else:
                 label = t("📋 Start the self-assessment")
-            buttons.append([button(label, "m:assess")])
-        buttons.append([button(t("👤 My firm's profile"), "m:profile"), button(t("📊 My results"), "m:myrank")])
-        buttons.append([button(t("⚙️ Settings"), "m:settings")])
+            buttons.append([button(label, cb.ASSESS.build())])
+        buttons.append([button(t("👤 My firm's profile"), cb.PROFILE.build()), button(t("📊 My results"), cb.MY_RANK.build())])
+        buttons.append([button(t("⚙️ Settings"), cb.SETTINGS.build())])
     other = next(code for code in LANGUAGES if code != context.lang)
-    buttons.append([button(translator(other)(LANGUAGE_BUTTONS[other]), f"lang:{other}")])
+    buttons.append([button(translator(other)(LANGUAGE_BUTTONS[other]), cb.LANGUAGE.build(other))])
     await say(update, context, "\n\n".join(lines), keyboard(*buttons))
 
 
@@ -110,7 +111,7 @@ async def help_command(update: Update, context: KhoosheContext) -> None:
 async def language_command(update: Update, context: KhoosheContext) -> None:
     """Offers the two languages."""
     await say(update, context, context.t("Choose your language:"), keyboard(
-        [button(translator(code)(LANGUAGE_BUTTONS[code]), f"lang:{code}") for code in LANGUAGES]
+        [button(translator(code)(LANGUAGE_BUTTONS[code]), cb.LANGUAGE.build(code)) for code in LANGUAGES]
     ))
 
 
@@ -118,7 +119,7 @@ async def store_language(update: Update, context: KhoosheContext) -> bool:
     """Stores the language of a pressed ``lang:xx`` button; True when it changed."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    code = query.data.split(":", 1)[1]
+    (code,) = cb.LANGUAGE.parse(query.data)
     if code not in LANGUAGES:
         return False
     async with context.db.transaction() as repo:
@@ -147,8 +148,8 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler(["menu", "cancel"], menu_command))
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("language", language_command))
-    app.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:"))
-    app.add_handler(CallbackQueryHandler(menu_command, pattern=r"^m:menu$"))
+    app.add_handler(CallbackQueryHandler(set_language, pattern=cb.LANGUAGE.pattern))
+    app.add_handler(CallbackQueryHandler(menu_command, pattern=cb.MENU.pattern))
 
 
 def register_fallback(app: KhoosheApp) -> None:

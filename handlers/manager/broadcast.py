@@ -26,6 +26,7 @@ from telegram.ext import (
 from bot.context import KhoosheApp, KhoosheContext
 from bot.delivery.broadcasts import CAPTION_LIMIT, TEXT_LIMIT, Tally, prepared_content
 from bot.delivery.worker import send_prepared
+from bot.domain import callbacks as cb
 from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.domain.sectors import SECTORS
 from bot.domain.text import number
@@ -123,8 +124,8 @@ async def begin(update: Update, context: KhoosheContext) -> Step | int:
             estates = [e for e in [await repo.estates.get(i) for i in access.estates] if e is not None]
     context.user_data[DRAFT] = {"audience": {"round_id": round_id}, "content": None}
     if access.is_admin:
-        buttons = [[button(t("🌍 All firms"), "bc:all")]]
-        buttons += rows([button(p.name(lang), f"bc:prov:{p.id}") for p in provinces], 3)
+        buttons = [[button(t("🌍 All firms"), cb.BC_ALL.build())]]
+        buttons += rows([button(p.name(lang), cb.BC_PROVINCE.build(p.id)) for p in provinces], 3)
         await say(update, context, t("📣 New broadcast. Who should receive it? "
                                      "All firms, or choose a province (then the whole province or one estate)."),
                   keyboard(*buttons))
@@ -133,8 +134,8 @@ async def begin(update: Update, context: KhoosheContext) -> Step | int:
         context.user_data[DRAFT]["audience"]["estates"] = [estates[0].id]
         await show_filters(update, context)
         return Step.FILTERS
-    buttons = [[button(e.name, f"bc:est:{e.id}")] for e in estates]
-    buttons.append([button(t("All my estates"), "bc:est:all")])
+    buttons = [[button(e.name, cb.BC_ESTATE.build(e.id))] for e in estates]
+    buttons.append([button(t("All my estates"), cb.BC_ESTATE.build("all"))])
     await say(update, context, t("📣 New broadcast. Which of your estates should receive it?"), keyboard(*buttons))
     return Step.SCOPE
 
@@ -160,7 +161,7 @@ async def chose_province(update: Update, context: KhoosheContext) -> Step | None
     if not context.access.is_admin or draft_of(context) is None:
         await refuse(context, update, "broadcast_province", query.data, detail="out of scope")
         return None
-    province_id = int(query.data.rsplit(":", 1)[1])
+    province_id = cb.BC_PROVINCE.parse_int(query.data)
     t = context.t
     async with context.db.read() as repo:
         province = await repo.provinces.get(province_id)
@@ -169,8 +170,8 @@ async def chose_province(update: Update, context: KhoosheContext) -> Step | None
         await settle_query(update, text=t("This button is no longer active."))
         return None
     await settle_query(update)
-    buttons = [[button(t("The whole province"), f"bc:provall:{province_id}")]]
-    buttons += rows([button(e.name, f"bc:est:{e.id}") for e in estates], 2)
+    buttons = [[button(t("The whole province"), cb.BC_WHOLE_PROVINCE.build(province_id))]]
+    buttons += rows([button(e.name, cb.BC_ESTATE.build(e.id)) for e in estates], 2)
     assert isinstance(query.message, Message)
     await query.message.edit_text(t("{province}: the whole province, or one estate?", province=esc(province.name(context.lang))),
                                   reply_markup=keyboard(*buttons))
@@ -187,7 +188,7 @@ async def chose_whole_province(update: Update, context: KhoosheContext) -> Step 
         await refuse(context, update, "broadcast_province", query.data, detail="out of scope")
         return None
     await settle_query(update)
-    draft["audience"].update(estates=None, province=int(query.data.rsplit(":", 1)[1]))
+    draft["audience"].update(estates=None, province=cb.BC_WHOLE_PROVINCE.parse_int(query.data))
     await show_filters(update, context, edit=True)
     return Step.FILTERS
 
@@ -199,7 +200,7 @@ async def chose_estate(update: Update, context: KhoosheContext) -> Step | None:
     assert query is not None and query.data is not None
     access: Access = context.access
     draft = draft_of(context)
-    value = query.data.rsplit(":", 1)[1]
+    (value,) = cb.BC_ESTATE.parse(query.data)
     estates = list(access.estates) if value == "all" else [int(value)]
     if draft is None or not estates or not all(access.may_manage(e) for e in estates):
         await refuse(context, update, "broadcast_estate", query.data, detail="out of scope")
@@ -266,18 +267,18 @@ async def show_filters(update: Update, context: KhoosheContext, *, edit: bool = 
                       t("Narrow it down with the buttons, or continue.")])
     any_value = t("any")
     buttons = [
-        [button(t("🏷 Cluster: {value}", value=any_value if audience.get("cluster") is None else "✓"), "bc:f:cl"),
+        [button(t("🏷 Cluster: {value}", value=any_value if audience.get("cluster") is None else "✓"), cb.BC_FILTER.build("cl")),
          button(t("🏭 Sector: {value}", value=sector_name(context, audience["sector"]) if audience.get("sector") else any_value),
-                "bc:f:sec")],
+                cb.BC_FILTER.build("sec"))],
     ]
     row = []
     if audience.get("round_id") is not None:
-        row.append(button(t(SUBMITTED_CHOICES[audience.get("submitted")]), "bc:f:sub"))
+        row.append(button(t(SUBMITTED_CHOICES[audience.get("submitted")]), cb.BC_FILTER.build("sub")))
     if context.access.is_admin:
         size = audience.get("size")
-        row.append(button(t("👥 Employees: {value}", value=band_label(size, lang) if size else any_value), "bc:f:size"))
+        row.append(button(t("👥 Employees: {value}", value=band_label(size, lang) if size else any_value), cb.BC_FILTER.build("size")))
     buttons.append(row)
-    buttons.append([button(t("➡️ Continue"), "bc:go"), button(t("✖️ Cancel"), "bc:cancel")])
+    buttons.append([button(t("➡️ Continue"), cb.BC_CONTINUE.build()), button(t("✖️ Cancel"), cb.BC_LEAVE.build())])
     query = update.callback_query
     if edit and query is not None and isinstance(query.message, Message):
         await query.message.edit_text(text, parse_mode="HTML", reply_markup=keyboard(*buttons))
@@ -294,7 +295,7 @@ async def filter_menu(update: Update, context: KhoosheContext) -> Step | None:
     if draft is None:
         return None
     t, lang = context.t, context.lang
-    which = query.data.split(":")[2]
+    (which,) = cb.BC_FILTER.parse(query.data)
     audience = dict(draft["audience"])
     if which == "sub":
         cycle = {None: False, False: True, True: None}
@@ -305,20 +306,20 @@ async def filter_menu(update: Update, context: KhoosheContext) -> Step | None:
     if which not in ("cl", "sec", "size") or (which == "size" and not context.access.is_admin):
         await refuse(context, update, "broadcast_filter", query.data, detail="out of scope")
         return None
-    buttons = [[button(t("Any"), f"bc:f:{which}:any")]]
+    buttons = [[button(t("Any"), cb.BC_FILTER_VALUE.build(which, "any"))]]
     async with context.db.read() as repo:
         if which == "cl":
             audience.pop("cluster", None)
             for cluster_id in await repo.broadcasts.distinct(audience, "cluster_id"):
                 cluster = await repo.clusters.get(cluster_id)
                 if cluster is not None:
-                    buttons.append([button(cluster.name, f"bc:f:cl:{cluster_id}")])
+                    buttons.append([button(cluster.name, cb.BC_FILTER_VALUE.build("cl", cluster_id))])
         elif which == "sec":
             audience.pop("sector", None)
             for code in await repo.broadcasts.distinct(audience, "sector"):
-                buttons.append([button(sector_name(context, code), f"bc:f:sec:{code}")])
+                buttons.append([button(sector_name(context, code), cb.BC_FILTER_VALUE.build("sec", code))])
         else:
-            buttons += rows([button(band_label(b, lang), f"bc:f:size:{b}") for b in SIZE_BANDS], 4)
+            buttons += rows([button(band_label(b, lang), cb.BC_FILTER_VALUE.build("size", b)) for b in SIZE_BANDS], 4)
     await settle_query(update)
     assert isinstance(query.message, Message)
     await query.message.edit_text(t("Choose a value:"), reply_markup=keyboard(*buttons))
@@ -333,7 +334,7 @@ async def filter_value(update: Update, context: KhoosheContext) -> Step | None:
     draft = await checked_draft(update, context)
     if draft is None:
         return None
-    _, _, which, value = query.data.split(":", 3)
+    which, value = cb.BC_FILTER_VALUE.parse(query.data)
     audience = draft["audience"]
     if which == "cl":
         audience["cluster"] = None if value == "any" else int(value)
@@ -401,8 +402,8 @@ async def preview(update: Update, context: KhoosheContext, draft: dict[str, Any]
     await say(update, context, t("👇 Preview: this is exactly what firms will receive."))
     await send_prepared(context.bot, chat.id, prepared_content(draft["content"]), bulk=False)
     await say(update, context, t("☝️ It will go to {n} firms. Send it now, or schedule it?", n=number(count, context.lang)),
-              keyboard([button(t("🚀 Send now"), "bc:now"), button(t("🗓 Schedule"), "bc:sched")],
-                       [button(t("✖️ Cancel"), "bc:cancel")]))
+              keyboard([button(t("🚀 Send now"), cb.BC_NOW.build()), button(t("🗓 Schedule"), cb.BC_SCHEDULE.build())],
+                       [button(t("✖️ Cancel"), cb.BC_LEAVE.build())]))
 
 
 async def create(update: Update, context: KhoosheContext, draft: dict[str, Any], send_at: Any) -> tuple[int, int]:
@@ -519,7 +520,7 @@ async def list_broadcasts(update: Update, context: KhoosheContext) -> None:
         return
     text = "\n\n".join(describe(b, tally, context) for b, tally in zip(found, tallies, strict=True))
     cancellable = [b for b in found if b.state in ("scheduled", "running")]
-    buttons = rows([button(t("✖️ Cancel #{id}", id=number(b.id, lang)), f"bcx:{b.id}") for b in cancellable], 2)
+    buttons = rows([button(t("✖️ Cancel #{id}", id=number(b.id, lang)), cb.BC_CANCEL_BROADCAST.build(b.id)) for b in cancellable], 2)
     await say(update, context, text, keyboard(*buttons) if buttons else None)
 
 
@@ -531,7 +532,7 @@ async def cancel_broadcast(update: Update, context: KhoosheContext) -> None:
     t, lang = context.t, context.lang
     access: Access = context.access
     try:
-        broadcast_id = int(query.data.split(":", 1)[1])
+        broadcast_id = cb.BC_CANCEL_BROADCAST.parse_int(query.data)
     except ValueError:
         await refuse(context, update, "broadcast_cancel", query.data, detail="out of scope")
         return
@@ -559,21 +560,21 @@ async def cancel_broadcast(update: Update, context: KhoosheContext) -> None:
 
 def register(app: KhoosheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
-    cancel: BaseHandler[Update, KhoosheContext, object] = CallbackQueryHandler(leave, pattern=r"^bc:cancel$")
+    cancel: BaseHandler[Update, KhoosheContext, object] = CallbackQueryHandler(leave, pattern=cb.BC_LEAVE.pattern)
     app.add_handler(ConversationHandler(
         entry_points=[CommandHandler("broadcast", begin)],
         states={
             Step.SCOPE: [
-                CallbackQueryHandler(chose_everyone, pattern=r"^bc:all$"),
-                CallbackQueryHandler(chose_province, pattern=r"^bc:prov:\d+$"),
-                CallbackQueryHandler(chose_whole_province, pattern=r"^bc:provall:\d+$"),
-                CallbackQueryHandler(chose_estate, pattern=r"^bc:est:(\d+|all)$"),
+                CallbackQueryHandler(chose_everyone, pattern=cb.BC_ALL.pattern),
+                CallbackQueryHandler(chose_province, pattern=cb.BC_PROVINCE.pattern),
+                CallbackQueryHandler(chose_whole_province, pattern=cb.BC_WHOLE_PROVINCE.pattern),
+                CallbackQueryHandler(chose_estate, pattern=cb.BC_ESTATE.pattern),
                 cancel, MessageHandler(typed, use_buttons),
             ],
             Step.FILTERS: [
-                CallbackQueryHandler(filter_menu, pattern=r"^bc:f:(cl|sec|size|sub)$"),
-                CallbackQueryHandler(filter_value, pattern=r"^bc:f:(cl|sec|size):[\w+-]+$"),
-                CallbackQueryHandler(ask_content, pattern=r"^bc:go$"),
+                CallbackQueryHandler(filter_menu, pattern=cb.BC_FILTER.pattern),
+                CallbackQueryHandler(filter_value, pattern=cb.BC_FILTER_VALUE.pattern),
+                CallbackQueryHandler(ask_content, pattern=cb.BC_CONTINUE.pattern),
                 cancel, MessageHandler(typed, use_buttons),
             ],
             Step.CONTENT: [
@@ -581,8 +582,8 @@ def register(app: KhoosheApp) -> None:
                 cancel,
             ],
             Step.CONFIRM: [
-                CallbackQueryHandler(send_now, pattern=r"^bc:now$"),
-                CallbackQueryHandler(ask_when, pattern=r"^bc:sched$"),
+                CallbackQueryHandler(send_now, pattern=cb.BC_NOW.pattern),
+                CallbackQueryHandler(ask_when, pattern=cb.BC_SCHEDULE.pattern),
                 cancel, MessageHandler(typed, use_buttons),
             ],
             Step.SCHEDULE: [MessageHandler(typed, got_when), cancel],
@@ -595,4 +596,4 @@ def register(app: KhoosheApp) -> None:
         name="broadcast",
     ))
     app.add_handler(CommandHandler("broadcasts", list_broadcasts))
-    app.add_handler(CallbackQueryHandler(cancel_broadcast, pattern=r"^bcx:"))
+    app.add_handler(CallbackQueryHandler(cancel_broadcast, pattern=cb.BC_CANCEL_BROADCAST.pattern))

@@ -11,6 +11,7 @@ from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.domain.text import normalize, number
 from bot.services import dashboard
 from bot.services.access import Role, audit
@@ -57,7 +58,7 @@ async def estate_from_command(update: Update, context: KhoosheContext, action: s
 async def estate_from_button(update: Update, context: KhoosheContext, action: str) -> int | None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    estate_id = int(query.data.split(":")[1])
+    estate_id = int(query.data.split(":")[1])  # dash:, nudge: and exp: share the shape: one estate id
     if not context.access.may_manage(estate_id):
         await refuse(context, update, action, f"estate:{estate_id}", detail="not a manager of this estate")
         return None
@@ -82,8 +83,8 @@ async def show_dashboard(update: Update, context: KhoosheContext, estate_id: int
         markup = None
         if i == len(messages) - 1:
             t = context.t
-            markup = keyboard([button(t("📥 Excel export"), f"exp:{estate_id}"),
-                               button(t("⏰ Nudge non-responders"), f"nudge:{estate_id}")])
+            markup = keyboard([button(t("📥 Excel export"), cb.EXPORT.build(estate_id)),
+                               button(t("⏰ Nudge non-responders"), cb.NUDGE.build(estate_id))])
         await say(update, context, text, markup)
 
 
@@ -181,6 +182,6 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("dashboard", dashboard_command))
     app.add_handler(CommandHandler("nudge", nudge_command))
     app.add_handler(CommandHandler("export", export_command))
-    app.add_handler(CallbackQueryHandler(dashboard_button, pattern=r"^dash:\d{1,12}$"))
-    app.add_handler(CallbackQueryHandler(nudge_button, pattern=r"^nudge:\d{1,12}$"))
-    app.add_handler(CallbackQueryHandler(export_button, pattern=r"^exp:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(dashboard_button, pattern=cb.DASHBOARD.pattern))
+    app.add_handler(CallbackQueryHandler(nudge_button, pattern=cb.NUDGE.pattern))
+    app.add_handler(CallbackQueryHandler(export_button, pattern=cb.EXPORT.pattern))

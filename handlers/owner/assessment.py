@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.domain.calendar import solar_year
 from bot.domain.questionnaire import NONE_OPTION, Question
 from bot.domain.questionnaire.answers import (
@@ -50,7 +51,6 @@ from handlers.common.ui import (
 from storage.models import Firm, Round, Submission
 
 REVIEW_LINE_LIMIT = 48
-QUESTION_BUTTON = r"^q:\d+:[A-Za-z0-9_]+:[a-z]"
 
 
 class Stage(IntEnum):
@@ -81,7 +81,7 @@ class Sitting:
         return next((q for q in self.questions if q.id == qid), None)
 
     def data(self, qid: str, op: str) -> str:
-        return f"q:{self.submission.id}:{qid}:{op}"
+        return cb.QUESTION.build(self.submission.id, qid, op)
 
 
 async def load(context: KhoosheContext, user_id: int) -> Sitting | None:
@@ -334,7 +334,7 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
     t, lang = context.t, context.lang
-    _, sid, qid, op = query.data.split(":", 3)
+    sid, qid, op = cb.QUESTION.parse(query.data)
     sitting = await load(context, user.id)
     if sitting is None:
         return await gone(update, context)
@@ -446,7 +446,7 @@ async def edit_from_review(update: Update, context: KhoosheContext) -> Stage | i
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    _, sid, qid, _op = query.data.split(":", 3)
+    sid, qid, _op = cb.QUESTION_EDIT.parse(query.data)
     sitting = await load(context, user.id)
     if sitting is None:
         return await gone(update, context)
@@ -507,27 +507,27 @@ def register(app: KhoosheApp) -> None:
     conversation = ConversationHandler(
         entry_points=[
             CommandHandler("assess", begin),
-            CallbackQueryHandler(begin, pattern=r"^m:assess$"),
+            CallbackQueryHandler(begin, pattern=cb.ASSESS.pattern),
         ],
         states={
             # A button from an older message lands in ``pressed`` too, which checks it
             # against the cursor and shows the current question instead.
             Stage.ANSWERING: [
-                CallbackQueryHandler(pressed, pattern=QUESTION_BUTTON),
+                CallbackQueryHandler(pressed, pattern=cb.QUESTION.pattern),
                 MessageHandler(text, typed_answer),
             ],
             Stage.REVIEWING: [
-                CallbackQueryHandler(edit_from_review, pattern=r"^q:\d+:[A-Za-z0-9_]+:edit$"),
-                CallbackQueryHandler(pressed, pattern=QUESTION_BUTTON),
+                CallbackQueryHandler(edit_from_review, pattern=cb.QUESTION_EDIT.pattern),
+                CallbackQueryHandler(pressed, pattern=cb.QUESTION.pattern),
                 MessageHandler(text, use_buttons),
             ],
         },
         fallbacks=[
             CommandHandler(["cancel", "start", "menu"], leave),
             CommandHandler("assess", resume),
-            CallbackQueryHandler(resume, pattern=r"^m:assess$"),
-            CallbackQueryHandler(switch_language, pattern=r"^lang:(fa|en)$"),
-            CallbackQueryHandler(leave, pattern=r"^m:"),
+            CallbackQueryHandler(resume, pattern=cb.ASSESS.pattern),
+            CallbackQueryHandler(switch_language, pattern=cb.LANGUAGE.pattern),
+            CallbackQueryHandler(leave, pattern=cb.starts_with(cb.MENU_PREFIX)),
             MessageHandler(~filters.COMMAND & ~filters.TEXT, resume),
         ],
         # One conversation per user and chat, whichever message a button is on: the steps mix

@@ -11,6 +11,7 @@ from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.services.access import audit
 from handlers.common.ui import button, close_prompt, keyboard, say, settle_query
 
@@ -42,7 +43,8 @@ async def ask_delete(update: Update, context: KhoosheContext) -> None:
                                  "will be removed, and you will get no more messages about this firm. "
                                  "Scores and rankings already published stay, without your firm's name. "
                                  "You can register again afterwards.\n\nThis cannot be undone."),
-              keyboard([button(t("🗑 Yes, delete"), f"priv:del:{token}"), button(t("✖️ Keep my data"), "priv:keep")]))
+              keyboard([button(t("🗑 Yes, delete"), cb.PRIVACY_CONFIRM_DELETE.build(token)),
+                        button(t("✖️ Keep my data"), cb.PRIVACY_KEEP.build())]))
 
 
 async def confirm_delete(update: Update, context: KhoosheContext) -> None:
@@ -50,7 +52,7 @@ async def confirm_delete(update: Update, context: KhoosheContext) -> None:
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
     t = context.t
-    token = query.data.rsplit(":", 1)[1]
+    (token,) = cb.PRIVACY_CONFIRM_DELETE.parse(query.data)
     pending = context.user_data.get(PENDING)
     if not pending or not secrets.compare_digest(pending, token):
         await settle_query(update, text=t("This button is no longer active."))
@@ -74,7 +76,7 @@ async def keep(update: Update, context: KhoosheContext) -> None:
 
 
 def register(app: KhoosheApp) -> None:
-    app.add_handler(CallbackQueryHandler(my_data, pattern=r"^priv:data$"))
-    app.add_handler(CallbackQueryHandler(ask_delete, pattern=r"^priv:delete$"))
-    app.add_handler(CallbackQueryHandler(confirm_delete, pattern=r"^priv:del:[A-Za-z0-9_-]{1,32}$"))
-    app.add_handler(CallbackQueryHandler(keep, pattern=r"^priv:keep$"))
+    app.add_handler(CallbackQueryHandler(my_data, pattern=cb.PRIVACY_DATA.pattern))
+    app.add_handler(CallbackQueryHandler(ask_delete, pattern=cb.PRIVACY_DELETE.pattern))
+    app.add_handler(CallbackQueryHandler(confirm_delete, pattern=cb.PRIVACY_CONFIRM_DELETE.pattern))
+    app.add_handler(CallbackQueryHandler(keep, pattern=cb.PRIVACY_KEEP.pattern))

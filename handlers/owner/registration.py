@@ -20,6 +20,7 @@ from telegram.ext import (
 )
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.domain.calendar import solar_year
 from bot.domain.national_id import parse_national_id, shape_problem
 from bot.domain.sectors import SECTORS
@@ -116,18 +117,18 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
     elif step is Step.PROVINCE:
         async with context.db.read() as repo:
             provinces = await repo.provinces.all()
-        buttons = [button(p.name(lang), f"reg:prov:{p.id}") for p in provinces]
+        buttons = [button(p.name(lang), cb.REG_PROVINCE.build(p.id)) for p in provinces]
         await say(update, context, t("Which province is the firm in?"), keyboard(*rows(buttons, 3)))
     elif step is Step.ESTATE:
         await ask_estate(update, context, data, page=0, query=None)
     elif step is Step.CLUSTER:
         async with context.db.read() as repo:
             clusters = await repo.clusters.in_province(data["province_id"])
-        choices = [[button(c.name, f"reg:cl:{c.id}")] for c in clusters]
-        choices.append([button(t("Not in a cluster"), "reg:cl:0")])
+        choices = [[button(c.name, cb.REG_CLUSTER.build(c.id))] for c in clusters]
+        choices.append([button(t("Not in a cluster"), cb.REG_CLUSTER.build(0))])
         await say(update, context, t("Is the firm a member of a business cluster?"), keyboard(*choices))
     elif step is Step.SECTOR:
-        buttons = [button(t(name), f"reg:sec:{code}") for code, name in SECTORS.items()]
+        buttons = [button(t(name), cb.REG_SECTOR.build(code)) for code, name in SECTORS.items()]
         await say(update, context, t("Which sector is the firm's main activity in?"), keyboard(*rows(buttons, 2)))
     elif step is Step.EMPLOYEES:
         await say(update, context, t("How many people work at the firm? Type a number."))
@@ -143,8 +144,8 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
     elif step is Step.CONSENT:
         await say(update, context, t("May Khooshe show your firm's name in public rankings, such as the top 100? "
                                      "Your scores stay private either way."),
-                  keyboard([button(t("Yes, show our name"), "reg:consent:1")],
-                           [button(t("No, keep us anonymous"), "reg:consent:0")]))
+                  keyboard([button(t("Yes, show our name"), cb.REG_CONSENT.build(1))],
+                           [button(t("No, keep us anonymous"), cb.REG_CONSENT.build(0))]))
     else:
         await show_review(update, context, data)
     return step
@@ -159,7 +160,7 @@ async def ask_estate(
         estates = await repo.estates.in_province(data["province_id"])
         province = await repo.provinces.get(data["province_id"])
     province_name = province.name(lang) if province else ""
-    change = [button(t("↩️ Change province"), "reg:edit:PROVINCE")]
+    change = [button(t("↩️ Change province"), cb.REG_EDIT_PROVINCE.build())]
     if not estates:
         await say(update, context, t("No estates of {province} are registered in Khooshe yet. "
                                      "Please choose another province, or ask your estate office to contact us.",
@@ -174,20 +175,20 @@ async def ask_estate(
             await say(update, context, text)
         else:
             text = t("Estates matching «{query}»:", query=esc(query))
-            await say(update, context, text, keyboard(*[[button(e.name, f"reg:est:{e.id}")] for e in matches[:20]], change))
+            await say(update, context, text, keyboard(*[[button(e.name, cb.REG_ESTATE.build(e.id))] for e in matches[:20]], change))
             return
     pages = max(1, -(-len(estates) // ESTATES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = estates[page * ESTATES_PER_PAGE : (page + 1) * ESTATES_PER_PAGE]
     nav = []
     if page > 0:
-        nav.append(button(t("« Previous"), f"reg:estp:{page - 1}"))
+        nav.append(button(t("« Previous"), cb.REG_ESTATE_PAGE.build(page - 1)))
     if page < pages - 1:
-        nav.append(button(t("Next »"), f"reg:estp:{page + 1}"))
+        nav.append(button(t("Next »"), cb.REG_ESTATE_PAGE.build(page + 1)))
     text = t("Which estate or industrial zone is the firm in? Tap it, or type part of its name.")
     if pages > 1:
         text += "\n" + t("Page {page} of {pages}", page=number(page + 1, lang), pages=number(pages, lang))
-    await say(update, context, text, keyboard(*[[button(e.name, f"reg:est:{e.id}")] for e in shown], nav, change))
+    await say(update, context, text, keyboard(*[[button(e.name, cb.REG_ESTATE.build(e.id))] for e in shown], nav, change))
 
 
 async def describe(repo: Repositories, context: KhoosheContext, data: dict[str, Any]) -> list[tuple[Step, str]]:
@@ -231,9 +232,9 @@ async def show_review(update: Update, context: KhoosheContext, data: dict[str, A
         fields = await describe(repo, context, data)
     lines = [t("<b>Please check the firm's details:</b>"), ""]
     lines += [f"• {t(FIELD_LABELS[step])}: <b>{esc(text)}</b>" for step, text in fields]
-    edit_buttons = [button(t("✏️ {field}", field=t(FIELD_LABELS[step])), f"reg:edit:{step.name}") for step, _ in fields]
+    edit_buttons = [button(t("✏️ {field}", field=t(FIELD_LABELS[step])), cb.REG_EDIT.build(step.name)) for step, _ in fields]
     await say(update, context, "\n".join(lines), keyboard(
-        *rows(edit_buttons, 2), [button(t("✅ Confirm"), "reg:confirm")]
+        *rows(edit_buttons, 2), [button(t("✅ Confirm"), cb.REG_CONFIRM.build())]
     ))
 
 
@@ -367,7 +368,7 @@ async def got_province_button(update: Update, context: KhoosheContext) -> Step:
     """Stores the province pressed and asks for the estate."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    province_id = int(query.data.rsplit(":", 1)[1])
+    province_id = cb.REG_PROVINCE.parse_int(query.data)
     async with context.db.read() as repo:
         province = await repo.provinces.get(province_id)
     if province is None:
@@ -395,7 +396,7 @@ async def got_estate_button(update: Update, context: KhoosheContext) -> Step:
     """Stores the estate pressed (it must lie in the chosen province) and asks for the cluster."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    estate_id = int(query.data.rsplit(":", 1)[1])
+    estate_id = cb.REG_ESTATE.parse_int(query.data)
     data = await current_data(context, update.effective_user.id)
     async with context.db.read() as repo:
         estate = await repo.estates.get(estate_id)
@@ -415,7 +416,7 @@ async def estate_page(update: Update, context: KhoosheContext) -> Step:
     data = await current_data(context, update.effective_user.id)
     if "province_id" not in data:
         return await ask(update, context, next_step(data), data)
-    await ask_estate(update, context, data, page=int(query.data.rsplit(":", 1)[1]), query=None)
+    await ask_estate(update, context, data, page=cb.REG_ESTATE_PAGE.parse_int(query.data), query=None)
     return Step.ESTATE
 
 
@@ -432,7 +433,7 @@ async def got_cluster(update: Update, context: KhoosheContext) -> Step:
     """Stores the cluster (or none) and asks for the sector."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    cluster_id = int(query.data.rsplit(":", 1)[1]) or None
+    cluster_id = cb.REG_CLUSTER.parse_int(query.data) or None
     if cluster_id is not None:
         data = await current_data(context, update.effective_user.id)
         async with context.db.read() as repo:
@@ -452,7 +453,7 @@ async def got_sector(update: Update, context: KhoosheContext) -> Step:
     """Stores the sector and asks for the number of employees."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    code = query.data.rsplit(":", 1)[1]
+    (code,) = cb.REG_SECTOR.parse(query.data)
     if code not in SECTORS:
         await settle_query(update, text=context.t("This button is no longer active."))
         return Step.SECTOR
@@ -520,7 +521,7 @@ async def edit_field(update: Update, context: KhoosheContext) -> Step:
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
     await settle_query(update)
-    name = query.data.rsplit(":", 1)[1]
+    (name,) = cb.REG_EDIT.parse(query.data)
     if name not in Step.__members__ or Step[name] is Step.REVIEW:
         return Step.REVIEW
     step = Step[name]
@@ -577,7 +578,7 @@ async def resume(update: Update, context: KhoosheContext) -> Step:
     """Asks the current step again: /register or the menu's continue button mid-way, a photo
     or sticker where text was expected, or a button from an older message."""
     assert update.effective_user is not None
-    if update.callback_query is not None and (update.callback_query.data or "").startswith("reg:"):
+    if update.callback_query is not None and (update.callback_query.data or "").startswith(cb.REG_PREFIX + ":"):
         await settle_query(update, text=context.t("This button is no longer active."))
     else:
         await settle_query(update)
@@ -608,7 +609,7 @@ async def show_profile(update: Update, context: KhoosheContext) -> None:
     lines = [t("<b>Your firm's profile</b>"), ""]
     lines += [f"• {t(FIELD_LABELS[step])}: <b>{esc(text)}</b>" for step, text in fields]
     await say(update, context, "\n".join(lines), keyboard(
-        [button(t("✏️ Edit the profile"), "m:register")], [button(t("🏠 Menu"), "m:menu")]
+        [button(t("✏️ Edit the profile"), cb.REGISTER.build())], [button(t("🏠 Menu"), cb.MENU.build())]
     ))
 
 
@@ -618,32 +619,32 @@ def register(app: KhoosheApp) -> None:
     conversation = ConversationHandler(
         entry_points=[
             CommandHandler("register", begin),
-            CallbackQueryHandler(begin, pattern=r"^m:register$"),
+            CallbackQueryHandler(begin, pattern=cb.REGISTER.pattern),
         ],
         states={
             Step.NAME: [MessageHandler(text, got_name)],
             Step.NATIONAL_ID: [MessageHandler(text, got_national_id)],
-            Step.PROVINCE: [CallbackQueryHandler(got_province_button, pattern=r"^reg:prov:\d+$"),
+            Step.PROVINCE: [CallbackQueryHandler(got_province_button, pattern=cb.REG_PROVINCE.pattern),
                             MessageHandler(text, got_province_text)],
-            Step.ESTATE: [CallbackQueryHandler(got_estate_button, pattern=r"^reg:est:\d+$"),
-                          CallbackQueryHandler(estate_page, pattern=r"^reg:estp:\d+$"),
-                          CallbackQueryHandler(edit_field, pattern=r"^reg:edit:PROVINCE$"),
+            Step.ESTATE: [CallbackQueryHandler(got_estate_button, pattern=cb.REG_ESTATE.pattern),
+                          CallbackQueryHandler(estate_page, pattern=cb.REG_ESTATE_PAGE.pattern),
+                          CallbackQueryHandler(edit_field, pattern=cb.REG_EDIT_PROVINCE.pattern),
                           MessageHandler(text, got_estate_text)],
-            Step.CLUSTER: [CallbackQueryHandler(got_cluster, pattern=r"^reg:cl:\d+$"), *buttons_only],
-            Step.SECTOR: [CallbackQueryHandler(got_sector, pattern=r"^reg:sec:[A-Z]$"), *buttons_only],
+            Step.CLUSTER: [CallbackQueryHandler(got_cluster, pattern=cb.REG_CLUSTER.pattern), *buttons_only],
+            Step.SECTOR: [CallbackQueryHandler(got_sector, pattern=cb.REG_SECTOR.pattern), *buttons_only],
             Step.EMPLOYEES: [MessageHandler(text, got_employees)],
             Step.FOUNDED: [MessageHandler(text, got_founded)],
             Step.PHONE: [MessageHandler(filters.CONTACT, got_contact), MessageHandler(text, got_phone_text)],
-            Step.CONSENT: [CallbackQueryHandler(got_consent, pattern=r"^reg:consent:[01]$"), *buttons_only],
-            Step.REVIEW: [CallbackQueryHandler(edit_field, pattern=r"^reg:edit:[A-Z_]+$"),
-                          CallbackQueryHandler(confirm, pattern=r"^reg:confirm$"), *buttons_only],
+            Step.CONSENT: [CallbackQueryHandler(got_consent, pattern=cb.REG_CONSENT.pattern), *buttons_only],
+            Step.REVIEW: [CallbackQueryHandler(edit_field, pattern=cb.REG_EDIT.pattern),
+                          CallbackQueryHandler(confirm, pattern=cb.REG_CONFIRM.pattern), *buttons_only],
         },
         fallbacks=[
             CommandHandler(["cancel", "start", "menu"], leave),
             CommandHandler("register", resume),
-            CallbackQueryHandler(resume, pattern=r"^(m:register|reg:.*)$"),
-            CallbackQueryHandler(switch_language, pattern=r"^lang:(fa|en)$"),
-            CallbackQueryHandler(leave, pattern=r"^m:"),
+            CallbackQueryHandler(resume, pattern=f"{cb.REGISTER.pattern}|{cb.starts_with(cb.REG_PREFIX)}"),
+            CallbackQueryHandler(switch_language, pattern=cb.LANGUAGE.pattern),
+            CallbackQueryHandler(leave, pattern=cb.starts_with(cb.MENU_PREFIX)),
             MessageHandler(~filters.COMMAND & ~filters.TEXT, resume),
         ],
         # One conversation per user and chat, whichever message a button is on: the steps mix
@@ -655,4 +656,4 @@ def register(app: KhoosheApp) -> None:
     )
     app.add_handler(conversation)
     app.add_handler(CommandHandler("profile", show_profile))
-    app.add_handler(CallbackQueryHandler(show_profile, pattern=r"^m:profile$"))
+    app.add_handler(CallbackQueryHandler(show_profile, pattern=cb.PROFILE.pattern))

@@ -7,6 +7,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.services.publishing import firm_result
 from handlers.common.menu import show_menu
 from handlers.common.ui import button, keyboard, say, settle_query
@@ -52,9 +53,9 @@ async def show_settings(update: Update, context: KhoosheContext) -> None:
     state = t("Reminders are off. You still receive round announcements and your results.") if muted \
         else t("Reminders are on: while a round is open you are reminded before it closes.")
     await say(update, context, t("<b>Settings</b>") + "\n\n" + state, keyboard(
-        [button(t("🔔 Turn reminders on") if muted else t("🔕 Turn reminders off"), f"set:mute:{0 if muted else 1}")],
-        [button(t("📦 My data"), "priv:data"), button(t("🗑 Delete my data"), "priv:delete")],
-        [button(t("🌐 Language"), "set:lang"), button(t("🏠 Menu"), "m:menu")],
+        [button(t("🔔 Turn reminders on") if muted else t("🔕 Turn reminders off"), cb.SET_MUTE.build(0 if muted else 1))],
+        [button(t("📦 My data"), cb.PRIVACY_DATA.build()), button(t("🗑 Delete my data"), cb.PRIVACY_DELETE.build())],
+        [button(t("🌐 Language"), cb.SET_LANGUAGE.build()), button(t("🏠 Menu"), cb.MENU.build())],
     ))
 
 
@@ -78,8 +79,8 @@ async def language_from_settings(update: Update, context: KhoosheContext) -> Non
 
 def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("myrank", my_rank))
-    app.add_handler(CallbackQueryHandler(my_rank, pattern=r"^m:myrank$"))
+    app.add_handler(CallbackQueryHandler(my_rank, pattern=cb.MY_RANK.pattern))
     app.add_handler(CommandHandler("settings", settings_menu))
-    app.add_handler(CallbackQueryHandler(settings_menu, pattern=r"^m:settings$"))
-    app.add_handler(CallbackQueryHandler(set_mute, pattern=r"^set:mute:[01]$"))
-    app.add_handler(CallbackQueryHandler(language_from_settings, pattern=r"^set:lang$"))
+    app.add_handler(CallbackQueryHandler(settings_menu, pattern=cb.SETTINGS.pattern))
+    app.add_handler(CallbackQueryHandler(set_mute, pattern=cb.SET_MUTE.pattern))
+    app.add_handler(CallbackQueryHandler(language_from_settings, pattern=cb.SET_LANGUAGE.pattern))

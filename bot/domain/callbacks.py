@@ -1,0 +1,117 @@
+"""The callback-data grammar: every inline button's data is built, matched and read here.
+
+Each kind of button is one ``Callback``: a fixed prefix and the shape of each field, so the
+string a button carries, the pattern its handler is registered with and the parsing of a press
+can never drift apart. Data is at most 64 bytes (the Bot API's limit): ``build`` refuses more.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_BYTES = 64
+
+_TOKEN = r"[A-Za-z0-9_-]{1,32}"
+_ID = r"\d{1,12}"
+
+
+@dataclass(frozen=True)
+class Callback:
+    """``Callback("bc:f", "cl|sec|size")`` builds ``bc:f:cl``, matches ``^bc:f:(cl|sec|size)$``
+    and parses ``bc:f:cl`` back into ``("cl",)``."""
+
+    prefix: str
+    fields: tuple[str, ...] = ()
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __init__(self, prefix: str, *fields: str) -> None:
+        object.__setattr__(self, "prefix", prefix)
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "_regex", re.compile(self.pattern))
+
+    @property
+    def pattern(self) -> str:
+        """The regular expression a CallbackQueryHandler is registered with."""
+        return "^" + re.escape(self.prefix) + "".join(f":({f})" for f in self.fields) + "$"
+
+    def build(self, *values: object) -> str:
+        if len(values) != len(self.fields):
+            raise ValueError(f"{self.prefix} takes {len(self.fields)} values, not {len(values)}")
+        data = ":".join([self.prefix, *map(str, values)])
+        if not self._regex.fullmatch(data):
+            raise ValueError(f"{data!r} does not fit {self.pattern}")
+        if len(data.encode("utf-8")) > MAX_BYTES:
+            raise ValueError(f"{data!r} is longer than {MAX_BYTES} bytes")
+        return data
+
+    def parse(self, data: str | None) -> tuple[str, ...]:
+        """The fields of a pressed button; ValueError if the data is not this button's."""
+        match = self._regex.fullmatch(data or "")
+        if match is None:
+            raise ValueError(f"{data!r} is not {self.pattern}")
+        return match.groups()
+
+    def parse_int(self, data: str | None) -> int:
+        """The one numeric field of a pressed button."""
+        (value,) = self.parse(data)
+        return int(value)
+
+
+def starts_with(prefix: str) -> str:
+    """A pattern for every button whose data starts with ``prefix:`` (fallbacks only)."""
+    return "^" + re.escape(prefix) + ":"
+
+
+# -- everyone ---------------------------------------------------------------------------------
+MENU = Callback("m:menu")
+LANGUAGE = Callback("lang", "fa|en")
+MENU_PREFIX = "m"
+
+# -- firm owners --------------------------------------------------------------------------------
+REGISTER = Callback("m:register")
+PROFILE = Callback("m:profile")
+ASSESS = Callback("m:assess")
+MY_RANK = Callback("m:myrank")
+SETTINGS = Callback("m:settings")
+SET_MUTE = Callback("set:mute", "[01]")
+SET_LANGUAGE = Callback("set:lang")
+REG_PROVINCE = Callback("reg:prov", _ID)
+REG_ESTATE = Callback("reg:est", _ID)
+REG_ESTATE_PAGE = Callback("reg:estp", r"\d{1,6}")
+REG_CLUSTER = Callback("reg:cl", _ID)
+REG_SECTOR = Callback("reg:sec", "[A-Z]")
+REG_CONSENT = Callback("reg:consent", "[01]")
+REG_EDIT = Callback("reg:edit", "[A-Z_]{1,30}")
+REG_EDIT_PROVINCE = Callback("reg:edit:PROVINCE")
+REG_CONFIRM = Callback("reg:confirm")
+REG_PREFIX = "reg"
+QUESTION = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", r"[a-z][a-z0-9_]{0,24}")
+QUESTION_EDIT = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", "edit")
+PRIVACY_DATA = Callback("priv:data")
+PRIVACY_DELETE = Callback("priv:delete")
+PRIVACY_CONFIRM_DELETE = Callback("priv:del", _TOKEN)
+PRIVACY_KEEP = Callback("priv:keep")
+
+# -- estate managers ----------------------------------------------------------------------------
+DASHBOARD = Callback("dash", _ID)
+NUDGE = Callback("nudge", _ID)
+EXPORT = Callback("exp", _ID)
+BC_ALL = Callback("bc:all")
+BC_PROVINCE = Callback("bc:prov", _ID)
+BC_WHOLE_PROVINCE = Callback("bc:provall", _ID)
+BC_ESTATE = Callback("bc:est", rf"{_ID}|all")
+BC_FILTER = Callback("bc:f", "cl|sec|size|sub")
+BC_FILTER_VALUE = Callback("bc:f", "cl|sec|size", r"[\w+-]{1,20}")
+BC_CONTINUE = Callback("bc:go")
+BC_NOW = Callback("bc:now")
+BC_SCHEDULE = Callback("bc:sched")
+BC_LEAVE = Callback("bc:cancel")
+BC_CANCEL_BROADCAST = Callback("bcx", _ID)
+
+# -- admins -------------------------------------------------------------------------------------
+ROUND_CONFIRM = Callback("adm:rc", _TOKEN)
+ROUND_DISMISS = Callback("adm:rx", _TOKEN)
+ROUND_CHOICE = Callback("adm", "r[cx]", _TOKEN)
+INVITATION = Callback("inv", "ok|no", _TOKEN)
+IMPORT_KIND = Callback("imp", "[ecx]", _TOKEN)
