@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.clock import Clock
-from bot.context import KhoosheApp, KhoosheContext, Services
+from bot.context import KhoosheApp, KhoosheContext, Services, UserData
 from bot.delivery import broadcasts
 from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
@@ -121,7 +121,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
         # PTB types bot_data as a class it calls; a factory returning the one Services works the same.
-        .context_types(ContextTypes(context=KhoosheContext, bot_data=lambda: services))  # type: ignore[call-overload]
+        .context_types(ContextTypes(context=KhoosheContext, user_data=UserData, bot_data=lambda: services))  # type: ignore[call-overload]
         .persistence(persistence)
         .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
         .rate_limiter(InteractiveRateLimiter(pacer))

@@ -44,7 +44,30 @@ class Services:
     blocked_noticed: set[int] = field(default_factory=set)
 
 
-class KhoosheContext(CallbackContext[ExtBot[dict[str, Any]], dict[Any, Any], dict[Any, Any], Services]):
+@dataclass
+class UserData:
+    """What the bot holds for one user between two updates, in memory only (a restart asks again):
+    an action waiting for its confirm button, or a broadcast being composed. One field per flow,
+    so two flows of one user can never read each other's state."""
+
+    #: A round action (create, close, cancel, publish…) waiting for the admin's confirmation.
+    round_action: dict[str, Any] | None = None
+    #: An invitation link opened, waiting for accept or decline.
+    invitation: dict[str, Any] | None = None
+    #: A CSV file sent by an admin, waiting for the choice of estates or clusters.
+    import_file: dict[str, Any] | None = None
+    #: The broadcast a manager or admin is composing.
+    broadcast: dict[str, Any] | None = None
+    #: The one-time token of the "delete my data" confirmation.
+    delete_token: str | None = None
+
+    def clear(self) -> None:
+        """Forgets everything held for the user (after they deleted their data)."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, None)
+
+
+class KhoosheContext(CallbackContext[ExtBot[dict[str, Any]], UserData, dict[Any, Any], Services]):
     """``context.services``, ``context.db`` and ``context.t`` instead of untyped bot_data lookups."""
 
     _access: Access | None = None
@@ -70,7 +93,7 @@ class KhoosheContext(CallbackContext[ExtBot[dict[str, Any]], dict[Any, Any], dic
         self._access = value
 
     @property
-    def user_data(self) -> dict[Any, Any]:
+    def user_data(self) -> UserData:
         """The sender's data: every handler here answers an update from a user."""
         data = super().user_data
         if data is None:
@@ -109,5 +132,5 @@ class KhoosheContext(CallbackContext[ExtBot[dict[str, Any]], dict[Any, Any], dic
 
 #: The application ``build_application`` makes, as the handlers' ``register`` functions receive it.
 KhoosheApp: TypeAlias = Application[
-    ExtBot[dict[str, Any]], KhoosheContext, dict[Any, Any], dict[Any, Any], Services, JobQueue[KhoosheContext]
+    ExtBot[dict[str, Any]], KhoosheContext, UserData, dict[Any, Any], Services, JobQueue[KhoosheContext]
 ]

@@ -13,13 +13,14 @@ from typing import Any
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
+from bot.context import UserData
 from storage.database import Database
 
 REGISTRATION = "registration"
 ASSESSMENT = "assessment"
 
 
-class DerivedConversationPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
+class DerivedConversationPersistence(BasePersistence[UserData, dict[Any, Any], Any]):
     """Reads conversation states from the drafts and submissions tables; stores nothing else."""
 
     def __init__(self, db: Database, *, registration_state: Any, assessment_state: Any) -> None:
@@ -48,7 +49,7 @@ class DerivedConversationPersistence(BasePersistence[dict[Any, Any], dict[Any, A
     ) -> None:
         """The state was already committed with the data that changed it."""
 
-    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+    async def get_user_data(self) -> dict[int, UserData]:
         return {}
 
     async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
@@ -60,7 +61,7 @@ class DerivedConversationPersistence(BasePersistence[dict[Any, Any], dict[Any, A
     async def get_callback_data(self) -> None:
         return None
 
-    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+    async def update_user_data(self, user_id: int, data: UserData) -> None:
         """Not stored."""
 
     async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
@@ -78,7 +79,7 @@ class DerivedConversationPersistence(BasePersistence[dict[Any, Any], dict[Any, A
     async def drop_user_data(self, user_id: int) -> None:
         """Not stored."""
 
-    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+    async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
         """Not stored."""
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:

@@ -28,7 +28,6 @@ from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending_invitation"
 TOKEN_PATTERN = r"[A-Za-z0-9_-]{20,64}"
 
 admin_only = requires(Role.ADMIN)
@@ -154,7 +153,7 @@ async def open_link(update: Update, context: KhoosheContext) -> None:
         return
     assert inv is not None and estate is not None
     nonce = secrets.token_urlsafe(12)
-    context.user_data[PENDING] = {"id": inv.id, "nonce": nonce}
+    context.user_data.invitation = {"id": inv.id, "nonce": nonce}
     await record(context, update, "invite_open", target=f"invitation {inv.id}")
     await say(update, context, t("You are invited to manage «{estate}» ({province}) in Khooshe. "
                                  "As a manager you can reach the estate's firms and follow their results. Do you accept?",
@@ -169,13 +168,13 @@ async def confirm(update: Update, context: KhoosheContext) -> None:
     assert query is not None and query.data is not None
     t = context.t
     user_id = user_id_of(update)
-    pending = context.user_data.get(PENDING)
+    pending = context.user_data.invitation
     answer, nonce = cb.INVITATION.parse(query.data)
     if not pending or not secrets.compare_digest(pending["nonce"], nonce):
         await refuse(context, update, "invite_accept", target=query.data, detail="stale or forged button",
                      message=t("This button is no longer active."))
         return
-    del context.user_data[PENDING]
+    context.user_data.invitation = None
     if answer == "no":
         await record(context, update, "invite_decline", target=f"invitation {pending['id']}")
         await settle_query(update)

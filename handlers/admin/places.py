@@ -40,7 +40,6 @@ admin_only = requires(Role.ADMIN)
 
 LIST_CAP = 30
 MAX_CSV_BYTES = 2 * 1024 * 1024
-PENDING_FILE = "pending_import"
 
 
 def translate_reason(reason: str, t: Translator) -> str:
@@ -295,7 +294,7 @@ async def ask_what(update: Update, context: KhoosheContext) -> None:
     message = update.message
     assert message is not None and message.document is not None
     nonce = secrets.token_urlsafe(9)
-    context.user_data[PENDING_FILE] = {"nonce": nonce, "file_id": message.document.file_id,
+    context.user_data.import_file = {"nonce": nonce, "file_id": message.document.file_id,
                                        "size": message.document.file_size}
     t = context.t
     await say(update, context, t("What does this file hold?"), keyboard(
@@ -323,12 +322,12 @@ async def chosen_import(update: Update, context: KhoosheContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     t = context.t
-    pending = context.user_data.get(PENDING_FILE)
+    pending = context.user_data.import_file
     kind, nonce = cb.IMPORT_KIND.parse(query.data)
     if not pending or not secrets.compare_digest(pending["nonce"], nonce):
         await settle_query(update, text=t("This button is no longer active."))
         return
-    del context.user_data[PENDING_FILE]
+    context.user_data.import_file = None
     await settle_query(update)
     if kind == "x":
         await close_prompt(update, t("Cancelled; nothing was imported."))

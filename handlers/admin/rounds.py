@@ -32,7 +32,6 @@ from storage.models import Round
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending_round"
 
 
 admin_only = requires(Role.ADMIN)
@@ -152,7 +151,7 @@ async def ask(update: Update, context: KhoosheContext, action: str, fields: dict
     the confirm button, once (its token is used up)."""
     t = context.t
     token = secrets.token_urlsafe(12)
-    context.user_data[PENDING] = {"token": token, "action": action, **fields}
+    context.user_data.round_action = {"token": token, "action": action, **fields}
     await say(update, context, text,
               keyboard([button(confirm_label, cb.ROUND_CONFIRM.build(token)), button(t("✖️ Cancel"), cb.ROUND_DISMISS.build(token))]))
 
@@ -167,12 +166,12 @@ async def confirm(update: Update, context: KhoosheContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     t, lang = context.t, context.lang
-    pending = context.user_data.get(PENDING)
+    pending = context.user_data.round_action
     choice, token = cb.ROUND_CHOICE.parse(query.data)
     if not pending or not secrets.compare_digest(pending["token"], token):
         await settle_query(update, text=t("This button is no longer active."))
         return
-    del context.user_data[PENDING]
+    context.user_data.round_action = None
     await settle_query(update)
     if choice == "rx":
         await close_prompt(update, t("Cancelled; nothing was changed."))

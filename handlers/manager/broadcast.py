@@ -47,7 +47,6 @@ from storage.repositories.broadcasts import SIZE_BANDS, Broadcast
 
 log = logging.getLogger(__name__)
 
-DRAFT = "broadcast"
 manager_or_admin = requires(Role.MANAGER)
 
 
@@ -81,7 +80,7 @@ def in_scope(access: Access, audience: dict[str, Any]) -> bool:
 
 
 def draft_of(context: KhoosheContext) -> dict[str, Any] | None:
-    return context.user_data.get(DRAFT)
+    return context.user_data.broadcast
 
 
 async def checked_draft(update: Update, context: KhoosheContext) -> dict[str, Any] | None:
@@ -92,7 +91,7 @@ async def checked_draft(update: Update, context: KhoosheContext) -> dict[str, An
         return None
     if not in_scope(context.access, draft["audience"]):
         await refuse(context, update, "broadcast", draft["audience"], detail="out of scope")
-        context.user_data.pop(DRAFT, None)
+        context.user_data.broadcast = None
         return None
     return draft
 
@@ -122,7 +121,8 @@ async def begin(update: Update, context: KhoosheContext) -> Step | int:
         else:
             provinces = []
             estates = [e for e in [await repo.estates.get(i) for i in access.estates] if e is not None]
-    context.user_data[DRAFT] = {"audience": {"round_id": round_id}, "content": None}
+    draft: dict[str, Any] = {"audience": {"round_id": round_id}, "content": None}
+    context.user_data.broadcast = draft
     if access.is_admin:
         buttons = [[button(t("🌍 All firms"), cb.BC_ALL.build())]]
         buttons += rows([button(p.name(lang), cb.BC_PROVINCE.build(p.id)) for p in provinces], 3)
@@ -131,7 +131,7 @@ async def begin(update: Update, context: KhoosheContext) -> Step | int:
                   keyboard(*buttons))
         return Step.SCOPE
     if len(estates) == 1:
-        context.user_data[DRAFT]["audience"]["estates"] = [estates[0].id]
+        draft["audience"]["estates"] = [estates[0].id]
         await show_filters(update, context)
         return Step.FILTERS
     buttons = [[button(e.name, cb.BC_ESTATE.build(e.id))] for e in estates]
@@ -418,7 +418,7 @@ async def create(update: Update, context: KhoosheContext, draft: dict[str, Any],
         )
         await audit(repo, user_id=user.id, action="broadcast_create", target=f"broadcast {broadcast_id}",
                     detail=f"{count} recipients")
-    context.user_data.pop(DRAFT, None)
+    context.user_data.broadcast = None
     return broadcast_id, count
 
 
@@ -478,7 +478,7 @@ async def got_when(update: Update, context: KhoosheContext) -> Step | int | None
 
 async def leave(update: Update, context: KhoosheContext) -> int:
     """Drops the composition; nothing is sent."""
-    context.user_data.pop(DRAFT, None)
+    context.user_data.broadcast = None
     await settle_query(update)
     text = context.t("Broadcast cancelled; nothing was sent.")
     if update.callback_query is not None:

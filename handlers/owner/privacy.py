@@ -15,8 +15,6 @@ from bot.domain import callbacks as cb
 from bot.services.access import audit
 from handlers.common.ui import button, close_prompt, keyboard, say, settle_query
 
-PENDING = "pending_delete"
-
 
 async def my_data(update: Update, context: KhoosheContext) -> None:
     """Sends the user's data as a JSON document."""
@@ -37,7 +35,7 @@ async def ask_delete(update: Update, context: KhoosheContext) -> None:
     await settle_query(update)
     t = context.t
     token = secrets.token_urlsafe(9)
-    context.user_data[PENDING] = token
+    context.user_data.delete_token = token
     await say(update, context, t("🗑 <b>Delete my data?</b>\n\n"
                                  "Your firm's name, national ID, phone, profile details, unfinished answers and written notes "
                                  "will be removed, and you will get no more messages about this firm. "
@@ -53,11 +51,11 @@ async def confirm_delete(update: Update, context: KhoosheContext) -> None:
     assert query is not None and query.data is not None and user is not None
     t = context.t
     (token,) = cb.PRIVACY_CONFIRM_DELETE.parse(query.data)
-    pending = context.user_data.get(PENDING)
+    pending = context.user_data.delete_token
     if not pending or not secrets.compare_digest(pending, token):
         await settle_query(update, text=t("This button is no longer active."))
         return
-    del context.user_data[PENDING]
+    context.user_data.delete_token = None
     await settle_query(update)
     async with context.db.transaction() as repo:
         firm_id = await repo.privacy.forget_firm(user.id)
@@ -70,7 +68,7 @@ async def confirm_delete(update: Update, context: KhoosheContext) -> None:
 
 
 async def keep(update: Update, context: KhoosheContext) -> None:
-    context.user_data.pop(PENDING, None)
+    context.user_data.delete_token = None
     await settle_query(update)
     await close_prompt(update, context.t("Nothing was deleted."))
 
