@@ -15,9 +15,10 @@ round.  ``--owners`` of those firms' owners keep sending ``/start``, each about 
 2. **export**: an admin's ``/exportall`` (every firm and submission, one workbook);
 3. **import**: an admin sends a ``--csv-mb`` MB estates CSV with the caption ``/import estates``;
 4. **scoring**: the open round is filled up to ``--score-firms`` submitted firms (written by this
-   process between the phases, not measured), then the admin's ``/closeround`` makes the bot
-   close it and score it: the round keeper calls ``bot.services.ranking.score_round`` in the bot's own
-   process, as it does in production.
+   process between the phases, not measured), then the admin's ``/closeround`` and the press of
+   its «🔒 Close» button (the phase starts at the press) make the bot close it and score it
+   (``bot.services.ranking.score_round``, called by the round service in the bot's process,
+   as in production).
 
 Per phase the p50, p99 and max of the owners' reply latency (injecting ``/start`` → the bot's
 ``sendMessage`` in that chat, timed in this process) are printed against the targets
@@ -283,8 +284,16 @@ async def run(args: argparse.Namespace) -> None:
             await fill_round(db, round_id, args.firms, args.score_firms)
         await asyncio.sleep(1.0)
 
-        print(f"phase scoring (/closeround {round_id})", file=sys.stderr)
-        start, end, event = await admin_does(admin, lambda: admin.send(f"/closeround {round_id}"))
+        # /closeround asks to confirm (not measured); pressing «🔒 Close» closes and scores.
+        admin._seen = len(admin.events)
+        await admin.send(f"/closeround {round_id}")
+        await admin.wait_for("Close", timeout=30)
+        print(f"phase scoring (/closeround {round_id}, 🔒 Close)", file=sys.stderr)
+        admin._seen = len(admin.events)
+        start = time.monotonic()
+        await admin.press("🔒 Close")
+        event = await admin.wait_for("is closed", timeout=PHASE_TIMEOUT)
+        end = time.monotonic()
         phases.append(Phase("scoring", start, end, f"{args.score_firms} firms: {event.text[:60]}"))
         await asyncio.sleep(0.5)
     finally:

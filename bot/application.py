@@ -23,7 +23,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.domain.quiet_hours import QuietHours
 from bot.i18n import LANGUAGES, N_, pick_language, translator
 from bot.persistence import DerivedConversationPersistence
-from bot.services import publishing
+from bot.services import offload, publishing
 from bot.services.rounds import RoundPolicy, RoundService
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
@@ -104,6 +104,8 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     """Wires everything; ``db`` must already be connected (persistence reads it on start)."""
     quiet = QuietHours(settings.quiet_hours, settings.quiet_days, settings.zone)
     clock = clock or Clock()
+    # The worker process for exports, imports and scoring starts on first use; ``stop_offload``.
+    offload.configure(settings.offload)
     use_clock(clock.now)
     pacer = Pacer(settings.send_rate)
     services = Services(
@@ -177,6 +179,13 @@ async def stop_background(app: KhoosheApp, *, timeout: float | None = None) -> N
     services: Services = app.bot_data
     if services.worker is not None:
         await services.worker.stop(timeout=timeout)
+
+
+async def stop_offload(*, timeout: float = 1.0) -> None:
+    """Stops the worker process of exports, imports and scoring, if it was started: the job in
+    hand may finish within ``timeout`` seconds, then the process is terminated.  Call it after
+    ``app.stop()`` (nothing is running any more that would wait for it)."""
+    await offload.shutdown(timeout)
 
 
 async def tick(context: KhoosheContext) -> None:

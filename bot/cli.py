@@ -20,6 +20,7 @@ from bot.application import (
     publish_commands,
     start_background,
     stop_background,
+    stop_offload,
 )
 from bot.clock import Clock
 from bot.context import KhoosheApp
@@ -232,7 +233,7 @@ class Shutdown:
     """Stops the bot in order, each wait bounded by one deadline: polling first (no new
     updates), then the updates in flight, the running jobs and the message being sent finish
     (the worker takes no new one), the job queue stops; whatever is still running at the
-    deadline is cancelled. Logs one line when it starts and one when it ends."""
+    deadline is cancelled; last the worker process of exports and scoring stops. Logs one line when it starts and one when it ends."""
 
     def __init__(self, reason: str) -> None:
         import threading
@@ -267,6 +268,13 @@ class Shutdown:
         except Exception:
             log.exception("error while shutting down")
             self.cancelled.append("the rest, after an error")
+        try:
+            # Last: an export or a scoring still running was cancelled above; its worker process
+            # is terminated if it does not finish in time (nothing awaits it any more).
+            await stop_offload(timeout=max(self.unwinding(), 0.3))
+        except Exception:
+            log.exception("error while stopping the worker process")
+            self.cancelled.append("the worker process")
 
     async def _stop(self, app: KhoosheApp) -> None:
         if app.job_queue is not None and app.job_queue.scheduler.running:

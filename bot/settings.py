@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -91,6 +91,8 @@ class Settings(OperatorSettings):
     tick_seconds: float = 15.0
     # How long a manager invitation link stays valid, in hours.
     invitation_hours: int = Field(default=72, gt=0)
+    # Where exports, imports and scoring do their CPU work (bot.services.offload).
+    offload: Literal["thread", "process"] = "process"
 
     @field_validator("token")
     @classmethod

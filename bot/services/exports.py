@@ -5,22 +5,23 @@ Solar Hijri.  Workbooks are written in openpyxl's streaming mode, so exporting 1
 keeps memory flat.
 
 Everything is read through ``db.snapshot()`` (one consistent state, on a reader connection: the
-writer is never held, so firms keep answering while an export runs) and the rows are turned
-into the workbook in a worker thread (``asyncio.to_thread``), so the event loop keeps serving
-other users meanwhile.  The national export hands its rows to the thread in batches.
+writer is never held, so firms keep answering while an export runs), then the workbook is built
+from that data in the worker process (``bot.services.offload.run_heavy``): turning rows into
+cells and XML is CPU-bound Python, which in the bot's own process would slow every reply.  The
+national export pickles its rows batch by batch as it reads them (each pickle holds the bot's
+GIL for about a millisecond; one pickle of everything would hold it for tens), so what is sent
+to the worker is a list of bytes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from openpyxl import Workbook
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.domain.calendar import format_date
 from bot.domain.questionnaire import available_versions, load_questionnaire
@@ -32,10 +33,14 @@ from bot.services.dashboard import (
     share,
     tally_problems,
 )
+from bot.services.offload import pack, run_heavy, unpack
 from bot.settings import Settings
 from storage.database import Database
 from storage.models import Estate, Round
 from storage.repositories.reports import FirmStatus
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 STATUS = {"submitted": N_("Submitted"), "draft": N_("In progress"), None: N_("Not started")}
 
@@ -45,8 +50,9 @@ FIRM_HEADERS = (
 )
 SCORE_HEADERS = (N_("Rank in the estate"), N_("Rank in the province"), N_("National rank"))
 
-#: Called in the worker thread with a sheet's name before each batch of its rows is written.
-#: None in production; tests set it to hold an export half-built and look at the bot meanwhile.
+#: Called where the workbook is built with a sheet's name before each batch of its rows is
+#: written.  None in production; tests set it to hold an export half-built and look at the bot
+#: meanwhile (with ``KHOOSHE_OFFLOAD=thread``: the hook is this process's, not the worker's).
 on_build_step: Callable[[str], None] | None = None
 
 
@@ -63,11 +69,11 @@ def _sheet(wb: Workbook, title: str, headers: list[str]) -> Any:
     return ws
 
 
-def _date(value: Any, lang: str, settings: Settings) -> str:
+def _date(value: Any, lang: str, zone: ZoneInfo) -> str:
     if value is None:
         return ""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return format_date(moment, lang, settings.zone)
+    return format_date(moment, lang, zone)
 
 
 def _round2(value: Any) -> float | None:
@@ -109,10 +115,13 @@ async def estate_workbook(db: Database, estate_id: int, lang: str, settings: Set
             tally=await tally_problems(repo, round_, estate_id) if round_ else None,
         )
     now = datetime.now(settings.zone)
-    return await asyncio.to_thread(_estate_book, data, lang, settings, now)
+    return await run_heavy(_estate_book, data, lang, settings.zone, now)
 
 
-def _estate_book(data: _EstateData, lang: str, settings: Settings, now: datetime) -> bytes:
+def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) -> bytes:
+    """The estate workbook (in the worker process)."""
+    from openpyxl import Workbook  # only where workbooks are built: 0.15 s to import
+
     t = translator(lang)
     round_, published = data.round, data.published
     wb = Workbook(write_only=True)
@@ -127,8 +136,8 @@ def _estate_book(data: _EstateData, lang: str, settings: Settings, now: datetime
         row: list[Any] = [
             f.name, f.national_id, data.clusters.get(f.cluster_id or 0, ""),
             _sector(t, f.sector), f.employees,
-            _date(f.created_at, lang, settings), t(STATUS.get(f.status, STATUS[None])),
-            _date(f.submitted_at, lang, settings),
+            _date(f.created_at, lang, zone), t(STATUS.get(f.status, STATUS[None])),
+            _date(f.submitted_at, lang, zone),
         ]
         if published is not None:
             s = data.scores.get(f.firm_id)
@@ -161,62 +170,88 @@ def _estate_book(data: _EstateData, lang: str, settings: Settings, now: datetime
     ws = _sheet(wb, t("About"), [t("Estate"), data.estate.name])
     ws.append([t("Round"), round_.title if round_ else ""])
     ws.append([t("Scores of the round"), published.title if published else ""])
-    ws.append([t("Exported on"), format_date(now, lang, settings.zone)])
+    ws.append([t("Exported on"), format_date(now, lang, zone)])
     return _save(wb)
+
+
+@dataclass(frozen=True)
+class _NationalData:
+    """What the national workbook shows, read in one snapshot: names by id, and the rows of
+    each sheet as pickled batches of plain tuples (columns as the ``export_*`` queries)."""
+
+    estates: dict[int, str]
+    clusters: dict[int, str]
+    provinces: dict[int, str]
+    firms: list[bytes]
+    submissions: list[bytes]
+    scores: list[bytes]
 
 
 async def national_workbook(db: Database, lang: str, settings: Settings) -> bytes:
     """Every live firm, every submission and every score, one sheet each."""
+    async with db.snapshot() as repo:
+        estates, clusters = await repo.estates.names(), await repo.clusters.names()
+        provinces = {p.id: p.name(lang) for p in await repo.provinces.all()}
+        firms = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_firms()]
+        submissions = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_submissions()]
+        scores = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_scores()]
+    data = _NationalData(estates, clusters, provinces, firms, submissions, scores)
+    return await run_heavy(_national_book, data, lang, settings.zone)
+
+
+def _national_book(data: _NationalData, lang: str, zone: ZoneInfo) -> bytes:
+    """The national workbook (in the worker process)."""
+    from openpyxl import Workbook  # only where workbooks are built: 0.15 s to import
+
     t = translator(lang)
     wb = Workbook(write_only=True)
     dims = load_questionnaire(max(available_versions())).scored_dimensions
     yes, no = t("Yes"), t("No")
-    async with db.snapshot() as repo:
-        estates, clusters = await repo.estates.names(), await repo.clusters.names()
-        provinces = {p.id: p.name(lang) for p in await repo.provinces.all()}
+    estates, clusters, provinces = data.estates, data.clusters, data.provinces
 
-        def firm(f: Any) -> list[Any]:
-            return [f["id"], f["name"], f["national_id"], provinces.get(f["province_id"], ""),
-                    estates.get(f["estate_id"], ""), clusters.get(f["cluster_id"] or 0, ""),
-                    _sector(t, f["sector"]), f["employees"], f["founded_year"], f["phone"],
-                    yes if f["consent_public"] else no, _date(f["created_at"], lang, settings)]
+    def firm(row: tuple[Any, ...]) -> list[Any]:
+        (id_, name, national_id, province_id, estate_id, cluster_id, sector, employees,
+         founded_year, phone, consent_public, created_at) = row
+        return [id_, name, national_id, provinces.get(province_id, ""), estates.get(estate_id, ""),
+                clusters.get(cluster_id or 0, ""), _sector(t, sector), employees, founded_year, phone,
+                yes if consent_public else no, _date(created_at, lang, zone)]
 
-        ws = _sheet(wb, t("Firms"), [t(h) for h in (
-            N_("Firm number"), N_("Firm"), N_("National ID"), N_("Province"), N_("Estate"), N_("Cluster"),
-            N_("Sector"), N_("Employees"), N_("Year founded"), N_("Phone"), N_("Named in public rankings"),
-            N_("Registered on"))])
-        async for batch in repo.reports.export_firms():
-            await asyncio.to_thread(_append, ws, "firms", batch, firm)
+    ws = _sheet(wb, t("Firms"), [t(h) for h in (
+        N_("Firm number"), N_("Firm"), N_("National ID"), N_("Province"), N_("Estate"), N_("Cluster"),
+        N_("Sector"), N_("Employees"), N_("Year founded"), N_("Phone"), N_("Named in public rankings"),
+        N_("Registered on"))])
+    _append(ws, "firms", data.firms, firm)
 
-        def submission(s: Any) -> list[Any]:
-            return [s["title"], s["firm_id"], s["name"], t(STATUS.get(s["status"], STATUS[None])),
-                    _date(s["started_at"], lang, settings), _date(s["submitted_at"], lang, settings)]
+    def submission(row: tuple[Any, ...]) -> list[Any]:
+        title, firm_id, name, status, started_at, submitted_at = row
+        return [title, firm_id, name, t(STATUS.get(status, STATUS[None])),
+                _date(started_at, lang, zone), _date(submitted_at, lang, zone)]
 
-        ws = _sheet(wb, t("Submissions"), [t(h) for h in (
-            N_("Round"), N_("Firm number"), N_("Firm"), N_("Submission status"), N_("Started on"),
-            N_("Submitted on"))])
-        async for batch in repo.reports.export_submissions():
-            await asyncio.to_thread(_append, ws, "submissions", batch, submission)
+    ws = _sheet(wb, t("Submissions"), [t(h) for h in (
+        N_("Round"), N_("Firm number"), N_("Firm"), N_("Submission status"), N_("Started on"),
+        N_("Submitted on"))])
+    _append(ws, "submissions", data.submissions, submission)
 
-        def score(s: Any) -> list[Any]:
-            values = json.loads(s["dimensions"]) if s["dimensions"] else {}
-            return [s["title"], s["firm_id"], s["name"] or t("(deleted)"), _round2(s["composite"]),
-                    *(_round2(values.get(d.id)) for d in dims), s["rank_estate"], s["rank_province"],
-                    s["rank_nation"], _round2(s["percentile"])]
+    def score(row: tuple[Any, ...]) -> list[Any]:
+        title, firm_id, name, composite, dimensions, rank_estate, rank_province, rank_nation, percentile = row
+        values = json.loads(dimensions) if dimensions else {}
+        return [title, firm_id, name or t("(deleted)"), _round2(composite),
+                *(_round2(values.get(d.id)) for d in dims), rank_estate, rank_province,
+                rank_nation, _round2(percentile)]
 
-        ws = _sheet(wb, t("Scores"), [t("Round"), t("Firm number"), t("Firm"), t("Overall score"),
-                                      *(d.title(lang) for d in dims), t("Rank in the estate"),
-                                      t("Rank in the province"), t("National rank"), t("Percentile")])
-        async for batch in repo.reports.export_scores():
-            await asyncio.to_thread(_append, ws, "scores", batch, score)
-    return await asyncio.to_thread(_save, wb)
+    ws = _sheet(wb, t("Scores"), [t("Round"), t("Firm number"), t("Firm"), t("Overall score"),
+                                  *(d.title(lang) for d in dims), t("Rank in the estate"),
+                                  t("Rank in the province"), t("National rank"), t("Percentile")])
+    _append(ws, "scores", data.scores, score)
+    return _save(wb)
 
 
-def _append(ws: Any, sheet: str, rows: Iterable[Any], cells: Callable[[Any], Sequence[Any]]) -> None:
-    """Writes one batch of rows (in the worker thread; never two batches at once)."""
-    _step(sheet)
-    for row in rows:
-        ws.append(cells(row))
+def _append(ws: Any, sheet: str, batches: Iterable[bytes], cells: Callable[[Any], Sequence[Any]]) -> None:
+    """Writes a sheet's rows, batch by batch."""
+    for batch in batches:
+        _step(sheet)
+        for row in unpack(batch):
+            ws.append(cells(row))
 
 
 def _sector(t: Translator, code: str) -> str:

@@ -1,10 +1,11 @@
 """Loading estates and clusters from CSV files: idempotent, with a report line by line.
 
-An import runs in two steps.  The text is parsed and checked first, outside any transaction
-(in a worker thread: a 2 MB file is tens of thousands of lines), which rejects the lines with an
-unknown province, an empty name or a bad kind / sector.  The accepted rows are then written in
-short transactions of ``CHUNK_ROWS`` rows each, so other writers (firms answering their
-assessment) get the writer between chunks instead of waiting for the whole file.
+An import runs in two steps.  The text is parsed and checked first, outside any transaction,
+in the worker process (``bot.services.offload.run_heavy``: a 2 MB file is tens of thousands of
+lines of CPU-bound Python), which rejects the lines with an unknown province, an empty name or
+a bad kind / sector, and hands back the accepted rows in pickled chunks of ``CHUNK_ROWS``.  The
+chunks are then written in short transactions, one each, so other writers (firms answering
+their assessment) get the writer between chunks instead of waiting for the whole file.
 
 A file stopped half-way (the bot killed between two chunks) leaves its first chunks stored;
 sending it again adds the rest and reports the stored ones as already there.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from bot.domain.sectors import SECTORS
 from bot.domain.text import normalize
+from bot.services.offload import pack, run_heavy, unpack
 from storage.database import Database
 from storage.models import Province
 from storage.repositories import Repositories
@@ -145,17 +147,29 @@ def _record(report: ImportReport, rows: list[PlaceRow], outcomes: list[bool]) ->
         (report.added if added else report.skipped).append(row.name)
 
 
+def _parse_chunks(
+    text: str, provinces: list[Province], what: str, chunk_rows: int,
+) -> tuple[list[bytes], list[tuple[int, str]]]:
+    """Parses the file (in the worker process): the accepted rows in pickled chunks of
+    ``chunk_rows`` (each unpickled by the bot just before it is written, so none holds the
+    bot's GIL for long), and the rejected lines."""
+    parser = parse_estates if what == "estates" else parse_clusters
+    parsed = parser(text, provinces)
+    chunks = [pack(parsed.rows[start:start + chunk_rows]) for start in range(0, len(parsed.rows), chunk_rows)]
+    return chunks, parsed.rejected
+
+
 async def _import(db: Database, text: str, what: str, chunk_rows: int) -> ImportReport:
     async with db.read() as repo:
         provinces = await repo.provinces.all()
-    parser = parse_estates if what == "estates" else parse_clusters
-    parsed = await asyncio.to_thread(parser, text, provinces)
-    report = ImportReport(rejected=parsed.rejected)
-    for start in range(0, len(parsed.rows), chunk_rows):
-        chunk = parsed.rows[start:start + chunk_rows]
+    chunks, rejected = await run_heavy(_parse_chunks, text, provinces, what, chunk_rows)
+    report = ImportReport(rejected=rejected)
+    for blob in chunks:
+        chunk: list[PlaceRow] = unpack(blob)
         async with db.transaction() as repo:
             outcomes = await _write(repo, what, chunk)
         _record(report, chunk, outcomes)
+        await asyncio.sleep(0)  # the loop runs what is ready before the next chunk is written
     return report
 
 

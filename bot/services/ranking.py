@@ -6,13 +6,16 @@
    it with its firm's sector, estate, cluster and province and its packed answers
    (``storage/packed_answers.py``) - one statement, so one snapshot - and then the
    ``answer_values`` the packed answers name;
-2. decodes, scores, ranks and summarises in a worker thread (``asyncio.to_thread``), so the event
-   loop stays free: the vectorised scorer (``bot.domain.ranking.scoring``) is bit-for-bit
+2. decodes, scores, ranks, summarises and encodes the rows' JSON texts in the worker process
+   (``bot.services.offload.run_heavy``; numpy and Python that would otherwise hold the bot's GIL
+   for a second and more, slowing every reply): the vectorised scorer
+   (``bot.domain.ranking.scoring``) is bit-for-bit
    ``bot.domain.scoring.score_submission``; ranks and percentiles (``bot.domain.ranking.ranks``); peer
    statistics (``bot.domain.ranking.peers``) for every group of at least ``MIN_GROUP`` firms;
 3. writes in short transactions.  The ``scores`` rows are first staged, ``CHUNK`` rows per
    transaction, in a TEMP table of the writing connection (each chunk's rows made lazily inside
-   ``executemany``), while the peer statistics are computed in a worker thread; then ONE final
+   ``executemany`` from the arrays and the chunk's pickled texts the worker sent back), while the
+   peer statistics are computed in the worker process; then ONE final
    transaction upserts the staged rows into ``scores`` with ``INSERT … SELECT … ON CONFLICT``
    (in C; a row that is already there is updated in place), deletes the rows of firms no longer
    scored, replaces the peer statistics and sets ``rounds.scored_at``.  So a
@@ -49,14 +52,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from bot.domain.questionnaire import load_questionnaire
 from bot.domain.ranking.peers import PeerRow, peer_rows
 from bot.domain.ranking.ranks import group_ranks_ordered, percentiles
 from bot.domain.ranking.scoring import AnswerCodes, Scored, score_codes
 from bot.domain.ranking.sensitivity import Sensitivity, sensitivity
 from bot.domain.ranking.weights import round_scores, validate_weights
 from bot.services.assessment import reference_year
+from bot.services.offload import pack, run_heavy, unpack
 from storage.database import Database
 from storage.packed_answers import PackedRound, RoundAnswers, decode_round
 from storage.repositories.ranking import (
@@ -69,8 +74,10 @@ from storage.repositories.ranking import (
 
 log = logging.getLogger(__name__)
 
-#: ``scores`` rows staged per transaction.
-CHUNK = 5_000
+#: ``scores`` rows staged per transaction.  Binding them (in aiosqlite's thread) needs the GIL,
+#: like the event loop: small chunks, with the loop given a turn between them, keep replies to
+#: users flowing while a round is staged.
+CHUNK = 1_000
 #: How many times a run starts over when the round's submissions change while it runs.
 ATTEMPTS = 3
 SCOPES = ("estate", "cluster", "province", "nation")
@@ -84,61 +91,70 @@ class RankingSummary:
     #: submissions with a stored answer that is not a valid value of its question.
     invalid: int = 0
     #: seconds per phase: load (SQL reads), score (decoding, scoring, ranking and encoding the
-    #: dimensions and weakest questions, in a worker thread), stage (the staging transactions,
-    #: with the peer statistics computed meanwhile), publish (the final transaction, with its
-    #: commit).
+    #: dimensions and weakest questions, in the worker process), stage (the staging
+    #: transactions, with the peer statistics computed meanwhile), publish (the final
+    #: transaction, with its commit).
     timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class _Ranked:
-    """A scored and ranked round, with its dimensions and weakest questions encoded."""
+    """A scored and ranked round, with its dimensions and weakest questions encoded: plain
+    arrays and bytes, sent back by the worker process."""
 
-    scored: Scored
     dim_ids: list[str]
     firm_ids: IntArray
     groups: dict[str, IntArray]
     dims: FloatArray
     composite: FloatArray
-    dimensions: list[str]
-    weakest: list[str]
+    #: per ``chunk`` firms, pickled: (their ``scores.dimensions`` texts, their ``scores.weakest`` texts).
+    texts: list[bytes]
+    chunk: int
     ranks: dict[str, tuple[IntArray, IntArray]]
     percentile: FloatArray
+    incomplete: int
+    invalid: int
 
     def __len__(self) -> int:
         return len(self.firm_ids)
 
-    def rows(self, start: int, stop: int) -> Iterator[tuple[Any, ...]]:
-        """The staging rows of firms ``start:stop``, made lazily (by whoever iterates: the
-        database connection's thread)."""
-        part = slice(start, stop)
+    def rows(self, k: int) -> Iterator[tuple[Any, ...]]:
+        """The staging rows of chunk ``k``, made lazily (by whoever iterates: the database
+        connection's thread)."""
+        part = slice(k * self.chunk, (k + 1) * self.chunk)
+        dimensions, weakest = unpack(self.texts[k])
         yield from stage_rows(
-            self.firm_ids[part], {k: v[part] for k, v in self.groups.items()},
-            self.dimensions[part], self.composite[part], self.weakest[part],
-            {k: (r[part], z[part]) for k, (r, z) in self.ranks.items()},
+            self.firm_ids[part], {key: v[part] for key, v in self.groups.items()},
+            dimensions, self.composite[part], weakest,
+            {key: (r[part], z[part]) for key, (r, z) in self.ranks.items()},
             self.percentile[part],
         )
 
-    def peers(self) -> list[PeerRow]:
-        """The peer statistics (numpy; a worker thread)."""
-        metrics = ["composite", *self.dim_ids]
-        values = np.column_stack([self.composite, self.dims]) if len(self) else np.zeros((0, len(metrics)))
-        return peer_rows(metrics, values, self.groups)
+
+def _peers(dim_ids: list[str], composite: FloatArray, dims: FloatArray, groups: dict[str, IntArray]) -> list[PeerRow]:
+    """The peer statistics (numpy; in the worker process)."""
+    metrics = ["composite", *dim_ids]
+    values = np.column_stack([composite, dims]) if len(composite) else np.zeros((0, len(metrics)))
+    return peer_rows(metrics, values, groups)
 
 
-def _decode(packed: PackedRound) -> RoundAnswers:
-    return decode_round(packed)
+def _distinct_ids(packed: PackedRound) -> npt.NDArray[np.uint32]:
+    """The ``answer_values`` ids the packed answers name (in the worker process)."""
+    return decode_round(packed).distinct_ids
 
 
 def _rank(
     round_id: int,
-    questionnaire: Questionnaire,
+    version: int,
     ref_year: int,
     weights: Mapping[str, float],
-    answers: RoundAnswers,
+    packed: PackedRound,
     values: list[tuple[int, str, str]],
+    chunk: int,
 ) -> _Ranked:
-    """Scoring and ranking (CPU only; runs in a worker thread)."""
+    """Decoding, scoring, ranking and encoding (CPU only; in the worker process)."""
+    questionnaire = load_questionnaire(version)
+    answers: RoundAnswers = decode_round(packed)
     table = AnswerCodes(questionnaire, ref_year)
     if len(answers.distinct_ids):
         if len(values) != len(answers.distinct_ids):
@@ -149,7 +165,7 @@ def _rank(
     else:
         id_codes = np.zeros(0, np.int64)
     text_codes = table.resolve_all(answers.text_values)[answers.text_index]
-    scored = score_codes(
+    scored: Scored = score_codes(
         questionnaire, answers.sectors,
         np.concatenate([answers.id_rows, answers.text_rows]),
         np.concatenate([id_codes, text_codes]),
@@ -166,17 +182,20 @@ def _rank(
     by_value = np.argsort(-composite, kind="stable")
     dim_ids = [d.id for d in questionnaire.scored_dimensions]
     dims = round_scores(scored.dims[ok])
+    dimensions = encode_dimensions(dim_ids, dims)
+    weakest = encode_weakest([q.id for q in questionnaire.questions], scored.weakest[ok])
     return _Ranked(
-        scored=scored,
         dim_ids=dim_ids,
         firm_ids=answers.firm_ids[ok],
         groups=groups,
         dims=dims,
         composite=composite,
-        dimensions=encode_dimensions(dim_ids, dims),
-        weakest=encode_weakest([q.id for q in questionnaire.questions], scored.weakest[ok]),
+        texts=[pack((dimensions[k:k + chunk], weakest[k:k + chunk])) for k in range(0, len(ok), chunk)],
+        chunk=chunk,
         ranks={scope: group_ranks_ordered(composite, ids, by_value) for scope, ids in groups.items()},
         percentile=percentiles(composite),
+        incomplete=int(scored.incomplete.sum()),
+        invalid=int(scored.invalid.sum()),
     )
 
 
@@ -211,29 +230,30 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         ref_year = reference_year(round_)
         packed, fingerprint = await repo.ranking.load(round_id)
     t = lap("load", t)
-    answers = await asyncio.to_thread(_decode, packed)
-    del packed
+    distinct_ids = await run_heavy(_distinct_ids, packed)
     t = lap("score", t)
     async with db.read() as repo:
-        values = await repo.ranking.answer_values(answers.distinct_ids)
+        values = await repo.ranking.answer_values(distinct_ids)
     t = lap("load", t)
-    ranked = await asyncio.to_thread(_rank, round_id, questionnaire, ref_year, weights, answers, values)
-    del answers, values
+    ranked = await run_heavy(
+        _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK)
+    del packed, values
     t = lap("score", t)
 
-    # The peer statistics (numpy, which releases the GIL) are computed in a worker thread while
-    # the rows are staged.  The rows themselves are made lazily inside ``executemany``, in the
-    # connection's thread: making them in another thread at the same time would only fight over
-    # the GIL with the binding.
+    # The peer statistics are computed in the worker while the rows are staged.  The rows
+    # themselves are made lazily inside ``executemany``, in the connection's thread, from
+    # the arrays and each chunk's texts.
     n = len(ranked)
-    peers_job = asyncio.ensure_future(asyncio.to_thread(ranked.peers))
+    peers_job = asyncio.ensure_future(
+        run_heavy(_peers, ranked.dim_ids, ranked.composite, ranked.dims, ranked.groups))
     table: str | None = None
     try:
         async with db.transaction() as repo:
             table = await repo.ranking.start_staging()
-        for start in range(0, n, CHUNK):
+        for k in range(len(ranked.texts)):
             async with db.transaction() as repo:
-                await repo.ranking.stage(table, ranked.rows(start, start + CHUNK))
+                await repo.ranking.stage(table, ranked.rows(k))
+            await asyncio.sleep(0)  # the loop runs what is ready before the next chunk is bound
         peers = await peers_job
         t = lap("stage", t)
         async with db.transaction() as repo:
@@ -245,7 +265,7 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
             table = None  # publish dropped it
         t = lap("publish", t)
     finally:
-        # A worker thread cannot be interrupted: let it finish (its result is not needed).
+        # Work in a worker cannot be interrupted: let it finish (its result is not needed).
         if not peers_job.done():
             await asyncio.wait([peers_job])
         if not peers_job.cancelled():
@@ -254,12 +274,11 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
             async with db.transaction() as repo:
                 await repo.ranking.drop_staging(table)
 
-    scored = ranked.scored
-    invalid = int(scored.invalid.sum())
+    invalid = ranked.invalid
     if invalid:
         log.warning("round %s: %d submissions with invalid stored answers were not scored", round_id, invalid)
     summary = RankingSummary(
-        scored=n, incomplete=int(scored.incomplete.sum()),
+        scored=n, incomplete=ranked.incomplete,
         seconds=time.perf_counter() - started, invalid=invalid, timings=timings,
     )
     log.info("round %s scored: %s", round_id, summary)
@@ -283,4 +302,4 @@ async def weight_sensitivity(db: Database, round_id: int, weights: Mapping[str, 
         base = validate_weights(questionnaire, round_.weights)
         dim_ids = list(base)
         dims = await repo.ranking.dimension_scores(round_id, dim_ids)
-    return await asyncio.to_thread(sensitivity, dims, dim_ids, base, alternative)
+    return await run_heavy(sensitivity, dims, dim_ids, base, alternative)

@@ -103,13 +103,13 @@ async def top(update: Update, context: KhoosheContext) -> None:
 @admin_only
 async def export_all(update: Update, context: KhoosheContext) -> None:
     """One workbook with every firm, submission and score."""
-    # openpyxl (and the numpy it pulls in) load only when someone exports.
+    # Loaded on the first export (openpyxl itself loads only where workbooks are built).
     from bot.services import exports
 
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     await say(update, context, context.t("Preparing the export…"))
-    # Read on a snapshot and built in a worker thread: the writer is not held meanwhile.
+    # Read on a snapshot and built in the worker process: the writer is not held meanwhile.
     data = await exports.national_workbook(context.db, context.lang, context.settings)
     async with context.db.transaction() as repo:
         await audit(repo, user_id=user.id, action="exportall")

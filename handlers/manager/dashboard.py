@@ -147,12 +147,12 @@ async def nudge_button(update: Update, context: KhoosheContext) -> None:
 
 
 async def send_export(update: Update, context: KhoosheContext, estate_id: int) -> None:
-    # openpyxl (and the numpy it pulls in) load only when someone exports.
+    # Loaded on the first export (openpyxl itself loads only where workbooks are built).
     from bot.services import exports
 
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    # Read on a snapshot and built in a worker thread: the writer is not held meanwhile.
+    # Read on a snapshot and built in the worker process: the writer is not held meanwhile.
     data = await exports.estate_workbook(context.db, estate_id, context.lang, context.settings)
     async with context.db.transaction() as repo:
         await audit(repo, user_id=user.id, action="export", target=f"estate:{estate_id}")

@@ -14,6 +14,7 @@ from bot.application import (
     publish_commands,
     start_background,
     stop_background,
+    stop_offload,
 )
 from bot.clock import Clock
 from bot.context import Services
@@ -43,6 +44,9 @@ async def seed(db: Database, *, open_round: bool = True, now: datetime = TEST_NO
 
 
 def make_settings(api: FakeBotApi, db_path: Path, **overrides: object) -> Settings:
+    # Exports, imports and scoring run in threads unless a test asks for the worker process
+    # (offload="process"): starting one costs about a second.
+    overrides.setdefault("offload", "thread")
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         token=api.token, api_url=api.base_url, db=db_path, admins=frozenset({ADMIN_ID}),
@@ -113,5 +117,6 @@ async def stop_khooshe(khooshe: Khooshe) -> None:
     await stop_background(app)
     if app.running:
         await app.stop()
+    await stop_offload()
     await app.shutdown()
     await khooshe.db.close()
