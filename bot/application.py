@@ -24,6 +24,10 @@ from bot.domain.quiet_hours import QuietHours
 from bot.i18n import LANGUAGES, N_, pick_language, translator
 from bot.persistence import DerivedConversationPersistence
 from bot.services import offload, publishing
+from bot.services.menu import MenuService
+from bot.services.owner_settings import OwnerSettingsService
+from bot.services.privacy import PrivacyService
+from bot.services.publishing import ResultsService
 from bot.services.rounds import RoundPolicy, RoundService
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
@@ -108,9 +112,15 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     offload.configure(settings.offload)
     use_clock(clock.now)
     pacer = Pacer(settings.send_rate)
+    languages: dict[int, str] = {}
     services = Services(
         settings=settings, db=db, clock=clock, pacer=pacer, quiet=quiet,
         rounds=RoundService(db, clock, RoundPolicy.from_settings(settings)),
+        privacy=PrivacyService(db, clock),
+        owner_settings=OwnerSettingsService(db, languages),
+        menu=MenuService(db, clock, settings.admins),
+        results=ResultsService(db),
+        languages=languages,
     )
     persistence = DerivedConversationPersistence(
         db,

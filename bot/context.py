@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from bot.delivery.pacer import Pacer
     from bot.delivery.worker import DeliveryWorker
     from bot.domain.quiet_hours import QuietHours
+    from bot.services.menu import MenuService
+    from bot.services.owner_settings import OwnerSettingsService
+    from bot.services.privacy import PrivacyService
+    from bot.services.publishing import ResultsService
     from bot.services.rounds import RoundService
 
 
@@ -32,9 +36,14 @@ class Services:
     pacer: Pacer
     quiet: QuietHours
     rounds: RoundService
+    privacy: PrivacyService
+    owner_settings: OwnerSettingsService
+    menu: MenuService
+    results: ResultsService
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
-    # user id → language; filled on first contact so the language is known without a query.
+    # user id → language; filled on first contact so the language is known without a query
+    # (and by ``owner_settings`` when the user switches).
     languages: dict[int, str] = field(default_factory=dict)
     # Users who blocked the bot; bulk messages skip them until they write again.
     unreachable: set[int] = field(default_factory=set)

@@ -66,6 +66,35 @@ async def firm_result(
     return FirmResult(text=text, chart=chart, caption=labels["title"])
 
 
+@dataclass(frozen=True)
+class OwnerResult:
+    """The latest published result of an owner's firm, as /myrank shows it."""
+
+    registered: bool
+    #: Whether a round with a score of the firm has been published.
+    published: bool = False
+    #: The summary and chart; None also when the score vanished after it was found.
+    result: FirmResult | None = None
+
+
+class ResultsService:
+    """What a firm owner sees of published results."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def latest_for_owner(self, user_id: int) -> OwnerResult:
+        async with self.db.read() as repo:
+            firm = await repo.firms.by_owner(user_id)
+            score = await repo.scores.latest_published_for_firm(firm.id) if firm else None
+            round_ = await repo.rounds.get(score.round_id) if score else None
+        if firm is None:
+            return OwnerResult(registered=False)
+        if score is None or round_ is None:
+            return OwnerResult(registered=True)
+        return OwnerResult(registered=True, published=True, result=await firm_result(self.db, round_, firm.id))
+
+
 def preparers(db: Database) -> dict[str, Preparer]:
     """The worker's preparers for the two parts of a summary: the text, then the chart."""
 

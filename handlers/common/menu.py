@@ -15,7 +15,6 @@ from bot.domain import callbacks as cb
 from bot.domain.calendar import format_long_date
 from bot.domain.text import number
 from bot.i18n import LANGUAGES, N_, translator
-from bot.services import assessment
 from handlers.common.ui import button, esc, keyboard, say, settle_query
 
 # Each language's button is written in that language, whatever the reader's language is now.
@@ -28,16 +27,14 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
     user = update.effective_user
     assert user is not None
     zone = context.settings.zone
-    async with context.db.read() as repo:
-        firm = await repo.firms.by_owner(user.id)
-        draft = await repo.drafts.get(user.id)
-        status = await assessment.status_for(repo, firm=firm, now=context.now())
+    state = await context.services.menu.state(user.id)
+    firm, status = state.firm, state.status
     lines = [intro] if intro else []
     buttons = []
     if firm is None:
         lines.append(t("Khooshe helps your firm see where it stands in technology, standards and exports, "
                        "and how it compares with its peers."))
-        if draft is not None and not draft.editing:
+        if state.registering:
             buttons.append([button(t("📝 Continue registration"), cb.REGISTER.build())])
         else:
             lines.append(t("To take part, register your firm first; it takes about two minutes."))
@@ -87,13 +84,11 @@ async def menu_command(update: Update, context: KhoosheContext) -> None:
 
 async def help_command(update: Update, context: KhoosheContext) -> None:
     """Lists what the bot can do for a firm owner, then the commands of the user's other roles."""
-    from bot.services.access import access_of
     from handlers.common import commands as menus
 
     t = context.t
     assert update.effective_user is not None
-    async with context.db.read() as repo:
-        access = await access_of(repo, context.settings.admins, update.effective_user.id)
+    access = await context.services.menu.access(update.effective_user.id)
     await say(update, context, "\n".join([
         t("<b>What you can do here</b>"),
         t("/start – the main menu"),
@@ -120,11 +115,8 @@ async def store_language(update: Update, context: KhoosheContext) -> bool:
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
     (code,) = cb.LANGUAGE.parse(query.data)
-    if code not in LANGUAGES:
+    if not await context.services.owner_settings.set_language(update.effective_user.id, code):
         return False
-    async with context.db.transaction() as repo:
-        await repo.users.set_language(user_id=update.effective_user.id, language=code)
-    context.services.languages[update.effective_user.id] = code
     from handlers.common import commands as menus
 
     await menus.publish_for(context.bot, context.services, update.effective_user.id, privileged_only=True)

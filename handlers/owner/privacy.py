@@ -12,7 +12,6 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
-from bot.services.access import audit
 from handlers.common.ui import button, close_prompt, keyboard, say, settle_query
 
 
@@ -21,10 +20,7 @@ async def my_data(update: Update, context: KhoosheContext) -> None:
     await settle_query(update)
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    async with context.db.transaction() as repo:
-        data = await repo.privacy.everything_about(user.id)
-        await audit(repo, user_id=user.id, action="my_data", target=f"user:{user.id}")
-    data = {"exported_at": context.now().isoformat(), **data}
+    data = await context.services.privacy.export(user.id)
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
     await context.bot.send_document(chat.id, InputFile(body, filename="khooshe-my-data.json"),
                                     caption=context.t("📦 Everything Khooshe stores about you and your firm."))
@@ -57,10 +53,7 @@ async def confirm_delete(update: Update, context: KhoosheContext) -> None:
         return
     context.user_data.delete_token = None
     await settle_query(update)
-    async with context.db.transaction() as repo:
-        firm_id = await repo.privacy.forget_firm(user.id)
-        await audit(repo, user_id=user.id, action="delete_my_data",
-                    target=f"firm:{firm_id}" if firm_id else f"user:{user.id}")
+    await context.services.privacy.forget(user.id)
     context.user_data.clear()
     await close_prompt(update, t("🗑 Your data has been deleted."))
     await say(update, context, t("Your firm's personal data has been removed. Published aggregates stay without your firm's name. "

@@ -8,7 +8,6 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
-from bot.services.publishing import firm_result
 from handlers.common.menu import show_menu
 from handlers.common.ui import button, keyboard, say, settle_query
 
@@ -18,17 +17,14 @@ async def my_rank(update: Update, context: KhoosheContext) -> None:
     await settle_query(update)
     user = update.effective_user
     assert user is not None and update.effective_chat is not None
-    async with context.db.read() as repo:
-        firm = await repo.firms.by_owner(user.id)
-        score = await repo.scores.latest_published_for_firm(firm.id) if firm else None
-        round_ = await repo.rounds.get(score.round_id) if score else None
-    if firm is None:
+    latest = await context.services.results.latest_for_owner(user.id)
+    if not latest.registered:
         await show_menu(update, context, intro=context.t("Your firm is not registered yet."))
         return
-    if score is None or round_ is None:
+    if not latest.published:
         await say(update, context, context.t("No results have been published for your firm yet. They are published after a round closes."))
         return
-    result = await firm_result(context.db, round_, firm.id)
+    result = latest.result
     if result is None:
         return
     await say(update, context, result.text)
@@ -47,9 +43,7 @@ async def show_settings(update: Update, context: KhoosheContext) -> None:
     user = update.effective_user
     assert user is not None
     t = context.t
-    async with context.db.read() as repo:
-        stored = await repo.users.get(user.id)
-    muted = bool(stored and stored.muted)
+    muted = await context.services.owner_settings.muted(user.id)
     state = t("Reminders are off. You still receive round announcements and your results.") if muted \
         else t("Reminders are on: while a round is open you are reminded before it closes.")
     await say(update, context, t("<b>Settings</b>") + "\n\n" + state, keyboard(
@@ -64,8 +58,7 @@ async def set_mute(update: Update, context: KhoosheContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
     muted = query.data.endswith(":1")
-    async with context.db.transaction() as repo:
-        await repo.users.set_muted(user_id=update.effective_user.id, muted=muted)
+    await context.services.owner_settings.set_muted(update.effective_user.id, muted)
     await settle_query(update, text=context.t("Reminders turned off.") if muted else context.t("Reminders turned on."))
     await show_settings(update, context)
 
