@@ -24,6 +24,7 @@ from bot.domain.quiet_hours import QuietHours
 from bot.i18n import LANGUAGES, N_, pick_language, translator
 from bot.persistence import DerivedConversationPersistence
 from bot.services import offload, publishing
+from bot.services.assessment import AssessmentService
 from bot.services.menu import MenuService
 from bot.services.owner_settings import OwnerSettingsService
 from bot.services.privacy import PrivacyService
@@ -120,6 +121,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         owner_settings=OwnerSettingsService(db, languages),
         menu=MenuService(db, clock, settings.admins),
         results=ResultsService(db),
+        assessment=AssessmentService(db, clock, settings.zone),
         languages=languages,
     )
     persistence = DerivedConversationPersistence(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.delivery.pacer import Pacer
     from bot.delivery.worker import DeliveryWorker
     from bot.domain.quiet_hours import QuietHours
+    from bot.services.assessment import AssessmentService
     from bot.services.menu import MenuService
     from bot.services.owner_settings import OwnerSettingsService
     from bot.services.privacy import PrivacyService
@@ -40,6 +41,7 @@ class Services:
     owner_settings: OwnerSettingsService
     menu: MenuService
     results: ResultsService
+    assessment: AssessmentService
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
     # user id → language; filled on first contact so the language is known without a query

@@ -1,13 +1,24 @@
-"""Where an owner stands in the open round, and which question comes next."""
+"""Where an owner stands in the open round, which question comes next, and the use cases of
+answering it (``AssessmentService``).
+
+Every answer is committed together with the next cursor (the question on screen) before the
+handler shows that question, so after a restart the conversation resumes there and nothing is
+asked twice.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
+from bot.clock import Clock
 from bot.domain.calendar import solar_year
 from bot.domain.questionnaire import Question, Questionnaire, load_questionnaire
+from bot.domain.questionnaire.answers import InvalidAnswer, choose, finish_multi, parse_typed, toggle
+from bot.domain.scoring import SubmissionScore, score_submission
+from storage.database import Database
 from storage.models import Firm, Round, Submission
 from storage.repositories import Repositories
 
@@ -90,3 +101,204 @@ def before(questions: list[Question], current: str) -> str | None:
         return ids[-1] if ids else None
     index = ids.index(current) if current in ids else 0
     return ids[index - 1] if index > 0 else None
+
+
+def provisional(round_: Round, firm: Firm, answers: dict[str, Any]) -> SubmissionScore:
+    """Scores the answers the way the round will score them when it closes."""
+    return score_submission(
+        questionnaire_of(round_), answers, sector=firm.sector,
+        reference_year=reference_year(round_), weights=round_.weights,
+    )
+
+
+@dataclass
+class Sitting:
+    """Everything one update needs: the round, the firm, its draft, answers and questions."""
+
+    round: Round
+    firm: Firm
+    submission: Submission
+    answers: dict[str, Any]
+    questions: list[Question]
+
+    @property
+    def cursor(self) -> str:
+        return self.submission.cursor or REVIEW
+
+    def question(self, qid: str) -> Question | None:
+        return next((q for q in self.questions if q.id == qid), None)
+
+    def is_current(self, submission_id: str, qid: str) -> bool:
+        """Whether a button (of this submission, for ``qid``) belongs to the screen now shown;
+        a double tap or an old message's button does not."""
+        return str(self.submission.id) == submission_id and qid == self.cursor
+
+    def ticks(self, question: Question) -> list[str]:
+        """The options ticked so far: the unconfirmed ticks, else the stored answer."""
+        pending = self.submission.pending
+        if pending and pending.get("qid") == question.id:
+            return list(pending["value"])
+        return list(self.answers.get(question.id) or [])
+
+
+@dataclass(frozen=True)
+class Begun:
+    """What /assess found: no firm, no open round, already submitted (with the scores), or a
+    draft started (``new``) or resumed at ``cursor``."""
+
+    outcome: Literal["unregistered", "closed", "submitted", "new", "resume"]
+    round: Round | None = None
+    scores: SubmissionScore | None = None
+    sitting: Sitting | None = None
+    cursor: str = REVIEW
+    answered: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A typed answer: on the review screen or a button question (``review``, ``buttons``),
+    refused (``invalid``, with the reason), or saved (``saved``, with the next cursor)."""
+
+    outcome: Literal["review", "buttons", "invalid", "saved"]
+    cursor: str
+    error: InvalidAnswer | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """Submit pressed: submitted with these scores, or sent back to the first ``missing`` question."""
+
+    scores: SubmissionScore | None = None
+    missing: str | None = None
+
+
+class AssessmentService:
+    """Starting, answering, stepping back, editing from the review, submitting and leaving."""
+
+    def __init__(self, db: Database, clock: Clock, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
+
+    async def load(self, user_id: int) -> Sitting | None:
+        """Reads the owner's draft in the open round, or None when there is nothing to answer."""
+        async with self.db.read() as repo:
+            firm = await repo.firms.by_owner(user_id)
+            round_ = await repo.rounds.open_round()
+            if firm is None or round_ is None:
+                return None
+            submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
+            if submission is None or submission.status != "draft":
+                return None
+            answers = await repo.answers.all(submission.id)
+        return Sitting(round_, firm, submission, answers, questions_for(round_, firm))
+
+    async def begin(self, user_id: int) -> Begun:
+        """Starts or resumes the draft at its first unanswered question."""
+        async with self.db.transaction() as repo:
+            firm = await repo.firms.by_owner(user_id)
+            if firm is None:
+                return Begun("unregistered")
+            status = await status_for(repo, firm=firm, now=self.clock.now())
+            if status.round is None:
+                return Begun("closed")
+            if status.submitted:
+                assert status.submission is not None
+                answers = await repo.answers.all(status.submission.id)
+                return Begun("submitted", round=status.round, scores=provisional(status.round, firm, answers))
+            questions = questions_for(status.round, firm)
+            submission = await repo.submissions.start(
+                round_id=status.round.id, firm_id=firm.id, cursor=questions[0].id
+            )
+            answers = await repo.answers.all(submission.id)
+            cursor = first_unanswered(questions, answers)
+            await repo.submissions.move(submission_id=submission.id, cursor=cursor)
+        sitting = await self.load(user_id)
+        assert sitting is not None
+        return Begun("resume" if answers else "new", round=status.round, sitting=sitting, cursor=cursor,
+                     answered=status.answered, total=status.total)
+
+    async def answer(self, sitting: Sitting, qid: str, value: Any) -> str:
+        """Stores the answer and the next cursor in one transaction; returns the cursor."""
+        answers = {**sitting.answers, qid: value}
+        cursor = after(sitting.questions, answers, qid)
+        async with self.db.transaction() as repo:
+            await repo.answers.put(submission_id=sitting.submission.id, qid=qid, value=value)
+            await repo.submissions.move(submission_id=sitting.submission.id, cursor=cursor)
+        sitting.answers = answers
+        return cursor
+
+    async def answer_typed(self, sitting: Sitting, text: str) -> Typed:
+        """Parses and stores text typed for the question on screen."""
+        question = sitting.question(sitting.cursor)
+        if question is None:
+            return Typed("review", sitting.cursor)
+        if not question.is_typed:
+            return Typed("buttons", question.id)
+        this_year = solar_year(self.clock.now().astimezone(self.zone))
+        try:
+            value = parse_typed(question, text, current_year=this_year)
+        except InvalidAnswer as exc:
+            return Typed("invalid", question.id, error=exc)
+        return Typed("saved", await self.answer(sitting, question.id, value))
+
+    async def answer_press(self, sitting: Sitting, question: Question, op: str) -> tuple[str, Any] | None:
+        """Stores the answer a button gives (``o.OPTION``, ``done`` after ticking, ``skip``);
+        returns the next cursor and the value, or None for a button that answers nothing.
+        Raises InvalidAnswer (nothing stored) when the answer breaks the question's rules."""
+        if op == "done":
+            value: Any = finish_multi(question, sitting.ticks(question))
+        elif op.startswith("o."):
+            value = choose(question, op[2:])
+        elif op == "skip" and not question.required:
+            value = None
+        else:
+            return None
+        return await self.answer(sitting, question.id, value), value
+
+    async def tick(self, sitting: Sitting, question: Question, option: str) -> list[str] | None:
+        """Ticks or unticks an option of a multiple-choice question, kept until Done; returns
+        the ticks, or None when the option cannot be ticked (nothing stored)."""
+        try:
+            ticked = toggle(question, sitting.ticks(question), option)
+        except InvalidAnswer:
+            return None
+        async with self.db.transaction() as repo:
+            await repo.submissions.set_pending(submission_id=sitting.submission.id, qid=question.id, value=ticked)
+        return ticked
+
+    async def _move(self, sitting: Sitting, cursor: str) -> None:
+        async with self.db.transaction() as repo:
+            await repo.submissions.move(submission_id=sitting.submission.id, cursor=cursor)
+
+    async def back(self, sitting: Sitting, current: str) -> str:
+        """Moves to the question before ``current`` (a question, or the review); returns it."""
+        target = before(sitting.questions, current) or current
+        await self._move(sitting, target)
+        return target
+
+    async def edit(self, sitting: Sitting, submission_id: str, qid: str) -> str | None:
+        """Moves from the review screen to ``qid`` to change its answer; None (nothing moved)
+        when the button is not of the review now shown."""
+        if str(sitting.submission.id) != submission_id or sitting.cursor != REVIEW or sitting.question(qid) is None:
+            return None
+        await self._move(sitting, qid)
+        return qid
+
+    async def submit(self, sitting: Sitting) -> Submitted:
+        """Submits a complete draft; an incomplete one moves to its first missing question."""
+        result = provisional(sitting.round, sitting.firm, sitting.answers)
+        if not result.complete:
+            await self._move(sitting, result.missing[0])
+            return Submitted(missing=result.missing[0])
+        async with self.db.transaction() as repo:
+            await repo.submissions.submit(sitting.submission.id)
+        return Submitted(scores=result)
+
+    async def leave(self, user_id: int) -> bool:
+        """Steps out of the draft (every answer stays); False when there was none."""
+        sitting = await self.load(user_id)
+        if sitting is None:
+            return False
+        async with self.db.transaction() as repo:
+            await repo.submissions.set_active(submission_id=sitting.submission.id, active=False)
+        return True

@@ -1,12 +1,13 @@
 """The self-assessment: one question per message, saved the moment it is answered.
 
-The submission's cursor (the question on screen) is committed together with each answer, so
-after a restart the conversation resumes on that question; nothing is asked twice.
+The handlers parse the buttons and the typed text and render the screens; what is stored and
+where the owner goes next is decided by ``context.services.assessment``
+(``bot.services.assessment.AssessmentService``), which commits each answer together with the
+next cursor before the next question is shown.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -23,21 +24,13 @@ from telegram.ext import (
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
-from bot.domain.calendar import solar_year
 from bot.domain.questionnaire import NONE_OPTION, Question
-from bot.domain.questionnaire.answers import (
-    InvalidAnswer,
-    choose,
-    display,
-    finish_multi,
-    parse_typed,
-    toggle,
-)
-from bot.domain.scoring import SubmissionScore, score_submission
+from bot.domain.questionnaire.answers import InvalidAnswer, display
+from bot.domain.scoring import SubmissionScore
 from bot.domain.text import localize_digits, number, year
 from bot.persistence import ASSESSMENT
 from bot.services import assessment
-from bot.services.assessment import REVIEW
+from bot.services.assessment import REVIEW, Sitting
 from handlers.common.menu import show_menu
 from handlers.common.ui import (
     button,
@@ -48,7 +41,7 @@ from handlers.common.ui import (
     say,
     settle_query,
 )
-from storage.models import Firm, Round, Submission
+from storage.models import Round
 
 REVIEW_LINE_LIMIT = 48
 
@@ -63,39 +56,13 @@ def state_of(cursor: str | None) -> Stage:
     return Stage.REVIEWING if cursor == REVIEW else Stage.ANSWERING
 
 
-@dataclass
-class Sitting:
-    """Everything one update needs: the round, the firm, its draft, answers and questions."""
-
-    round: Round
-    firm: Firm
-    submission: Submission
-    answers: dict[str, Any]
-    questions: list[Question]
-
-    @property
-    def cursor(self) -> str:
-        return self.submission.cursor or REVIEW
-
-    def question(self, qid: str) -> Question | None:
-        return next((q for q in self.questions if q.id == qid), None)
-
-    def data(self, qid: str, op: str) -> str:
-        return cb.QUESTION.build(self.submission.id, qid, op)
+def data(sitting: Sitting, qid: str, op: str) -> str:
+    """The callback data of a button of ``qid`` (or the review) in this sitting."""
+    return cb.QUESTION.build(sitting.submission.id, qid, op)
 
 
 async def load(context: KhoosheContext, user_id: int) -> Sitting | None:
-    """Reads the owner's draft in the open round, or None when there is nothing to answer."""
-    async with context.db.read() as repo:
-        firm = await repo.firms.by_owner(user_id)
-        round_ = await repo.rounds.open_round()
-        if firm is None or round_ is None:
-            return None
-        submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
-        if submission is None or submission.status != "draft":
-            return None
-        answers = await repo.answers.all(submission.id)
-    return Sitting(round_, firm, submission, answers, assessment.questions_for(round_, firm))
+    return await context.services.assessment.load(user_id)
 
 
 # --- showing -------------------------------------------------------------------------------------
@@ -159,22 +126,22 @@ async def show_question(
     if q.type == "multi":
         pending = sitting.submission.pending
         ticked = pending["value"] if pending and pending.get("qid") == q.id else (answer or [])
-        opts = [button(("✅ " if o.id in ticked else "▫️ ") + o.label(lang), sitting.data(q.id, f"t.{o.id}")) for o in q.options]
+        opts = [button(("✅ " if o.id in ticked else "▫️ ") + o.label(lang), data(sitting, q.id, f"t.{o.id}")) for o in q.options]
         buttons += rows(opts, 1)
-        buttons.append([button(t("Done ✔️"), sitting.data(q.id, "done"))])
+        buttons.append([button(t("Done ✔️"), data(sitting, q.id, "done"))])
         lines += ["", t("Tick all that apply, then press Done.")]
     elif q.type in ("yesno", "single", "ladder"):
-        opts = [button(o.label(lang), sitting.data(q.id, f"o.{o.id}")) for o in q.options]
+        opts = [button(o.label(lang), data(sitting, q.id, f"o.{o.id}")) for o in q.options]
         buttons += rows(opts, 2 if q.type == "yesno" else 1)
     elif q.type == "year_or_none":
-        buttons.append([button(q.option(NONE_OPTION).label(lang), sitting.data(q.id, f"o.{NONE_OPTION}"))])
+        buttons.append([button(q.option(NONE_OPTION).label(lang), data(sitting, q.id, f"o.{NONE_OPTION}"))])
     elif q.type == "text" and not q.required:
-        buttons.append([button(t("Skip ⏭"), sitting.data(q.id, "skip"))])
+        buttons.append([button(t("Skip ⏭"), data(sitting, q.id, "skip"))])
     nav = []
     if assessment.before(sitting.questions, q.id) is not None:
-        nav.append(button(t("◀️ Back"), sitting.data(q.id, "back")))
+        nav.append(button(t("◀️ Back"), data(sitting, q.id, "back")))
     if q.help is not None:
-        nav.append(button(t("❓ Help"), sitting.data(q.id, "help")))
+        nav.append(button(t("❓ Help"), data(sitting, q.id, "help")))
     buttons.append(nav)
     await post(update, context, "\n".join(lines), keyboard(*buttons), replace=replace)
 
@@ -198,27 +165,18 @@ async def show_review(
         # Digits first, escaping second: escaping makes entities like &#x27; whose digits
         # must stay Latin.
         lines.append(f"{number(n, lang)}. {esc(localize_digits(prompt, lang))}\n    <b>{esc(localize_digits(shown, lang))}</b>")
-        edits.append(button(t("✏️ {n}", n=number(n, lang)), sitting.data(q.id, "edit")))
+        edits.append(button(t("✏️ {n}", n=number(n, lang)), data(sitting, q.id, "edit")))
     lines += ["", t("Tap a number to change that answer, or submit.")]
     await post(update, context, "\n".join(lines), keyboard(
         *rows(edits, 6),
-        [button(t("◀️ Back"), sitting.data(REVIEW, "back")), button(t("✅ Submit"), sitting.data(REVIEW, "submit"))],
+        [button(t("◀️ Back"), data(sitting, REVIEW, "back")), button(t("✅ Submit"), data(sitting, REVIEW, "submit"))],
     ), replace=replace)
 
 
-def provisional(round_: Round, firm: Firm, answers: dict[str, Any]) -> SubmissionScore:
-    """Scores the answers the way the round will score them when it closes."""
-    return score_submission(
-        assessment.questionnaire_of(round_), answers, sector=firm.sector,
-        reference_year=assessment.reference_year(round_), weights=round_.weights,
-    )
-
-
-async def show_scores(update: Update, context: KhoosheContext, round_: Round, firm: Firm, answers: dict[str, Any]) -> None:
+async def show_scores(update: Update, context: KhoosheContext, round_: Round, result: SubmissionScore) -> None:
     """Shows the provisional dimension scores and the composite."""
     t, lang = context.t, context.lang
     questionnaire = assessment.questionnaire_of(round_)
-    result = provisional(round_, firm, answers)
     lines = [t("<b>Your provisional scores</b> (out of 100)"), ""]
     for dimension in questionnaire.scored_dimensions:
         if dimension.id in result.dimensions:
@@ -232,67 +190,33 @@ async def show_scores(update: Update, context: KhoosheContext, round_: Round, fi
 # --- moving ----------------------------------------------------------------------------------------
 
 
-async def commit_answer(context: KhoosheContext, sitting: Sitting, qid: str, value: Any) -> str:
-    """Stores the answer and the next cursor together; returns the cursor."""
-    answers = {**sitting.answers, qid: value}
-    cursor = assessment.after(sitting.questions, answers, qid)
-    async with context.db.transaction() as repo:
-        await repo.answers.put(submission_id=sitting.submission.id, qid=qid, value=value)
-        await repo.submissions.move(submission_id=sitting.submission.id, cursor=cursor)
-    sitting.answers = answers
-    return cursor
-
-
-async def move(context: KhoosheContext, sitting: Sitting, cursor: str) -> None:
-    async with context.db.transaction() as repo:
-        await repo.submissions.move(submission_id=sitting.submission.id, cursor=cursor)
-
-
 async def begin(update: Update, context: KhoosheContext) -> Stage | int:
     """Starts or resumes the assessment at the first unanswered question."""
     await settle_query(update)
     t = context.t
     user = update.effective_user
     assert user is not None
-    async with context.db.transaction() as repo:
-        firm = await repo.firms.by_owner(user.id)
-        if firm is None:
-            outcome = "unregistered"
-        else:
-            status = await assessment.status_for(repo, firm=firm, now=context.now())
-            if status.round is None:
-                outcome = "closed"
-            elif status.submitted:
-                outcome = "submitted"
-                answers = await repo.answers.all(status.submission.id)  # type: ignore[union-attr]
-            else:
-                questions = assessment.questions_for(status.round, firm)
-                submission = await repo.submissions.start(
-                    round_id=status.round.id, firm_id=firm.id, cursor=questions[0].id
-                )
-                answers = await repo.answers.all(submission.id)
-                cursor = assessment.first_unanswered(questions, answers)
-                await repo.submissions.move(submission_id=submission.id, cursor=cursor)
-                outcome = "resume" if answers else "new"
-    if outcome == "unregistered":
+    begun = await context.services.assessment.begin(user.id)
+    if begun.outcome == "unregistered":
         await show_menu(update, context, intro=t("Please register your firm first."))
         return ConversationHandler.END
-    if outcome == "closed":
+    if begun.outcome == "closed":
         await show_menu(update, context)
         return ConversationHandler.END
-    if outcome == "submitted":
-        await show_scores(update, context, status.round, firm, answers)  # type: ignore[arg-type]
+    if begun.outcome == "submitted":
+        assert begun.round is not None and begun.scores is not None
+        await show_scores(update, context, begun.round, begun.scores)
         return ConversationHandler.END
-    sitting = await load(context, user.id)
-    assert sitting is not None and status.round is not None
-    if outcome == "new":
+    sitting = begun.sitting
+    assert sitting is not None and begun.round is not None
+    if begun.outcome == "new":
         await say(update, context, t("<b>{title}</b>\n{count} questions, about five minutes. "
                                      "Every answer is saved as you go: you can leave and come back at any time.",
-                                     title=esc(status.round.title), count=number(len(sitting.questions), context.lang)))
+                                     title=esc(begun.round.title), count=number(len(sitting.questions), context.lang)))
     else:
         await say(update, context, t("Welcome back! You have answered {done} of {total}. Let's continue.",
-                                     done=number(status.answered, context.lang), total=number(status.total, context.lang)))
-    return await show(update, context, sitting, cursor)
+                                     done=number(begun.answered, context.lang), total=number(begun.total, context.lang)))
+    return await show(update, context, sitting, begun.cursor)
 
 
 async def gone(update: Update, context: KhoosheContext) -> int:
@@ -309,23 +233,16 @@ async def typed_answer(update: Update, context: KhoosheContext) -> Stage | int:
     sitting = await load(context, user.id)
     if sitting is None:
         return await gone(update, context)
-    question = sitting.question(sitting.cursor)
-    if question is None:
+    typed = await context.services.assessment.answer_typed(sitting, update.message.text or "")
+    if typed.outcome == "review":
         await say(update, context, context.t("Please use the buttons to edit or submit."))
-        return await show(update, context, sitting, sitting.cursor)
-    if not question.is_typed:
+    elif typed.outcome == "buttons":
         await say(update, context, context.t("Please answer with the buttons."))
-        return await show(update, context, sitting, question.id)
-    this_year = solar_year(context.now().astimezone(context.settings.zone))
-    try:
-        value = parse_typed(question, update.message.text or "", current_year=this_year)
-    except InvalidAnswer as exc:
+    elif typed.error is not None:
         params = {k: number(v, context.lang, grouping=False) if isinstance(v, int) else v
-                  for k, v in exc.params.items()}
-        await say(update, context, context.t(exc.msgid, **params))
-        return await show(update, context, sitting, question.id)
-    cursor = await commit_answer(context, sitting, question.id, value)
-    return await show(update, context, sitting, cursor)
+                  for k, v in typed.error.params.items()}
+        await say(update, context, context.t(typed.error.msgid, **params))
+    return await show(update, context, sitting, typed.cursor)
 
 
 async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
@@ -338,7 +255,7 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
     sitting = await load(context, user.id)
     if sitting is None:
         return await gone(update, context)
-    if str(sitting.submission.id) != sid or qid != sitting.cursor:
+    if not sitting.is_current(sid, qid):
         # A double tap or an old message's button: the current question is already on screen.
         await settle_query(update, text=t("That question was already answered; please use the latest message."))
         return state_of(sitting.cursor)
@@ -356,46 +273,27 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
         return Stage.ANSWERING
     if op == "back":
         await settle_query(update)
-        target = assessment.before(sitting.questions, qid) or qid
-        await move(context, sitting, target)
+        target = await context.services.assessment.back(sitting, qid)
         return await show(update, context, sitting, target, replace=True)
     if op.startswith("t."):
-        try:
-            ticked = toggle(question, current_ticks(sitting, question), op[2:])
-        except InvalidAnswer:
-            await settle_query(update)
-            return Stage.ANSWERING
-        async with context.db.transaction() as repo:
-            await repo.submissions.set_pending(submission_id=sitting.submission.id, qid=qid, value=ticked)
+        ticked = await context.services.assessment.tick(sitting, question, op[2:])
         await settle_query(update)
-        await redraw_ticks(query.message, context, sitting, question, ticked)  # type: ignore[arg-type]
+        if ticked is not None:
+            await redraw_ticks(query.message, context, sitting, question, ticked)  # type: ignore[arg-type]
         return Stage.ANSWERING
     try:
-        if op == "done":
-            value: Any = finish_multi(question, current_ticks(sitting, question))
-        elif op.startswith("o."):
-            value = choose(question, op[2:])
-        elif op == "skip" and not question.required:
-            value = None
-        else:
-            await settle_query(update)
-            return Stage.ANSWERING
+        saved = await context.services.assessment.answer_press(sitting, question, op)
     except InvalidAnswer as exc:
         await settle_query(update, text=t(exc.msgid, **exc.params), alert=True)
         return Stage.ANSWERING
-    cursor = await commit_answer(context, sitting, qid, value)
     await settle_query(update)
+    if saved is None:
+        return Stage.ANSWERING
+    cursor, value = saved
     shown = display(question, value, lang) if value is not None else t("(skipped)")
     # The pressed message becomes the next question; a first line confirms what was saved.
     note = f"✔️ <i>{esc(localize_digits(shown, lang))}</i>"
     return await show(update, context, sitting, cursor, replace=True, note=note)
-
-
-def current_ticks(sitting: Sitting, question: Question) -> list[str]:
-    pending = sitting.submission.pending
-    if pending and pending.get("qid") == question.id:
-        return list(pending["value"])
-    return list(sitting.answers.get(question.id) or [])
 
 
 async def redraw_ticks(message: Message, context: KhoosheContext, sitting: Sitting, question: Question, ticked: list[str]) -> None:
@@ -403,7 +301,7 @@ async def redraw_ticks(message: Message, context: KhoosheContext, sitting: Sitti
     markup = message.reply_markup
     if markup is None:
         return
-    prefix = sitting.data(question.id, "t.")
+    prefix = data(sitting, question.id, "t.")
     new_rows = []
     for row in markup.inline_keyboard:
         new_row = []
@@ -423,20 +321,17 @@ async def on_review(update: Update, context: KhoosheContext, sitting: Sitting, o
     assert query is not None and query.data is not None
     await settle_query(update)
     if op == "back":
-        target = assessment.before(sitting.questions, REVIEW) or REVIEW
-        await move(context, sitting, target)
+        target = await context.services.assessment.back(sitting, REVIEW)
         return await show(update, context, sitting, target, replace=True)
     if op != "submit":
         return Stage.REVIEWING
-    result = provisional(sitting.round, sitting.firm, sitting.answers)
-    if not result.complete:
-        await move(context, sitting, result.missing[0])
+    submitted = await context.services.assessment.submit(sitting)
+    if submitted.missing is not None:
         await say(update, context, t("Some required questions are still unanswered; here is the first one."))
-        return await show(update, context, sitting, result.missing[0])
-    async with context.db.transaction() as repo:
-        await repo.submissions.submit(sitting.submission.id)
+        return await show(update, context, sitting, submitted.missing)
+    assert submitted.scores is not None
     await close_prompt(update, t("✅ Your answers are submitted."))
-    await show_scores(update, context, sitting.round, sitting.firm, sitting.answers)
+    await show_scores(update, context, sitting.round, submitted.scores)
     await show_menu(update, context)
     return ConversationHandler.END
 
@@ -451,10 +346,10 @@ async def edit_from_review(update: Update, context: KhoosheContext) -> Stage | i
     if sitting is None:
         return await gone(update, context)
     await settle_query(update)
-    if str(sitting.submission.id) != sid or sitting.cursor != REVIEW or sitting.question(qid) is None:
+    target = await context.services.assessment.edit(sitting, sid, qid)
+    if target is None:
         return await show(update, context, sitting, sitting.cursor)
-    await move(context, sitting, qid)
-    return await show(update, context, sitting, qid, replace=True)
+    return await show(update, context, sitting, target, replace=True)
 
 
 async def leave(update: Update, context: KhoosheContext) -> int:
@@ -462,10 +357,7 @@ async def leave(update: Update, context: KhoosheContext) -> int:
     await settle_query(update)
     user = update.effective_user
     assert user is not None
-    sitting = await load(context, user.id)
-    if sitting is not None:
-        async with context.db.transaction() as repo:
-            await repo.submissions.set_active(submission_id=sitting.submission.id, active=False)
+    if await context.services.assessment.leave(user.id):
         await say(update, context, context.t("Your answers are saved. Continue any time from the menu."))
     await show_menu(update, context)
     return ConversationHandler.END

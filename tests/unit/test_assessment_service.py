@@ -1,0 +1,158 @@
+"""The assessment's use cases on a real SQLite file: each answer is committed with the next
+cursor, back and edit move the cursor, ticks wait for Done, submit refuses an incomplete draft."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.domain.questionnaire.answers import InvalidAnswer
+from bot.services.assessment import REVIEW, AssessmentService, Sitting
+from storage.database import Database
+from storage.repositories import base
+from storage.repositories.base import use_clock
+from tests.support.clock import TEHRAN, TestClock
+from tests.support.factories import add_firm, full_answers
+from tests.support.khooshe import seed
+
+OWNER = 6001
+
+
+@pytest_asyncio.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    clock = TestClock()
+    before = base._clock
+    use_clock(clock.now)
+    async with Database(tmp_path / "khooshe.db") as database:
+        await seed(database)
+        await add_firm(database, OWNER)
+        yield database
+    use_clock(before)
+
+
+@pytest.fixture
+def service(db: Database) -> AssessmentService:
+    return AssessmentService(db, TestClock(), TEHRAN)
+
+
+async def stored(db: Database, sitting: Sitting) -> tuple[str | None, dict[str, object]]:
+    async with db.read() as repo:
+        submission = await repo.submissions.get(sitting.submission.id)
+        answers = await repo.answers.all(sitting.submission.id)
+    assert submission is not None
+    return submission.cursor, answers
+
+
+async def test_begin_starts_a_draft_and_then_resumes_it(service: AssessmentService) -> None:
+    assert (await service.begin(999)).outcome == "unregistered"
+    begun = await service.begin(OWNER)
+    assert begun.outcome == "new" and begun.cursor == "T1" and begun.sitting is not None
+    assert (await service.answer_press(begun.sitting, begun.sitting.questions[0], "o.yes")) == ("T2", "yes")
+    again = await service.begin(OWNER)
+    assert again.outcome == "resume" and again.cursor == "T2" and again.answered == 1
+
+
+async def test_each_answer_is_committed_with_the_next_cursor(db: Database, service: AssessmentService) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    cursor = await service.answer(sitting, "T1", "yes")
+    assert cursor == "T2"
+    assert await stored(db, sitting) == ("T2", {"T1": "yes"})
+
+
+async def test_back_moves_the_cursor_and_the_next_answer_returns_past_answered_ones(
+    db: Database, service: AssessmentService,
+) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    await service.answer(sitting, "T1", "yes")
+    await service.answer(sitting, "T2", "no")
+    assert await service.back(sitting, "T3") == "T2"
+    assert (await stored(db, sitting))[0] == "T2"
+    assert await service.back(sitting, "T1") == "T1"  # nothing before the first question
+    assert await service.answer(sitting, "T2", "yes") == "T3"
+
+
+async def test_ticks_wait_for_done_and_an_empty_done_is_refused(db: Database, service: AssessmentService) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    t3 = sitting.question("T3")
+    assert t3 is not None
+    with pytest.raises(InvalidAnswer):
+        await service.answer_press(sitting, t3, "done")
+    assert await service.tick(sitting, t3, "social") == ["social"]
+    assert "T3" not in (await stored(db, sitting))[1]
+    reloaded = await service.load(OWNER)
+    assert reloaded is not None
+    assert await service.answer_press(reloaded, t3, "done") == ("T4", ["social"])
+    assert (await stored(db, reloaded))[1]["T3"] == ["social"]
+
+
+async def test_a_typed_answer_that_breaks_the_rules_stores_nothing(db: Database, service: AssessmentService) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    assert (await service.answer_typed(sitting, "12")).outcome == "buttons"
+    await service.answer(sitting, "T8", 10)  # jump: T1–T7 still open, so the cursor goes back to T1
+    await service.back(sitting, "T9")
+    reloaded = await service.load(OWNER)
+    assert reloaded is not None and reloaded.cursor == "T8"
+    refused = await service.answer_typed(reloaded, "150")
+    assert refused.outcome == "invalid" and refused.error is not None and refused.cursor == "T8"
+    assert (await stored(db, reloaded))[1]["T8"] == 10
+    saved = await service.answer_typed(reloaded, "40")
+    assert saved.outcome == "saved" and (await stored(db, reloaded))[1]["T8"] == 40
+
+
+async def test_submit_sends_an_incomplete_draft_to_its_first_missing_question(
+    db: Database, service: AssessmentService,
+) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    await service.answer(sitting, "T1", "yes")
+    result = await service.submit(sitting)
+    assert result.missing == "T2" and result.scores is None
+    assert (await stored(db, sitting))[0] == "T2"
+    assert (await service.begin(OWNER)).outcome == "resume"
+
+
+async def test_a_complete_draft_is_submitted_with_its_scores(db: Database, service: AssessmentService) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    for qid, value in full_answers(2).items():
+        await service.answer(sitting, qid, value)
+    result = await service.submit(sitting)
+    assert result.missing is None and result.scores is not None and result.scores.complete
+    assert await service.load(OWNER) is None
+    begun = await service.begin(OWNER)
+    assert begun.outcome == "submitted" and begun.scores == result.scores
+
+
+async def test_edit_from_the_review_moves_only_from_the_review(db: Database, service: AssessmentService) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    sid = str(sitting.submission.id)
+    assert await service.edit(sitting, sid, "T2") is None  # on T1, not on the review
+    for qid, value in full_answers(1).items():
+        await service.answer(sitting, qid, value)
+    on_review = await service.load(OWNER)
+    assert on_review is not None and on_review.cursor == REVIEW
+    assert await service.edit(on_review, "0", "T2") is None
+    assert await service.edit(on_review, sid, "NOPE") is None
+    assert await service.edit(on_review, sid, "T2") == "T2"
+    assert (await stored(db, on_review))[0] == "T2"
+    assert await service.answer(on_review, "T2", "no") == REVIEW
+
+
+async def test_leaving_keeps_the_answers(db: Database, service: AssessmentService) -> None:
+    assert await service.leave(OWNER) is False
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    await service.answer(sitting, "T1", "yes")
+    assert await service.leave(OWNER) is True
+    async with db.read() as repo:
+        submission = await repo.submissions.get(sitting.submission.id)
+    assert submission is not None and not submission.active
+    assert (await stored(db, sitting))[1] == {"T1": "yes"}
