@@ -183,6 +183,30 @@ def check_year(moment: datetime, zone: ZoneInfo) -> None:
                        year=str(local.year))
 
 
+async def _existing(repo: Repositories, round_id: int) -> Round:
+    found = await repo.rounds.get(round_id)
+    if found is None:
+        raise RoundRefused(N_("There is no round #{id}."), id=round_id)
+    return found
+
+
+def _check_closable(r: Round) -> None:
+    if r.state != "open":
+        raise RoundRefused(N_("Round #{id} is not open."), id=r.id)
+
+
+def _check_cancellable(r: Round, *, answered: bool) -> None:
+    if r.state == "closed" or answered:
+        raise RoundRefused(N_("Round #{id} has answers, so it cannot be cancelled."), id=r.id)
+
+
+def _check_publishable(r: Round) -> None:
+    if r.state != "closed" or r.scored_at is None:
+        raise RoundRefused(N_("Only a closed, scored round can be published."))
+    if r.published_at is not None:
+        raise RoundRefused(N_("Round #{id} was published on {date}."), id=r.id, date=r.published_at)
+
+
 class RoundService:
     """Every round action, for the admin's commands, the command line and the scheduler."""
 
@@ -214,10 +238,7 @@ class RoundService:
 
     async def get(self, round_id: int) -> Round:
         async with self.db.read() as repo:
-            found = await repo.rounds.get(round_id)
-        if found is None:
-            raise RoundRefused(N_("There is no round #{id}."), id=round_id)
-        return found
+            return await _existing(repo, round_id)
 
     # -- the actions --
 
@@ -260,9 +281,7 @@ class RoundService:
         """Changes a round that has not opened (an open round may only be renamed)."""
         now = self.clock.now()
         async with self.db.transaction() as repo:
-            found = await repo.rounds.get(round_id)
-            if found is None:
-                raise RoundRefused(N_("There is no round #{id}."), id=round_id)
+            found = await _existing(repo, round_id)
             if title is not None and not title.strip():
                 raise RoundRefused(N_("The round needs a title."))
             dated = opens is not None or closes is not None or weights is not None
@@ -297,9 +316,7 @@ class RoundService:
         """Opens a scheduled round now and announces it; returns it and the firms told."""
         now = self.clock.now()
         async with self.db.transaction() as repo:
-            found = await repo.rounds.get(round_id)
-            if found is None:
-                raise RoundRefused(N_("There is no round #{id}."), id=round_id)
+            found = await _existing(repo, round_id)
             current = await repo.rounds.open_round()
             if found.state != "scheduled":
                 raise RoundRefused(N_("Round #{id} is not waiting to open."), id=found.id)
@@ -315,20 +332,27 @@ class RoundService:
         assert opened is not None
         return opened, announced
 
-    async def still_answering(self, round_id: int) -> int:
-        """How many firms have started but not submitted: what closing now would cut short."""
+    async def preview_close(self, round_id: int) -> int:
+        """Checks the round can be closed; returns how many firms are still answering (what
+        closing now would cut short), for the admin's confirmation."""
         async with self.db.read() as repo:
+            found = await _existing(repo, round_id)
+            _check_closable(found)
             return (await repo.rounds.response_counts(round_id)).get("draft", 0)
+
+    async def preview_cancel(self, round_id: int) -> Round:
+        """Checks the round can be cancelled, for the admin's confirmation."""
+        async with self.db.read() as repo:
+            found = await _existing(repo, round_id)
+            _check_cancellable(found, answered=bool(await repo.rounds.response_counts(round_id)))
+            return found
 
     async def close(self, actor: int, round_id: int) -> CloseResult:
         """Closes the open round now and scores it."""
         now = self.clock.now()
         async with self.db.transaction() as repo:
-            found = await repo.rounds.get(round_id)
-            if found is None:
-                raise RoundRefused(N_("There is no round #{id}."), id=round_id)
-            if found.state != "open":
-                raise RoundRefused(N_("Round #{id} is not open."), id=found.id)
+            found = await _existing(repo, round_id)
+            _check_closable(found)
             await repo.rounds.update(found.id, closes_at=now)
             await repo.rounds.set_state(found.id, "closed")
             await audit(repo, user_id=actor, action="round_close", target=f"round {found.id}")
@@ -339,9 +363,7 @@ class RoundService:
         """Moves the closing time of a scheduled or open round later."""
         now = self.clock.now()
         async with self.db.transaction() as repo:
-            found = await repo.rounds.get(round_id)
-            if found is None:
-                raise RoundRefused(N_("There is no round #{id}."), id=round_id)
+            found = await _existing(repo, round_id)
             if found.state == "closed":
                 raise RoundRefused(N_("Round #{id} is already closed."), id=found.id)
             if closes <= found.closes_at:
@@ -357,17 +379,17 @@ class RoundService:
     async def cancel(self, actor: int, round_id: int) -> Round:
         """Deletes a round nobody has answered (scheduled, or open by mistake)."""
         async with self.db.transaction() as repo:
-            found = await repo.rounds.get(round_id)
-            if found is None:
-                raise RoundRefused(N_("There is no round #{id}."), id=round_id)
-            if found.state == "closed" or await repo.rounds.response_counts(found.id):
-                raise RoundRefused(N_("Round #{id} has answers, so it cannot be cancelled."), id=found.id)
+            found = await _existing(repo, round_id)
+            _check_cancellable(found, answered=bool(await repo.rounds.response_counts(found.id)))
             await repo.rounds.delete(found.id)
             await audit(repo, user_id=actor, action="round_cancel", target=f"round {found.id}", detail=found.title)
         return found
 
-    async def scored_firms(self, round_id: int) -> int:
+    async def preview_publish(self, round_id: int) -> int:
+        """Checks the round can be published; returns how many firms will hear, for the admin's
+        confirmation."""
         async with self.db.read() as repo:
+            _check_publishable(await _existing(repo, round_id))
             return await repo.scores.count(round_id)
 
     async def publish(self, actor: int, round_id: int) -> PublishResult:
@@ -376,13 +398,8 @@ class RoundService:
         now = self.clock.now()
         not_before = self.policy.quiet.next_allowed(now)
         async with self.db.transaction() as repo:
-            found = await repo.rounds.get(round_id)
-            if found is None:
-                raise RoundRefused(N_("There is no round #{id}."), id=round_id)
-            if found.state != "closed" or found.scored_at is None:
-                raise RoundRefused(N_("Only a closed, scored round can be published."))
-            if found.published_at is not None:
-                raise RoundRefused(N_("Round #{id} was published on {date}."), id=found.id, date=found.published_at)
+            found = await _existing(repo, round_id)
+            _check_publishable(found)
             await repo.rounds.mark_published(found.id, now, by=actor)
             queued = 0
             for firm_id, owner_id in await repo.scores.owners(found.id):

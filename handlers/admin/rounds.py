@@ -76,11 +76,11 @@ async def find_round(update: Update, context: KhoosheContext, arg_index: int = 0
     except (IndexError, ValueError):
         await say(update, context, context.t("Please give the round number, for example /closeround 3. /rounds lists them."))
         return None
-    async with context.db.read() as repo:
-        found = await repo.rounds.get(round_id)
-    if found is None:
-        await say(update, context, context.t("There is no round #{id}.", id=number(round_id, context.lang)))
-    return found
+    try:
+        return await context.services.rounds.get(round_id)
+    except RoundRefused as exc:
+        await refused(update, context, exc)
+        return None
 
 
 @admin_only
@@ -283,10 +283,11 @@ async def close_now(update: Update, context: KhoosheContext) -> None:
     found = await find_round(update, context)
     if found is None:
         return
-    if found.state != "open":
-        await say(update, context, t("Round #{id} is not open.", id=number(found.id, lang)))
+    try:
+        answering = await context.services.rounds.preview_close(found.id)
+    except RoundRefused as exc:
+        await refused(update, context, exc)
         return
-    answering = await context.services.rounds.still_answering(found.id)
     question = t.plural(
         "{count} firm is still answering round #{id}; closing now ends its assessment and scores the round. Close anyway?",
         "{count} firms are still answering round #{id}; closing now ends their assessment and scores the round. Close anyway?",
@@ -329,10 +330,10 @@ async def cancel_round(update: Update, context: KhoosheContext) -> None:
     found = await find_round(update, context)
     if found is None:
         return
-    async with context.db.read() as repo:
-        answered = bool(await repo.rounds.response_counts(found.id))
-    if found.state == "closed" or answered:
-        await say(update, context, t("Round #{id} has answers, so it cannot be cancelled.", id=number(found.id, lang)))
+    try:
+        await context.services.rounds.preview_cancel(found.id)
+    except RoundRefused as exc:
+        await refused(update, context, exc)
         return
     await ask(update, context, "cancel", {"round_id": found.id},
               t("Cancel round #{id} «{title}» and remove it? Nobody has answered it.", id=number(found.id, lang),
@@ -346,14 +347,11 @@ async def publish(update: Update, context: KhoosheContext) -> None:
     found = await find_round(update, context)
     if found is None:
         return
-    if found.state != "closed" or found.scored_at is None:
-        await say(update, context, t("Only a closed, scored round can be published."))
+    try:
+        scored = await context.services.rounds.preview_publish(found.id)
+    except RoundRefused as exc:
+        await refused(update, context, exc)
         return
-    if found.published_at is not None:
-        await say(update, context, t("Round #{id} was published on {date}.", id=number(found.id, lang),
-                                     date=format_datetime(found.published_at, lang, context.settings.zone)))
-        return
-    scored = await context.services.rounds.scored_firms(found.id)
     await ask(update, context, "publish", {"round_id": found.id},
               t("Publish round #{id}? {n} firms will each get their score, rank and chart.",
                 id=number(found.id, lang), n=number(scored, lang)), t("📣 Publish"))
