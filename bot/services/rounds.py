@@ -47,6 +47,11 @@ YEARS = range(1390, 1431)
 Notice = Callable[[Translator, str], str]
 
 
+class Digits(str):
+    """A parameter written in digits (a typed date), shown in the reader's digits; any other
+    string (a round's title) is shown exactly as the admin typed it."""
+
+
 class RoundRefused(Exception):
     """A round action the rules do not allow; ``render`` says why in the reader's language."""
 
@@ -65,8 +70,10 @@ class RoundRefused(Exception):
                 values[key] = number(value, lang)
             elif isinstance(value, datetime):
                 values[key] = format_datetime(value, lang, zone)
+            elif isinstance(value, Digits):
+                values[key] = localize_digits(value, lang)
             else:
-                values[key] = localize_digits(str(value), lang)
+                values[key] = value
         return t(self.msgid, **values)
 
 
@@ -178,9 +185,9 @@ def check_year(moment: datetime, zone: ZoneInfo) -> None:
         solar = None
     if solar is not None and 1900 <= local.year <= 2100:
         raise RoundRefused(N_("{typed} looks like a Gregorian date; dates are Solar Hijri here. Did you mean {solar}?"),
-                           typed=typed, solar=solar)
+                           typed=Digits(typed), solar=Digits(solar))
     raise RoundRefused(N_("The year {year} is out of range; rounds use Solar Hijri years 1390 to 1430."),
-                       year=str(local.year))
+                       year=Digits(local.year))
 
 
 async def _existing(repo: Repositories, round_id: int) -> Round:
