@@ -6,7 +6,7 @@ import logging
 from typing import Any, cast
 
 from telegram import BotCommand, Update
-from telegram.error import Forbidden
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -14,6 +14,7 @@ from telegram.ext import (
     Defaults,
     TypeHandler,
 )
+from telegram.request import HTTPXRequest
 
 from bot.clock import Clock
 from bot.context import KhoosheApp, KhoosheContext, Services, UserData
@@ -22,7 +23,9 @@ from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
 from bot.domain.quiet_hours import QuietHours
 from bot.i18n import LANGUAGES, N_, pick_language, translator
+from bot.intake.inbox import Intake
 from bot.persistence import DerivedConversationPersistence
+from bot.platform.bot import KhoosheBot, UnsupportedMethod
 from bot.services import offload, publishing
 from bot.services.assessment import AssessmentService
 from bot.services.menu import MenuService
@@ -66,12 +69,12 @@ async def remember_user(update: Update, context: KhoosheContext) -> None:
         return
     if user.id in context.services.unreachable:
         # They wrote to us, so they have unblocked the bot: bulk messages may reach them again.
-        async with context.db.transaction() as repo:
+        async with context.db.transaction(marks_update=False) as repo:
             await repo.users.clear_unreachable(user.id)
         context.services.unreachable.discard(user.id)
     if user.id in context.services.languages:
         return
-    async with context.db.transaction() as repo:
+    async with context.db.transaction(marks_update=False) as repo:
         stored = await repo.users.ensure(
             user_id=user.id, language=pick_language(user.language_code), first_name=user.first_name
         )
@@ -98,11 +101,21 @@ async def publish_commands(app: KhoosheApp) -> None:
     manager's own menu in their chat."""
     from handlers.common import commands as menus
 
-    for lang in LANGUAGES:
-        t = translator(lang)
-        commands = [BotCommand(c, t(COMMAND_DESCRIPTIONS[c])) for c in OWNER_COMMANDS]
-        await app.bot.set_my_commands(commands, language_code=None if lang == "fa" else lang)
-    await menus.publish_all(app.bot, app.bot_data)
+    platform = app.bot_data.settings.messenger
+    if not platform.command_menus:
+        log.info("%s has no command menus; /help lists the commands instead", platform.name)
+        return
+    try:
+        for lang in LANGUAGES:
+            t = translator(lang)
+            commands = [BotCommand(c, t(COMMAND_DESCRIPTIONS[c])) for c in OWNER_COMMANDS]
+            await app.bot.set_my_commands(commands, language_code=None if lang == "fa" else lang)
+        await menus.publish_all(app.bot, app.bot_data)
+    except UnsupportedMethod as exc:
+        log.info("the Bot API has no command menus (%s); /help lists the commands instead", exc.method)
+    except TelegramError as exc:
+        # The menus are a convenience: the bot runs without them, and the next start tries again.
+        log.warning("could not set the command menus (%s); /help lists the commands", exc)
 
 
 def build_application(settings: Settings, db: Database, *, clock: Clock | None = None) -> KhoosheApp:
@@ -129,20 +142,28 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         registration_state=registration.state_of,
         assessment_state=assessment.state_of,
     )
+    processor = PerUserUpdateProcessor(settings.max_concurrent_updates)
+    bot = KhoosheBot(
+        settings.token.get_secret_value(), base_url=settings.api_url, base_file_url=settings.file_url,
+        platform=settings.messenger,
+        request=HTTPXRequest(connection_pool_size=settings.max_concurrent_updates + 4),
+        get_updates_request=HTTPXRequest(),
+        rate_limiter=InteractiveRateLimiter(pacer),
+        defaults=Defaults(tzinfo=settings.zone),
+    )
     app = (
         ApplicationBuilder()
-        .token(settings.token.get_secret_value())
-        .base_url(settings.api_url)
-        .base_file_url(settings.file_url)
+        .bot(bot)
         # PTB types bot_data as a class it calls; a factory returning the one Services works the same.
         .context_types(ContextTypes(context=KhoosheContext, user_data=UserData, bot_data=lambda: services))  # type: ignore[call-overload]
         .persistence(persistence)
-        .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
-        .rate_limiter(InteractiveRateLimiter(pacer))
-        .defaults(Defaults(tzinfo=settings.zone))
-        .connection_pool_size(settings.max_concurrent_updates + 4)
+        .concurrent_updates(processor)
+        # The intake (bot.intake) fetches updates instead of PTB's Updater.
+        .updater(None)
         .build()
     )
+    services.intake = Intake(app, db, clock, api_url=settings.api_url, poll_timeout=settings.poll_timeout)
+    processor.on_handled = services.intake.handled
     services.worker = DeliveryWorker(
         bot=app.bot, db=db, pacer=pacer, clock=services.clock, quiet=quiet,
         unreachable=services.unreachable,
@@ -155,6 +176,14 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     register_handlers(app)
     # The builder's chain forgets the context types it was given; they are the ones above.
     return cast(KhoosheApp, app)
+
+
+async def start_receiving(app: KhoosheApp, *, poll: bool = True) -> None:
+    """Handles the updates left from before a restart, then polls (unless a webhook feeds the
+    intake); call after ``app.start()``."""
+    intake = app.bot_data.intake
+    assert intake is not None
+    await intake.start(poll=poll)
 
 
 async def start_background(app: KhoosheApp) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.delivery.pacer import Pacer
     from bot.delivery.worker import DeliveryWorker
     from bot.domain.quiet_hours import QuietHours
+    from bot.intake.inbox import Intake
     from bot.services.assessment import AssessmentService
     from bot.services.menu import MenuService
     from bot.services.owner_settings import OwnerSettingsService
@@ -44,6 +45,7 @@ class Services:
     assessment: AssessmentService
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
+    intake: Intake | None = None
     # user id → language; filled on first contact so the language is known without a query
     # (and by ``owner_settings`` when the user switches).
     languages: dict[int, str] = field(default_factory=dict)

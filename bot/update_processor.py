@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from storage.database import handling_update
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -31,6 +33,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Told when an update's handlers have finished (the intake marks it handled).
+        self.on_handled: Callable[[object], None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -59,6 +63,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             self._tasks.add(task)
         try:
             await self._process(update, coroutine)
+            if self.on_handled is not None:
+                self.on_handled(update)
         finally:
             if task is not None:
                 self._tasks.discard(task)
@@ -66,6 +72,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 coroutine.close()  # cancelled while waiting for its turn: it never ran
 
     async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if isinstance(update, Update):
+            # The handler's first transaction marks this update handled along with its effect.
+            handling_update.set(update.update_id)
         key = self._key(update)
         if key is None:
             async with self._slots:

@@ -191,7 +191,7 @@ async def test_replayed_round_confirm_and_invitation_buttons(roles: Khooshe) -> 
 
     # An invitation accepted once; the same button pressed again, and by someone else.
     await admin.send("/invite 2")
-    invitation = await admin.wait_for("t.me/")
+    invitation = await admin.wait_for("?start=")
     token = invitation.text.split("start=")[1].split()[0]
     await manager.send(f"/start {token}")
     prompt = await manager.wait_for("You are invited")

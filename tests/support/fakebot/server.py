@@ -40,6 +40,11 @@ DEFAULT_DESCRIPTIONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden
 DEFAULT_ALLOWED_UPDATES = {"message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
                            "inline_query", "chosen_inline_result", "shipping_query", "pre_checkout_query",
                            "poll", "poll_answer", "my_chat_member", "chat_join_request"}
+PROFILES = ("telegram", "bale")
+# Not in Bale's method lists: an unknown method answers 404 "Not Found".
+BALE_MISSING_METHODS = ("setMyCommands", "getMyCommands", "deleteMyCommands", "setChatMenuButton",
+                        "getChatMenuButton", "setMyDescription", "setMyShortDescription", "setMyName")
+_VISIBLE_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|apos|nbsp|#\d+|#x[0-9a-f]+);", re.IGNORECASE)
 NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are exactly "
                 "the same as a current content and reply markup of the message")
 
@@ -125,7 +130,11 @@ class FakeBotApi:
 
     def __init__(self, token: str = "123456:TEST", bot_id: int | None = None,
                  username: str = "khooshe_test_bot", first_name: str = "Khooshe Test",
-                 rate_limit: int | None = None, strict_ampersand: bool = True, seed: int = 0):
+                 rate_limit: int | None = None, strict_ampersand: bool = True, seed: int = 0,
+                 profile: str = "telegram"):
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
+        self.profile = profile
         self.token, self.username, self.first_name = token, username, first_name
         self.bot_id = bot_id if bot_id is not None else int(token.split(":")[0])
         self.rate_limit = rate_limit
@@ -160,6 +169,12 @@ class FakeBotApi:
         self.port: int | None = None
         self._methods: dict[str, Callable[[dict[str, Any]], Any]] = {
             name[len("m_"):].lower(): getattr(self, name) for name in dir(self) if name.startswith("m_")}
+        if self.bale:
+            for name in BALE_MISSING_METHODS:
+                self._methods.pop(name.lower())
+        # Texts a user would see with markup the platform does not read: `parse_mode` sent to
+        # Bale (its HTML would show literally), or an HTML entity left visible.
+        self.leaks: list[tuple[int, str]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -204,6 +219,30 @@ class FakeBotApi:
     def base_file_url(self) -> str:
         """Value for python-telegram-bot's base_file_url (needed for File.download_*)."""
         return f"{self.url}/file/bot"
+
+    @property
+    def bale(self) -> bool:
+        return self.profile == "bale"
+
+    def _read_markup(self, p: dict[str, Any], key: str, *, caption: bool = False) -> tuple[str, list[dict[str, Any]]]:
+        """The text as the platform shows it: Telegram parses parse_mode; Bale ignores it and
+        reads everything as its Markdown."""
+        mode = p.get("parse_mode")
+        if self.bale:
+            chat = p.get("chat_id")
+            if mode:
+                self.leaks.append((chat if isinstance(chat, int) else 0, f"parse_mode={mode} sent to Bale"))
+            mode = "bale"
+        checker = check_caption if caption else check_text
+        plain, entities = checker(p.get(key), mode, self.strict_ampersand)
+        if _VISIBLE_ENTITY.search(plain):
+            chat = p.get("chat_id")
+            self.leaks.append((chat if isinstance(chat, int) else 0, plain))
+        return plain, entities
+
+    def _edited(self, msg: BotMessage) -> dict[str, Any]:
+        """Bale answers an edit with a stub instead of the edited message."""
+        return {"message_id": 0} if self.bale else self.message_json(msg)
 
     # ------------------------------------------------------------------ test controls
 
@@ -259,6 +298,10 @@ class FakeBotApi:
             await asyncio.sleep(hold["seconds"])
             return True
         return True
+
+    def unanswered_callbacks(self) -> list[str]:
+        """Button presses the bot never answered (the client would keep spinning)."""
+        return [q["data"] for q in self.callback_queries.values() if not q["answered"]]
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """Params of every call to `method` (case-insensitive)."""
@@ -523,7 +566,7 @@ class FakeBotApi:
         msg.raw, msg.parse_mode, msg.text, msg.entities, msg.reply_markup = raw, parse_mode, text, entities, markup
         msg.edit_date = int(time.time())
         self._emit(msg.chat_id, "edit", msg)
-        return self.message_json(msg)
+        return self._edited(msg)
 
     # ------------------------------------------------------------------ methods: bot & updates
 
@@ -643,7 +686,7 @@ class FakeBotApi:
 
     def m_sendMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat(p)
-        text, entities = check_text(p.get("text"), p.get("parse_mode"), self.strict_ampersand)
+        text, entities = self._read_markup(p, "text")
         markup = check_reply_markup(p.get("reply_markup"))
         self._check_reply_to(chat_id, p)
         msg = self._new_message(chat_id, "text", str(p["text"]), p.get("parse_mode"), text, entities, markup)
@@ -651,7 +694,7 @@ class FakeBotApi:
 
     def _send_file(self, p: dict[str, Any], kind: str) -> dict[str, Any]:
         chat_id = self._chat(p)
-        caption, entities = check_caption(p.get("caption"), p.get("parse_mode"), self.strict_ampersand)
+        caption, entities = self._read_markup(p, "caption", caption=True)
         markup = check_reply_markup(p.get("reply_markup"))
         self._check_reply_to(chat_id, p)
         stored = self._file_param(p, kind, "photos" if kind == "photo" else "documents")
@@ -669,7 +712,7 @@ class FakeBotApi:
         msg = self._editable(p)
         if msg.kind != "text":
             raise bad("there is no text in the message to edit")
-        text, entities = check_text(p.get("text"), p.get("parse_mode"), self.strict_ampersand)
+        text, entities = self._read_markup(p, "text")
         markup = check_reply_markup(p.get("reply_markup"), inline_only=True)
         return self._apply_edit(msg, str(p["text"]), p.get("parse_mode"), text, entities, markup)
 
@@ -677,7 +720,7 @@ class FakeBotApi:
         msg = self._editable(p)
         if msg.kind == "text":
             raise bad("there is no caption in the message to edit")
-        caption, entities = check_caption(p.get("caption"), p.get("parse_mode"), self.strict_ampersand)
+        caption, entities = self._read_markup(p, "caption", caption=True)
         markup = check_reply_markup(p.get("reply_markup"), inline_only=True)
         return self._apply_edit(msg, p.get("caption") or "", p.get("parse_mode"), caption, entities, markup)
 
@@ -730,7 +773,7 @@ class FakeBotApi:
                 file = self.files.get(fid)
             copied_extra = {"contact": user_msg["contact"]} if kind == "contact" else {}
         if not keep_caption and "caption" in p and kind not in ("text",):
-            text, ents = check_caption(p.get("caption"), p.get("parse_mode"), self.strict_ampersand)
+            text, ents = self._read_markup(p, "caption", caption=True)
             raw, mode = p.get("caption") or "", p.get("parse_mode")
         return self._new_message(chat_id, kind, raw, mode, text, ents, markup, file, {**copied_extra, **(extra or {})})
 

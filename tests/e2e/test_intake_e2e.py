@@ -1,0 +1,100 @@
+"""The intake: an update the bot cannot read is skipped while everyone else is served, and an
+update the server was told had arrived is still handled after a SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from storage.database import Database
+from tests.support.bot_process import BotProcess
+from tests.support.fakebot import FakeBotApi
+from tests.support.journeys import register
+from tests.support.khooshe import Khooshe, seed
+
+
+async def inbox_states(db: Database) -> dict[int, str]:
+    async with db.read() as repo:
+        rows = await repo.conn.execute_fetchall("SELECT update_id, state FROM inbox")
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+async def test_unreadable_updates_are_skipped_and_the_next_owner_is_served(
+    khooshe: Khooshe, api: FakeBotApi,
+) -> None:
+    owner = khooshe.user(3101)
+    broken = [
+        await api.push_update({"message": {"message_id": 1, "text": "/start"}}),  # no chat
+        await api.push_update({"callback_query": {"id": "q1", "data": "x"}}),  # no sender
+        await api.push_update({"message": "not an object"}),
+    ]
+    await owner.send("/start")
+    await owner.wait_for("بنگاه خود را ثبت کنید")
+    states = await inbox_states(khooshe.db)
+    assert [states[u] for u in broken] == ["skipped", "skipped", "skipped"]
+
+
+async def test_unreadable_update_keeps_no_payload(khooshe: Khooshe, api: FakeBotApi) -> None:
+    await api.push_update({"message": {"message_id": 1, "text": "09121234567"}})
+    owner = khooshe.user(3102)
+    await owner.send("/start")
+    await owner.wait_for("بنگاه خود را ثبت کنید")
+    async with khooshe.db.read() as repo:
+        kept = await repo.conn.execute_fetchall("SELECT payload FROM inbox WHERE state != 'new'")
+    assert all(row[0] is None for row in kept)
+
+
+async def test_a_button_press_without_chat_instance_is_handled(khooshe: Khooshe, api: FakeBotApi) -> None:
+    owner = khooshe.user(3103)
+    await owner.send("/start")
+    welcome = await owner.wait_for("بنگاه خود را ثبت کنید")
+    message = api.message(owner.id, welcome.message_id)
+    await api.push_update({"callback_query": {
+        "id": "bare-press", "from": {"id": owner.id, "is_bot": False, "first_name": "Ali"},
+        "message": api.message_json(message), "data": welcome.button_data[0][0]}})
+    api.callback_queries["bare-press"] = {"id": "bare-press", "user_id": owner.id, "answered": False,
+                                          "data": welcome.button_data[0][0], "message_id": message.message_id}
+    await owner.wait_for("نام ثبتی")
+
+
+@pytest_asyncio.fixture
+async def bot_process(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    db_path = tmp_path / "khooshe.db"
+    async with Database(db_path) as db:
+        await seed(db)
+    process = BotProcess(api, db_path, tmp_path / "bot.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+async def confirmed(api: FakeBotApi, timeout: float = 10) -> None:
+    """Waits until the bot has told the server it received every update (a later offset)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while api.updates and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    assert not api.updates, "the bot never confirmed its updates"
+
+
+async def test_updates_confirmed_but_not_handled_survive_a_sigkill(
+    api: FakeBotApi, bot_process: BotProcess,
+) -> None:
+    owner = api.user(3104)
+    await register(owner)
+    await owner.settle()
+    # The reply to /profile never arrives, so its handler is still running, and the owner's
+    # next message waits behind it; both were fetched and confirmed to the server.
+    api.hang_next("sendMessage", chat_id=owner.id)
+    await owner.send("/profile")
+    while not api.held:
+        await asyncio.sleep(0.02)
+    await owner.send("/help")
+    await confirmed(api)
+    bot_process.kill()
+    bot_process.start()
+    await owner.wait_for("مشخصات بنگاه شما", timeout=20)
+    await owner.wait_for("/assess", timeout=10)
