@@ -15,6 +15,7 @@ class UnreadableUpdate(Exception):
 def read_update(raw: dict[str, Any], bot: Bot) -> Update:
     """The update, with fields that Telegram always sends but Bale may omit filled in first."""
     try:
+        _check_essentials(raw)
         return _parse(_fill_gaps(raw), bot)
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise UnreadableUpdate(_reason(exc)) from None
@@ -39,6 +40,22 @@ def user_of(raw: dict[str, Any]) -> int | None:
         if isinstance(chat, dict) and isinstance(chat.get("id"), int):
             return int(chat["id"])
     return None
+
+
+def _check_essentials(raw: dict[str, Any]) -> None:
+    """What no handler can do without: a message's chat, a press's id and sender.  Such an
+    update would reach the handlers only to fail there."""
+    for kind in ("message", "edited_message"):
+        if kind in raw:
+            body = raw[kind]
+            if not isinstance(body, dict) or not isinstance(body.get("chat"), dict) \
+                    or not isinstance(body["chat"].get("id"), int):
+                raise KeyError(f"{kind}.chat")
+    if "callback_query" in raw:
+        body = raw["callback_query"]
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str) \
+                or not isinstance(body.get("from"), dict) or not isinstance(body["from"].get("id"), int):
+            raise KeyError("callback_query.id/from")
 
 
 def _fill_gaps(raw: dict[str, Any]) -> dict[str, Any]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from telegram.ext import Application
@@ -67,6 +65,7 @@ class Khooshe:
     db: Database
     app: Application
     settings: Settings
+    _choices: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def services(self) -> Services:
@@ -92,19 +91,20 @@ class Khooshe:
 
     def user(self, user_id: int, first_name: str = "Ali", language_code: str = "fa") -> FakeUser:
         user = self.api.user(user_id, first_name=first_name, language_code=language_code)
-        if self.api.bale and language_code != "fa":
-            chose_language_earlier(self.settings.db, user_id, language_code)
+        if self.api.bale and language_code != "fa" and user_id not in self.services.languages:
+            # The bot knows the choice at once; the row follows before the user's first update
+            # is handled (the task runs at the test's next await).
+            self.services.languages[user_id] = language_code
+            self._choices.append(asyncio.create_task(chose_language_earlier(self.db, user_id, language_code)))
         return user
 
 
-def chose_language_earlier(db_path: Path, user_id: int, language: str) -> None:
+async def chose_language_earlier(db: Database, user_id: int, language: str) -> None:
     """Bale sends no language_code, so a Bale user reads English only after choosing it; this
     is a user who chose it before the test begins (the choosing is tested on its own)."""
-    with contextlib.closing(sqlite3.connect(db_path, timeout=5)) as conn, conn:
-        conn.execute(
-            "INSERT INTO users (id, language, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (user_id, language, TEST_NOW.astimezone(UTC).isoformat()),
-        )
+    async with db.transaction() as repo:
+        await repo.users.ensure(user_id=user_id, language=language, first_name=None)
+        await repo.users.set_language(user_id=user_id, language=language)
 
 
 async def start_khooshe(
@@ -120,7 +120,7 @@ async def start_khooshe(
     if api.bale:
         for user in api.users.values():
             if user.language_code and user.language_code != "fa":
-                chose_language_earlier(db_path, user.id, user.language_code)
+                await chose_language_earlier(db, user.id, user.language_code)
     app = build_application(settings, db, clock=clock)
     await app.initialize()
     await publish_commands(app)
