@@ -6,9 +6,12 @@ handlers have run, so a crash in between loses what the user typed; and it reads
 whole, so one update it cannot read is fetched again forever and nobody is served. Here:
 1. a fetched batch is stored (``inbox``) in one short transaction, then handed to the
    application one update at a time; only then is the next offset asked for;
-2. the first transaction of an update's handler marks it handled together with its effect
-   (``storage.database.handling_update``); a handler that writes nothing is marked when it ends;
-3. on start, updates stored but not handled are handled before any new one, in order.
+2. the first transaction of an update's handler marks it "effected" together with its effect
+   (``storage.database.handling_update``), and the update is "done" when its handler ends (a
+   handler that writes nothing is only marked then);
+3. on start, updates stored but never effected are handled before any new one, in order; a user
+   whose update was effected but not done (killed between the commit and the reply) is shown
+   their conversation where it now is, so nothing is applied twice and nobody is left waiting.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class Intake:
 
     async def start(self, *, poll: bool = True) -> int:
         """Queues what was received but not handled before (returns how many), then polls."""
+        await self._resume_interrupted()
         async with self.db.read() as repo:
             waiting = await repo.inbox.unhandled()
         if waiting:
@@ -122,6 +126,28 @@ class Intake:
         if skipped:
             async with self.db.transaction(marks_update=False) as repo:
                 await repo.inbox.finish(skipped, state="skipped")
+
+    async def _resume_interrupted(self) -> None:
+        """A user whose update had its effect saved when the bot stopped may never have seen
+        the reply (the next question, say): their conversation is shown again where it is, as
+        /register or /assess would show it, instead of handling the update a second time."""
+        async with self.db.read() as repo:
+            interrupted = await repo.inbox.interrupted_users()
+            if not interrupted:
+                return
+            registering = await repo.drafts.active_steps()
+            answering = await repo.submissions.active_cursors()
+        resumes: list[tuple[int, dict[str, Any] | None]] = []
+        for n, user_id in enumerate(interrupted, start=1):
+            command = "/register" if user_id in registering else "/assess" if user_id in answering else None
+            if command is None:
+                continue  # not in a conversation: nothing is waiting for an answer
+            resumes.append((-n, _command_update(-n, user_id, command, self.clock)))
+        log.info("%d user(s) were being answered when the bot stopped; %d are shown where they are",
+                 len(interrupted), len(resumes))
+        async with self.db.transaction(marks_update=False) as repo:
+            await repo.inbox.close_interrupted()
+        await self._enqueue(resumes)
 
     # -------------------------------------------------------------- handled marks
 
@@ -188,6 +214,16 @@ class Intake:
             log.error("%s; retrying with backoff", trouble)
         elif failures % 20 == 0:
             log.warning("still failing after %d attempts: %s", failures, trouble)
+
+
+def _command_update(update_id: int, user_id: int, command: str, clock: Clock) -> dict[str, Any]:
+    """An update as if the user had sent ``command`` (ids below zero never reach the inbox)."""
+    person = {"id": user_id, "is_bot": False, "first_name": ""}
+    return {"update_id": update_id, "message": {
+        "message_id": 0, "date": int(clock.now().timestamp()), "from": person,
+        "chat": {"id": user_id, "type": "private"}, "text": command,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+    }}
 
 
 def _loads(payload: str | None) -> dict[str, Any] | None:

@@ -5,8 +5,10 @@ CREATE TABLE inbox (
     update_id   INTEGER PRIMARY KEY,
     user_id     INTEGER,
     payload     TEXT,
-    state       TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'done', 'skipped')),
+    -- new: not handled yet; effected: its handler committed its effect but had not finished
+    -- (its reply may be missing); done: handled; skipped: unreadable.
+    state       TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'effected', 'done', 'skipped')),
     received_at TEXT NOT NULL
 );
-CREATE INDEX inbox_new ON inbox (update_id) WHERE state = 'new';
+CREATE INDEX inbox_open ON inbox (update_id) WHERE state IN ('new', 'effected');
 CREATE INDEX inbox_received ON inbox (received_at);

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from storage.repositories.base import Repository, stamp
 
-# Marks the update a transaction belongs to as handled, in that same transaction.
-MARK_HANDLED = "UPDATE inbox SET state = 'done', payload = NULL WHERE update_id = ? AND state = 'new'"
+# Marks the update a transaction belongs to as effected, in that same transaction: after a crash
+# it is not handled again (its effect is there), only its user shown where they are.
+MARK_HANDLED = "UPDATE inbox SET state = 'effected', payload = NULL WHERE update_id = ? AND state = 'new'"
 
 
 class InboxRepository(Repository):
@@ -35,9 +36,19 @@ class InboxRepository(Repository):
 
     async def finish(self, update_ids: Iterable[int], *, state: str = "done") -> None:
         await self.conn.executemany(
-            "UPDATE inbox SET state = ?, payload = NULL WHERE update_id = ? AND state = 'new'",
+            "UPDATE inbox SET state = ?, payload = NULL WHERE update_id = ? AND state IN ('new', 'effected')",
             [(state, update_id) for update_id in update_ids],
         )
+
+    async def interrupted_users(self) -> list[int]:
+        """Users whose update had its effect committed when the bot stopped before replying."""
+        rows = await self._all(
+            "SELECT user_id FROM inbox WHERE state = 'effected' AND user_id IS NOT NULL"
+            " GROUP BY user_id ORDER BY MIN(update_id)")
+        return [int(r["user_id"]) for r in rows]
+
+    async def close_interrupted(self) -> None:
+        await self.conn.execute("UPDATE inbox SET state = 'done' WHERE state = 'effected'")
 
     async def state_of(self, update_id: int) -> str | None:
         row = await self._one("SELECT state FROM inbox WHERE update_id = ?", (update_id,))
@@ -46,7 +57,7 @@ class InboxRepository(Repository):
     async def forget_before(self, moment: datetime) -> int:
         """Drops handled updates received before ``moment``; the unhandled stay."""
         cur = await self.conn.execute(
-            "DELETE FROM inbox WHERE state != 'new' AND received_at < ?", (stamp(moment),))
+            "DELETE FROM inbox WHERE state IN ('done', 'skipped') AND received_at < ?", (stamp(moment),))
         return cur.rowcount
 
     async def forget_user(self, user_id: int) -> None:

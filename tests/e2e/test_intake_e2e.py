@@ -13,7 +13,7 @@ import pytest_asyncio
 from storage.database import Database
 from tests.support.bot_process import BotProcess
 from tests.support.fakebot import FakeBotApi
-from tests.support.journeys import register
+from tests.support.journeys import TOTAL_QUESTIONS, answer_questions, fa_digits, register
 from tests.support.khooshe import Khooshe, seed
 
 
@@ -102,3 +102,38 @@ async def test_updates_confirmed_but_not_handled_survive_a_sigkill(
     bot_process.start()
     await owner.wait_for("مشخصات بنگاه شما", timeout=20)
     await owner.wait_for("/assess", timeout=10)
+
+
+async def test_killed_between_an_answer_and_its_reply_shows_the_next_question_after_restart(
+    api: FakeBotApi, bot_process: BotProcess,
+) -> None:
+    owner = api.user(3105)
+    await register(owner)
+    await owner.press("📋 شروع خودارزیابی")
+    await answer_questions(owner, 1, 5)
+    sixth = await owner.wait_for(f"سؤال ۶ از {fa_digits(TOTAL_QUESTIONS)}")
+    # The answer is saved, but the edit that would show question 7 never gets through.
+    api.hang_next("editMessageText", chat_id=owner.id)
+    await owner.press("کنترل آماری فرایند", message=sixth.message_id)
+    while not api.held:
+        await asyncio.sleep(0.02)
+    await confirmed(api)
+    db_path = Path(bot_process.env["KHOOSHE_DB"])
+    async with Database(db_path) as db:
+        assert (await answers_of(db, owner.id))["T6"] == "spc"
+    bot_process.kill()
+    bot_process.start()
+    await owner.wait_for(f"سؤال ۷ از {fa_digits(TOTAL_QUESTIONS)}", timeout=20)
+    async with Database(db_path) as db:
+        answers = await answers_of(db, owner.id)
+    assert list(answers) == ["T1", "T2", "T3", "T4", "T5", "T6"]  # T6 applied once, to T6
+
+
+async def answers_of(db: Database, owner_id: int) -> dict[str, object]:
+    async with db.read() as repo:
+        firm = await repo.firms.by_owner(owner_id)
+        round_ = await repo.rounds.open_round()
+        assert firm is not None and round_ is not None
+        submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
+        assert submission is not None
+        return await repo.answers.all(submission.id)
