@@ -29,6 +29,7 @@ from bot.services.menu import MenuService
 from bot.services.owner_settings import OwnerSettingsService
 from bot.services.privacy import PrivacyService
 from bot.services.publishing import ResultsService
+from bot.services.registration import RegistrationService
 from bot.services.rounds import RoundPolicy, RoundService
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
@@ -122,6 +123,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         menu=MenuService(db, clock, settings.admins),
         results=ResultsService(db),
         assessment=AssessmentService(db, clock, settings.zone),
+        registration=RegistrationService(db, clock, settings.zone),
         languages=languages,
     )
     persistence = DerivedConversationPersistence(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.services.owner_settings import OwnerSettingsService
     from bot.services.privacy import PrivacyService
     from bot.services.publishing import ResultsService
+    from bot.services.registration import RegistrationService
     from bot.services.rounds import RoundService
 
 
@@ -42,6 +43,7 @@ class Services:
     menu: MenuService
     results: ResultsService
     assessment: AssessmentService
+    registration: RegistrationService
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
     # user id → language; filled on first contact so the language is known without a query
