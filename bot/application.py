@@ -21,16 +21,18 @@ from bot.delivery import broadcasts
 from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
 from bot.domain.quiet_hours import QuietHours
-from bot.i18n import LANGUAGES, N_, pick_language, translator
+from bot.i18n import LANGUAGES, N_, translator
 from bot.persistence import DerivedConversationPersistence
 from bot.services import offload, publishing
 from bot.services.assessment import AssessmentService
+from bot.services.broadcasts import BroadcastService
 from bot.services.menu import MenuService
 from bot.services.owner_settings import OwnerSettingsService
 from bot.services.privacy import PrivacyService
 from bot.services.publishing import ResultsService
 from bot.services.registration import RegistrationService
 from bot.services.rounds import RoundPolicy, RoundService
+from bot.services.users import UsersService
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
 from handlers.admin import access as admin_access
@@ -63,20 +65,8 @@ COMMAND_DESCRIPTIONS = {
 async def remember_user(update: Update, context: KhoosheContext) -> None:
     """Records a user on first contact so their language is known without a query later."""
     user = update.effective_user
-    if user is None:
-        return
-    if user.id in context.services.unreachable:
-        # They wrote to us, so they have unblocked the bot: bulk messages may reach them again.
-        async with context.db.transaction() as repo:
-            await repo.users.clear_unreachable(user.id)
-        context.services.unreachable.discard(user.id)
-    if user.id in context.services.languages:
-        return
-    async with context.db.transaction() as repo:
-        stored = await repo.users.ensure(
-            user_id=user.id, language=pick_language(user.language_code), first_name=user.first_name
-        )
-    context.services.languages[user.id] = stored.language
+    if user is not None:
+        await context.services.users.seen(user.id, language_code=user.language_code, first_name=user.first_name)
 
 
 async def report_error(update: object, context: KhoosheContext) -> None:
@@ -115,6 +105,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     use_clock(clock.now)
     pacer = Pacer(settings.send_rate)
     languages: dict[int, str] = {}
+    unreachable: set[int] = set()
     services = Services(
         settings=settings, db=db, clock=clock, pacer=pacer, quiet=quiet,
         rounds=RoundService(db, clock, RoundPolicy.from_settings(settings)),
@@ -124,7 +115,9 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         results=ResultsService(db),
         assessment=AssessmentService(db, clock, settings.zone),
         registration=RegistrationService(db, clock, settings.zone),
-        languages=languages,
+        users=UsersService(db, languages, unreachable),
+        broadcasting=BroadcastService(db, clock, quiet, settings.zone),
+        languages=languages, unreachable=unreachable,
     )
     persistence = DerivedConversationPersistence(
         db,
@@ -154,6 +147,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     services.broadcasts = broadcasts.BroadcastKeeper(
         db=db, settings=settings, quiet=quiet, bot=app.bot, wake=services.worker.wake,
     )
+    services.broadcasting.runner = services.broadcasts
     register_handlers(app)
     # The builder's chain forgets the context types it was given; they are the ones above.
     return cast(KhoosheApp, app)

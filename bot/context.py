@@ -20,12 +20,14 @@ if TYPE_CHECKING:
     from bot.delivery.worker import DeliveryWorker
     from bot.domain.quiet_hours import QuietHours
     from bot.services.assessment import AssessmentService
+    from bot.services.broadcasts import BroadcastService
     from bot.services.menu import MenuService
     from bot.services.owner_settings import OwnerSettingsService
     from bot.services.privacy import PrivacyService
     from bot.services.publishing import ResultsService
     from bot.services.registration import RegistrationService
     from bot.services.rounds import RoundService
+    from bot.services.users import UsersService
 
 
 @dataclass
@@ -44,6 +46,8 @@ class Services:
     results: ResultsService
     assessment: AssessmentService
     registration: RegistrationService
+    users: UsersService
+    broadcasting: BroadcastService
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
     # user id → language; filled on first contact so the language is known without a query
