@@ -26,11 +26,14 @@ from bot.persistence import DerivedConversationPersistence
 from bot.services import offload, publishing
 from bot.services.assessment import AssessmentService
 from bot.services.broadcasts import BroadcastService
+from bot.services.invitations import InvitationService
 from bot.services.menu import MenuService
 from bot.services.owner_settings import OwnerSettingsService
+from bot.services.places import PlacesService
 from bot.services.privacy import PrivacyService
 from bot.services.publishing import ResultsService
 from bot.services.registration import RegistrationService
+from bot.services.roles import RolesService
 from bot.services.rounds import RoundPolicy, RoundService
 from bot.services.users import UsersService
 from bot.settings import Settings
@@ -106,6 +109,8 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     pacer = Pacer(settings.send_rate)
     languages: dict[int, str] = {}
     unreachable: set[int] = set()
+    blocked: set[int] = set()
+    blocked_noticed: set[int] = set()
     services = Services(
         settings=settings, db=db, clock=clock, pacer=pacer, quiet=quiet,
         rounds=RoundService(db, clock, RoundPolicy.from_settings(settings)),
@@ -117,7 +122,10 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         registration=RegistrationService(db, clock, settings.zone),
         users=UsersService(db, languages, unreachable),
         broadcasting=BroadcastService(db, clock, quiet, settings.zone),
-        languages=languages, unreachable=unreachable,
+        roles=RolesService(db, settings.admins, blocked, blocked_noticed),
+        invitations=InvitationService(db, clock, settings.invitation_hours),
+        places=PlacesService(db),
+        languages=languages, unreachable=unreachable, blocked=blocked, blocked_noticed=blocked_noticed,
     )
     persistence = DerivedConversationPersistence(
         db,
