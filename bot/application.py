@@ -22,17 +22,23 @@ from bot.delivery import broadcasts
 from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
 from bot.domain.quiet_hours import QuietHours
-from bot.i18n import LANGUAGES, N_, pick_language, translator
+from bot.i18n import LANGUAGES, N_, translator
 from bot.intake.inbox import Intake
 from bot.persistence import DerivedConversationPersistence
 from bot.platform.bot import KhoosheBot, UnsupportedMethod
 from bot.services import offload, publishing
 from bot.services.assessment import AssessmentService
+from bot.services.broadcasts import BroadcastService
+from bot.services.invitations import InvitationService
 from bot.services.menu import MenuService
 from bot.services.owner_settings import OwnerSettingsService
+from bot.services.places import PlacesService
 from bot.services.privacy import PrivacyService
 from bot.services.publishing import ResultsService
+from bot.services.registration import RegistrationService
+from bot.services.roles import RolesService
 from bot.services.rounds import RoundPolicy, RoundService
+from bot.services.users import UsersService
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
 from handlers.admin import access as admin_access
@@ -65,20 +71,8 @@ COMMAND_DESCRIPTIONS = {
 async def remember_user(update: Update, context: KhoosheContext) -> None:
     """Records a user on first contact so their language is known without a query later."""
     user = update.effective_user
-    if user is None:
-        return
-    if user.id in context.services.unreachable:
-        # They wrote to us, so they have unblocked the bot: bulk messages may reach them again.
-        async with context.db.transaction(marks_update=False) as repo:
-            await repo.users.clear_unreachable(user.id)
-        context.services.unreachable.discard(user.id)
-    if user.id in context.services.languages:
-        return
-    async with context.db.transaction(marks_update=False) as repo:
-        stored = await repo.users.ensure(
-            user_id=user.id, language=pick_language(user.language_code), first_name=user.first_name
-        )
-    context.services.languages[user.id] = stored.language
+    if user is not None:
+        await context.services.users.seen(user.id, language_code=user.language_code, first_name=user.first_name)
 
 
 async def report_error(update: object, context: KhoosheContext) -> None:
@@ -127,6 +121,9 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     use_clock(clock.now)
     pacer = Pacer(settings.send_rate)
     languages: dict[int, str] = {}
+    unreachable: set[int] = set()
+    blocked: set[int] = set()
+    blocked_noticed: set[int] = set()
     services = Services(
         settings=settings, db=db, clock=clock, pacer=pacer, quiet=quiet,
         rounds=RoundService(db, clock, RoundPolicy.from_settings(settings)),
@@ -135,7 +132,13 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         menu=MenuService(db, clock, settings.admins),
         results=ResultsService(db),
         assessment=AssessmentService(db, clock, settings.zone),
-        languages=languages,
+        registration=RegistrationService(db, clock, settings.zone),
+        users=UsersService(db, languages, unreachable),
+        broadcasting=BroadcastService(db, clock, quiet, settings.zone),
+        roles=RolesService(db, settings.admins, blocked, blocked_noticed),
+        invitations=InvitationService(db, clock, settings.invitation_hours),
+        places=PlacesService(db),
+        languages=languages, unreachable=unreachable, blocked=blocked, blocked_noticed=blocked_noticed,
     )
     persistence = DerivedConversationPersistence(
         db,
@@ -173,6 +176,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     services.broadcasts = broadcasts.BroadcastKeeper(
         db=db, settings=settings, quiet=quiet, bot=app.bot, wake=services.worker.wake,
     )
+    services.broadcasting.runner = services.broadcasts
     register_handlers(app)
     # The builder's chain forgets the context types it was given; they are the ones above.
     return cast(KhoosheApp, app)

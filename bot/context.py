@@ -21,11 +21,17 @@ if TYPE_CHECKING:
     from bot.domain.quiet_hours import QuietHours
     from bot.intake.inbox import Intake
     from bot.services.assessment import AssessmentService
+    from bot.services.broadcasts import BroadcastService
+    from bot.services.invitations import InvitationService
     from bot.services.menu import MenuService
     from bot.services.owner_settings import OwnerSettingsService
+    from bot.services.places import PlacesService
     from bot.services.privacy import PrivacyService
     from bot.services.publishing import ResultsService
+    from bot.services.registration import RegistrationService
+    from bot.services.roles import RolesService
     from bot.services.rounds import RoundService
+    from bot.services.users import UsersService
 
 
 @dataclass
@@ -43,6 +49,12 @@ class Services:
     menu: MenuService
     results: ResultsService
     assessment: AssessmentService
+    registration: RegistrationService
+    users: UsersService
+    broadcasting: BroadcastService
+    roles: RolesService
+    invitations: InvitationService
+    places: PlacesService
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
     intake: Intake | None = None
