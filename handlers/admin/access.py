@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import format_datetime
+from bot.domain.cells import csv_field
 from bot.domain.text import number
 from bot.i18n import translator
 from bot.services.access import Role
@@ -232,8 +233,8 @@ async def export_audit(update: Update, context: KhoosheContext) -> None:
     writer = csv.writer(buffer)
     writer.writerow(["id", "when_tehran", "when_utc", "user_id", "action", "target", "outcome", "detail"])
     for e in entries:
-        writer.writerow([e.id, format_datetime(e.at, "en", zone), e.at.isoformat(), e.user_id, e.action,
-                         e.target or "", e.outcome, e.detail or ""])
+        writer.writerow([csv_field(v) for v in (e.id, format_datetime(e.at, "en", zone), e.at.isoformat(), e.user_id,
+                                                e.action, e.target or "", e.outcome, e.detail or "")])
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     assert update.effective_chat is not None
     await context.bot.send_document(
