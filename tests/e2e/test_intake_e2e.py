@@ -4,6 +4,7 @@ update the server was told had arrived is still handled after a SIGKILL."""
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,8 +13,16 @@ import pytest_asyncio
 
 from storage.database import Database
 from tests.support.bot_process import BotProcess
-from tests.support.fakebot import FakeBotApi
-from tests.support.journeys import TOTAL_QUESTIONS, answer_questions, fa_digits, register
+from tests.support.fakebot import FakeBotApi, FakeUser
+from tests.support.journeys import (
+    MANUFACTURER_ANSWERS,
+    OTHER_VALID_NATIONAL_IDS,
+    TOTAL_QUESTIONS,
+    answer_questions,
+    fa_digits,
+    give,
+    register,
+)
 from tests.support.khooshe import Khooshe, seed
 
 
@@ -73,6 +82,15 @@ async def bot_process(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[BotProce
     process.start()
     yield process
     process.stop()
+
+
+async def polling(api: FakeBotApi, timeout: float = 30) -> None:
+    """Waits until the bot process has started and asks for updates."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not api.calls_to("getUpdates"):
+        assert loop.time() < deadline, "the bot never started polling"
+        await asyncio.sleep(0.05)
 
 
 async def confirmed(api: FakeBotApi, timeout: float = 10) -> None:
@@ -137,3 +155,45 @@ async def answers_of(db: Database, owner_id: int) -> dict[str, object]:
         submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
         assert submission is not None
         return await repo.answers.all(submission.id)
+
+
+async def reach_question(owner: FakeUser, n: int) -> None:
+    """Waits for question ``n`` the way a person would: if it does not come, reopen it."""
+    for _ in range(5):
+        try:
+            await owner.wait_for(f"سؤال {fa_digits(n)} از {fa_digits(TOTAL_QUESTIONS)}", timeout=12)
+            return
+        except AssertionError:
+            await owner.send("/assess")
+    raise AssertionError(f"question {n} never came back")
+
+
+async def test_sigkill_at_random_moments_loses_no_answer_and_applies_none_twice(
+    api: FakeBotApi, bot_process: BotProcess,
+) -> None:
+    calm, hurried = api.user(3106), api.user(3107)
+    await polling(api)
+    for owner, national_id in ((calm, OTHER_VALID_NATIONAL_IDS[0]), (hurried, OTHER_VALID_NATIONAL_IDS[1])):
+        await register(owner, national_id=national_id)
+        await owner.press("📋 شروع خودارزیابی")
+    await answer_questions(calm, 1, 10)
+    await calm.wait_for(f"سؤال ۱۱ از {fa_digits(TOTAL_QUESTIONS)}")
+    await answer_questions(hurried, 1, 3)
+
+    chance = random.Random(8)
+
+    async def killer() -> None:
+        for _ in range(3):
+            await asyncio.sleep(chance.uniform(0.2, 1.2))
+            bot_process.kill()
+            await asyncio.sleep(chance.uniform(0.0, 0.4))
+            bot_process.start()
+
+    killing = asyncio.create_task(killer())
+    for n in range(4, 11):  # presses and typed answers only
+        await reach_question(hurried, n)
+        await give(hurried, MANUFACTURER_ANSWERS[n - 1])
+    await reach_question(hurried, 11)
+    await killing
+    async with Database(Path(bot_process.env["KHOOSHE_DB"])) as db:
+        assert await answers_of(db, hurried.id) == await answers_of(db, calm.id)
