@@ -38,6 +38,7 @@ from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
 from bot.update_processor import PerUserUpdateProcessor
 from storage.database import Database, MigrationError
+from storage.lease import LeaseHeld, ServingLease
 
 log = logging.getLogger("bot")
 
@@ -75,14 +76,19 @@ def main(argv: list[str] | None = None) -> int:
             load_questionnaire(version)
         if args.command in (None, "run"):
             settings = Settings()
-            asyncio.run(serve(settings))
+            lease = ServingLease(settings.db)
+            lease.acquire()
+            try:
+                asyncio.run(serve(settings))
+            finally:
+                lease.release()
         else:
             storage = OperatorSettings()
             print(asyncio.run(operate(storage, args)))
     except ValidationError as exc:
         print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except (CommandError, QuestionnaireError, MigrationError) as exc:
+    except (CommandError, QuestionnaireError, MigrationError, LeaseHeld) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
