@@ -45,6 +45,7 @@ from handlers.admin import access as admin_access
 from handlers.admin import invitations, national
 from handlers.admin import places as admin_places
 from handlers.admin import rounds as admin_rounds
+from handlers.common import private_only
 from handlers.common.ui import say
 from handlers.manager import broadcast as broadcast_handlers
 from handlers.manager import dashboard as manager_dashboard
@@ -258,11 +259,13 @@ async def schedule_round_edges(app: Application[Any, Any, Any, Any, Any, Any]) -
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Order matters! Blocked users are stopped first (group -2), then users are remembered
+    """Order matters! Chats that are not private are turned away first (group -3), blocked
+    users next (group -2), then users are remembered
     (group -1). In group 0: invitation deep links (/start TOKEN must beat the conversations'
     /start fallback), then conversations, then commands, the menu, and the catch-all last."""
     from handlers.common import menu
 
+    private_only.register(app)
     app.add_handler(TypeHandler(Update, remember_user), group=-1)
     invitations.register(app)
     registration.register(app)

@@ -67,6 +67,8 @@ class Services:
     blocked: set[int] = field(default_factory=set)
     # Blocked users who have had that one notice since start-up.
     blocked_noticed: set[int] = field(default_factory=set)
+    # Group chats already told that Khooshe works in private chats only.
+    told_groups: set[int] = field(default_factory=set)
 
 
 @dataclass

@@ -110,14 +110,14 @@ def to_bale(markup: str) -> str:
     out: list[str] = []
     for run in parse(markup):
         if run.plain:
-            out.append(_plain_for_bale(run.text))
+            out.append(plain_for_bale(run.text))
             continue
         lines = run.text.split("\n")
         out.append("\n".join(_styled_line(run, line) for line in lines))
     return "".join(out)
 
 
-def _plain_for_bale(text: str) -> str:
+def plain_for_bale(text: str) -> str:
     """Plain text, with each bare URL in a code span: a deep link such as
     ``https://ble.ir/khooshe_bot?start=…`` must reach the reader exactly, and underscores in it
     would otherwise be read as italics (or, neutralised, no longer lead anywhere)."""

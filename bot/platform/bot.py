@@ -90,7 +90,7 @@ class KhoosheBot(ExtBot[Any]):
         if field and isinstance(data.get(field), str):
             text = data[field]
             html = str(data.get("parse_mode") or "").upper() == "HTML"
-            sent[field] = formatting.to_bale(text) if html else formatting.neutralise(text)
+            sent[field] = formatting.to_bale(text) if html else formatting.plain_for_bale(text)
         return sent
 
     @staticmethod

@@ -155,6 +155,7 @@ class FakeBotApi:
         self.user_messages: dict[int, dict[int, dict[str, Any]]] = {}
         self.callback_queries: dict[str, dict[str, Any]] = {}
         self.users: dict[int, Any] = {}
+        self.groups: dict[int, str] = {}  # group chats the bot is a member of: id -> title
         self._faults: list[dict[str, Any]] = []
         self._holds: list[dict[str, Any]] = []
         self.held: list[tuple[str, dict[str, Any]]] = []  # calls hang_next() caught, in order
@@ -255,6 +256,20 @@ class FakeBotApi:
             self.users[user_id] = FakeUser(self, user_id, first_name, language_code, last_name, username)
         return self.users[user_id]
 
+    def group(self, chat_id: int, title: str = "Estate group") -> int:
+        """A group chat the bot was added to (ids of groups are negative)."""
+        self.groups[chat_id] = title
+        return chat_id
+
+    async def say_in_group(self, chat_id: int, user: Any, text: str) -> int:
+        """``user`` writes ``text`` in the group; a leading /command is marked as one."""
+        message: dict[str, Any] = {"message_id": self.next_message_id(chat_id), "date": int(time.time()),
+                                   "chat": {"id": chat_id, "type": "group", "title": self.groups[chat_id]},
+                                   "from": user.user_json(), "text": text}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return await self.push_update({"message": message})
+
     def block(self, user_id: int) -> None:
         """Make every send/edit to this chat fail with 403 'bot was blocked by the user'."""
         self.blocked.add(user_id)
@@ -348,7 +363,9 @@ class FakeBotApi:
         return {"id": self.bot_id, "is_bot": True, "first_name": self.first_name, "username": self.username}
 
     def chat_json(self, chat_id: int) -> dict[str, Any]:
-        """A private Chat object for a known user."""
+        """A private Chat object for a known user (a group's for a group)."""
+        if chat_id in self.groups:
+            return {"id": chat_id, "type": "group", "title": self.groups[chat_id]}
         user = self.users.get(chat_id)
         chat: dict[str, Any] = {"id": chat_id, "type": "private", "first_name": getattr(user, "first_name", "User")}
         if getattr(user, "last_name", None):
@@ -496,7 +513,7 @@ class FakeBotApi:
         chat_id = params.get(key)
         if chat_id is None or chat_id == "":
             raise bad(f"{key} is empty")
-        if not isinstance(chat_id, int) or chat_id not in self.users:
+        if not isinstance(chat_id, int) or (chat_id not in self.users and chat_id not in self.groups):
             raise bad("chat not found")
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
