@@ -113,12 +113,14 @@ class _EstateData:
     tally: ProblemTally | None
 
 
-async def estate_workbook(db: Database, estate_id: int, lang: str, settings: Settings) -> bytes:
+async def estate_workbook(db: Database, estate_id: int, lang: str, settings: Settings, now: datetime) -> bytes | None:
     """Sheet 1: the estate's firms, their status in the open (or latest) round and, once a round
-    is published, their scores and ranks; sheet 2: the pressure-points tally; sheet 3: notes."""
+    is published, their scores and ranks; sheet 2: the pressure-points tally; sheet 3: notes.
+    None when there is no such estate; ``now`` is the "Exported on" moment (the bot's clock)."""
     async with db.snapshot() as repo:
         estate = await repo.estates.get(estate_id)
-        assert estate is not None
+        if estate is None:
+            return None
         round_ = await repo.reports.current_or_latest_round()
         published = await repo.reports.latest_published_round()
         data = _EstateData(
@@ -128,8 +130,7 @@ async def estate_workbook(db: Database, estate_id: int, lang: str, settings: Set
             scores=await repo.reports.estate_scores(published.id, estate_id) if published else {},
             tally=await tally_problems(repo, round_, estate_id) if round_ else None,
         )
-    now = datetime.now(settings.zone)
-    return await run_heavy(_estate_book, data, lang, settings.zone, now)
+    return await run_heavy(_estate_book, data, lang, settings.zone, now.astimezone(settings.zone))
 
 
 def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) -> bytes:
