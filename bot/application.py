@@ -22,6 +22,7 @@ from bot.delivery import broadcasts
 from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
 from bot.domain.quiet_hours import QuietHours
+from bot.domain.throttle import UserThrottle
 from bot.i18n import LANGUAGES, N_, translator
 from bot.intake.inbox import Intake
 from bot.persistence import DerivedConversationPersistence
@@ -45,7 +46,7 @@ from handlers.admin import access as admin_access
 from handlers.admin import invitations, national
 from handlers.admin import places as admin_places
 from handlers.admin import rounds as admin_rounds
-from handlers.common import private_only
+from handlers.common import flood, private_only
 from handlers.common.ui import say
 from handlers.manager import broadcast as broadcast_handlers
 from handlers.manager import dashboard as manager_dashboard
@@ -168,6 +169,12 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     )
     services.intake = Intake(app, db, clock, api_url=settings.api_url, poll_timeout=settings.poll_timeout)
     processor.on_handled = services.intake.handled
+    processor.throttle = UserThrottle(rate=settings.user_rate, burst=settings.user_burst)
+
+    def slow_down(update: object) -> None:
+        app.create_task(flood.tell_to_slow_down(app.bot, services, update))
+
+    processor.on_throttled = slow_down
     services.worker = DeliveryWorker(
         bot=app.bot, db=db, pacer=pacer, clock=services.clock, quiet=quiet,
         unreachable=services.unreachable,

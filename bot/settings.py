@@ -91,6 +91,10 @@ class Settings(OperatorSettings):
     max_concurrent_updates: int = 16
     # Bulk messages per second; Telegram allows about 30 overall, interactive replies share it.
     send_rate: float = 29.0
+    # One user's updates: this many at once, then this many per second; the rest are dropped
+    # (with one "slow down" notice), so one flooding user cannot slow everyone else.
+    user_burst: int = Field(default=30, ge=1)
+    user_rate: float = Field(default=5.0, gt=0)
     # How long one getUpdates long poll waits for updates, in seconds.
     poll_timeout: float = Field(default=30.0, ge=0, le=50)
     # How often the scheduler looks for due rounds and reminders, in seconds.

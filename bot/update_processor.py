@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.domain.throttle import UserThrottle
 from storage.database import handling_update
 
 
@@ -35,6 +37,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._tasks: set[asyncio.Task[Any]] = set()
         # Told when an update's handlers have finished (the intake marks it handled).
         self.on_handled: Callable[[object], None] | None = None
+        # Per-user rate; an update over it is dropped, and the user told once (on_throttled).
+        self.throttle: UserThrottle | None = None
+        self.on_throttled: Callable[[object], None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -58,6 +63,16 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = self._key(update)
+        if self.throttle is not None and key is not None and not self.throttle.allow(key, time.monotonic()):
+            # Dropped before it waits for the user's turn: a flood never queues up behind itself.
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()
+            if self.on_handled is not None:
+                self.on_handled(update)
+            if self.on_throttled is not None and self.throttle.first_refusal(key):
+                self.on_throttled(update)
+            return
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)

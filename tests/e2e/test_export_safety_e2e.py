@@ -87,4 +87,4 @@ async def test_the_audit_csv_holds_no_field_a_spreadsheet_would_run(world: Khoos
     rows = list(csv.reader(io.StringIO(doc.data.decode("utf-8-sig"))))
     risky = [field for row in rows for field in row if field[:1] in ("=", "+", "-", "@", "\t", "\r")]
     assert risky == []
-    assert ["rename", "'" + LINK] == next(row[4:6] for row in rows if row[4] == "rename")
+    assert next(row[4:6] for row in rows if row[4] == "rename") == ["rename", "'" + LINK]

@@ -34,6 +34,7 @@ class BotProcess:
             "KHOOSHE_DB": str(db_path),
             "KHOOSHE_PLATFORM": api.profile,
             "KHOOSHE_POLL_TIMEOUT": "1",
+            "KHOOSHE_USER_BURST": "100000",  # scripted users; the per-user limit is tested on its own
             **offset_env(),  # the child runs at the test clock's moment too
             **extra_env,
         }

@@ -49,6 +49,8 @@ def make_settings(api: FakeBotApi, db_path: Path, **overrides: object) -> Settin
     # (offload="process"): starting one costs about a second.
     overrides.setdefault("offload", "thread")
     overrides.setdefault("poll_timeout", 1)
+    # Scripted users answer faster than any person; the per-user limit is tested on its own.
+    overrides.setdefault("user_burst", 100_000)
     overrides.setdefault("platform", api.profile)
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
