@@ -276,7 +276,7 @@ async def call(server: FakeBotApi, method: str, **params: object) -> tuple[int, 
 
 async def test_bale_reads_every_text_as_markdown_and_shows_html_literally(bale: FakeBotApi) -> None:
     bale.user(5)
-    status, body = await call(bale, "sendMessage", chat_id=5, text="<b>a</b> *b* _c_ &lt;")
+    status, _ = await call(bale, "sendMessage", chat_id=5, text="<b>a</b> *b* _c_ &lt;")
     assert status == 200
     [msg] = bale.messages(5)
     assert msg.text == "<b>a</b> b c &lt;"
@@ -305,7 +305,7 @@ async def test_bale_answers_an_edit_with_a_stub(bale: FakeBotApi) -> None:
 
 async def test_bale_updates_lack_chat_instance_and_language_code(bale: FakeBotApi) -> None:
     user = bale.user(5, language_code="en")
-    _, sent = await call(bale, "sendMessage", chat_id=5, text="pick", reply_markup={
+    await call(bale, "sendMessage", chat_id=5, text="pick", reply_markup={
         "inline_keyboard": [[{"text": "A", "callback_data": "a"}]]})
     await user.press("A")
     [update] = bale.updates
