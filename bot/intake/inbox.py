@@ -68,7 +68,8 @@ class Intake:
         async with self.db.read() as repo:
             waiting = await repo.inbox.unhandled()
         if waiting:
-            log.info("handling %d update(s) received before the restart first", len(waiting))
+            log.info("handling %d update(s) received before the restart first (ids %s)", len(waiting),
+                     ", ".join(str(update_id) for update_id, _ in waiting))
         await self._enqueue([(update_id, _loads(payload)) for update_id, payload in waiting])
         self._flusher = asyncio.create_task(self._flush_forever(), name="khooshe-intake-flush")
         if poll:

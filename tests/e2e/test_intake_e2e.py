@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from storage.database import Database
-from tests.support.bot_process import BotProcess
+from tests.support.bot_process import BotProcess, wait_until_polling
 from tests.support.fakebot import FakeBotApi, FakeUser
 from tests.support.journeys import (
     MANUFACTURER_ANSWERS,
@@ -80,6 +80,7 @@ async def bot_process(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[BotProce
         await seed(db)
     process = BotProcess(api, db_path, tmp_path / "bot.log")
     process.start()
+    await wait_until_polling(api)
     yield process
     process.stop()
 
@@ -106,6 +107,7 @@ async def test_updates_confirmed_but_not_handled_survive_a_sigkill(
     api: FakeBotApi, bot_process: BotProcess,
 ) -> None:
     owner = api.user(3104)
+    await polling(api)
     await register(owner)
     await owner.settle()
     # The reply to /profile never arrives, so its handler is still running, and the owner's
@@ -126,6 +128,7 @@ async def test_killed_between_an_answer_and_its_reply_shows_the_next_question_af
     api: FakeBotApi, bot_process: BotProcess,
 ) -> None:
     owner = api.user(3105)
+    await polling(api)
     await register(owner)
     await owner.press("📋 شروع خودارزیابی")
     await answer_questions(owner, 1, 5)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from storage.database import Database
-from tests.support.bot_process import BotProcess
+from tests.support.bot_process import BotProcess, wait_until_polling
 from tests.support.fakebot import FakeBotApi
 from tests.support.journeys import (
     TOTAL_QUESTIONS,
@@ -26,6 +26,7 @@ async def bot_process(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[BotProce
         await seed(db)
     process = BotProcess(api, db_path, tmp_path / "bot.log")
     process.start()
+    await wait_until_polling(api)
     yield process
     process.stop()
 

@@ -74,3 +74,13 @@ class BotProcess:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+async def wait_until_polling(api: FakeBotApi, timeout: float = 30.0) -> None:
+    """Waits until a bot process has started and asks for updates (start-up takes a few
+    seconds on a loaded machine; a test's first reply should not have to absorb that)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not api.calls_to("getUpdates"):
+        assert loop.time() < deadline, "the bot never started polling"
+        await asyncio.sleep(0.05)
