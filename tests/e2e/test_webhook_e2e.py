@@ -146,6 +146,7 @@ async def hooked_process(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[BotPr
     process = BotProcess(api, db_path, tmp_path / "bot.log", KHOOSHE_WEBHOOK_URL=f"http://127.0.0.1:{port}/khooshe",
                          KHOOSHE_WEBHOOK_PORT=str(port))
     process.start()
+    await webhook_set(api, timeout=30)  # the child is up and listening
     yield process
     process.stop()
 
@@ -174,3 +175,29 @@ async def test_updates_answered_200_survive_a_sigkill(api: FakeBotApi, hooked_pr
     hooked_process.start()
     await owner.wait_for("مشخصات بنگاه شما", timeout=20)
     await owner.wait_for("/assess", timeout=10)
+
+
+async def test_after_a_sigterm_the_webhook_stays_set_and_what_came_meanwhile_is_answered(
+    api: FakeBotApi, hooked_process: BotProcess,
+) -> None:
+    owner = api.user(4109)
+    await owner.send("/start")
+    await owner.wait_for("بنگاه خود را ثبت کنید", timeout=20)
+    exited = await hooked_process.terminate()
+    assert exited.code == 0 and api.webhook_url
+    await owner.send("/help")
+    hooked_process.start()
+    await owner.wait_for("/assess", timeout=20)
+
+
+async def test_a_bot_back_on_long_polling_removes_the_old_webhook_and_serves(api: FakeBotApi, db_path: Path) -> None:
+    api.local_webhooks = True
+    api.webhook_url = f"http://127.0.0.1:{free_port()}/khooshe/old"  # left by an earlier run in webhook mode
+    running = await start_khooshe(api, db_path)
+    try:
+        owner = running.user(4110)
+        await owner.send("/start")
+        await owner.wait_for("بنگاه خود را ثبت کنید")
+        assert api.webhook_url == ""
+    finally:
+        await stop_khooshe(running)
