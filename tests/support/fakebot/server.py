@@ -940,7 +940,8 @@ def _chat_of(update: dict[str, Any]) -> int:
         body = update.get(key)
         if not isinstance(body, dict):
             continue
-        chat = body.get("chat") or (body.get("message") or {}).get("chat") or body.get("from") or {}
-        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
-            return int(chat["id"])
+        inner = body.get("message")
+        for chat in (body.get("chat"), inner.get("chat") if isinstance(inner, dict) else None, body.get("from")):
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                return int(chat["id"])
     return 0
