@@ -32,8 +32,7 @@ from bot.domain.questionnaire import (
     available_versions,
     load_questionnaire,
 )
-from bot.intake.connection import connect
-from bot.intake.webhook import WebhookError, start_webhook
+from bot.intake.connection import WebhookError, connect
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
@@ -227,6 +226,8 @@ async def start_serving(app: KhoosheApp) -> None:
     if settings.webhook_url is None:
         await start_receiving(app)
     else:
+        from bot.intake.webhook import start_webhook  # aiohttp is loaded only when it is used
+
         await start_receiving(app, poll=False)
         await start_webhook(app)
     await start_background(app)

@@ -31,7 +31,7 @@ from telegram.error import RetryAfter, TelegramError
 
 from bot.context import KhoosheApp
 from bot.domain.platforms import Platform
-from bot.intake.connection import BACKOFF_SECONDS, describe_trouble
+from bot.intake.connection import BACKOFF_SECONDS, WebhookError, describe_trouble
 from bot.intake.inbox import ALLOWED_UPDATES, Intake
 from bot.settings import Settings
 
@@ -42,10 +42,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024
 # In-flight requests (each one database transaction) get this long when the server stops.
 STOP_SECONDS = 1.0
-
-
-class WebhookError(Exception):
-    """The webhook server cannot start (the address is taken or not ours); an operator's fix."""
 
 
 def header_secret(settings: Settings) -> str:

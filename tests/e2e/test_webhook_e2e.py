@@ -201,3 +201,23 @@ async def test_a_bot_back_on_long_polling_removes_the_old_webhook_and_serves(api
         assert api.webhook_url == ""
     finally:
         await stop_khooshe(running)
+
+
+async def test_a_webhook_port_already_taken_stops_the_bot_with_one_line(api: FakeBotApi, tmp_path: Path) -> None:
+    import socket
+
+    api.local_webhooks = True
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        log_path = tmp_path / "bot.log"
+        process = BotProcess(api, tmp_path / "khooshe.db", log_path,
+                             KHOOSHE_WEBHOOK_URL=f"http://127.0.0.1:{port}/khooshe", KHOOSHE_WEBHOOK_PORT=str(port))
+        process.start()
+        assert process.proc is not None
+        while process.proc.poll() is None:
+            await asyncio.sleep(0.05)
+    log = log_path.read_text(encoding="utf-8")
+    assert process.proc.returncode == 1
+    assert f"error: cannot listen on 127.0.0.1:{port} for the webhook" in log and "Traceback" not in log
