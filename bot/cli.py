@@ -32,7 +32,7 @@ from bot.domain.questionnaire import (
     available_versions,
     load_questionnaire,
 )
-from bot.intake.connection import connect
+from bot.intake.connection import WebhookError, connect
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
@@ -50,7 +50,7 @@ class CommandError(Exception):
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m bot", description="Khooshe chat bot")
     commands = root.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot with long polling (the default)")
+    commands.add_parser("run", help="run the bot (the default): long polling, or a webhook when KHOOSHE_WEBHOOK_URL is set")
     for kind in ("estates", "clusters"):
         sub = commands.add_parser(f"import-{kind}", help=f"load {kind} from a CSV file")
         sub.add_argument("file", type=Path)
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except (CommandError, QuestionnaireError, MigrationError, LeaseHeld) as exc:
+    except (CommandError, QuestionnaireError, MigrationError, LeaseHeld, WebhookError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -229,7 +229,13 @@ async def start_serving(app: KhoosheApp) -> None:
     await app.initialize()
     await publish_commands(app)
     await app.start()
-    await start_receiving(app)
+    if settings.webhook_url is None:
+        await start_receiving(app)
+    else:
+        from bot.intake.webhook import start_webhook  # aiohttp is loaded only when it is used
+
+        await start_receiving(app, poll=False)
+        await start_webhook(app)
     await start_background(app)
     # Everything loaded so far lives for the whole run; keeping it out of the cyclic
     # collector's sweeps removes the long full-collection pauses users would feel.
@@ -239,8 +245,8 @@ async def start_serving(app: KhoosheApp) -> None:
 
 
 class Shutdown:
-    """Stops the bot in order, each wait bounded by one deadline: polling first (no new
-    updates), then the updates in flight, the running jobs and the message being sent finish
+    """Stops the bot in order, each wait bounded by one deadline: polling or the webhook's
+    server first (no new updates), then the updates in flight, the running jobs and the message being sent finish
     (the worker takes no new one), the job queue stops; whatever is still running at the
     deadline is cancelled; last the worker process of exports and scoring stops. Logs one line when it starts and one when it ends."""
 
@@ -292,6 +298,11 @@ class Shutdown:
         # it puts back a row it had to cancel within CANCEL_GRACE_SECONDS.
         worker = asyncio.create_task(stop_background(app, timeout=self.left()), name="khooshe-stop-worker")
         intake = app.bot_data.intake
+        webhook = app.bot_data.webhook
+        # The webhook's server stops taking updates (those being stored finish); the webhook
+        # stays set, and the platform keeps what arrives until the bot is back.
+        if webhook is not None and not await self._within(webhook.stop(), min(self.left(), POLLING_STOP_SECONDS)):
+            self.cancelled.append("the webhook server")
         # An update fetched but not stored is sent again by the server; a stored one is handled
         # on the next start: nothing is lost either way.
         if intake is not None and intake.polling and not await self._within(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.delivery.worker import DeliveryWorker
     from bot.domain.quiet_hours import QuietHours
     from bot.intake.inbox import Intake
+    from bot.intake.webhook import WebhookReceiver
     from bot.services.assessment import AssessmentService
     from bot.services.broadcasts import BroadcastService
     from bot.services.invitations import InvitationService
@@ -58,6 +59,8 @@ class Services:
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
     intake: Intake | None = None
+    # Only in webhook mode (KHOOSHE_WEBHOOK_URL): the HTTP server the platform posts updates to.
+    webhook: WebhookReceiver | None = None
     # user id → language; filled on first contact so the language is known without a query
     # (and by ``owner_settings`` when the user switches).
     languages: dict[int, str] = field(default_factory=dict)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.platforms import Platform, PlatformName, platform_for
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
+# Hosts the platform never posts to: a webhook there is a local test set-up, exempt from the
+# platform's https and port rules.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class StorageSettings(BaseSettings):
@@ -103,6 +108,15 @@ class Settings(OperatorSettings):
     invitation_hours: int = Field(default=72, gt=0)
     # Where exports, imports and scoring do their CPU work (bot.services.offload).
     offload: Literal["thread", "process"] = "process"
+    # Webhooks instead of long polling (README "Webhooks"): the public https URL the platform
+    # posts to; unset, the bot polls.  The bot adds a secret path segment to it.
+    webhook_url: str | None = None
+    # Where the bot's own HTTP server listens, behind the reverse proxy that terminates https.
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # Telegram's secret_token header, and the seed of the secret path segment (both platforms);
+    # unset, it is derived from the token (stable across restarts, unguessable without it).
+    webhook_secret: SecretStr | None = None
 
     @field_validator("token")
     @classmethod
@@ -120,6 +134,43 @@ class Settings(OperatorSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL such as https://tapi.bale.ai/bot")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_shape(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be the public https:// URL the platform posts updates to")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query (?…) or a fragment (#…)")
+        if parts.hostname.lower() in LOCAL_HOSTS:
+            return value  # a local test: the platform itself could never reach it
+        if parts.scheme != "https":
+            raise ValueError("must start with https:// (platforms post only to https)")
+        try:
+            port = parts.port or 443
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        api_url = info.data.get("api_url", TELEGRAM_API_URL)
+        platform = platform_for(api_url if isinstance(api_url, str) else TELEGRAM_API_URL, info.data.get("platform"))
+        if platform.webhook_ports is not None and port not in platform.webhook_ports:
+            allowed = " or ".join(str(p) for p in platform.webhook_ports)
+            raise ValueError(f"{platform.name} posts webhooks only to port {allowed}, not {port}"
+                             " (let the reverse proxy listen there)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        secret = value.get_secret_value().strip()
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ValueError("must be 16 to 256 characters, only A-Z, a-z, 0-9, _ and -")
+        return SecretStr(secret)
 
     @property
     def messenger(self) -> Platform:

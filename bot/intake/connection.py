@@ -16,6 +16,11 @@ log = logging.getLogger(__name__)
 BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 
+class WebhookError(Exception):
+    """The webhook's server cannot start (the address is taken or not ours): an operator's fix.
+    Here rather than in ``bot.intake.webhook`` so that a polling bot never imports aiohttp."""
+
+
 async def connect(bot: ExtBot[Any], api_url: str, *, backoff: tuple[float, ...] = BACKOFF_SECONDS) -> None:
     """Returns once ``getMe`` has answered; until then logs what is wrong once per kind of
     trouble and tries again.  Cancel it to give up (a signal during start-up)."""

@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import Conflict, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.clock import Clock
@@ -195,6 +195,13 @@ class Intake:
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc.retry_after))
                 continue
+            except Conflict as exc:
+                if "webhook" in exc.message.lower() and await self._drop_webhook():
+                    continue
+                failures += 1
+                self._report(exc, failures)
+                await asyncio.sleep(BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1])
+                continue
             except TelegramError as exc:
                 failures += 1
                 self._report(exc, failures)
@@ -206,6 +213,16 @@ class Intake:
             next_offset = await self.accept(batch)
             if next_offset:
                 offset = next_offset
+
+    async def _drop_webhook(self) -> bool:
+        """A webhook left from a run with KHOOSHE_WEBHOOK_URL blocks getUpdates; polling is what
+        is configured now, so it goes (its pending updates stay for getUpdates)."""
+        log.warning("a webhook is set for this bot, but KHOOSHE_WEBHOOK_URL is not: deleting it to poll")
+        try:
+            return bool(await self.app.bot.delete_webhook(drop_pending_updates=False))
+        except TelegramError as exc:
+            log.error("could not delete the webhook (%s)", describe_trouble(exc, self.api_url))
+            return False
 
     def _report(self, exc: TelegramError, failures: int) -> None:
         """One line per kind of trouble, not one per retry."""

@@ -34,6 +34,10 @@ class InboxRepository(Repository):
         rows = await self._all("SELECT update_id, payload FROM inbox WHERE state = 'new' ORDER BY update_id")
         return [(r["update_id"], r["payload"]) for r in rows]
 
+    async def count_unhandled(self) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM inbox WHERE state = 'new'")
+        return int(row["n"]) if row else 0
+
     async def finish(self, update_ids: Iterable[int], *, state: str = "done") -> None:
         await self.conn.executemany(
             "UPDATE inbox SET state = ?, payload = NULL WHERE update_id = ? AND state IN ('new', 'effected')",

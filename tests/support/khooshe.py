@@ -19,6 +19,7 @@ from bot.application import (
 )
 from bot.clock import Clock
 from bot.context import Services
+from bot.intake.webhook import start_webhook
 from bot.services.places_import import add_clusters, add_estates, read_csv_file
 from bot.services.rounds import TickReport
 from bot.settings import Settings
@@ -109,10 +110,30 @@ async def chose_language_earlier(db: Database, user_id: int, language: str) -> N
         await repo.users.set_language(user_id=user_id, language=language)
 
 
+def free_port() -> int:
+    """A port nothing listens on now (the bot's webhook server binds it a moment later)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def webhook_overrides(api: FakeBotApi) -> dict[str, object]:
+    """Settings for webhook mode on 127.0.0.1; the fake is told to post to a local port (tests
+    cannot bind 443 or 88, the only ports the real platforms post to)."""
+    api.local_webhooks = True
+    port = free_port()
+    return {"webhook_url": f"http://127.0.0.1:{port}/khooshe", "webhook_port": port}
+
+
 async def start_khooshe(
     api: FakeBotApi, db_path: Path, *, open_round: bool = True, clock: Clock | None = None,
-    seeded: bool = False, **overrides: object,
+    seeded: bool = False, webhook: bool = False, **overrides: object,
 ) -> Khooshe:
+    """The bot in this process; ``webhook=True`` receives updates by webhook instead of polling."""
+    if webhook:
+        overrides = {**webhook_overrides(api), **overrides}
     settings = make_settings(api, db_path, **overrides)
     clock = clock or TestClock()
     db = Database(db_path)
@@ -127,7 +148,11 @@ async def start_khooshe(
     await app.initialize()
     await publish_commands(app)
     await app.start()
-    await start_receiving(app)
+    if settings.webhook_url is None:
+        await start_receiving(app)
+    else:
+        await start_receiving(app, poll=False)
+        await start_webhook(app, backoff=(0.05, 0.1, 0.2))
     await start_background(app)
     return Khooshe(api, db, app, settings)
 
@@ -136,6 +161,8 @@ async def stop_khooshe(khooshe: Khooshe) -> None:
     """Stops the bot; safe to call twice (a test may have stopped it to restart)."""
     app = khooshe.app
     intake = khooshe.services.intake
+    if khooshe.services.webhook is not None:
+        await khooshe.services.webhook.stop()
     if intake is not None:
         await intake.stop_polling()
     await stop_background(app)

@@ -16,7 +16,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -311,3 +311,50 @@ async def test_bale_updates_lack_chat_instance_and_language_code(bale: FakeBotAp
     [update] = bale.updates
     assert "chat_instance" not in update["callback_query"]
     assert "language_code" not in update["callback_query"]["from"]
+
+@pytest.mark.parametrize(("profile", "url", "error"), [
+    ("telegram", "http://bot.example.org/hook", "(?i)an https url must be provided"),
+    ("telegram", "https://bot.example.org:8080/hook", "only on ports 443, 80, 88, 8443"),
+    ("bale", "https://bot.example.org:8443/hook", "only on ports 443, 88"),
+    ("bale", "http://127.0.0.1:18443/hook", "(?i)an https url must be provided"),
+])
+async def test_set_webhook_refuses_what_the_platform_refuses(profile: str, url: str, error: str) -> None:
+    async with FakeBotApi(token=TOKEN, profile=profile) as server:
+        bot = Bot(TOKEN, base_url=server.base_url)
+        async with bot:
+            with pytest.raises(BadRequest, match=error):
+                await bot.set_webhook(url)
+        assert server.webhook_url == ""
+
+
+async def test_a_set_webhook_receives_updates_by_post_with_the_secret_header() -> None:
+    from aiohttp import web
+
+    received: list[tuple[dict[str, object], str | None]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((await request.json(), request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
+        return web.Response(status=500 if len(received) == 1 else 200)  # the first attempt fails
+
+    runner = web.AppRunner(web.Application())
+    runner.app.router.add_post("/hook", hook)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with FakeBotApi(token=TOKEN) as server:
+            server.local_webhooks = True
+            server.webhook_retry_seconds = 0.01
+            async with Bot(TOKEN, base_url=server.base_url) as bot:
+                await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+                with pytest.raises(Conflict, match="webhook is active"):
+                    await bot.get_updates()
+            update_id = await server.push_update({"message": {"message_id": 1, "chat": {"id": 7}, "text": "hi"}})
+            while not server.deliveries or server.deliveries[-1][1] != 200:
+                await asyncio.sleep(0.01)
+            assert [u["update_id"] for u, _ in received] == [update_id, update_id]
+            assert {h for _, h in received} == {"s3cret"}
+            assert server.updates == []
+    finally:
+        await runner.cleanup()

@@ -150,3 +150,55 @@ def test_env_file_is_read_when_given(clean_env: pytest.MonkeyPatch, tmp_path: Pa
     s = Settings(_env_file=env_file)  # type: ignore[call-arg]
     assert s.admins == frozenset({3, 4})
     assert s.token.get_secret_value() == TOKEN
+
+
+def test_long_polling_is_the_default(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("KHOOSHE_TOKEN", TOKEN)
+    s = settings()
+    assert (s.webhook_url, s.webhook_listen, s.webhook_port, s.webhook_secret) == (None, "127.0.0.1", 8443, None)
+
+
+@pytest.mark.parametrize("port", ["", ":443", ":88"])
+def test_bale_takes_a_webhook_on_443_or_88(clean_env: pytest.MonkeyPatch, port: str) -> None:
+    clean_env.setenv("KHOOSHE_TOKEN", TOKEN)
+    clean_env.setenv("KHOOSHE_API_URL", "https://tapi.bale.ai/bot")
+    clean_env.setenv("KHOOSHE_WEBHOOK_URL", f"https://bot.example.org{port}/khooshe")
+    assert settings().webhook_url == f"https://bot.example.org{port}/khooshe"
+
+
+@pytest.mark.parametrize("port", ["8443", "80"])
+def test_bale_refuses_a_webhook_on_another_port(clean_env: pytest.MonkeyPatch, port: str) -> None:
+    clean_env.setenv("KHOOSHE_TOKEN", TOKEN)
+    clean_env.setenv("KHOOSHE_API_URL", "https://tapi.bale.ai/bot")
+    clean_env.setenv("KHOOSHE_WEBHOOK_URL", f"https://bot.example.org:{port}/khooshe")
+    line = error_line(clean_env)
+    assert line.startswith("KHOOSHE_WEBHOOK_URL is invalid")
+    assert "443 or 88" in line and port in line
+
+
+def test_telegram_takes_a_webhook_on_8443(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("KHOOSHE_TOKEN", TOKEN)
+    clean_env.setenv("KHOOSHE_WEBHOOK_URL", "https://bot.example.org:8443/khooshe")
+    assert settings().webhook_url == "https://bot.example.org:8443/khooshe"
+
+
+def test_a_public_webhook_must_be_https(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("KHOOSHE_TOKEN", TOKEN)
+    clean_env.setenv("KHOOSHE_WEBHOOK_URL", "http://bot.example.org/khooshe")
+    line = error_line(clean_env)
+    assert line.startswith("KHOOSHE_WEBHOOK_URL is invalid") and "https://" in line
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_local_webhook_may_be_plain_http_on_any_port(clean_env: pytest.MonkeyPatch, host: str) -> None:
+    clean_env.setenv("KHOOSHE_TOKEN", TOKEN)
+    clean_env.setenv("KHOOSHE_PLATFORM", "bale")
+    clean_env.setenv("KHOOSHE_WEBHOOK_URL", f"http://{host}:18443/khooshe")
+    assert settings().webhook_url == f"http://{host}:18443/khooshe"
+
+
+def test_a_webhook_secret_with_other_characters_is_refused_without_echoing_it(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("KHOOSHE_TOKEN", TOKEN)
+    clean_env.setenv("KHOOSHE_WEBHOOK_SECRET", "my secret/with spaces!")
+    line = error_line(clean_env)
+    assert line.startswith("KHOOSHE_WEBHOOK_SECRET is invalid") and "my secret" not in line

@@ -14,7 +14,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
 from .strict import (
@@ -45,6 +47,9 @@ PROFILES = ("telegram", "bale")
 BALE_MISSING_METHODS = ("setMyCommands", "getMyCommands", "deleteMyCommands", "setChatMenuButton",
                         "getChatMenuButton", "setMyDescription", "setMyShortDescription", "setMyName")
 _VISIBLE_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|apos|nbsp|#\d+|#x[0-9a-f]+);", re.IGNORECASE)
+# Where each platform posts webhooks (Telegram: 443, 80, 88, 8443; Bale: 443, 88).
+WEBHOOK_PORTS = {"telegram": (443, 80, 88, 8443), "bale": (443, 88)}
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are exactly "
                 "the same as a current content and reply markup of the message")
 
@@ -147,6 +152,18 @@ class FakeBotApi:
         self.updates: list[dict[str, Any]] = []
         self.allowed_updates = set(DEFAULT_ALLOWED_UPDATES)
         self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        # TEST OVERRIDE, not platform behaviour: lets setWebhook take an http:// URL on 127.0.0.1
+        # at any port, since tests cannot bind 443 or 88. The real servers refuse such a URL.
+        self.local_webhooks = False
+        # Webhook posts: each update's attempts (a delivery is retried a few times on non-200,
+        # then the update stays pending until the next setWebhook or the chat's next update).
+        self.webhook_attempts = 5
+        self.webhook_retry_seconds = 0.2
+        self.deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status; 0 = unreachable)
+        self._deliverers: dict[int, asyncio.Task[None]] = {}
+        self._webhook_client: aiohttp.ClientSession | None = None
+        self._last_webhook_error: tuple[int, str] | None = None
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.chat_actions: list[tuple[int, str]] = []
@@ -196,6 +213,13 @@ class FakeBotApi:
         self._released.set()
         self._poll_generation += 1
         self._wake()
+        for task in self._deliverers.values():
+            task.cancel()
+        await asyncio.gather(*self._deliverers.values(), return_exceptions=True)
+        self._deliverers.clear()
+        if self._webhook_client is not None:
+            await self._webhook_client.close()
+            self._webhook_client = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -345,12 +369,88 @@ class FakeBotApi:
         return stored
 
     async def push_update(self, update: dict[str, Any]) -> int:
-        """Queue a raw update (update_id is assigned) and wake long polls."""
+        """Queue a raw update (update_id is assigned) and wake long polls; with a webhook set,
+        post it there instead (in order per chat)."""
         update = {"update_id": next(self._update_ids), **update}
         self.updates.append(update)
         self._wake()
+        if self.webhook_url:
+            self._deliver(_chat_of(update))
         await asyncio.sleep(0)
         return update["update_id"]
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    def _deliver(self, chat: int) -> None:
+        """Starts posting the chat's pending updates, unless that is under way."""
+        task = self._deliverers.get(chat)
+        if task is None or task.done():
+            self._deliverers[chat] = asyncio.create_task(self._deliver_chat(chat))
+
+    async def _deliver_chat(self, chat: int) -> None:
+        """One update at a time per chat, like the real servers; an update not answered 200 is
+        tried again a few times, then left pending (the chat's later updates wait behind it)."""
+        while self.webhook_url:
+            pending = [u for u in self.updates if _chat_of(u) == chat
+                       and set(u) - {"update_id"} <= self.allowed_updates]
+            if not pending:
+                return
+            update = pending[0]
+            for attempt in range(self.webhook_attempts):
+                if attempt:
+                    await asyncio.sleep(self.webhook_retry_seconds)
+                if not self.webhook_url:
+                    return
+                status = await self._post_update(update)
+                self.deliveries.append((update["update_id"], status))
+                if status == 200:
+                    self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]
+                    self._last_webhook_error = None
+                    break
+                self._last_webhook_error = (int(time.time()), "Connection refused" if status == 0
+                                            else f"Wrong response from the webhook: {status}")
+            else:
+                return
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._webhook_client is None:
+            self._webhook_client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self._webhook_client
+
+    async def _post_update(self, update: dict[str, Any]) -> int:
+        headers = {SECRET_HEADER: self.webhook_secret} if self.webhook_secret and not self.bale else {}
+        try:
+            async with self._client().post(self.webhook_url, json=update, headers=headers) as response:
+                await response.read()
+                return response.status
+        except (aiohttp.ClientError, TimeoutError):
+            return 0
+
+    async def post_to_webhook(self, update: dict[str, Any], *, path: str | None = None,
+                              headers: dict[str, str] | None = None) -> int:
+        """A raw POST to the registered webhook (or to another ``path`` on its host), as someone
+        other than the platform might send it; returns the HTTP status."""
+        assert self.webhook_url, "no webhook is set"
+        parts = urlsplit(self.webhook_url)
+        url = self.webhook_url if path is None else f"{parts.scheme}://{parts.netloc}{path}"
+        async with self._client().post(url, json=update, headers=headers or {}) as response:
+            await response.read()
+            return response.status
+
+    def _check_webhook_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if not parts.hostname or parts.scheme not in ("http", "https"):
+            raise bad("bad webhook: invalid webhook URL specified")
+        if self.local_webhooks and parts.scheme == "http" and parts.hostname == "127.0.0.1":
+            return
+        if parts.scheme != "https":
+            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
+        if parts.hostname in ("127.0.0.1", "localhost") or parts.hostname.startswith(("10.", "192.168.")):
+            raise bad("bad webhook: IP address is reserved")
+        ports = WEBHOOK_PORTS[self.profile]
+        if (parts.port or 443) not in ports:
+            listed = ", ".join(str(p) for p in ports)
+            raise bad(f"bad webhook: Webhook can be set up only on ports {listed}")
 
     # ------------------------------------------------------------------ helpers for client
 
@@ -598,19 +698,40 @@ class FakeBotApi:
         return True
 
     def m_setWebhook(self, p: dict[str, Any]) -> bool:
-        self.webhook_url = p.get("url") or ""
+        url = p.get("url") or ""
+        secret = p.get("secret_token") or None
+        if url:
+            self._check_webhook_url(str(url))
+        if secret is not None and not self.bale and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise bad("secret token contains unallowed characters")
+        self.webhook_url = str(url)
+        # Bale does not document secret_token and sends no header: it is dropped.
+        self.webhook_secret = None if self.bale else secret
+        if p.get("allowed_updates") is not None:
+            self.allowed_updates = set(p["allowed_updates"]) or set(DEFAULT_ALLOWED_UPDATES)
         if p.get("drop_pending_updates"):
             self.updates.clear()
+        if self.webhook_url:
+            self._wake()  # a long poll in flight ends with 409 on its next round
+            for chat in dict.fromkeys(_chat_of(u) for u in self.updates):
+                self._deliver(chat)
         return True
 
     def m_deleteWebhook(self, p: dict[str, Any]) -> bool:
         self.webhook_url = ""
+        self.webhook_secret = None
         if p.get("drop_pending_updates"):
             self.updates.clear()
         return True
 
     def m_getWebhookInfo(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": len(self.updates)}
+        info: dict[str, Any] = {"url": self.webhook_url, "has_custom_certificate": False,
+                                "pending_update_count": len(self.updates)}
+        if self.webhook_url:
+            info["allowed_updates"] = sorted(self.allowed_updates)
+        if self._last_webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._last_webhook_error
+        return info
 
     async def m_getUpdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook_url:
@@ -828,3 +949,16 @@ class FakeBotApi:
             raise bad("invalid file_id")
         return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                 "file_size": len(stored.data), "file_path": stored.file_path}
+
+
+def _chat_of(update: dict[str, Any]) -> int:
+    """The chat (or sender) an update belongs to, for per-chat delivery order; 0 if none."""
+    for key in ("message", "edited_message", "callback_query"):
+        body = update.get(key)
+        if not isinstance(body, dict):
+            continue
+        inner = body.get("message")
+        for chat in (body.get("chat"), inner.get("chat") if isinstance(inner, dict) else None, body.get("from")):
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                return int(chat["id"])
+    return 0
