@@ -158,6 +158,12 @@ def _distinct(ids: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
+def distinct_answer_ids(blob: bytes) -> npt.NDArray[np.uint32]:
+    """``decode_round(packed).distinct_ids`` from ``packed.blob`` alone (what to look up in
+    answer_values before decoding: decoding the rest costs ten times as much)."""
+    return _distinct(np.frombuffer(blob or b"", "<u4"))
+
+
 def decode_round(packed: PackedRound) -> RoundAnswers:
     """Decodes what the load query returned (numpy; meant for a worker thread)."""
     n = packed.count

@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.ranking.peers import PeerRow, peer_rows
@@ -63,7 +62,7 @@ from bot.domain.ranking.weights import round_scores, validate_weights
 from bot.services.assessment import reference_year
 from bot.services.offload import pack, run_heavy, unpack
 from storage.database import Database
-from storage.packed_answers import PackedRound, RoundAnswers, decode_round
+from storage.packed_answers import PackedRound, RoundAnswers, decode_round, distinct_answer_ids
 from storage.repositories.ranking import (
     FloatArray,
     IntArray,
@@ -136,11 +135,6 @@ def _peers(dim_ids: list[str], composite: FloatArray, dims: FloatArray, groups: 
     metrics = ["composite", *dim_ids]
     values = np.column_stack([composite, dims]) if len(composite) else np.zeros((0, len(metrics)))
     return peer_rows(metrics, values, groups)
-
-
-def _distinct_ids(packed: PackedRound) -> npt.NDArray[np.uint32]:
-    """The ``answer_values`` ids the packed answers name (in the worker process)."""
-    return decode_round(packed).distinct_ids
 
 
 def _rank(
@@ -230,7 +224,7 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         ref_year = reference_year(round_)
         packed, fingerprint = await repo.ranking.load(round_id)
     t = lap("load", t)
-    distinct_ids = await run_heavy(_distinct_ids, packed)
+    distinct_ids = await run_heavy(distinct_answer_ids, packed.blob)
     t = lap("score", t)
     async with db.read() as repo:
         values = await repo.ranking.answer_values(distinct_ids)

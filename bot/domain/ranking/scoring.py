@@ -1,8 +1,8 @@
 """Vectorised scoring of a round's coded answers, bit-for-bit equal to ``score_submission``.
 
 Each distinct stored answer (question id + JSON value; a few thousand in a round) gets a small
-integer code from ``AnswerCodes`` and is scored once with ``bot.domain.scoring.score_question`` - the
-very closures ``score_submission`` uses.  The per-firm arithmetic (dimension means, shares,
+integer code from ``AnswerCodes`` and is scored once with the compiled scorer of its question
+(``bot.domain.scoring.question_scorer``) - the very closures ``score_submission`` uses.  The per-firm arithmetic (dimension means, shares,
 composite, lost points) then repeats ``score_submission``'s float operations in the same order on
 whole arrays, so the results are bit-for-bit those of ``bot.domain.scoring.score_submission`` (tests
 check it).  The matrices are laid out question by question (questions × firms), so every step of
@@ -24,12 +24,15 @@ import numpy.typing as npt
 
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.ranking.weights import validate_weights
-from bot.domain.scoring import MAX_SCORE, score_question
+from bot.domain.scoring import MAX_SCORE, question_scorer
 
 #: How many "weakest" questions each firm gets (``bot.domain.scoring.weakest(q, result, 3)``).
 WEAKEST = 3
 
 ANSWERED, INVALID, IGNORED = 0, 1, 2
+
+#: ``json.loads`` of a str without its per-call argument checks (thousands of calls per round).
+_decode = json.JSONDecoder().decode
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -45,7 +48,9 @@ class AnswerCodes:
         self.questionnaire = questionnaire
         self.ref_year = ref_year
         self._column = {q.id: i for i, q in enumerate(questionnaire.questions)}
-        self._scored = [q.is_scored for q in questionnaire.questions]
+        # Looked up once per question: a question's own checks (pydantic attribute access) cost
+        # more than scoring the answer, and a round has thousands of distinct answers.
+        self._scorers = [question_scorer(q) for q in questionnaire.questions]
         self._codes: dict[tuple[str, str], int] = {}
         self.col: list[int] = []
         self.kind: list[int] = []
@@ -62,16 +67,16 @@ class AnswerCodes:
             return code
         col, kind, points = self._column.get(qid, -1), IGNORED, np.nan
         if col >= 0:
-            question = self.questionnaire.questions[col]
             try:
-                value = json.loads(text)
+                value = _decode(text)
             except ValueError:
                 value, kind = None, INVALID
             if value is not None:  # a stored JSON null is no answer (score_submission skips it)
                 kind = ANSWERED
-                if self._scored[col]:
+                scorer = self._scorers[col]
+                if scorer is not None:
                     try:
-                        score = score_question(question, value, reference_year=self.ref_year)
+                        score = scorer(value, self.ref_year)
                     except (ValueError, TypeError):
                         kind = INVALID
                     else:
@@ -219,19 +224,26 @@ def _weakest(
     scored_cols = np.flatnonzero(dim_col >= 0)
     if not n or not len(scored_cols):
         return weakest
-    lost_q = np.empty((len(scored_cols), n))
+    # One pass over the questions keeping each firm's WEAKEST largest losses, sorted: a loss
+    # displaces a kept one only when strictly larger, so ties keep questionnaire order, as
+    # repeated first-maximum picks would (and no (n × questions) matrix is built and transposed).
+    best = np.full((WEAKEST, n), -np.inf)
+    where = np.full((WEAKEST, n), -1, np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for k, j in enumerate(scored_cols.tolist()):
+        for j in scored_cols.tolist():
             d = dim_col[j]
-            np.multiply((MAX_SCORE - scores[j]) * qweight[j] / totals[d], share[d], out=lost_q[k])
-    lost_q[np.isnan(lost_q)] = -np.inf
-    lost = np.ascontiguousarray(lost_q.T)  # (n, scored)
-    everyone = np.arange(n)
-    for k in range(WEAKEST):
-        j = np.argmax(lost, axis=1)  # the first maximum: ties keep questionnaire order
-        best = lost[everyone, j]
-        weakest[:, k] = np.where(best > 0, scored_cols[j], -1)
-        if k:
-            weakest[:, k] = np.where(weakest[:, k - 1] < 0, -1, weakest[:, k])
-        lost[everyone, j] = -np.inf
+            lost = (MAX_SCORE - scores[j]) * qweight[j] / totals[d] * share[d]
+            lost[np.isnan(lost)] = -np.inf
+            for k in range(WEAKEST):
+                better = lost > best[k]
+                # Slots k+1… shift down where the loss goes in at k.
+                for m in range(WEAKEST - 1, k, -1):
+                    np.copyto(best[m], best[m - 1], where=better)
+                    np.copyto(where[m], where[m - 1], where=better)
+                np.copyto(best[k], lost, where=better)
+                where[k][better] = j
+                # Placed: the firm's loss takes no further slot; the others try the next one.
+                lost[better] = -np.inf
+    found = best > 0
+    weakest[:] = np.where(found, where, -1).T
     return weakest
