@@ -60,6 +60,7 @@ from bot.domain.ranking.scoring import AnswerCodes, Scored, score_codes
 from bot.domain.ranking.sensitivity import Sensitivity, sensitivity
 from bot.domain.ranking.weights import round_scores, validate_weights
 from bot.services.assessment import reference_year
+from bot.services.offload import mode as offload_mode
 from bot.services.offload import pack, run_heavy, unpack
 from storage.database import Database
 from storage.packed_answers import PackedRound, RoundAnswers, decode_round, distinct_answer_ids
@@ -106,8 +107,9 @@ class _Ranked:
     groups: dict[str, IntArray]
     dims: FloatArray
     composite: FloatArray
-    #: per ``chunk`` firms, pickled: (their ``scores.dimensions`` texts, their ``scores.weakest`` texts).
-    texts: list[bytes]
+    #: per ``chunk`` firms: (their ``scores.dimensions`` texts, their ``scores.weakest`` texts),
+    #: pickled when they come from the worker process (see ``rows``).
+    texts: list[bytes] | list[tuple[list[str], list[str]]]
     chunk: int
     ranks: dict[str, tuple[IntArray, IntArray]]
     percentile: FloatArray
@@ -121,7 +123,8 @@ class _Ranked:
         """The staging rows of chunk ``k``, made lazily (by whoever iterates: the database
         connection's thread)."""
         part = slice(k * self.chunk, (k + 1) * self.chunk)
-        dimensions, weakest = unpack(self.texts[k])
+        texts = self.texts[k]
+        dimensions, weakest = unpack(texts) if isinstance(texts, bytes) else texts
         yield from stage_rows(
             self.firm_ids[part], {key: v[part] for key, v in self.groups.items()},
             dimensions, self.composite[part], weakest,
@@ -145,6 +148,7 @@ def _rank(
     packed: PackedRound,
     values: list[tuple[int, str, str]],
     chunk: int,
+    pickled: bool,
 ) -> _Ranked:
     """Decoding, scoring, ranking and encoding (CPU only; in the worker process)."""
     questionnaire = load_questionnaire(version)
@@ -178,13 +182,17 @@ def _rank(
     dims = round_scores(scored.dims[ok])
     dimensions = encode_dimensions(dim_ids, dims)
     weakest = encode_weakest([q.id for q in questionnaire.questions], scored.weakest[ok])
+    # From the worker process, a chunk's texts travel as one pickle, unpickled by the database
+    # thread when the chunk is staged (all at once, 200,000 strings would hold the bot's GIL for
+    # tens of ms); a worker thread shares the bot's memory, so nothing is pickled.
+    texts = [(dimensions[k:k + chunk], weakest[k:k + chunk]) for k in range(0, len(ok), chunk)]
     return _Ranked(
         dim_ids=dim_ids,
         firm_ids=answers.firm_ids[ok],
         groups=groups,
         dims=dims,
         composite=composite,
-        texts=[pack((dimensions[k:k + chunk], weakest[k:k + chunk])) for k in range(0, len(ok), chunk)],
+        texts=[pack(part) for part in texts] if pickled else texts,
         chunk=chunk,
         ranks={scope: group_ranks_ordered(composite, ids, by_value) for scope, ids in groups.items()},
         percentile=percentiles(composite),
@@ -230,7 +238,8 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         values = await repo.ranking.answer_values(distinct_ids)
     t = lap("load", t)
     ranked = await run_heavy(
-        _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK)
+        _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK,
+        offload_mode() == "process")
     del packed, values
     t = lap("score", t)
 
