@@ -352,6 +352,9 @@ async def run(args: argparse.Namespace) -> None:
         await api.stop()
         bench_lag.stop()
     summarise(phases, samples, read_samples(bot_lag_path), bench_lag.samples, cpu)
+    with (tmp / "owner-latency.txt").open("w", encoding="ascii") as f:  # for --keep: sent, latency (s)
+        f.writelines(f"{t:.6f} {lat:.6f}\n" for t, lat in zip(samples.sent, samples.latency, strict=True))
+        f.writelines(f"# {p.name} {p.start:.6f} {p.end:.6f}\n" for p in phases)
     print(f"bot peak RSS {bot.peak_rss / 2**20:.0f} MB; {len(errors)} ERROR lines in its log"
           + (":\n" + "\n".join(errors[:3]) if errors else ""))
     print(f"(files kept in {tmp})" if args.keep else "")

@@ -178,11 +178,13 @@ def decode_round(packed: PackedRound) -> RoundAnswers:
     distinct = _distinct(ids)
     # Free text kept with the submission, and the answers of those without a packed copy.
     extra: list[str | None] = []
-    if packed.unpacked or any(texts):
+    if packed.unpacked:
         extra = [
             (text or None) if blob else packed.unpacked.get(firm)
             for text, blob, firm in zip(texts, has_blob.tolist(), firm_ids.tolist(), strict=True)
         ]
+    elif any(texts):  # every submission has its packed copy (the usual case)
+        extra = [text or None for text in texts]
     text_rows, text_index, text_values = split_text(extra)
     return RoundAnswers(
         firm_ids=firm_ids,
