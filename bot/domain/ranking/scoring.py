@@ -224,26 +224,19 @@ def _weakest(
     scored_cols = np.flatnonzero(dim_col >= 0)
     if not n or not len(scored_cols):
         return weakest
-    # One pass over the questions keeping each firm's WEAKEST largest losses, sorted: a loss
-    # displaces a kept one only when strictly larger, so ties keep questionnaire order, as
-    # repeated first-maximum picks would (and no (n × questions) matrix is built and transposed).
-    best = np.full((WEAKEST, n), -np.inf)
-    where = np.full((WEAKEST, n), -1, np.int64)
+    lost_q = np.empty((len(scored_cols), n))
     with np.errstate(invalid="ignore", divide="ignore"):
-        for j in scored_cols.tolist():
+        for k, j in enumerate(scored_cols.tolist()):
             d = dim_col[j]
-            lost = (MAX_SCORE - scores[j]) * qweight[j] / totals[d] * share[d]
-            lost[np.isnan(lost)] = -np.inf
-            for k in range(WEAKEST):
-                better = lost > best[k]
-                # Slots k+1… shift down where the loss goes in at k.
-                for m in range(WEAKEST - 1, k, -1):
-                    np.copyto(best[m], best[m - 1], where=better)
-                    np.copyto(where[m], where[m - 1], where=better)
-                np.copyto(best[k], lost, where=better)
-                where[k][better] = j
-                # Placed: the firm's loss takes no further slot; the others try the next one.
-                lost[better] = -np.inf
-    found = best > 0
-    weakest[:] = np.where(found, where, -1).T
+            np.multiply((MAX_SCORE - scores[j]) * qweight[j] / totals[d], share[d], out=lost_q[k])
+    lost_q[np.isnan(lost_q)] = -np.inf
+    lost = np.ascontiguousarray(lost_q.T)  # (n, scored)
+    everyone = np.arange(n)
+    for k in range(WEAKEST):
+        j = np.argmax(lost, axis=1)  # the first maximum: ties keep questionnaire order
+        best = lost[everyone, j]
+        weakest[:, k] = np.where(best > 0, scored_cols[j], -1)
+        if k:
+            weakest[:, k] = np.where(weakest[:, k - 1] < 0, -1, weakest[:, k])
+        lost[everyone, j] = -np.inf
     return weakest
