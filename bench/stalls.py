@@ -24,6 +24,14 @@ Per phase the p50, p99 and max of the owners' reply latency (injecting ``/start`
 ``sendMessage`` in that chat, timed in this process) are printed against the targets
 p99 ≤ 100 ms and max ≤ 300 ms.  A reply is counted in the phase during which its ``/start``
 was sent.  This is a measurement script: it prints PASS/MISS and never fails on a missed target.
+
+To tell where a slow reply waited, each phase also shows the event-loop lag of the bot and of
+this process (``bench/lagprobe.py``: how late each loop ran a callback handed to it every
+10 ms; the bot runs as ``python -m bench.lagprobe FILE -m bot``) and the CPU used (% of one
+core) by the bot's event-loop thread, its other threads (aiosqlite's), its worker process and
+this process.  A loop that is blocked or starved of the GIL shows as lag; replies that are slow
+while both loops answer in a few ms waited elsewhere (for a core, a thread, a connection).
+With ``--keep`` every reply's (sent, latency) is left in ``owner-latency.txt``.
 """
 
 from __future__ import annotations

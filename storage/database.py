@@ -67,14 +67,22 @@ class Database:
     Writes go through ``transaction()``, one at a time (SQLite allows one writer). Reads go
     through ``read()`` on reader connections, which WAL lets run while a write is in progress,
     so a long export or import never makes a firm's one-row read wait for it.
+
+    ``snapshot()`` (exports, scoring: tens of thousands of rows, seconds on a busy machine)
+    reads on connections of its own (``bulk_readers``), not on the ``readers`` that serve
+    replies: one export holding one of four shared readers left three for every reply, and
+    under load replies queued for a reader for up to half a second (measured with
+    bench/stalls.py).
     """
 
-    def __init__(self, path: Path | str, *, readers: int = 4) -> None:
+    def __init__(self, path: Path | str, *, readers: int = 4, bulk_readers: int = 2) -> None:
         self.path = Path(path)
         self.readers = readers
+        self.bulk_readers = bulk_readers
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._bulk_pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._reader_conns: list[aiosqlite.Connection] = []
 
     async def _open(self, *, reader: bool) -> aiosqlite.Connection:
@@ -95,16 +103,18 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = await self._open(reader=False)
         await self.migrate()
-        for _ in range(self.readers):
-            conn = await self._open(reader=True)
-            self._reader_conns.append(conn)
-            self._pool.put_nowait(conn)
+        for pool, size in ((self._pool, self.readers), (self._bulk_pool, self.bulk_readers)):
+            for _ in range(size):
+                conn = await self._open(reader=True)
+                self._reader_conns.append(conn)
+                pool.put_nowait(conn)
 
     async def close(self) -> None:
         for conn in self._reader_conns:
             await conn.close()
         self._reader_conns.clear()
         self._pool = asyncio.Queue()
+        self._bulk_pool = asyncio.Queue()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -185,7 +195,8 @@ class Database:
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Repositories]:
         """Like ``read()``, but every statement of the block sees the same committed state (a
-        read transaction): for exports and scoring that read many tables."""
+        read transaction), on a connection kept for such long reads: for exports and scoring,
+        which read many rows of many tables."""
         async with self._reader(snapshot=True) as repo:
             yield repo
 
@@ -197,7 +208,8 @@ class Database:
             return
         if self._conn is None:
             raise RuntimeError("database is not connected")
-        conn = await self._pool.get()
+        pool = self._bulk_pool if snapshot and self.bulk_readers else self._pool
+        conn = await pool.get()
         token = _reading.set((_current_task(), conn))
         try:
             if snapshot:
@@ -209,7 +221,7 @@ class Database:
                 if conn.in_transaction:
                     await conn.rollback()
             finally:
-                self._pool.put_nowait(conn)
+                pool.put_nowait(conn)
 
 
 def _current_task() -> asyncio.Task[Any]:

@@ -2,10 +2,11 @@
 
 ``score_round(db, round_id)``:
 
-1. reads, in ``db.read()`` blocks (no transaction), the round and every submitted submission of
-   it with its firm's sector, estate, cluster and province and its packed answers
-   (``storage/packed_answers.py``) - one statement, so one snapshot - and then the
-   ``answer_values`` the packed answers name;
+1. reads, in ``db.snapshot()`` blocks (on the connections kept for long reads, so replies to
+   users never wait for a reader meanwhile), the round and every submitted submission of it
+   with its firm's sector, estate, cluster and province and its packed answers
+   (``storage/packed_answers.py``) - one statement - and then the ``answer_values`` the
+   packed answers name;
 2. decodes, scores, ranks, summarises and encodes the rows' JSON texts in the worker process
    (``bot.services.offload.run_heavy``; numpy and Python that would otherwise hold the bot's GIL
    for a second and more, slowing every reply): the vectorised scorer
@@ -223,7 +224,8 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         return now
 
     t = started
-    async with db.read() as repo:
+    # Bulk reads: on the snapshot connections, not on the readers that serve replies.
+    async with db.snapshot() as repo:
         round_ = await repo.rounds.get(round_id)
         if round_ is None:
             raise ValueError(f"no round {round_id}")
@@ -234,7 +236,7 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
     t = lap("load", t)
     distinct_ids = await run_heavy(distinct_answer_ids, packed.blob)
     t = lap("score", t)
-    async with db.read() as repo:
+    async with db.snapshot() as repo:
         values = await repo.ranking.answer_values(distinct_ids)
     t = lap("load", t)
     ranked = await run_heavy(
