@@ -70,12 +70,15 @@ class Database:
 
     ``snapshot()`` (exports, scoring: tens of thousands of rows, seconds on a busy machine)
     reads on connections of its own (``bulk_readers``), not on the ``readers`` that serve
-    replies: one export holding one of four shared readers left three for every reply, and
-    under load replies queued for a reader for up to half a second (measured with
-    bench/stalls.py).
+    replies.  Eight of those, not four: a reader is held for a whole ``read()`` block, each of
+    its statements a trip to the connection's thread and back, and when the machine is busy
+    every such wake-up waits for a core; with up to 16 updates handled at once, four readers
+    then ran out and replies queued for one for up to 0.6 s (bench/stalls.py, 50 owners; with
+    eight, the longest wait seen was 0.12 s).  An idle reader is a sleeping thread and a small
+    page cache.
     """
 
-    def __init__(self, path: Path | str, *, readers: int = 4, bulk_readers: int = 2) -> None:
+    def __init__(self, path: Path | str, *, readers: int = 8, bulk_readers: int = 2) -> None:
         self.path = Path(path)
         self.readers = readers
         self.bulk_readers = bulk_readers
