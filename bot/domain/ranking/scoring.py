@@ -2,11 +2,12 @@
 
 Each distinct stored answer (question id + JSON value; a few thousand in a round) gets a small
 integer code from ``AnswerCodes`` and is scored once with the compiled scorer of its question
-(``bot.domain.scoring.question_scorer``) - the very closures ``score_submission`` uses.  The per-firm arithmetic (dimension means, shares,
-composite, lost points) then repeats ``score_submission``'s float operations in the same order on
-whole arrays, so the results are bit-for-bit those of ``bot.domain.scoring.score_submission`` (tests
-check it).  The matrices are laid out question by question (questions × firms), so every step of
-the question loop reads contiguous memory.
+(``bot.domain.scoring.question_scorer``) - the very closures ``score_submission`` uses.  The
+per-firm arithmetic (dimension means, shares, composite, lost points) then repeats
+``score_submission``'s float operations in the same order on whole arrays, so the results are
+bit-for-bit those of ``bot.domain.scoring.score_submission`` (tests check it).  The matrices are
+laid out question by question (questions × firms), so every step of the question loop reads
+contiguous memory.
 
 A submission with a required, applicable question unanswered is ``incomplete`` (not scored), as
 is one whose weights leave no dimension with a positive weight; one with a stored answer that is
