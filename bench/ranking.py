@@ -11,9 +11,11 @@ and one closed round in which every firm submitted a complete, valid, random ass
 ``bot.services.ranking.score_round`` is then timed, best of ``--repeat`` runs of each kind: a
 "first" scoring (the round's scores are deleted, untimed, before it) and a "rescore" (the stored
 results are replaced by the same ones; re-running is idempotent), with its split: load (the SQL
-reads), score (decoding, numpy scoring, ranking, peer statistics and encoding the rows, in a worker
-thread), stage (the scores rows, 5,000 per short transaction, into a TEMP table) and publish (the
-final transaction: delete the previous run's rows, copy the staged ones in, peer stats, commit).
+reads), score (decoding, numpy scoring, ranking and encoding the rows, in a worker thread: the
+bench never calls ``bot.services.offload.configure``, so it runs as ``KHOOSHE_OFFLOAD=thread``),
+stage (the scores rows, 1,000 per short transaction, into a TEMP table, while the peer statistics
+are computed) and publish (the final transaction: upsert the staged rows, delete those of firms
+no longer scored, peer stats, commit).
 Submissions are packed as ``SubmissionRepository.submit`` packs them (``--unpacked``: left without a
 packed copy, as if submitted before migration 0003, so the ranking reads the answers table).
 

@@ -24,6 +24,14 @@ Per phase the p50, p99 and max of the owners' reply latency (injecting ``/start`
 ``sendMessage`` in that chat, timed in this process) are printed against the targets
 p99 ≤ 100 ms and max ≤ 300 ms.  A reply is counted in the phase during which its ``/start``
 was sent.  This is a measurement script: it prints PASS/MISS and never fails on a missed target.
+
+To tell where a slow reply waited, each phase also shows the event-loop lag of the bot and of
+this process (``bench/lagprobe.py``: how late each loop ran a callback handed to it every
+10 ms; the bot runs as ``python -m bench.lagprobe FILE -m bot``) and the CPU used (% of one
+core) by the bot's event-loop thread, its other threads (aiosqlite's), its worker process and
+this process.  A loop that is blocked or starved of the GIL shows as lag; replies that are slow
+while both loops answer in a few ms waited elsewhere (for a core, a thread, a connection).
+With ``--keep`` every reply's (sent, latency) is left in ``owner-latency.txt``.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/stalls.py` puts bench/ first, not the repo root
     sys.path.insert(0, str(ROOT))
 
+from bench.lagprobe import LoopLag, read_samples  # noqa: E402
 from bench.updates import (  # noqa: E402
     TOKEN,
     BotProcess,
@@ -216,16 +225,55 @@ async def admin_does(admin: Any, action: Any, timeout: float = PHASE_TIMEOUT) ->
     return start, time.monotonic(), event
 
 
-def summarise(phases: list[Phase], samples: Samples) -> None:
+async def cpu_sampler(bot: Any, out: list[tuple[float, ...]], stop: asyncio.Event) -> None:
+    """Every 0.5 s: (time, CPU seconds of the bot's event-loop thread, of its other threads, of
+    its children - the worker process -, of this process)."""
+    import psutil
+
+    me = psutil.Process()
+    while not stop.is_set():
+        loop_cpu, other_cpu = bot.thread_cpu()
+        children = 0.0
+        for proc in bot._tree()[1:]:
+            try:
+                t = proc.cpu_times()
+                children += t.user + t.system
+            except psutil.Error:
+                pass
+        t = me.cpu_times()
+        out.append((time.monotonic(), loop_cpu, other_cpu, children, t.user + t.system))
+        await asyncio.sleep(0.5)
+
+
+def _cpu(samples: list[tuple[float, ...]], p: Phase) -> str:
+    """CPU use during the phase in % of one core: bot loop thread, bot other threads, worker, bench."""
+    inside = [s for s in samples if p.start - 0.5 <= s[0] <= p.end + 0.5]
+    if len(inside) < 2:
+        return ""
+    a, b = inside[0], inside[-1]
+    span = b[0] - a[0]
+    return " ".join(f"{100 * (y - x) / span:>4.0f}" for x, y in zip(a[1:], b[1:], strict=True))
+
+
+def _lag(samples: list[tuple[float, float]], p: Phase) -> str:
+    values = [lag * 1000 for sent, lag in samples if p.start <= sent <= p.end]
+    return f"{percentile(values, 0.99):>6.0f} {max(values, default=0.0):>6.0f}"
+
+
+def summarise(phases: list[Phase], samples: Samples, bot_lag: list[tuple[float, float]],
+              bench_lag: list[tuple[float, float]], cpu: list[tuple[float, ...]]) -> None:
     print(f"\nowner /start reply latency per phase (targets: p99 ≤ {TARGET_P99_MS:.0f} ms,"
-          f" max ≤ {TARGET_MAX_MS:.0f} ms)")
-    print(f"{'phase':<9} {'took s':>7} {'replies':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+          f" max ≤ {TARGET_MAX_MS:.0f} ms); loop lag = how late the bot's / this process's event"
+          " loop ran a callback handed to it every 10 ms (p99 and max, ms)")
+    print(f"{'phase':<9} {'took s':>7} {'replies':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+          f" {'bot lag p99/max':>15} {'bench lag p99/max':>17}   CPU % (bot loop, bot threads, worker, bench)")
     verdicts = []
     for p in phases:
         values = [lat * 1000 for t, lat in zip(samples.sent, samples.latency, strict=True) if p.start <= t <= p.end]
         p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
         worst = max(values, default=0.0)
         print(f"{p.name:<9} {p.end - p.start:>7.1f} {len(values):>8} {p50:>8.1f} {p99:>8.1f} {worst:>8.1f}"
+              f"   {_lag(bot_lag, p)}     {_lag(bench_lag, p)}        {_cpu(cpu, p)}"
               + (f"   {p.note}" if p.note else ""))
         verdicts.append(f"{p.name}: p99 {p99:.0f} ms -> {'PASS' if p99 <= TARGET_P99_MS else 'MISS'};"
                         f" max {worst:.0f} ms -> {'PASS' if worst <= TARGET_MAX_MS else 'MISS'}")
@@ -247,9 +295,14 @@ async def run(args: argparse.Namespace) -> None:
     await api.start()
     env = child_env({"KHOOSHE_TOKEN": TOKEN, "KHOOSHE_API_URL": api.base_url, "KHOOSHE_DB": str(db_path),
                      "KHOOSHE_ADMINS": str(ADMIN_ID)})
-    bot = BotProcess("khooshe", [sys.executable, "-m", "bot"], env, tmp / "khooshe.log")
+    # The bot runs under bench.lagprobe, which records its event loop's lag in bot_lag_path.
+    bot_lag_path = tmp / "bot-loop-lag.txt"
+    bot = BotProcess("khooshe", [sys.executable, "-m", "bench.lagprobe", str(bot_lag_path), "-m", "bot"],
+                     env, tmp / "khooshe.log")
+    bench_lag = LoopLag(asyncio.get_running_loop())
     stop = asyncio.Event()
     samples = Samples()
+    cpu: list[tuple[float, ...]] = []
     phases: list[Phase] = []
     owners_tasks: list[asyncio.Task[None]] = []
     try:
@@ -257,6 +310,7 @@ async def run(args: argparse.Namespace) -> None:
         admin = api.user(ADMIN_ID, first_name="Admin", language_code="en")
         owners = [api.user(USER_BASE + i, first_name="Owner", language_code="fa") for i in range(args.owners)]
         owners_tasks = [asyncio.create_task(owner_loop(o, args.period, stop, samples)) for o in owners]
+        owners_tasks.append(asyncio.create_task(cpu_sampler(bot, cpu, stop)))
         await asyncio.sleep(args.period * 2)  # every owner has had a first reply (its user row written)
 
         print("phase idle", file=sys.stderr)
@@ -304,7 +358,11 @@ async def run(args: argparse.Namespace) -> None:
         bot.stop()
         errors = bot.error_lines()
         await api.stop()
-    summarise(phases, samples)
+        bench_lag.stop()
+    summarise(phases, samples, read_samples(bot_lag_path), bench_lag.samples, cpu)
+    with (tmp / "owner-latency.txt").open("w", encoding="ascii") as f:  # for --keep: sent, latency (s)
+        f.writelines(f"{t:.6f} {lat:.6f}\n" for t, lat in zip(samples.sent, samples.latency, strict=True))
+        f.writelines(f"# {p.name} {p.start:.6f} {p.end:.6f}\n" for p in phases)
     print(f"bot peak RSS {bot.peak_rss / 2**20:.0f} MB; {len(errors)} ERROR lines in its log"
           + (":\n" + "\n".join(errors[:3]) if errors else ""))
     print(f"(files kept in {tmp})" if args.keep else "")

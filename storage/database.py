@@ -73,14 +73,25 @@ class Database:
     Writes go through ``transaction()``, one at a time (SQLite allows one writer). Reads go
     through ``read()`` on reader connections, which WAL lets run while a write is in progress,
     so a long export or import never makes a firm's one-row read wait for it.
+
+    ``snapshot()`` (exports, scoring: tens of thousands of rows, seconds on a busy machine)
+    reads on connections of its own (``bulk_readers``), not on the ``readers`` that serve
+    replies.  Eight of those, not four: a reader is held for a whole ``read()`` block, each of
+    its statements a trip to the connection's thread and back, and when the machine is busy
+    every such wake-up waits for a core; with up to 16 updates handled at once, four readers
+    then ran out and replies queued for one for up to 0.6 s (bench/stalls.py, 50 owners; with
+    eight, the longest wait seen was 0.12 s).  An idle reader is a sleeping thread and a small
+    page cache.
     """
 
-    def __init__(self, path: Path | str, *, readers: int = 4) -> None:
+    def __init__(self, path: Path | str, *, readers: int = 8, bulk_readers: int = 2) -> None:
         self.path = Path(path)
         self.readers = readers
+        self.bulk_readers = bulk_readers
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._bulk_pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._reader_conns: list[aiosqlite.Connection] = []
 
     async def _open(self, *, reader: bool) -> aiosqlite.Connection:
@@ -101,16 +112,18 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = await self._open(reader=False)
         await self.migrate()
-        for _ in range(self.readers):
-            conn = await self._open(reader=True)
-            self._reader_conns.append(conn)
-            self._pool.put_nowait(conn)
+        for pool, size in ((self._pool, self.readers), (self._bulk_pool, self.bulk_readers)):
+            for _ in range(size):
+                conn = await self._open(reader=True)
+                self._reader_conns.append(conn)
+                pool.put_nowait(conn)
 
     async def close(self) -> None:
         for conn in self._reader_conns:
             await conn.close()
         self._reader_conns.clear()
         self._pool = asyncio.Queue()
+        self._bulk_pool = asyncio.Queue()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -196,7 +209,8 @@ class Database:
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Repositories]:
         """Like ``read()``, but every statement of the block sees the same committed state (a
-        read transaction): for exports and scoring that read many tables."""
+        read transaction), on a connection kept for such long reads: for exports and scoring,
+        which read many rows of many tables."""
         async with self._reader(snapshot=True) as repo:
             yield repo
 
@@ -208,7 +222,8 @@ class Database:
             return
         if self._conn is None:
             raise RuntimeError("database is not connected")
-        conn = await self._pool.get()
+        pool = self._bulk_pool if snapshot and self.bulk_readers else self._pool
+        conn = await pool.get()
         token = _reading.set((_current_task(), conn))
         try:
             if snapshot:
@@ -220,7 +235,7 @@ class Database:
                 if conn.in_transaction:
                     await conn.rollback()
             finally:
-                self._pool.put_nowait(conn)
+                pool.put_nowait(conn)
 
 
 def _current_task() -> asyncio.Task[Any]:

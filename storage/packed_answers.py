@@ -158,6 +158,12 @@ def _distinct(ids: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
+def distinct_answer_ids(blob: bytes) -> npt.NDArray[np.uint32]:
+    """``decode_round(packed).distinct_ids`` from ``packed.blob`` alone (what to look up in
+    answer_values before decoding: decoding the rest costs ten times as much)."""
+    return _distinct(np.frombuffer(blob or b"", "<u4"))
+
+
 def decode_round(packed: PackedRound) -> RoundAnswers:
     """Decodes what the load query returned (numpy; meant for a worker thread)."""
     n = packed.count
@@ -172,11 +178,13 @@ def decode_round(packed: PackedRound) -> RoundAnswers:
     distinct = _distinct(ids)
     # Free text kept with the submission, and the answers of those without a packed copy.
     extra: list[str | None] = []
-    if packed.unpacked or any(texts):
+    if packed.unpacked:
         extra = [
             (text or None) if blob else packed.unpacked.get(firm)
             for text, blob, firm in zip(texts, has_blob.tolist(), firm_ids.tolist(), strict=True)
         ]
+    elif any(texts):  # every submission has its packed copy (the usual case)
+        extra = [text or None for text in texts]
     text_rows, text_index, text_values = split_text(extra)
     return RoundAnswers(
         firm_ids=firm_ids,

@@ -154,6 +154,14 @@ def _plan(questionnaire: Questionnaire, sector: str | None) -> _Plan:
     return entry[1]
 
 
+def question_scorer(question: Question) -> Scorer | None:
+    """The compiled scorer of ``question`` (None when it is not scored): ``scorer(value,
+    reference_year)`` is ``score_question`` for a value that is not None, with no sector check.
+    For callers that score many answers to the same questions (the round scorer), so the
+    question's checks are not paid per answer."""
+    return _scorer(question) if question.is_scored else None
+
+
 def score_question(
     question: Question, value: Any, *, reference_year: int, sector: str | None = None
 ) -> float | None:

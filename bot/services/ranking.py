@@ -2,10 +2,11 @@
 
 ``score_round(db, round_id)``:
 
-1. reads, in ``db.read()`` blocks (no transaction), the round and every submitted submission of
-   it with its firm's sector, estate, cluster and province and its packed answers
-   (``storage/packed_answers.py``) - one statement, so one snapshot - and then the
-   ``answer_values`` the packed answers name;
+1. reads, in ``db.snapshot()`` blocks (on the connections kept for long reads, so replies to
+   users never wait for a reader meanwhile), the round and every submitted submission of it
+   with its firm's sector, estate, cluster and province and its packed answers
+   (``storage/packed_answers.py``) - one statement - and then the ``answer_values`` the
+   packed answers name;
 2. decodes, scores, ranks, summarises and encodes the rows' JSON texts in the worker process
    (``bot.services.offload.run_heavy``; numpy and Python that would otherwise hold the bot's GIL
    for a second and more, slowing every reply): the vectorised scorer
@@ -52,7 +53,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.ranking.peers import PeerRow, peer_rows
@@ -61,9 +61,10 @@ from bot.domain.ranking.scoring import AnswerCodes, Scored, score_codes
 from bot.domain.ranking.sensitivity import Sensitivity, sensitivity
 from bot.domain.ranking.weights import round_scores, validate_weights
 from bot.services.assessment import reference_year
+from bot.services.offload import mode as offload_mode
 from bot.services.offload import pack, run_heavy, unpack
 from storage.database import Database
-from storage.packed_answers import PackedRound, RoundAnswers, decode_round
+from storage.packed_answers import PackedRound, RoundAnswers, decode_round, distinct_answer_ids
 from storage.repositories.ranking import (
     FloatArray,
     IntArray,
@@ -107,8 +108,9 @@ class _Ranked:
     groups: dict[str, IntArray]
     dims: FloatArray
     composite: FloatArray
-    #: per ``chunk`` firms, pickled: (their ``scores.dimensions`` texts, their ``scores.weakest`` texts).
-    texts: list[bytes]
+    #: per ``chunk`` firms: (their ``scores.dimensions`` texts, their ``scores.weakest`` texts),
+    #: pickled when they come from the worker process (see ``rows``).
+    texts: list[bytes] | list[tuple[list[str], list[str]]]
     chunk: int
     ranks: dict[str, tuple[IntArray, IntArray]]
     percentile: FloatArray
@@ -122,7 +124,8 @@ class _Ranked:
         """The staging rows of chunk ``k``, made lazily (by whoever iterates: the database
         connection's thread)."""
         part = slice(k * self.chunk, (k + 1) * self.chunk)
-        dimensions, weakest = unpack(self.texts[k])
+        texts = self.texts[k]
+        dimensions, weakest = unpack(texts) if isinstance(texts, bytes) else texts
         yield from stage_rows(
             self.firm_ids[part], {key: v[part] for key, v in self.groups.items()},
             dimensions, self.composite[part], weakest,
@@ -138,11 +141,6 @@ def _peers(dim_ids: list[str], composite: FloatArray, dims: FloatArray, groups: 
     return peer_rows(metrics, values, groups)
 
 
-def _distinct_ids(packed: PackedRound) -> npt.NDArray[np.uint32]:
-    """The ``answer_values`` ids the packed answers name (in the worker process)."""
-    return decode_round(packed).distinct_ids
-
-
 def _rank(
     round_id: int,
     version: int,
@@ -151,6 +149,7 @@ def _rank(
     packed: PackedRound,
     values: list[tuple[int, str, str]],
     chunk: int,
+    pickled: bool,
 ) -> _Ranked:
     """Decoding, scoring, ranking and encoding (CPU only; in the worker process)."""
     questionnaire = load_questionnaire(version)
@@ -184,13 +183,17 @@ def _rank(
     dims = round_scores(scored.dims[ok])
     dimensions = encode_dimensions(dim_ids, dims)
     weakest = encode_weakest([q.id for q in questionnaire.questions], scored.weakest[ok])
+    # From the worker process, a chunk's texts travel as one pickle, unpickled by the database
+    # thread when the chunk is staged (all at once, 200,000 strings would hold the bot's GIL for
+    # tens of ms); a worker thread shares the bot's memory, so nothing is pickled.
+    texts = [(dimensions[k:k + chunk], weakest[k:k + chunk]) for k in range(0, len(ok), chunk)]
     return _Ranked(
         dim_ids=dim_ids,
         firm_ids=answers.firm_ids[ok],
         groups=groups,
         dims=dims,
         composite=composite,
-        texts=[pack((dimensions[k:k + chunk], weakest[k:k + chunk])) for k in range(0, len(ok), chunk)],
+        texts=[pack(part) for part in texts] if pickled else texts,
         chunk=chunk,
         ranks={scope: group_ranks_ordered(composite, ids, by_value) for scope, ids in groups.items()},
         percentile=percentiles(composite),
@@ -221,7 +224,8 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         return now
 
     t = started
-    async with db.read() as repo:
+    # Bulk reads: on the snapshot connections, not on the readers that serve replies.
+    async with db.snapshot() as repo:
         round_ = await repo.rounds.get(round_id)
         if round_ is None:
             raise ValueError(f"no round {round_id}")
@@ -230,13 +234,14 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         ref_year = reference_year(round_)
         packed, fingerprint = await repo.ranking.load(round_id)
     t = lap("load", t)
-    distinct_ids = await run_heavy(_distinct_ids, packed)
+    distinct_ids = await run_heavy(distinct_answer_ids, packed.blob)
     t = lap("score", t)
-    async with db.read() as repo:
+    async with db.snapshot() as repo:
         values = await repo.ranking.answer_values(distinct_ids)
     t = lap("load", t)
     ranked = await run_heavy(
-        _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK)
+        _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK,
+        offload_mode() == "process")
     del packed, values
     t = lap("score", t)
 

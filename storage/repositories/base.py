@@ -32,13 +32,16 @@ class Repository:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
+    # One trip to the connection's thread per statement (``execute_fetchall``) instead of three
+    # (execute, fetch, close the cursor): each trip wakes that thread and then the event loop,
+    # and on a busy machine every wake-up can wait for a core, so a reply that needs a dozen
+    # small reads pays it dozens of times.  (The statements here return one row or a few.)
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self._one(sql, params)

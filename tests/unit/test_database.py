@@ -97,3 +97,29 @@ async def test_a_snapshot_sees_one_committed_state_for_the_whole_block(db: Datab
         assert await repo.users.get(7) is None
     async with db.read() as repo:
         assert await repo.users.get(7) is not None
+
+
+async def test_snapshots_never_take_the_readers_that_serve_replies(db: Database) -> None:
+    # An export holds its snapshot for seconds; every reader must stay free for replies meanwhile.
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def export() -> None:
+        async with db.snapshot() as repo:
+            await repo.users.get(1)
+            held.set()
+            await release.wait()
+
+    exporting = asyncio.create_task(export())
+    await held.wait()
+    together = asyncio.Barrier(db.readers)
+
+    async def reply() -> None:
+        async with db.read() as repo:
+            await together.wait()  # every reader taken at once
+            assert await repo.users.get(1) is None
+
+    async with asyncio.timeout(3):
+        await asyncio.gather(*(reply() for _ in range(db.readers)))
+    release.set()
+    await exporting

@@ -1,12 +1,13 @@
 """Vectorised scoring of a round's coded answers, bit-for-bit equal to ``score_submission``.
 
 Each distinct stored answer (question id + JSON value; a few thousand in a round) gets a small
-integer code from ``AnswerCodes`` and is scored once with ``bot.domain.scoring.score_question`` - the
-very closures ``score_submission`` uses.  The per-firm arithmetic (dimension means, shares,
-composite, lost points) then repeats ``score_submission``'s float operations in the same order on
-whole arrays, so the results are bit-for-bit those of ``bot.domain.scoring.score_submission`` (tests
-check it).  The matrices are laid out question by question (questions × firms), so every step of
-the question loop reads contiguous memory.
+integer code from ``AnswerCodes`` and is scored once with the compiled scorer of its question
+(``bot.domain.scoring.question_scorer``) - the very closures ``score_submission`` uses.  The
+per-firm arithmetic (dimension means, shares, composite, lost points) then repeats
+``score_submission``'s float operations in the same order on whole arrays, so the results are
+bit-for-bit those of ``bot.domain.scoring.score_submission`` (tests check it).  The matrices are
+laid out question by question (questions × firms), so every step of the question loop reads
+contiguous memory.
 
 A submission with a required, applicable question unanswered is ``incomplete`` (not scored), as
 is one whose weights leave no dimension with a positive weight; one with a stored answer that is
@@ -24,12 +25,15 @@ import numpy.typing as npt
 
 from bot.domain.questionnaire import Questionnaire
 from bot.domain.ranking.weights import validate_weights
-from bot.domain.scoring import MAX_SCORE, score_question
+from bot.domain.scoring import MAX_SCORE, question_scorer
 
 #: How many "weakest" questions each firm gets (``bot.domain.scoring.weakest(q, result, 3)``).
 WEAKEST = 3
 
 ANSWERED, INVALID, IGNORED = 0, 1, 2
+
+#: ``json.loads`` of a str without its per-call argument checks (thousands of calls per round).
+_decode = json.JSONDecoder().decode
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -45,7 +49,9 @@ class AnswerCodes:
         self.questionnaire = questionnaire
         self.ref_year = ref_year
         self._column = {q.id: i for i, q in enumerate(questionnaire.questions)}
-        self._scored = [q.is_scored for q in questionnaire.questions]
+        # Looked up once per question: a question's own checks (pydantic attribute access) cost
+        # more than scoring the answer, and a round has thousands of distinct answers.
+        self._scorers = [question_scorer(q) for q in questionnaire.questions]
         self._codes: dict[tuple[str, str], int] = {}
         self.col: list[int] = []
         self.kind: list[int] = []
@@ -62,16 +68,16 @@ class AnswerCodes:
             return code
         col, kind, points = self._column.get(qid, -1), IGNORED, np.nan
         if col >= 0:
-            question = self.questionnaire.questions[col]
             try:
-                value = json.loads(text)
+                value = _decode(text)
             except ValueError:
                 value, kind = None, INVALID
             if value is not None:  # a stored JSON null is no answer (score_submission skips it)
                 kind = ANSWERED
-                if self._scored[col]:
+                scorer = self._scorers[col]
+                if scorer is not None:
                     try:
-                        score = score_question(question, value, reference_year=self.ref_year)
+                        score = scorer(value, self.ref_year)
                     except (ValueError, TypeError):
                         kind = INVALID
                     else:
