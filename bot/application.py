@@ -15,6 +15,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
+from bot import transport
 from bot.clock import Clock
 from bot.context import KhoosheApp, KhoosheContext, Services, UserData
 from bot.delivery import broadcasts
@@ -129,6 +130,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         registration_state=registration.state_of,
         assessment_state=assessment.state_of,
     )
+    requests = transport.requests(settings.http, settings.max_concurrent_updates + 4)
     app = (
         ApplicationBuilder()
         .token(settings.token.get_secret_value())
@@ -140,7 +142,8 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
         .rate_limiter(InteractiveRateLimiter(pacer))
         .defaults(Defaults(tzinfo=settings.zone))
-        .connection_pool_size(settings.max_concurrent_updates + 4)
+        .request(requests[0])
+        .get_updates_request(requests[1])
         .build()
     )
     services.worker = DeliveryWorker(

@@ -34,6 +34,7 @@ from bot.domain.questionnaire import (
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
+from bot.transport import loop as transport_loop
 from bot.update_processor import PerUserUpdateProcessor
 from storage.database import Database, MigrationError
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             load_questionnaire(version)
         if args.command in (None, "run"):
             settings = Settings()
-            asyncio.run(serve(settings))
+            transport_loop.run(serve(settings), settings.loop)
         else:
             storage = OperatorSettings()
             print(asyncio.run(operate(storage, args)))

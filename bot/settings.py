@@ -93,6 +93,10 @@ class Settings(OperatorSettings):
     invitation_hours: int = Field(default=72, gt=0)
     # Where exports, imports and scoring do their CPU work (bot.services.offload).
     offload: Literal["thread", "process"] = "process"
+    # The HTTP client of Bot API calls (bot.transport): aiohttp is faster; httpx is PTB's own.
+    http: Literal["aiohttp", "httpx"] = "aiohttp"
+    # The event loop: uvloop when it is installed (auto), or asyncio's own.
+    loop: Literal["auto", "uvloop", "asyncio"] = "auto"
 
     @field_validator("token")
     @classmethod
