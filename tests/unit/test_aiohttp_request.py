@@ -259,3 +259,16 @@ def test_httpx_stays_selectable():
 
     general, updates = transport.requests("httpx", 4)
     assert isinstance(general, HTTPXRequest) and isinstance(updates, HTTPXRequest)
+
+
+async def test_the_proxy_comes_from_the_environment_once(server, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", server.base)
+    monkeypatch.setenv("NO_PROXY", "direct.invalid")
+    async with AiohttpRequest() as req:
+        # Only the proxy (our server) can answer for a host that does not exist.
+        assert (await req.post(f"http://api.invalid/bot{TOKEN}/getMe"))["username"] == "unit_bot"  # type: ignore[index]
+        with pytest.raises(NetworkError):
+            await req.post(f"http://direct.invalid/bot{TOKEN}/getMe")
+    async with AiohttpRequest(trust_env=False) as req:
+        with pytest.raises(NetworkError):
+            await req.post(f"http://api.invalid/bot{TOKEN}/getMe")
