@@ -640,14 +640,16 @@ def report(results: list[BotResult], args: argparse.Namespace) -> None:
           f" {args.http or 'default'}, loop {args.loop or 'default'}): {args.owners} users, {os.cpu_count()} CPUs,"
           f" RTT {args.rtt_ms:g} ms"
           + (" — PROFILED, figures inflated by cProfile" if args.profile else ""))
-    head = (f"{'bot':<26} {'updates':>7} {'upd/s':>7} {'bot CPU':>8} {'bench CPU':>9} │"
+    head = (f"{'bot':<26} {'updates':>7} {'upd/s':>7} {'bot CPU':>8} {'ms/upd':>6} {'bench CPU':>9} │"
             f" {'rate':>6} {'p50 ms':>7} {'p99 ms':>7} {'step p99':>8} │ {'peak RSS MB':>11}")
     print(head)
     print("─" * len(head))
     for r in results:
         s, lat = r.saturation, r.latency
         sat = (f"{s.updates:>7} {fmt(s.per_second):>7} {fmt(100 * s.bot_cpu / s.wall):>7}%"
-               f" {fmt(100 * s.bench_cpu / s.wall):>8}%") if s and s.wall else f"{'-':>7} {'-':>7} {'-':>8} {'-':>9}"
+               f" {fmt(1000 * s.bot_cpu / s.updates, 2):>6}"
+               f" {fmt(100 * s.bench_cpu / s.wall):>8}%") if s and s.wall and s.updates \
+            else f"{'-':>7} {'-':>7} {'-':>8} {'-':>6} {'-':>9}"
         if lat and lat.rec.first:
             lat_cols = (f" {fmt(lat.per_second):>6} {fmt(1000 * percentile(lat.rec.first, .5), 1):>7}"
                         f" {fmt(1000 * percentile(lat.rec.first, .99), 1):>7}"
@@ -656,7 +658,8 @@ def report(results: list[BotResult], args: argparse.Namespace) -> None:
             lat_cols = f" {'-':>6} {'-':>7} {'-':>7} {'-':>8}"
         print(f"{r.name:<26} {sat} │{lat_cols} │ {fmt(r.peak_rss / 2**20, 1):>11}")
     print("upd/s: saturation, all users at once.  bot/bench CPU: % of one core during saturation (bench ="
-          " fake server + users).\nrate/p50/p99: second phase, open-loop at the given updates/s; p50/p99 ="
+          " fake server + users); ms/upd: the bot's CPU time per update in saturation (all its threads)."
+          "\nrate/p50/p99: second phase, open-loop at the given updates/s; p50/p99 ="
           " inject → first send/edit in the chat; step p99 = inject → the message the user waits for.")
 
     for r in results:
@@ -690,6 +693,13 @@ def report(results: list[BotResult], args: argparse.Namespace) -> None:
         ratio = khooshe.saturation.per_second / echo.saturation.per_second
         print(f"throughput khooshe/echo = {ratio:.2f}   target ≥ {TARGET_RATIO}: "
               f"{'PASS' if ratio >= TARGET_RATIO else 'MISS'}")
+        k, e = khooshe.saturation, echo.saturation
+        if k.bot_cpu and e.bot_cpu:
+            # Less at the mercy of other load on the machine than wall-clock throughput: what the
+            # ratio would be if each bot had a core to itself and were CPU-bound.
+            cpu_ratio = (e.bot_cpu / e.updates) / (k.bot_cpu / k.updates)
+            print(f"CPU per update echo/khooshe = {cpu_ratio:.2f}   (khooshe {1000 * k.bot_cpu / k.updates:.2f} ms,"
+                  f" echo {1000 * e.bot_cpu / e.updates:.2f} ms; the throughput ratio if both were CPU-bound on a core each)")
     if khooshe and khooshe.latency and khooshe.latency.rec.first:
         p99 = 1000 * percentile(khooshe.latency.rec.first, .99)
         print(f"khooshe p99 at half saturation = {p99:.1f} ms   target ≤ {TARGET_P99_MS:g} ms: "
