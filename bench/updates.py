@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import math
 import os
@@ -117,6 +118,7 @@ def make_api(rtt_ms: float, platform: str = "telegram") -> Any:
             self.rtt = rtt_ms / 1000.0
             self.injected = 0
             self.requests = 0
+            self.methods: collections.Counter[str] = collections.Counter()
             self.polling = asyncio.Event()
 
         async def push_update(self, update: dict[str, Any]) -> int:
@@ -129,6 +131,7 @@ def make_api(rtt_ms: float, platform: str = "telegram") -> Any:
 
         async def _handle(self, request: Any) -> Any:
             self.requests += 1
+            self.methods[request.match_info.get("method", "?")] += 1
             if self.rtt:
                 await asyncio.sleep(self.rtt)  # the whole round trip, paid once per request
             return await super()._handle(request)
@@ -514,6 +517,8 @@ class BotResult:
     idle_rss: int = 0  # RSS once polling, before any load
     log_errors: int = 0
     notes: list[str] = field(default_factory=list)
+    methods: dict[str, int] = field(default_factory=dict)  # Bot API requests by method, whole run
+    injected: int = 0  # updates injected, whole run
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -567,6 +572,7 @@ async def bench_khooshe(args: argparse.Namespace, tmp: Path) -> BotResult:
             result.log_errors = len(errors)
             if errors:
                 result.notes.append(f"khooshe log has {len(errors)} ERROR lines, e.g.:\n" + "\n".join(errors[:3]))
+        result.methods, result.injected = dict(api.methods), api.injected
         await api.stop()
     if args.profile:
         show_profile(profile_file)
@@ -600,6 +606,7 @@ async def bench_echo(args: argparse.Namespace, pattern: Sequence[Step], rate: fl
         if bot is not None:
             bot.stop()
             result.peak_rss = bot.peak_rss
+        result.methods, result.injected = dict(api.methods), api.injected
         await api.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return result
@@ -683,6 +690,11 @@ def report(results: list[BotResult], args: argparse.Namespace) -> None:
         if r.latency:
             print(f"  {r.name}: latency phase asked {r.latency.rate_asked:.1f}/s, got {r.latency.per_second:.1f}/s"
                   f" over {r.latency.wall:.0f}s; dispatch lateness p99 {1000 * r.latency.late_p99:.1f} ms")
+        if r.injected:
+            calls = {m: n for m, n in r.methods.items() if m.lower() != "getupdates"}
+            print(f"  {r.name}: Bot API requests per update {sum(calls.values()) / r.injected:.2f} (" + ", ".join(
+                f"{m} {n / r.injected:.2f}" for m, n in sorted(calls.items(), key=lambda kv: -kv[1]) if n / r.injected >= 0.01)
+                + f"), plus getUpdates {r.methods.get('getUpdates', 0) / r.injected:.2f}")
         for note in r.notes:
             print("  " + note)
 
