@@ -95,8 +95,8 @@ class Settings(OperatorSettings):
     offload: Literal["thread", "process"] = "process"
     # The HTTP client of Bot API calls (bot.transport): aiohttp is faster; httpx is PTB's own.
     http: Literal["aiohttp", "httpx"] = "aiohttp"
-    # The event loop: uvloop when it is installed (auto), or asyncio's own.
-    loop: Literal["auto", "uvloop", "asyncio"] = "auto"
+    # The event loop: asyncio's own; uvloop (optional extra) measured no clear gain (bench/README.md).
+    loop: Literal["auto", "uvloop", "asyncio"] = "asyncio"
 
     @field_validator("token")
     @classmethod

@@ -1,4 +1,4 @@
-"""Runs the bot's main coroutine on uvloop when it is installed, else on asyncio's own loop."""
+"""Runs the bot's main coroutine on the chosen event loop: asyncio's own, or uvloop (optional)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def loop_factory(choice: LoopChoice) -> Callable[[], asyncio.AbstractEventLoop] 
     return factory
 
 
-def run(main: Coroutine[Any, Any, T], choice: LoopChoice = "auto") -> T:
+def run(main: Coroutine[Any, Any, T], choice: LoopChoice = "asyncio") -> T:
     """``asyncio.run(main)`` on the chosen loop."""
     factory = loop_factory(choice)
     log.info("event loop: %s", "uvloop" if factory is not None else "asyncio")

@@ -272,3 +272,22 @@ async def test_the_proxy_comes_from_the_environment_once(server, monkeypatch):
     async with AiohttpRequest(trust_env=False) as req:
         with pytest.raises(NetworkError):
             await req.post(f"http://api.invalid/bot{TOKEN}/getMe")
+
+
+def test_the_event_loop_choice_falls_back_without_uvloop():
+    from bot.transport import loop
+
+    assert loop.loop_factory("asyncio") is None
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        assert loop.loop_factory("auto") is None
+        with pytest.raises(ImportError):
+            loop.loop_factory("uvloop")
+    else:
+        assert loop.loop_factory("auto") is not None and loop.loop_factory("uvloop") is not None
+
+    async def answer() -> int:
+        return 42
+
+    assert loop.run(answer(), "auto") == 42

@@ -150,3 +150,13 @@ def test_env_file_is_read_when_given(clean_env: pytest.MonkeyPatch, tmp_path: Pa
     s = Settings(_env_file=env_file)  # type: ignore[call-arg]
     assert s.admins == frozenset({3, 4})
     assert s.token.get_secret_value() == TOKEN
+
+
+def test_http_client_and_event_loop(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("KHOOSHE_TOKEN", TOKEN)
+    assert (settings().http, settings().loop) == ("aiohttp", "asyncio")
+    clean_env.setenv("KHOOSHE_HTTP", "httpx")
+    clean_env.setenv("KHOOSHE_LOOP", "auto")
+    assert (settings().http, settings().loop) == ("httpx", "auto")
+    clean_env.setenv("KHOOSHE_HTTP", "requests")
+    assert error_line(clean_env).startswith("KHOOSHE_HTTP is invalid")
