@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
+import ssl
 from collections.abc import Iterator
 from typing import IO, Any
 from urllib.parse import urlencode, urlsplit
@@ -91,6 +94,7 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self._pool_size, limit_per_host=0, ttl_dns_cache=300, enable_cleanup_closed=False,
+                ssl=tls_context(),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -166,6 +170,20 @@ class AiohttpRequest(BaseRequest):
             proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
             self._proxy_of[key] = None if proxy is None or proxy_bypass(key[1]) else proxy
         return self._proxy_of[key]
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext | bool:
+    """True (aiohttp's verifying context over the system's certificates, already loaded by aiohttp
+    itself) when the system has a certificate store, else a context over certifi's bundle, as
+    httpx uses (a bare image may have no store; each loaded bundle costs ~2 MB of RSS)."""
+    paths = ssl.get_default_verify_paths()
+    if (paths.cafile and os.path.isfile(paths.cafile)) or (paths.capath and os.path.isdir(paths.capath)
+                                                            and any(os.scandir(paths.capath))):
+        return True
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def multipart(params: dict[str, str], files: dict[str, Any]) -> aiohttp.FormData:
