@@ -291,3 +291,18 @@ def test_the_event_loop_choice_falls_back_without_uvloop():
         return 42
 
     assert loop.run(answer(), "auto") == 42
+
+
+def test_without_a_system_certificate_store_certifi_is_trusted(monkeypatch, tmp_path):
+    import ssl
+
+    from bot.transport import aiohttp_request
+
+    empty = ssl.DefaultVerifyPaths(str(tmp_path / "none.pem"), str(tmp_path), "SSL_CERT_FILE", "", "SSL_CERT_DIR", "")
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: empty)
+    aiohttp_request.tls_context.cache_clear()
+    try:
+        context = aiohttp_request.tls_context()
+        assert isinstance(context, ssl.SSLContext) and context.cert_store_stats()["x509_ca"] > 0
+    finally:
+        aiohttp_request.tls_context.cache_clear()
