@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.delivery.keys import broadcast_prefix  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.repositories.base import stamp  # noqa: E402
 from tests.support.factories import national_id, tehran  # noqa: E402
@@ -129,7 +130,7 @@ async def queue_broadcast(db_path: Path, when: datetime) -> int:
 async def broadcast_state(db_path: Path, broadcast_id: int) -> tuple[str, dict[str, int]]:
     async with Database(db_path) as db, db.read() as repo:
         found = await repo.broadcasts.get(broadcast_id)
-        counts = await repo.broadcasts.delivery_counts(broadcast_id)
+        counts = await repo.broadcasts.delivery_counts(broadcast_prefix(broadcast_id))
     assert found is not None
     return found.state, counts
 

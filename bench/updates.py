@@ -104,11 +104,10 @@ def make_api(rtt_ms: float, platform: str = "telegram") -> Any:
 
     profile: dict[str, Any] = {}
     if platform != "telegram":
-        # The hook for the fake's other platform profiles (Bale): passed through once
-        # FakeBotApi takes a ``platform`` argument.
-        if "platform" not in inspect.signature(FakeBotApi.__init__).parameters:
-            raise SystemExit(f"the fake Bot API (tests/support/fakebot) has no {platform!r} profile yet")
-        profile["platform"] = platform
+        # The fake's other profiles (Bale); Khooshe is told the same with KHOOSHE_PLATFORM.
+        if "profile" not in inspect.signature(FakeBotApi.__init__).parameters:
+            raise SystemExit(f"the fake Bot API (tests/support/fakebot) has no {platform!r} profile")
+        profile["profile"] = platform
 
     class BenchApi(FakeBotApi):
         """FakeBotApi that counts injected updates, tells when polling starts, and can add RTT."""

@@ -6,7 +6,7 @@ import logging
 from typing import Any, cast
 
 from telegram import BotCommand, Update
-from telegram.error import Forbidden
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -22,21 +22,31 @@ from bot.delivery import broadcasts
 from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
 from bot.domain.quiet_hours import QuietHours
-from bot.i18n import LANGUAGES, N_, pick_language, translator
+from bot.domain.throttle import UserThrottle
+from bot.i18n import LANGUAGES, N_, translator
+from bot.intake.inbox import Intake
 from bot.persistence import DerivedConversationPersistence
+from bot.platform.bot import KhoosheBot, UnsupportedMethod
 from bot.services import offload, publishing
 from bot.services.assessment import AssessmentService
+from bot.services.broadcasts import BroadcastService
+from bot.services.invitations import InvitationService
 from bot.services.menu import MenuService
 from bot.services.owner_settings import OwnerSettingsService
+from bot.services.places import PlacesService
 from bot.services.privacy import PrivacyService
 from bot.services.publishing import ResultsService
+from bot.services.registration import RegistrationService
+from bot.services.roles import RolesService
 from bot.services.rounds import RoundPolicy, RoundService
+from bot.services.users import UsersService
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
 from handlers.admin import access as admin_access
 from handlers.admin import invitations, national
 from handlers.admin import places as admin_places
 from handlers.admin import rounds as admin_rounds
+from handlers.common import flood, private_only
 from handlers.common.ui import say
 from handlers.manager import broadcast as broadcast_handlers
 from handlers.manager import dashboard as manager_dashboard
@@ -63,20 +73,8 @@ COMMAND_DESCRIPTIONS = {
 async def remember_user(update: Update, context: KhoosheContext) -> None:
     """Records a user on first contact so their language is known without a query later."""
     user = update.effective_user
-    if user is None:
-        return
-    if user.id in context.services.unreachable:
-        # They wrote to us, so they have unblocked the bot: bulk messages may reach them again.
-        async with context.db.transaction() as repo:
-            await repo.users.clear_unreachable(user.id)
-        context.services.unreachable.discard(user.id)
-    if user.id in context.services.languages:
-        return
-    async with context.db.transaction() as repo:
-        stored = await repo.users.ensure(
-            user_id=user.id, language=pick_language(user.language_code), first_name=user.first_name
-        )
-    context.services.languages[user.id] = stored.language
+    if user is not None:
+        await context.services.users.seen(user.id, language_code=user.language_code, first_name=user.first_name)
 
 
 async def report_error(update: object, context: KhoosheContext) -> None:
@@ -99,11 +97,21 @@ async def publish_commands(app: KhoosheApp) -> None:
     manager's own menu in their chat."""
     from handlers.common import commands as menus
 
-    for lang in LANGUAGES:
-        t = translator(lang)
-        commands = [BotCommand(c, t(COMMAND_DESCRIPTIONS[c])) for c in OWNER_COMMANDS]
-        await app.bot.set_my_commands(commands, language_code=None if lang == "fa" else lang)
-    await menus.publish_all(app.bot, app.bot_data)
+    platform = app.bot_data.settings.messenger
+    if not platform.command_menus:
+        log.info("%s has no command menus; /help lists the commands instead", platform.name)
+        return
+    try:
+        for lang in LANGUAGES:
+            t = translator(lang)
+            commands = [BotCommand(c, t(COMMAND_DESCRIPTIONS[c])) for c in OWNER_COMMANDS]
+            await app.bot.set_my_commands(commands, language_code=None if lang == "fa" else lang)
+        await menus.publish_all(app.bot, app.bot_data)
+    except UnsupportedMethod as exc:
+        log.info("the Bot API has no command menus (%s); /help lists the commands instead", exc.method)
+    except TelegramError as exc:
+        # The menus are a convenience: the bot runs without them, and the next start tries again.
+        log.warning("could not set the command menus (%s); /help lists the commands", exc)
 
 
 def build_application(settings: Settings, db: Database, *, clock: Clock | None = None) -> KhoosheApp:
@@ -115,6 +123,9 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     use_clock(clock.now)
     pacer = Pacer(settings.send_rate)
     languages: dict[int, str] = {}
+    unreachable: set[int] = set()
+    blocked: set[int] = set()
+    blocked_noticed: set[int] = set()
     services = Services(
         settings=settings, db=db, clock=clock, pacer=pacer, quiet=quiet,
         rounds=RoundService(db, clock, RoundPolicy.from_settings(settings)),
@@ -123,29 +134,48 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         menu=MenuService(db, clock, settings.admins),
         results=ResultsService(db),
         assessment=AssessmentService(db, clock, settings.zone),
-        languages=languages,
+        registration=RegistrationService(db, clock, settings.zone),
+        users=UsersService(db, languages, unreachable),
+        broadcasting=BroadcastService(db, clock, quiet, settings.zone),
+        roles=RolesService(db, settings.admins, blocked, blocked_noticed),
+        invitations=InvitationService(db, clock, settings.invitation_hours),
+        places=PlacesService(db),
+        languages=languages, unreachable=unreachable, blocked=blocked, blocked_noticed=blocked_noticed,
     )
     persistence = DerivedConversationPersistence(
         db,
         registration_state=registration.state_of,
         assessment_state=assessment.state_of,
     )
+    processor = PerUserUpdateProcessor(settings.max_concurrent_updates)
     requests = transport.requests(settings.http, settings.max_concurrent_updates + 4)
+    bot = KhoosheBot(
+        settings.token.get_secret_value(), base_url=settings.api_url, base_file_url=settings.file_url,
+        platform=settings.messenger,
+        # The HTTP client of Bot API calls (KHOOSHE_HTTP, bot/transport).
+        request=requests[0], get_updates_request=requests[1],
+        rate_limiter=InteractiveRateLimiter(pacer),
+        defaults=Defaults(tzinfo=settings.zone),
+    )
     app = (
         ApplicationBuilder()
-        .token(settings.token.get_secret_value())
-        .base_url(settings.api_url)
-        .base_file_url(settings.file_url)
+        .bot(bot)
         # PTB types bot_data as a class it calls; a factory returning the one Services works the same.
         .context_types(ContextTypes(context=KhoosheContext, user_data=UserData, bot_data=lambda: services))  # type: ignore[call-overload]
         .persistence(persistence)
-        .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
-        .rate_limiter(InteractiveRateLimiter(pacer))
-        .defaults(Defaults(tzinfo=settings.zone))
-        .request(requests[0])
-        .get_updates_request(requests[1])
+        .concurrent_updates(processor)
+        # The intake (bot.intake) fetches updates instead of PTB's Updater.
+        .updater(None)
         .build()
     )
+    services.intake = Intake(app, db, clock, api_url=settings.api_url, poll_timeout=settings.poll_timeout)
+    processor.on_handled = services.intake.handled
+    processor.throttle = UserThrottle(rate=settings.user_rate, burst=settings.user_burst)
+
+    def slow_down(update: object) -> None:
+        app.create_task(flood.tell_to_slow_down(app.bot, services, update))
+
+    processor.on_throttled = slow_down
     services.worker = DeliveryWorker(
         bot=app.bot, db=db, pacer=pacer, clock=services.clock, quiet=quiet,
         unreachable=services.unreachable,
@@ -155,9 +185,18 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     services.broadcasts = broadcasts.BroadcastKeeper(
         db=db, settings=settings, quiet=quiet, bot=app.bot, wake=services.worker.wake,
     )
+    services.broadcasting.runner = services.broadcasts
     register_handlers(app)
     # The builder's chain forgets the context types it was given; they are the ones above.
     return cast(KhoosheApp, app)
+
+
+async def start_receiving(app: KhoosheApp, *, poll: bool = True) -> None:
+    """Handles the updates left from before a restart, then polls (unless a webhook feeds the
+    intake); call after ``app.start()``."""
+    intake = app.bot_data.intake
+    assert intake is not None
+    await intake.start(poll=poll)
 
 
 async def start_background(app: KhoosheApp) -> None:
@@ -228,11 +267,13 @@ async def schedule_round_edges(app: Application[Any, Any, Any, Any, Any, Any]) -
 
 
 def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Order matters! Blocked users are stopped first (group -2), then users are remembered
+    """Order matters! Chats that are not private are turned away first (group -3), blocked
+    users next (group -2), then users are remembered
     (group -1). In group 0: invitation deep links (/start TOKEN must beat the conversations'
     /start fallback), then conversations, then commands, the menu, and the catch-all last."""
     from handlers.common import menu
 
+    private_only.register(app)
     app.add_handler(TypeHandler(Update, remember_user), group=-1)
     invitations.register(app)
     registration.register(app)

@@ -19,6 +19,7 @@ from bot.application import (
     build_application,
     publish_commands,
     start_background,
+    start_receiving,
     stop_background,
     stop_offload,
 )
@@ -31,12 +32,14 @@ from bot.domain.questionnaire import (
     available_versions,
     load_questionnaire,
 )
+from bot.intake.connection import connect
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
 from bot.transport import loop as transport_loop
 from bot.update_processor import PerUserUpdateProcessor
 from storage.database import Database, MigrationError
+from storage.lease import LeaseHeld, ServingLease
 
 log = logging.getLogger("bot")
 
@@ -74,14 +77,19 @@ def main(argv: list[str] | None = None) -> int:
             load_questionnaire(version)
         if args.command in (None, "run"):
             settings = Settings()
-            transport_loop.run(serve(settings), settings.loop)
+            lease = ServingLease(settings.db)
+            lease.acquire()
+            try:
+                transport_loop.run(serve(settings), settings.loop)
+            finally:
+                lease.release()
         else:
             storage = OperatorSettings()
             print(asyncio.run(operate(storage, args)))
     except ValidationError as exc:
         print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except (CommandError, QuestionnaireError, MigrationError) as exc:
+    except (CommandError, QuestionnaireError, MigrationError, LeaseHeld) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -217,11 +225,12 @@ async def run_until(app: KhoosheApp, stop: asyncio.Event) -> None:
 
 
 async def start_serving(app: KhoosheApp) -> None:
+    settings = app.bot_data.settings
+    await connect(app.bot, settings.api_url)
     await app.initialize()
     await publish_commands(app)
     await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+    await start_receiving(app)
     await start_background(app)
     # Everything loaded so far lives for the whole run; keeping it out of the cyclic
     # collector's sweeps removes the long full-collection pauses users would feel.
@@ -283,12 +292,12 @@ class Shutdown:
         # The worker finishes the message on the wire and takes no new one, alongside the rest;
         # it puts back a row it had to cancel within CANCEL_GRACE_SECONDS.
         worker = asyncio.create_task(stop_background(app, timeout=self.left()), name="khooshe-stop-worker")
-        updater = app.updater
-        if updater is not None and updater.running:
-            stopped = await self._within(updater.stop(), min(self.left(), POLLING_STOP_SECONDS))
-            if not stopped:
-                log.warning("polling did not stop in time; the last updates may be handled again on the next start")
-                self.cancelled.append("polling")
+        intake = app.bot_data.intake
+        # An update fetched but not stored is sent again by the server; a stored one is handled
+        # on the next start: nothing is lost either way.
+        if intake is not None and intake.polling and not await self._within(
+                intake.stop_polling(), min(self.left(), POLLING_STOP_SECONDS)):
+            self.cancelled.append("polling")
         if app.running:
             # Handles the updates already fetched, waits for running jobs, stops the job queue.
             stopping = asyncio.create_task(app.stop(), name="khooshe-stop-app")
@@ -297,6 +306,9 @@ class Shutdown:
                 self._cancel_handlers_and_jobs(app)
                 if not await self._within(stopping, self.unwinding()):
                     self.cancelled.append("the application's stop")
+        # The last "handled" marks, so the next start does not handle those updates again.
+        if intake is not None and not await self._within(intake.close(), max(self.unwinding(), 0.3)):
+            self.cancelled.append("the intake's last marks")
         await asyncio.wait({worker}, timeout=self.unwinding() + 0.1)
         if not worker.done():
             worker.cancel()

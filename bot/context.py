@@ -19,12 +19,19 @@ if TYPE_CHECKING:
     from bot.delivery.pacer import Pacer
     from bot.delivery.worker import DeliveryWorker
     from bot.domain.quiet_hours import QuietHours
+    from bot.intake.inbox import Intake
     from bot.services.assessment import AssessmentService
+    from bot.services.broadcasts import BroadcastService
+    from bot.services.invitations import InvitationService
     from bot.services.menu import MenuService
     from bot.services.owner_settings import OwnerSettingsService
+    from bot.services.places import PlacesService
     from bot.services.privacy import PrivacyService
     from bot.services.publishing import ResultsService
+    from bot.services.registration import RegistrationService
+    from bot.services.roles import RolesService
     from bot.services.rounds import RoundService
+    from bot.services.users import UsersService
 
 
 @dataclass
@@ -42,8 +49,15 @@ class Services:
     menu: MenuService
     results: ResultsService
     assessment: AssessmentService
+    registration: RegistrationService
+    users: UsersService
+    broadcasting: BroadcastService
+    roles: RolesService
+    invitations: InvitationService
+    places: PlacesService
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
+    intake: Intake | None = None
     # user id → language; filled on first contact so the language is known without a query
     # (and by ``owner_settings`` when the user switches).
     languages: dict[int, str] = field(default_factory=dict)
@@ -53,6 +67,8 @@ class Services:
     blocked: set[int] = field(default_factory=set)
     # Blocked users who have had that one notice since start-up.
     blocked_noticed: set[int] = field(default_factory=set)
+    # Group chats already told that Khooshe works in private chats only.
+    told_groups: set[int] = field(default_factory=set)
 
 
 @dataclass

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.platforms import Platform, PlatformName, platform_for
+
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 
 
@@ -83,10 +85,18 @@ class Settings(OperatorSettings):
 
     token: SecretStr
     api_url: str = TELEGRAM_API_URL
+    # telegram or bale; unset, it follows api_url's host (tapi.bale.ai is Bale).
+    platform: PlatformName | None = None
     # Different users are served side by side, each user's own updates strictly in order.
     max_concurrent_updates: int = 16
     # Bulk messages per second; Telegram allows about 30 overall, interactive replies share it.
     send_rate: float = 29.0
+    # One user's updates: this many at once, then this many per second; the rest are dropped
+    # (with one "slow down" notice), so one flooding user cannot slow everyone else.
+    user_burst: int = Field(default=30, ge=1)
+    user_rate: float = Field(default=5.0, gt=0)
+    # How long one getUpdates long poll waits for updates, in seconds.
+    poll_timeout: float = Field(default=30.0, ge=0, le=50)
     # How often the scheduler looks for due rounds and reminders, in seconds.
     tick_seconds: float = 15.0
     # How long a manager invitation link stays valid, in hours.
@@ -114,6 +124,11 @@ class Settings(OperatorSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL such as https://tapi.bale.ai/bot")
         return value
+
+    @property
+    def messenger(self) -> Platform:
+        """What the messenger behind ``api_url`` can and cannot do."""
+        return platform_for(self.api_url, self.platform)
 
     @property
     def file_url(self) -> str:

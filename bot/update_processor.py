@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.domain.throttle import UserThrottle
+from storage.database import handling_update
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -31,6 +35,11 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Told when an update's handlers have finished (the intake marks it handled).
+        self.on_handled: Callable[[object], None] | None = None
+        # Per-user rate; an update over it is dropped, and the user told once (on_throttled).
+        self.throttle: UserThrottle | None = None
+        self.on_throttled: Callable[[object], None] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -54,11 +63,23 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = self._key(update)
+        if self.throttle is not None and key is not None and not self.throttle.allow(key, time.monotonic()):
+            # Dropped before it waits for the user's turn: a flood never queues up behind itself.
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()
+            if self.on_handled is not None:
+                self.on_handled(update)
+            if self.on_throttled is not None and self.throttle.first_refusal(key):
+                self.on_throttled(update)
+            return
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
         try:
             await self._process(update, coroutine)
+            if self.on_handled is not None:
+                self.on_handled(update)
         finally:
             if task is not None:
                 self._tasks.discard(task)
@@ -66,6 +87,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 coroutine.close()  # cancelled while waiting for its turn: it never ran
 
     async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if isinstance(update, Update):
+            # The handler's first transaction marks this update handled along with its effect.
+            handling_update.set(update.update_id)
         key = self._key(update)
         if key is None:
             async with self._slots:

@@ -16,6 +16,7 @@ from typing import Any
 import aiosqlite
 
 from storage.repositories import Repositories
+from storage.repositories.inbox import MARK_HANDLED
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,11 @@ _held: ContextVar[tuple[asyncio.Task[Any], aiosqlite.Connection] | None] = Conte
 # The reader connection the current task is reading on, so a nested read reuses it instead of
 # taking a second one from the pool (which could run dry and wait forever).
 _reading: ContextVar[tuple[asyncio.Task[Any], aiosqlite.Connection] | None] = ContextVar("reading", default=None)
+
+
+# The update the current task is handling (set by the intake): the first transaction of its
+# handler marks it handled, so its effect and "handled" commit together or not at all.
+handling_update: ContextVar[int | None] = ContextVar("handling_update", default=None)
 
 
 def _own(slot: tuple[asyncio.Task[Any], aiosqlite.Connection] | None) -> aiosqlite.Connection | None:
@@ -155,9 +161,11 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Repositories]:
+    async def transaction(self, *, marks_update: bool = True) -> AsyncIterator[Repositories]:
         """Runs the block as one transaction on the writer; it commits on success and rolls back
-        on error. Keep it short (no Bot API calls, no heavy work): every other writer waits."""
+        on error. Keep it short (no Bot API calls, no heavy work): every other writer waits.
+        Inside an update's handler it also marks the update handled, unless ``marks_update`` is
+        false (bookkeeping that is not the update's effect)."""
         if _own(_held.get()) is not None:
             raise NestedTransactionError("this task already holds a transaction; finish it before opening another")
         async with self._lock:
@@ -166,6 +174,9 @@ class Database:
             token = _held.set((_current_task(), conn))
             try:
                 yield Repositories(conn)
+                update_id = handling_update.get()
+                if marks_update and update_id is not None:
+                    await conn.execute(MARK_HANDLED, (update_id,))
             except BaseException:
                 await conn.rollback()
                 raise

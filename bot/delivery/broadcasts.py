@@ -19,17 +19,18 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
-from bot.delivery.keys import broadcast_report_key
+from bot.delivery.keys import broadcast_key, broadcast_prefix, broadcast_report_key
 from bot.delivery.prepared import Prepared, Preparer
 from bot.domain.calendar import format_datetime
 from bot.domain.quiet_hours import QuietHours
 from bot.domain.text import number
 from bot.i18n import translator
 from bot.services.access import access_of, audit
+from bot.services.broadcasts import Tally
 from bot.settings import Settings
 from storage.database import Database
 from storage.repositories import Repositories
-from storage.repositories.broadcasts import Broadcast, outbox_key
+from storage.repositories.broadcasts import Broadcast
 from storage.repositories.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ REPORT_KIND = "broadcast_report"
 BAR_CELLS = 10
 # The progress message is edited at most this often.
 PROGRESS_SECONDS = 3.0
-CAPTION_LIMIT = 1024
-TEXT_LIMIT = 4096
 
 
 def prepared_content(content: dict[str, Any]) -> Prepared:
@@ -66,27 +65,6 @@ def preparers(db: Database) -> dict[str, Preparer]:
         return cache[broadcast_id]
 
     return {KIND: prepare}
-
-
-@dataclass
-class Tally:
-    delivered: int = 0
-    blocked: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    remaining: int = 0
-
-    @classmethod
-    def of(cls, counts: dict[str, int]) -> Tally:
-        return cls(
-            delivered=counts.get("sent", 0), blocked=counts.get("unreachable", 0),
-            failed=counts.get("failed", 0), cancelled=counts.get("cancelled", 0),
-            remaining=counts.get("pending", 0) + counts.get("sending", 0),
-        )
-
-    @property
-    def total(self) -> int:
-        return self.delivered + self.blocked + self.failed + self.cancelled + self.remaining
 
 
 def bar(done: int, total: int) -> str:
@@ -178,7 +156,7 @@ class BroadcastKeeper:
             payload = {"type": KIND, "broadcast_id": b.id}
             queued = await repo.outbox.add_many(
                 kind=KIND, not_before=not_before,
-                rows=[(outbox_key(b.id, owner), owner, payload) for _firm, owner in await repo.broadcasts.audience(audience)],
+                rows=[(broadcast_key(b.id, owner), owner, payload) for _firm, owner in await repo.broadcasts.audience(audience)],
             )
             await repo.broadcasts.set_recipients(b.id, queued)
             await repo.broadcasts.set_state(b.id, "running")
@@ -191,7 +169,7 @@ class BroadcastKeeper:
 
     async def _follow(self, b: Broadcast, now: datetime) -> None:
         async with self.db.read() as repo:
-            tally = Tally.of(await repo.broadcasts.delivery_counts(b.id))
+            tally = Tally.of(await repo.broadcasts.delivery_counts(broadcast_prefix(b.id)))
             lang = await self._language(repo, b.created_by)
         if tally.remaining == 0:
             await self.finish(b, now, cancelled=False)
@@ -236,11 +214,11 @@ class BroadcastKeeper:
             current = await repo.broadcasts.get(b.id)
             # Another tick, or a cancel, may have finished it meanwhile.
             if current is None or current.state not in (("scheduled", "running") if cancelled else ("running",)):
-                return Tally.of(await repo.broadcasts.delivery_counts(b.id))
+                return Tally.of(await repo.broadcasts.delivery_counts(broadcast_prefix(b.id)))
             b = current
             if cancelled:
-                await repo.broadcasts.cancel_pending(b.id)
-            tally = Tally.of(await repo.broadcasts.delivery_counts(b.id))
+                await repo.broadcasts.cancel_pending(broadcast_prefix(b.id))
+            tally = Tally.of(await repo.broadcasts.delivery_counts(broadcast_prefix(b.id)))
             lang = await self._language(repo, b.created_by)
             await repo.broadcasts.set_state(b.id, "cancelled" if cancelled else "done", finished_at=now)
             report = report_text(b, tally, lang, cancelled=cancelled)

@@ -27,6 +27,16 @@ def nudge_key(estate_id: int, day: str, firm_id: int) -> str:
     return f"{nudge_prefix(estate_id, day)}firm:{firm_id}"
 
 
+def broadcast_prefix(broadcast_id: int) -> str:
+    """The start every ``broadcast_key`` of one broadcast shares."""
+    return f"broadcast:{broadcast_id}:"
+
+
+def broadcast_key(broadcast_id: int, owner_id: int) -> str:
+    """One message per (broadcast, firm owner), as a database rule."""
+    return f"{broadcast_prefix(broadcast_id)}user:{owner_id}"
+
+
 def broadcast_report_key(broadcast_id: int) -> str:
     """A broadcast's final report to its sender."""
     return f"broadcast-report:{broadcast_id}"

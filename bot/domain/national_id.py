@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.text import only_digits
+from bot.domain.text import fold_full_width_digits, only_digits
 
 _COEFFICIENTS = (29, 27, 23, 19, 17)
 
@@ -18,9 +18,9 @@ def check_digit(first_ten: str) -> int:
 def parse_national_id(text: str) -> str | None:
     """Returns the ID as 11 Latin digits, or None when it is not a valid one.
 
-    Persian, Arabic and Latin digits are accepted; spaces and dashes are ignored.
+    Persian, Arabic, full-width and Latin digits are accepted; spaces and dashes are ignored.
     """
-    digits = only_digits(text, ignore=" -_")
+    digits = only_digits(fold_full_width_digits(text), ignore=" -_")
     if digits is None or len(digits) != 11:
         return None
     if int(digits[3:9]) == 0:
@@ -30,7 +30,7 @@ def parse_national_id(text: str) -> str | None:
 
 def shape_problem(text: str) -> str | None:
     """Says why the input is not even shaped like an ID: 'letters', 'length' or None."""
-    digits = only_digits(text, ignore=" -_")
+    digits = only_digits(fold_full_width_digits(text), ignore=" -_")
     if digits is None:
         return "letters"
     if len(digits) != 11:

@@ -25,6 +25,16 @@ def normalize(text: str | None) -> str:
     return text.strip(" \n\r\u200c")
 
 
+# Full-width digits (U+FF10…U+FF19) come from East Asian keyboards and from IDs copied out of
+# some PDFs.  Only identifiers fold them: a count or a year typed that way stays refused.
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def fold_full_width_digits(text: str) -> str:
+    """Returns ``text`` with full-width digits as Latin ones."""
+    return text.translate(_FULL_WIDTH_DIGITS)
+
+
 def only_digits(text: str, *, ignore: str = " -_/.") -> str | None:
     """Returns the digits of ``text`` when everything else is an ignorable separator."""
     text = normalize(text)

@@ -41,6 +41,7 @@ from storage.repositories.reports import FirmStatus
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 STATUS = {"submitted": N_("Submitted"), "draft": N_("In progress"), None: N_("Not started")}
 
@@ -62,10 +63,23 @@ def _step(sheet: str) -> None:
         hook(sheet)
 
 
+def _put(ws: Any, values: Sequence[Any]) -> None:
+    """Appends a row; a text that openpyxl would take for a formula is written as a text cell."""
+    row: list[Any] = []
+    for value in values:
+        if isinstance(value, str) and value.startswith("="):
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"
+            row.append(cell)
+        else:
+            row.append(value)
+    ws.append(row)
+
+
 def _sheet(wb: Workbook, title: str, headers: list[str]) -> Any:
     ws = wb.create_sheet(title[:31])
     ws.sheet_view.rightToLeft = True
-    ws.append(headers)
+    _put(ws, headers)
     return ws
 
 
@@ -99,12 +113,14 @@ class _EstateData:
     tally: ProblemTally | None
 
 
-async def estate_workbook(db: Database, estate_id: int, lang: str, settings: Settings) -> bytes:
+async def estate_workbook(db: Database, estate_id: int, lang: str, settings: Settings, now: datetime) -> bytes | None:
     """Sheet 1: the estate's firms, their status in the open (or latest) round and, once a round
-    is published, their scores and ranks; sheet 2: the pressure-points tally; sheet 3: notes."""
+    is published, their scores and ranks; sheet 2: the pressure-points tally; sheet 3: notes.
+    None when there is no such estate; ``now`` is the "Exported on" moment (the bot's clock)."""
     async with db.snapshot() as repo:
         estate = await repo.estates.get(estate_id)
-        assert estate is not None
+        if estate is None:
+            return None
         round_ = await repo.reports.current_or_latest_round()
         published = await repo.reports.latest_published_round()
         data = _EstateData(
@@ -114,8 +130,7 @@ async def estate_workbook(db: Database, estate_id: int, lang: str, settings: Set
             scores=await repo.reports.estate_scores(published.id, estate_id) if published else {},
             tally=await tally_problems(repo, round_, estate_id) if round_ else None,
         )
-    now = datetime.now(settings.zone)
-    return await run_heavy(_estate_book, data, lang, settings.zone, now)
+    return await run_heavy(_estate_book, data, lang, settings.zone, now.astimezone(settings.zone))
 
 
 def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) -> bytes:
@@ -146,7 +161,7 @@ def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) ->
             else:
                 row += [_round2(s["composite"]), *(_round2(s["dimensions"].get(d.id)) for d in dims),
                         s["rank_estate"], s["rank_province"], s["rank_nation"]]
-        ws.append(row)
+        _put(ws, row)
 
     ws = _sheet(wb, t("Pressure points"), [
         t("Problem"), t("Firms reporting it"), t("Share of respondents (%)"), t("Named as the biggest obstacle")])
@@ -161,16 +176,16 @@ def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) ->
             for option in multi.options:
                 n = tally.counts.get(multi.id, {}).get(option.id, 0)
                 top = tally.counts.get(single.id, {}).get(option.id, 0) if single else 0
-                ws.append([option.label(lang), n, round(share(n, tally.respondents), 1), top])
+                _put(ws, [option.label(lang), n, round(share(n, tally.respondents), 1), top])
         notes = tally.notes
     ws = _sheet(wb, t("Notes"), [t("Notes from firms (anonymous):")])
     for note in notes:
-        ws.append([note])
+        _put(ws, [note])
 
     ws = _sheet(wb, t("About"), [t("Estate"), data.estate.name])
-    ws.append([t("Round"), round_.title if round_ else ""])
-    ws.append([t("Scores of the round"), published.title if published else ""])
-    ws.append([t("Exported on"), format_date(now, lang, zone)])
+    _put(ws, [t("Round"), round_.title if round_ else ""])
+    _put(ws, [t("Scores of the round"), published.title if published else ""])
+    _put(ws, [t("Exported on"), format_date(now, lang, zone)])
     return _save(wb)
 
 
@@ -251,7 +266,7 @@ def _append(ws: Any, sheet: str, batches: Iterable[bytes], cells: Callable[[Any]
     for batch in batches:
         _step(sheet)
         for row in unpack(batch):
-            ws.append(cells(row))
+            _put(ws, cells(row))
 
 
 def _sector(t: Translator, code: str) -> str:

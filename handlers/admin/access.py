@@ -1,6 +1,7 @@
 """Who may do what, managed from the chat: estate managers, admins, blocked users, the audit log.
 
-Every command checks the role when it runs (handlers.common.privileged.requires) and is audited. Blocked users are
+Every command checks the role when it runs (handlers.common.guard.requires); the changes, and
+their audit rows, are ``RolesService``'s. Blocked users are
 stopped before any other handler: one short notice, then silence.
 """
 
@@ -19,12 +20,13 @@ from telegram.ext import (
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain.calendar import format_datetime
+from bot.domain.cells import csv_field
 from bot.domain.text import number
 from bot.i18n import translator
-from bot.services.access import Role, access_of, audit
+from bot.services.access import Role
 from handlers.common import commands as menus
 from handlers.common.guard import refuse, requires
-from handlers.common.privileged import int_arg, record, user_id_of
+from handlers.common.privileged import int_arg, user_id_of
 from handlers.common.ui import esc, say, settle_query
 
 log = logging.getLogger(__name__)
@@ -66,17 +68,10 @@ async def block(update: Update, context: KhoosheContext) -> None:
     if target is None:
         await say(update, context, t("Please give the user's numeric id, for example /block 123456789."))
         return
-    async with context.db.read() as repo:
-        target_access = await access_of(repo, context.settings.admins, target)
-    if target_access.is_admin:
+    if await context.services.roles.block(user_id_of(update), target) == "admin":
         await refuse(context, update, "block", target=f"user {target}", detail="target is an admin",
                      message=t("An admin cannot be blocked; demote them first if you must."))
         return
-    async with context.db.transaction() as repo:
-        await repo.access.block(user_id=target, by=user_id_of(update))
-        await audit(repo, user_id=user_id_of(update), action="block", target=f"user {target}")
-    context.services.blocked.add(target)
-    context.services.blocked_noticed.discard(target)
     await say(update, context, t("✅ User {user} is blocked. They get one notice and are ignored after that.",
                                  user=uid(target, lang)))
 
@@ -89,14 +84,9 @@ async def unblock(update: Update, context: KhoosheContext) -> None:
     if target is None:
         await say(update, context, t("Please give the user's numeric id, for example /unblock 123456789."))
         return
-    if target not in context.services.blocked:
+    if not await context.services.roles.unblock(user_id_of(update), target):
         await say(update, context, t("User {user} is not blocked.", user=uid(target, lang)))
         return
-    async with context.db.transaction() as repo:
-        await repo.access.unblock(target)
-        await audit(repo, user_id=user_id_of(update), action="unblock", target=f"user {target}")
-    context.services.blocked.discard(target)
-    context.services.blocked_noticed.discard(target)
     await say(update, context, t("✅ User {user} is unblocked.", user=uid(target, lang)))
 
 
@@ -111,14 +101,11 @@ async def promote(update: Update, context: KhoosheContext) -> None:
     if target is None:
         await say(update, context, t("Please give the user's numeric id, for example /promote 123456789."))
         return
-    if target in context.services.blocked:
+    outcome = await context.services.roles.promote(user_id_of(update), target)
+    if outcome == "blocked":
         await say(update, context, t("User {user} is blocked; unblock them first.", user=uid(target, lang)))
         return
-    async with context.db.transaction() as repo:
-        added = target not in context.settings.admins and await repo.access.promote(user_id=target, by=user_id_of(update))
-        if added:
-            await audit(repo, user_id=user_id_of(update), action="promote", target=f"user {target}")
-    if not added:
+    if outcome == "already":
         await say(update, context, t("User {user} is already an admin.", user=uid(target, lang)))
         return
     await menus.publish_for(context.bot, context.services, target)
@@ -133,16 +120,13 @@ async def demote(update: Update, context: KhoosheContext) -> None:
     if target is None:
         await say(update, context, t("Please give the user's numeric id, for example /demote 123456789."))
         return
-    if target in context.settings.admins:
+    outcome = await context.services.roles.demote(user_id_of(update), target)
+    if outcome == "configured":
         await refuse(context, update, "demote", target=f"user {target}", detail="configured admin",
                      message=t("User {user} is an admin by the bot's configuration (KHOOSHE_ADMINS) and cannot be demoted here.",
                                user=uid(target, lang)))
         return
-    async with context.db.transaction() as repo:
-        removed = await repo.access.demote(target)
-        if removed:
-            await audit(repo, user_id=user_id_of(update), action="demote", target=f"user {target}")
-    if not removed:
+    if outcome == "not_admin":
         await say(update, context, t("User {user} is not an admin.", user=uid(target, lang)))
         return
     await menus.publish_for(context.bot, context.services, target)
@@ -164,25 +148,15 @@ async def list_managers(update: Update, context: KhoosheContext) -> None:
     if estate_id is not None and not access.may_manage(estate_id):
         await refuse(context, update, "list_managers", target=f"estate {estate_id}", detail="not their estate")
         return
-    async with context.db.read() as repo:
-        if estate_id is not None:
-            pairs = await repo.access.managers(estate_id)
-        elif access.is_admin:
-            pairs = await repo.access.managers()
-        else:
-            pairs = [p for e in access.estates for p in await repo.access.managers(e)]
-        estates = {e: await repo.estates.get(e) for e in {p[1] for p in pairs}}
-        users = {u: await repo.users.get(u) for u in {p[0] for p in pairs}}
-    await record(context, update, "list_managers", target=f"estate {estate_id}" if estate_id else None)
+    pairs = await context.services.roles.managers(access, estate_id)
     if not pairs:
         await say(update, context, t("No managers yet. Invite one with /invite ESTATE_ID."))
         return
     lines = [t("<b>Estate managers</b>")]
-    for user_id, e in pairs[:100]:
-        user, estate = users.get(user_id), estates.get(e)
+    for line in pairs[:100]:
         lines.append(t("{name} (id {user}) – «{estate}» (#{estate_id})",
-                       name=esc((user.first_name if user else None) or "?"), user=uid(user_id, lang),
-                       estate=esc(estate.name if estate else "?"), estate_id=number(e, lang)))
+                       name=esc((line.user.first_name if line.user else None) or "?"), user=uid(line.user_id, lang),
+                       estate=esc(line.estate.name if line.estate else "?"), estate_id=number(line.estate_id, lang)))
     if len(pairs) > 100:
         lines.append(t("…and {n} more.", n=number(len(pairs) - 100, lang)))
     await say(update, context, "\n".join(lines))
@@ -196,11 +170,7 @@ async def remove_manager(update: Update, context: KhoosheContext) -> None:
     if target is None or (len(context.args or []) > 1 and estate_id is None):
         await say(update, context, t("Usage: /removemanager USER_ID [ESTATE_ID]"))
         return
-    async with context.db.transaction() as repo:
-        removed = await repo.access.remove_manager(user_id=target, estate_id=estate_id)
-        if removed:
-            await audit(repo, user_id=user_id_of(update), action="remove_manager", target=f"user {target}",
-                        detail=f"estate {estate_id}" if estate_id else "all estates")
+    removed = await context.services.roles.remove_manager(user_id_of(update), target, estate_id)
     if not removed:
         await say(update, context, t("User {user} manages no such estate.", user=uid(target, lang)))
         return
@@ -213,15 +183,12 @@ async def remove_manager(update: Update, context: KhoosheContext) -> None:
 async def my_estates(update: Update, context: KhoosheContext) -> None:
     """/myestates: the estates a manager manages."""
     t, lang = context.t, context.lang
-    access = context.access
-    async with context.db.read() as repo:
-        estates = [await repo.estates.get(e) for e in access.estates]
-    await record(context, update, "my_estates")
+    estates = await context.services.roles.my_estates(context.access)
     if not estates:
         await say(update, context, t("You manage no estate; as an admin you can reach every estate."))
         return
     lines = [t("<b>Your estates</b>")]
-    lines += [t("#{id} «{name}»", id=number(e.id, lang), name=esc(e.name)) for e in estates if e]
+    lines += [t("#{id} «{name}»", id=number(e.id, lang), name=esc(e.name)) for e in estates]
     await say(update, context, "\n".join(lines))
 
 
@@ -236,9 +203,7 @@ async def show_audit(update: Update, context: KhoosheContext) -> None:
     if context.args and who is None:
         await say(update, context, t("Usage: /audit [USER_ID]"))
         return
-    async with context.db.transaction() as repo:
-        entries = await repo.access.audit_entries(user_id=who, limit=50)
-        await audit(repo, user_id=user_id_of(update), action="audit", target=f"user {who}" if who else None)
+    entries = await context.services.roles.audit_log(user_id_of(update), who)
     if not entries:
         await say(update, context, t("The audit log has no entries yet."))
         return
@@ -263,15 +228,13 @@ async def show_audit(update: Update, context: KhoosheContext) -> None:
 async def export_audit(update: Update, context: KhoosheContext) -> None:
     """/auditexport: the whole log as a CSV document (UTF-8 with BOM, so Excel reads Persian)."""
     t, zone = context.t, context.settings.zone
-    async with context.db.transaction() as repo:
-        await audit(repo, user_id=user_id_of(update), action="audit_export")
-        entries = await repo.access.all_audit_entries()
+    entries = await context.services.roles.audit_export(user_id_of(update))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["id", "when_tehran", "when_utc", "user_id", "action", "target", "outcome", "detail"])
     for e in entries:
-        writer.writerow([e.id, format_datetime(e.at, "en", zone), e.at.isoformat(), e.user_id, e.action,
-                         e.target or "", e.outcome, e.detail or ""])
+        writer.writerow([csv_field(v) for v in (e.id, format_datetime(e.at, "en", zone), e.at.isoformat(), e.user_id,
+                                                e.action, e.target or "", e.outcome, e.detail or "")])
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     assert update.effective_chat is not None
     await context.bot.send_document(

@@ -1,16 +1,15 @@
 """Manager invitations: an admin creates a single-use deep link for an estate; whoever opens it
 and confirms becomes a manager of that estate.
 
-Only a SHA-256 hash of the token is stored. The confirm button carries a one-time nonce kept in
-the opener's own session, so it cannot be pressed by anyone else or twice. Every step is audited.
+The invitations themselves are ``InvitationService``'s (only a SHA-256 hash of the token is
+stored; single use holds under a race).  The confirm button carries a one-time nonce kept in the
+opener's own session, so it cannot be pressed by anyone else or twice.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
-from datetime import timedelta
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
@@ -20,10 +19,11 @@ from bot.domain import callbacks as cb
 from bot.domain.calendar import format_datetime
 from bot.domain.text import number
 from bot.i18n import translator
-from bot.services.access import Role, audit
+from bot.services.access import Role
+from bot.services.invitations import Opened
 from handlers.common import commands as menus
 from handlers.common.guard import refuse, requires
-from handlers.common.privileged import int_arg, record, user_id_of
+from handlers.common.privileged import int_arg, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,6 @@ TOKEN_PATTERN = r"[A-Za-z0-9_-]{20,64}"
 admin_only = requires(Role.ADMIN)
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
-
-
-def invitation_link(api_url: str, username: str, token: str) -> str:
-    """The deep link in the form of the messenger the bot runs on (Telegram or Bale)."""
-    host = "https://ble.ir" if "bale.ai" in api_url else "https://t.me"
-    return f"{host}/{username}?start={token}"
 
 
 @admin_only
@@ -51,21 +43,12 @@ async def invite(update: Update, context: KhoosheContext) -> None:
     if estate_id is None:
         await say(update, context, t("Please give the estate number, for example /invite 12. /estates lists them."))
         return
-    async with context.db.read() as repo:
-        estate = await repo.estates.get(estate_id)
-    if estate is None or not estate.active:
+    created = await context.services.invitations.create(user_id_of(update), estate_id)
+    if created is None:
         await say(update, context, t("There is no active estate #{id}.", id=number(estate_id, lang)))
         return
-    token = secrets.token_urlsafe(24)  # 192 bits
-    expires = context.now() + timedelta(hours=context.settings.invitation_hours)
-    async with context.db.transaction() as repo:
-        invitation_id = await repo.access.create_invitation(
-            token_hash=token_hash(token), role="manager", estate_id=estate_id, by=user_id_of(update),
-            expires_at=expires,
-        )
-        await audit(repo, user_id=user_id_of(update), action="invite", target=f"estate {estate_id}",
-                    detail=f"invitation {invitation_id}")
-    link = invitation_link(context.settings.api_url, context.bot.username, token)
+    token, estate, expires, invitation_id = created.token, created.estate, created.expires_at, created.invitation_id
+    link = context.settings.messenger.deep_link(context.bot.username, token)
     await say(update, context, "\n".join([
         t("Invitation #{id} to manage «{estate}» is ready. It works once and expires {expires} (Tehran time).",
           id=number(invitation_id, lang), estate=esc(estate.name),
@@ -87,16 +70,12 @@ async def revoke(update: Update, context: KhoosheContext) -> None:
     if invitation_id is None:
         await say(update, context, t("Please give the invitation number, for example /revoke 3. /invitations lists them."))
         return
-    async with context.db.transaction() as repo:
-        found = await repo.access.invitation_by_id(invitation_id)
-        done = found is not None and await repo.access.revoke_invitation(invitation_id)
-        if done:
-            await audit(repo, user_id=user_id_of(update), action="revoke", target=f"invitation {invitation_id}")
-    if found is None:
+    outcome = await context.services.invitations.revoke(user_id_of(update), invitation_id)
+    if outcome == "unknown":
         message = t("There is no invitation #{id}.", id=number(invitation_id, lang))
-    elif done:
+    elif outcome == "revoked":
         message = t("✅ Invitation #{id} is revoked; its link no longer works.", id=number(invitation_id, lang))
-    elif found.used_by is not None:
+    elif outcome == "used":
         message = t("Invitation #{id} was already used; remove the manager with /removemanager instead.",
                     id=number(invitation_id, lang))
     else:
@@ -108,15 +87,12 @@ async def revoke(update: Update, context: KhoosheContext) -> None:
 async def list_invitations(update: Update, context: KhoosheContext) -> None:
     """/invitations: the invitations that can still be used."""
     t, lang, zone = context.t, context.lang, context.settings.zone
-    async with context.db.read() as repo:
-        open_ = await repo.access.open_invitations(context.now())
-        names = {i.estate_id: (await repo.estates.get(i.estate_id)) for i in open_}
+    open_ = await context.services.invitations.still_open()
     if not open_:
         await say(update, context, t("No open invitations."))
         return
     lines = [t("<b>Open invitations</b>")]
-    for inv in open_:
-        estate = names.get(inv.estate_id)
+    for inv, estate in open_:
         lines.append(t("#{id} «{estate}», expires {expires}", id=number(inv.id, lang),
                        estate=esc(estate.name if estate else "?"),
                        expires=format_datetime(inv.expires_at, lang, zone)))
@@ -128,33 +104,28 @@ async def open_link(update: Update, context: KhoosheContext) -> None:
     t, lang = context.t, context.lang
     user_id = user_id_of(update)
     token = (context.args or [""])[0]
-    now = context.now()
-    async with context.db.read() as repo:
-        inv = await repo.access.invitation(token_hash(token))
-        estate = await repo.estates.get(inv.estate_id) if inv else None
-        province = await repo.provinces.get(estate.province_id) if estate else None
-    problem: tuple[str, str] | None = None
-    if inv is None or estate is None:
-        problem = ("forged", t("This invitation link is not valid. Please check it, or ask the admin who invited you for a new one."))
-    elif inv.used_by is not None:
-        if inv.used_by == user_id:
-            problem = ("reused", t("You have already accepted this invitation; you manage «{estate}». /help lists your commands.",
-                                   estate=esc(estate.name)))
+    found = await context.services.invitations.open(user_id, token)
+    if not isinstance(found, Opened):
+        inv = found.invitation
+        if found.problem == "forged" or found.estate is None:
+            message = t("This invitation link is not valid. Please check it, or ask the admin who invited you for a new one.")
+        elif found.problem == "reused" and found.mine:
+            message = t("You have already accepted this invitation; you manage «{estate}». /help lists your commands.",
+                        estate=esc(found.estate.name))
+        elif found.problem == "reused":
+            message = t("This invitation has already been used. Each link works only once; ask the admin for a new one.")
+        elif found.problem == "revoked":
+            message = t("This invitation was withdrawn by the admin. Ask them for a new one if you still need it.")
         else:
-            problem = ("reused", t("This invitation has already been used. Each link works only once; ask the admin for a new one."))
-    elif inv.revoked_at is not None:
-        problem = ("revoked", t("This invitation was withdrawn by the admin. Ask them for a new one if you still need it."))
-    elif inv.expires_at <= now:
-        problem = ("expired", t("This invitation expired on {date}. Ask the admin for a new one.",
-                                date=format_datetime(inv.expires_at, lang, context.settings.zone)))
-    if problem is not None:
+            assert inv is not None
+            message = t("This invitation expired on {date}. Ask the admin for a new one.",
+                        date=format_datetime(inv.expires_at, lang, context.settings.zone))
         await refuse(context, update, "invite_open", target=f"invitation {inv.id}" if inv else "unknown token",
-                     detail=problem[0], message=problem[1])
+                     detail=found.problem, message=message)
         return
-    assert inv is not None and estate is not None
+    inv, estate, province = found.invitation, found.estate, found.province
     nonce = secrets.token_urlsafe(12)
     context.user_data.invitation = {"id": inv.id, "nonce": nonce}
-    await record(context, update, "invite_open", target=f"invitation {inv.id}")
     await say(update, context, t("You are invited to manage «{estate}» ({province}) in Khooshe. "
                                  "As a manager you can reach the estate's firms and follow their results. Do you accept?",
                                  estate=esc(estate.name), province=esc(province.name(lang) if province else "")),
@@ -176,25 +147,17 @@ async def confirm(update: Update, context: KhoosheContext) -> None:
         return
     context.user_data.invitation = None
     if answer == "no":
-        await record(context, update, "invite_decline", target=f"invitation {pending['id']}")
+        await context.services.invitations.decline(user_id, pending["id"])
         await settle_query(update)
         await close_prompt(update, t("You declined the invitation. Nothing has changed."))
         return
-    async with context.db.transaction() as repo:
-        inv = await repo.access.invitation_by_id(pending["id"])
-        ok = inv is not None and inv.expires_at > context.now() and await repo.access.use_invitation(
-            inv.id, user_id=user_id)
-        if ok:
-            assert inv is not None
-            await repo.access.add_manager(user_id=user_id, estate_id=inv.estate_id, by=inv.created_by)
-            await audit(repo, user_id=user_id, action="invite_accept", target=f"invitation {inv.id}",
-                        detail=f"manager of estate {inv.estate_id}")
-        estate = await repo.estates.get(inv.estate_id) if inv else None
-    if not ok or inv is None or estate is None:
+    accepted = await context.services.invitations.accept(user_id, pending["id"])
+    if accepted is None:
         await refuse(context, update, "invite_accept", target=f"invitation {pending['id']}",
                      detail="used, revoked or expired meanwhile",
                      message=t("This invitation can no longer be used. Ask the admin for a new one."))
         return
+    inv, estate = accepted.invitation, accepted.estate
     await settle_query(update)
     await close_prompt(update, t("✅ You are now a manager of «{estate}». /help lists what you can do.",
                                  estate=esc(estate.name)))

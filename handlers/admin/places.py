@@ -4,8 +4,6 @@ reactivate, and bulk import from a CSV document (the same format as the command-
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 import secrets
@@ -22,14 +20,9 @@ from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.text import normalize, number
 from bot.i18n import N_, Translator
-from bot.services.access import Role, access_of, audit
-from bot.services.places_import import (
-    ImportReport,
-    add_clusters,
-    add_estates,
-    import_clusters,
-    import_estates,
-)
+from bot.services.access import Role
+from bot.services.places import What
+from bot.services.places_import import ImportReport
 from handlers.common.guard import requires
 from handlers.common.privileged import body_of, int_arg, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
@@ -38,7 +31,6 @@ log = logging.getLogger(__name__)
 
 admin_only = requires(Role.ADMIN)
 
-LIST_CAP = 30
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
 
@@ -69,35 +61,23 @@ def describe_report(report: ImportReport, what: str, context: KhoosheContext) ->
     return "\n".join(lines)
 
 
-def one_row_csv(header: str, values: list[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header.split(","))
-    writer.writerow(values)
-    return buffer.getvalue()
-
-
 # --- estates and clusters: list, add, rename, (de)activate ---------------------------------------
 
 
-async def _list(update: Update, context: KhoosheContext, what: str) -> None:
+async def _list(update: Update, context: KhoosheContext, what: What) -> None:
     t, lang = context.t, context.lang
     text = normalize(" ".join(context.args or []))
-    async with context.db.transaction() as repo:
-        store = repo.estates if what == "estates" else repo.clusters
-        found, total = await store.search(text, limit=LIST_CAP)
-        provinces = {p.id: p for p in await repo.provinces.all()}
-        await audit(repo, user_id=user_id_of(update), action=f"list_{what}", target=text or None)
-    if not found:
+    found = await context.services.places.search(user_id_of(update), what, text)
+    if not found.items:
         await say(update, context, t("Nothing matches «{text}».", text=esc(text)) if text else t("None yet."))
         return
-    lines = [t("<b>{shown} of {total}</b>", shown=number(len(found), lang), total=number(total, lang))]
-    for item in found:
-        province = provinces.get(item.province_id)
+    lines = [t("<b>{shown} of {total}</b>", shown=number(len(found.items), lang), total=number(found.total, lang))]
+    for item in found.items:
+        province = found.provinces.get(item.province_id)
         extra = "" if item.active else " " + t("(inactive)")
         lines.append(t("#{id} {name} – {province}", id=number(item.id, lang), name=esc(item.name),
                        province=esc(province.name(lang) if province else "?")) + extra)
-    if total > len(found):
+    if found.total > len(found.items):
         lines.append(t("Type part of a name after the command to narrow the list, for example /estates Abbas."))
     await say(update, context, "\n".join(lines))
 
@@ -114,7 +94,7 @@ async def list_clusters(update: Update, context: KhoosheContext) -> None:
     await _list(update, context, "clusters")
 
 
-async def _add(update: Update, context: KhoosheContext, what: str) -> None:
+async def _add(update: Update, context: KhoosheContext, what: What) -> None:
     t, lang = context.t, context.lang
     parts = [p.strip() for p in body_of(update).split("|")]
     if len(parts) < 2 or not parts[1]:
@@ -122,24 +102,15 @@ async def _add(update: Update, context: KhoosheContext, what: str) -> None:
                  else t("Usage: /addcluster PROVINCE | NAME | SECTOR (an ISIC letter such as C)"))
         await say(update, context, usage)
         return
-    third = parts[2] if len(parts) > 2 else ""
-    header = "province,name,kind" if what == "estates" else "province,name,sector"
-    text = one_row_csv(header, [parts[0], parts[1], third])
-    async with context.db.transaction() as repo:
-        report = await (add_estates if what == "estates" else add_clusters)(repo, text)
-        if report.added:
-            store = repo.estates if what == "estates" else repo.clusters
-            found, _ = await store.search(normalize(parts[1]), limit=LIST_CAP)
-            new_id = next((x.id for x in found if x.name == normalize(parts[1])), None)
-            await audit(repo, user_id=user_id_of(update), action=f"add_{what[:-1]}", target=new_id,
-                        detail=normalize(parts[1]))
-    if report.rejected:
-        await say(update, context, t("Not added: {reason}", reason=translate_reason(report.rejected[0][1], t)))
-    elif report.skipped:
-        await say(update, context, t("«{name}» is already there.", name=esc(normalize(parts[1]))))
+    added = await context.services.places.add(user_id_of(update), what, parts[0], parts[1],
+                                              parts[2] if len(parts) > 2 else "")
+    if added.rejected is not None:
+        await say(update, context, t("Not added: {reason}", reason=translate_reason(added.rejected, t)))
+    elif added.skipped:
+        await say(update, context, t("«{name}» is already there.", name=esc(added.name)))
     else:
-        await say(update, context, t("✅ Added «{name}» as #{id}.", name=esc(normalize(parts[1])),
-                                     id=number(new_id or 0, lang)))
+        await say(update, context, t("✅ Added «{name}» as #{id}.", name=esc(added.name),
+                                     id=number(added.new_id or 0, lang)))
 
 
 @admin_only
@@ -154,7 +125,7 @@ async def add_cluster(update: Update, context: KhoosheContext) -> None:
     await _add(update, context, "clusters")
 
 
-async def _rename(update: Update, context: KhoosheContext, what: str) -> None:
+async def _rename(update: Update, context: KhoosheContext, what: What) -> None:
     t, lang = context.t, context.lang
     parts = [p.strip() for p in body_of(update).split("|", 1)]
     try:
@@ -166,16 +137,10 @@ async def _rename(update: Update, context: KhoosheContext, what: str) -> None:
         await say(update, context, t("Usage: /renameestate ID | NEW NAME") if what == "estates"
                   else t("Usage: /renamecluster ID | NEW NAME"))
         return
-    async with context.db.transaction() as repo:
-        store = repo.estates if what == "estates" else repo.clusters
-        before = await store.get(item_id)
-        done = before is not None and await store.rename(item_id, new_name)
-        if done and before is not None:
-            await audit(repo, user_id=user_id_of(update), action=f"rename_{what[:-1]}", target=item_id,
-                        detail=f"{before.name} -> {new_name}")
-    if before is None:
+    outcome = await context.services.places.rename(user_id_of(update), what, item_id, new_name)
+    if outcome == "missing":
         await say(update, context, t("There is no #{id}.", id=number(item_id, lang)))
-    elif not done:
+    elif outcome == "taken":
         await say(update, context, t("Another one in the same province is already called «{name}».", name=esc(new_name)))
     else:
         await say(update, context, t("✅ #{id} is now called «{name}».", id=number(item_id, lang), name=esc(new_name)))
@@ -193,19 +158,13 @@ async def rename_cluster(update: Update, context: KhoosheContext) -> None:
     await _rename(update, context, "clusters")
 
 
-async def _set_active(update: Update, context: KhoosheContext, what: str, active: bool) -> None:
+async def _set_active(update: Update, context: KhoosheContext, what: What, active: bool) -> None:
     t, lang = context.t, context.lang
     item_id = int_arg(context)
     if item_id is None:
         await say(update, context, t("Please give the number, for example /deactivateestate 12."))
         return
-    async with context.db.transaction() as repo:
-        store = repo.estates if what == "estates" else repo.clusters
-        item = await store.get(item_id)
-        if item is not None:
-            await store.set_active(item_id, active)
-            await audit(repo, user_id=user_id_of(update),
-                        action=f"{'reactivate' if active else 'deactivate'}_{what[:-1]}", target=item_id)
+    item = await context.services.places.set_active(user_id_of(update), what, item_id, active)
     if item is None:
         await say(update, context, t("There is no #{id}.", id=number(item_id, lang)))
     elif active:
@@ -243,7 +202,7 @@ IMPORT_HELP = N_(
 )
 
 
-async def run_import(update: Update, context: KhoosheContext, file_id: str, size: int | None, what: str) -> None:
+async def run_import(update: Update, context: KhoosheContext, file_id: str, size: int | None, what: What) -> None:
     """Downloads the file, imports it and answers with the report."""
     t = context.t
     if size is not None and size > MAX_CSV_BYTES:
@@ -251,24 +210,17 @@ async def run_import(update: Update, context: KhoosheContext, file_id: str, size
         return
     telegram_file = await context.bot.get_file(file_id)
     data = bytes(await telegram_file.download_as_bytearray())
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    report = await context.services.places.import_file(user_id_of(update), what, data)
+    if report is None:
         await say(update, context, t("The file is not UTF-8 text. In Excel choose «Save as» → «CSV UTF-8», then send it again."))
-        async with context.db.transaction() as repo:
-            await audit(repo, user_id=user_id_of(update), action=f"import_{what}", detail="not UTF-8")
         return
-    # Parsed outside any transaction, written in short chunks: firms keep answering meanwhile.
-    report = await (import_estates if what == "estates" else import_clusters)(context.db, text)
-    async with context.db.transaction() as repo:
-        await audit(repo, user_id=user_id_of(update), action=f"import_{what}",
-                    detail=f"added {len(report.added)}, skipped {len(report.skipped)}, rejected {len(report.rejected)}")
     await say(update, context, describe_report(report, what, context))
 
 
-def _what(word: str) -> str | None:
+def _what(word: str) -> What | None:
     word = normalize(word).casefold()
-    return {"estates": "estates", "estate": "estates", "clusters": "clusters", "cluster": "clusters"}.get(word)
+    choices: dict[str, What] = {"estates": "estates", "estate": "estates", "clusters": "clusters", "cluster": "clusters"}
+    return choices.get(word)
 
 
 @admin_only
@@ -308,8 +260,7 @@ async def plain_document(update: Update, context: KhoosheContext) -> None:
 
     user = update.effective_user
     assert user is not None
-    async with context.db.read() as repo:
-        access = await access_of(repo, context.settings.admins, user.id)
+    access = await context.services.menu.access(user.id)
     if not access.is_admin:
         await show_menu(update, context)
         return
@@ -332,7 +283,7 @@ async def chosen_import(update: Update, context: KhoosheContext) -> None:
     if kind == "x":
         await close_prompt(update, t("Cancelled; nothing was imported."))
         return
-    what = "estates" if kind == "e" else "clusters"
+    what: What = "estates" if kind == "e" else "clusters"
     await close_prompt(update, t("Importing {what}…", what=t("estates") if what == "estates" else t("clusters")))
     await run_import(update, context, pending["file_id"], pending["size"], what)
 

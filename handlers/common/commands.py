@@ -112,6 +112,8 @@ async def publish_for(bot: Bot, services: Services, user_id: int, *, privileged_
     ``privileged_only`` a firm owner's menu is left alone (a language change)."""
     from bot.services.access import access_of
 
+    if not services.settings.messenger.command_menus:
+        return  # Bale: /help carries the role's commands instead
     async with services.db.read() as repo:
         access = await access_of(repo, services.settings.admins, user_id)
     scope = BotCommandScopeChat(user_id)

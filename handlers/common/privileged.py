@@ -1,4 +1,4 @@
-"""What the admin and manager handlers share: reading ids from arguments, recording actions."""
+"""What the admin and manager handlers share: reading ids and text from command arguments."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from telegram import Update
 
 from bot.context import KhoosheContext
 from bot.domain.text import normalize
-from bot.services.access import audit
 
 
 def int_arg(context: KhoosheContext, index: int = 0) -> int | None:
@@ -27,10 +26,3 @@ def body_of(update: Update) -> str:
 def user_id_of(update: Update) -> int:
     assert update.effective_user is not None
     return update.effective_user.id
-
-
-async def record(context: KhoosheContext, update: Update, action: str, target: object = None,
-                 detail: str | None = None) -> None:
-    """Writes an allowed admin or manager action to the audit log."""
-    async with context.db.transaction() as repo:
-        await audit(repo, user_id=user_id_of(update), action=action, target=target, detail=detail)

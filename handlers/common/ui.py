@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import html
+import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.context import KhoosheContext
 
 esc = html.escape
+log = logging.getLogger(__name__)
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
@@ -53,7 +55,12 @@ async def settle_query(update: Update, *, text: str | None = None, alert: bool =
     _answered[query.id] = None
     if len(_answered) > _ANSWERED_MEMORY:
         _answered.popitem(last=False)
-    await query.answer(text=text, show_alert=alert)
+    try:
+        await query.answer(text=text, show_alert=alert)
+    except TelegramError as exc:
+        # Best effort: the spinner stops by itself after a while, and the press's effect (already
+        # committed, or about to be) must not depend on the Bot API answering this one call.
+        log.info("could not answer a button press: %s", exc)
 
 
 async def close_prompt(update: Update, text: str) -> None:

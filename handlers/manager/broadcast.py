@@ -1,15 +1,15 @@
 """Estate managers and admins broadcast notices to firms: choose who, filter, compose, preview,
 send now or schedule; /broadcasts lists them and cancels one.
 
-Every step re-reads the sender's role and scope from the database (``requires``), and every
-audience is checked against it again: a manager can never reach another estate, even by forging
-button data.  The composition itself lives in ``user_data`` until it is confirmed.
+Every step re-reads the sender's role and scope from the database (``requires``), and
+``BroadcastService`` checks every audience against it again: a manager can never reach another
+estate, even by forging button data.  The composition itself lives in ``user_data`` until it
+is confirmed.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import time
 from enum import IntEnum
 from typing import Any
 
@@ -24,14 +24,23 @@ from telegram.ext import (
 )
 
 from bot.context import KhoosheApp, KhoosheContext
-from bot.delivery.broadcasts import CAPTION_LIMIT, TEXT_LIMIT, Tally, prepared_content
+from bot.delivery.broadcasts import prepared_content
 from bot.delivery.worker import send_prepared
 from bot.domain import callbacks as cb
-from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
+from bot.domain.calendar import format_datetime
 from bot.domain.sectors import SECTORS
 from bot.domain.text import number
 from bot.i18n import N_
-from bot.services.access import Access, Role, audit
+from bot.services.access import Role
+from bot.services.broadcasts import (
+    BadMoment,
+    BroadcastService,
+    Created,
+    OutOfScope,
+    Tally,
+    TooLong,
+    in_scope,
+)
 from handlers.common.guard import refuse, requires
 from handlers.common.ui import (
     button,
@@ -42,7 +51,7 @@ from handlers.common.ui import (
     say,
     settle_query,
 )
-from storage.repositories import Repositories
+from storage.models import Cluster
 from storage.repositories.broadcasts import SIZE_BANDS, Broadcast
 
 log = logging.getLogger(__name__)
@@ -69,14 +78,8 @@ SUBMITTED_CHOICES = {
 
 # --- scope ---------------------------------------------------------------------------------------
 
-def in_scope(access: Access, audience: dict[str, Any]) -> bool:
-    """Admins reach anyone; a manager only firms of estates they manage."""
-    if access.is_admin:
-        return True
-    estates = audience.get("estates")
-    if estates is None or audience.get("province") is not None:
-        return False
-    return bool(estates) and all(access.may_manage(int(e)) for e in estates)
+def service(context: KhoosheContext) -> BroadcastService:
+    return context.services.broadcasting
 
 
 def draft_of(context: KhoosheContext) -> dict[str, Any] | None:
@@ -96,45 +99,25 @@ async def checked_draft(update: Update, context: KhoosheContext) -> dict[str, An
     return draft
 
 
-async def current_round_id(repo: Repositories) -> int | None:
-    """The open round, else the latest one: what "submitted or not" refers to."""
-    current = await repo.rounds.open_round()
-    if current is not None:
-        return current.id
-    rounds = await repo.rounds.all()
-    started = [r for r in rounds if r.state != "scheduled"]
-    return max(started, key=lambda r: r.opens_at).id if started else None
-
-
 # --- choosing who -------------------------------------------------------------------------------
 
 @manager_or_admin
 async def begin(update: Update, context: KhoosheContext) -> Step | int:
     """Starts a broadcast: asks which estates (or, for admins, which part of the country)."""
     t, lang = context.t, context.lang
-    access: Access = context.access
-    async with context.db.read() as repo:
-        round_id = await current_round_id(repo)
-        if access.is_admin:
-            provinces = await repo.provinces.all()
-            estates = []
-        else:
-            provinces = []
-            estates = [e for e in [await repo.estates.get(i) for i in access.estates] if e is not None]
-    draft: dict[str, Any] = {"audience": {"round_id": round_id}, "content": None}
-    context.user_data.broadcast = draft
-    if access.is_admin:
+    begun = await service(context).begin(context.access)
+    context.user_data.broadcast = {"audience": begun.audience, "content": None}
+    if context.access.is_admin:
         buttons = [[button(t("🌍 All firms"), cb.BC_ALL.build())]]
-        buttons += rows([button(p.name(lang), cb.BC_PROVINCE.build(p.id)) for p in provinces], 3)
+        buttons += rows([button(p.name(lang), cb.BC_PROVINCE.build(p.id)) for p in begun.provinces], 3)
         await say(update, context, t("📣 New broadcast. Who should receive it? "
                                      "All firms, or choose a province (then the whole province or one estate)."),
                   keyboard(*buttons))
         return Step.SCOPE
-    if len(estates) == 1:
-        draft["audience"]["estates"] = [estates[0].id]
+    if begun.ready:
         await show_filters(update, context)
         return Step.FILTERS
-    buttons = [[button(e.name, cb.BC_ESTATE.build(e.id))] for e in estates]
+    buttons = [[button(e.name, cb.BC_ESTATE.build(e.id))] for e in begun.estates]
     buttons.append([button(t("All my estates"), cb.BC_ESTATE.build("all"))])
     await say(update, context, t("📣 New broadcast. Which of your estates should receive it?"), keyboard(*buttons))
     return Step.SCOPE
@@ -144,11 +127,14 @@ async def begin(update: Update, context: KhoosheContext) -> Step | int:
 async def chose_everyone(update: Update, context: KhoosheContext) -> Step | None:
     """Admins only: every firm."""
     draft = draft_of(context)
-    if not context.access.is_admin or draft is None:
+    try:
+        if draft is None:
+            raise OutOfScope
+        draft["audience"] = service(context).everyone(context.access, draft["audience"])
+    except OutOfScope:
         await refuse(context, update, "broadcast_all", "all firms", detail="out of scope")
         return None
     await settle_query(update)
-    draft["audience"].update(estates=None, province=None)
     await show_filters(update, context, edit=True)
     return Step.FILTERS
 
@@ -158,19 +144,20 @@ async def chose_province(update: Update, context: KhoosheContext) -> Step | None
     """Admins only: offers the whole province or one of its estates."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    if not context.access.is_admin or draft_of(context) is None:
+    t = context.t
+    try:
+        if draft_of(context) is None:
+            raise OutOfScope
+        found = await service(context).province(context.access, cb.BC_PROVINCE.parse_int(query.data))
+    except OutOfScope:
         await refuse(context, update, "broadcast_province", query.data, detail="out of scope")
         return None
-    province_id = cb.BC_PROVINCE.parse_int(query.data)
-    t = context.t
-    async with context.db.read() as repo:
-        province = await repo.provinces.get(province_id)
-        estates = await repo.estates.in_province(province_id)
-    if province is None:
+    if found is None:
         await settle_query(update, text=t("This button is no longer active."))
         return None
+    province, estates = found
     await settle_query(update)
-    buttons = [[button(t("The whole province"), cb.BC_WHOLE_PROVINCE.build(province_id))]]
+    buttons = [[button(t("The whole province"), cb.BC_WHOLE_PROVINCE.build(province.id))]]
     buttons += rows([button(e.name, cb.BC_ESTATE.build(e.id)) for e in estates], 2)
     assert isinstance(query.message, Message)
     await query.message.edit_text(t("{province}: the whole province, or one estate?", province=esc(province.name(context.lang))),
@@ -184,11 +171,15 @@ async def chose_whole_province(update: Update, context: KhoosheContext) -> Step 
     query = update.callback_query
     assert query is not None and query.data is not None
     draft = draft_of(context)
-    if not context.access.is_admin or draft is None:
+    try:
+        if draft is None:
+            raise OutOfScope
+        draft["audience"] = service(context).whole_province(
+            context.access, draft["audience"], cb.BC_WHOLE_PROVINCE.parse_int(query.data))
+    except OutOfScope:
         await refuse(context, update, "broadcast_province", query.data, detail="out of scope")
         return None
     await settle_query(update)
-    draft["audience"].update(estates=None, province=cb.BC_WHOLE_PROVINCE.parse_int(query.data))
     await show_filters(update, context, edit=True)
     return Step.FILTERS
 
@@ -198,41 +189,40 @@ async def chose_estate(update: Update, context: KhoosheContext) -> Step | None:
     """One estate (any for admins, their own for managers), or all of a manager's estates."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    access: Access = context.access
     draft = draft_of(context)
     (value,) = cb.BC_ESTATE.parse(query.data)
-    estates = list(access.estates) if value == "all" else [int(value)]
-    if draft is None or not estates or not all(access.may_manage(e) for e in estates):
+    try:
+        if draft is None:
+            raise OutOfScope
+        audience = await service(context).estates(context.access, draft["audience"], value)
+    except OutOfScope:
         await refuse(context, update, "broadcast_estate", query.data, detail="out of scope")
         return None
-    async with context.db.read() as repo:
-        found = [await repo.estates.get(e) for e in estates]
-        if any(e is None for e in found):
-            await settle_query(update, text=context.t("This button is no longer active."))
-            return None
+    if audience is None:
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return None
+    draft["audience"] = audience
     await settle_query(update)
-    draft["audience"].update(estates=estates, province=None)
     await show_filters(update, context, edit=True)
     return Step.FILTERS
 
 
 # --- filters ------------------------------------------------------------------------------------
 
-async def describe_audience(repo: Repositories, context: KhoosheContext, audience: dict[str, Any]) -> list[str]:
+async def describe_audience(context: KhoosheContext, audience: dict[str, Any]) -> tuple[list[str], int]:
+    """The audience's lines as the sender reads them, and its count."""
     t, lang = context.t, context.lang
+    found = await service(context).recipients(context.access, audience)
     lines = []
     if audience.get("estates"):
-        names = [e.name for e in [await repo.estates.get(int(i)) for i in audience["estates"]] if e]
         separator = "\u060c " if lang == "fa" else ", "  # the Persian comma
-        lines.append(t("Estates: {names}", names=esc(separator.join(names))))
+        lines.append(t("Estates: {names}", names=esc(separator.join(e.name for e in found.estates))))
     elif audience.get("province") is not None:
-        province = await repo.provinces.get(int(audience["province"]))
-        lines.append(t("Province: {name}", name=esc(province.name(lang) if province else "?")))
+        lines.append(t("Province: {name}", name=esc(found.province.name(lang) if found.province else "?")))
     else:
         lines.append(t("All firms"))
     if audience.get("cluster") is not None:
-        cluster = await repo.clusters.get(int(audience["cluster"]))
-        lines.append(t("Cluster: {name}", name=esc(cluster.name if cluster else "?")))
+        lines.append(t("Cluster: {name}", name=esc(found.cluster.name if found.cluster else "?")))
     if audience.get("sector"):
         lines.append(t("Sector: {name}", name=sector_name(context, audience["sector"])))
     if audience.get("size"):
@@ -240,7 +230,7 @@ async def describe_audience(repo: Repositories, context: KhoosheContext, audienc
     if audience.get("submitted") is not None:
         lines.append(t("Only firms that have submitted the current round") if audience["submitted"]
                      else t("Only firms that have not submitted the current round"))
-    return lines
+    return lines, found.count
 
 
 def sector_name(context: KhoosheContext, code: str) -> str:
@@ -259,9 +249,7 @@ async def show_filters(update: Update, context: KhoosheContext, *, edit: bool = 
     draft = draft_of(context)
     assert draft is not None
     audience = draft["audience"]
-    async with context.db.read() as repo:
-        lines = await describe_audience(repo, context, audience)
-        count = await repo.broadcasts.count_audience(audience)
+    lines, count = await describe_audience(context, audience)
     text = "\n".join([t("<b>Recipients</b>"), *lines, "",
                       t("Firms that will receive it: {n}", n=number(count, lang)),
                       t("Narrow it down with the buttons, or continue.")])
@@ -296,30 +284,23 @@ async def filter_menu(update: Update, context: KhoosheContext) -> Step | None:
         return None
     t, lang = context.t, context.lang
     (which,) = cb.BC_FILTER.parse(query.data)
-    audience = dict(draft["audience"])
     if which == "sub":
-        cycle = {None: False, False: True, True: None}
-        draft["audience"]["submitted"] = cycle[draft["audience"].get("submitted")]
+        draft["audience"] = service(context).toggle_submitted(context.access, draft["audience"])
         await settle_query(update)
         await show_filters(update, context, edit=True)
         return Step.FILTERS
-    if which not in ("cl", "sec", "size") or (which == "size" and not context.access.is_admin):
+    try:
+        values = await service(context).filter_values(context.access, draft["audience"], which)
+    except OutOfScope:
         await refuse(context, update, "broadcast_filter", query.data, detail="out of scope")
         return None
     buttons = [[button(t("Any"), cb.BC_FILTER_VALUE.build(which, "any"))]]
-    async with context.db.read() as repo:
-        if which == "cl":
-            audience.pop("cluster", None)
-            for cluster_id in await repo.broadcasts.distinct(audience, "cluster_id"):
-                cluster = await repo.clusters.get(cluster_id)
-                if cluster is not None:
-                    buttons.append([button(cluster.name, cb.BC_FILTER_VALUE.build("cl", cluster_id))])
-        elif which == "sec":
-            audience.pop("sector", None)
-            for code in await repo.broadcasts.distinct(audience, "sector"):
-                buttons.append([button(sector_name(context, code), cb.BC_FILTER_VALUE.build("sec", code))])
-        else:
-            buttons += rows([button(band_label(b, lang), cb.BC_FILTER_VALUE.build("size", b)) for b in SIZE_BANDS], 4)
+    if which == "cl":
+        buttons += [[button(c.name, cb.BC_FILTER_VALUE.build("cl", c.id))] for c in values if isinstance(c, Cluster)]
+    elif which == "sec":
+        buttons += [[button(sector_name(context, code), cb.BC_FILTER_VALUE.build("sec", code))] for code in values]
+    else:
+        buttons += rows([button(band_label(b, lang), cb.BC_FILTER_VALUE.build("size", b)) for b in values], 4)
     await settle_query(update)
     assert isinstance(query.message, Message)
     await query.message.edit_text(t("Choose a value:"), reply_markup=keyboard(*buttons))
@@ -335,14 +316,9 @@ async def filter_value(update: Update, context: KhoosheContext) -> Step | None:
     if draft is None:
         return None
     which, value = cb.BC_FILTER_VALUE.parse(query.data)
-    audience = draft["audience"]
-    if which == "cl":
-        audience["cluster"] = None if value == "any" else int(value)
-    elif which == "sec":
-        audience["sector"] = None if value == "any" or value not in SECTORS else value
-    elif which == "size" and context.access.is_admin:
-        audience["size"] = value if value in SIZE_BANDS else None
-    else:
+    try:
+        draft["audience"] = service(context).set_filter(context.access, draft["audience"], which, value)
+    except (OutOfScope, ValueError):
         await refuse(context, update, "broadcast_filter", query.data, detail="out of scope")
         return None
     await settle_query(update)
@@ -372,21 +348,17 @@ async def got_content(update: Update, context: KhoosheContext) -> Step | None:
     if draft is None or message is None:
         return None
     if message.photo:
-        content = {"kind": "photo", "file_id": message.photo[-1].file_id, "text": esc(message.caption or "")}
-        too_long = len(message.caption or "") > CAPTION_LIMIT
+        content = BroadcastService.notice("photo", message.caption or "", esc(message.caption or ""), message.photo[-1].file_id)
     elif message.document:
-        content = {"kind": "document", "file_id": message.document.file_id, "text": esc(message.caption or "")}
-        too_long = len(message.caption or "") > CAPTION_LIMIT
+        content = BroadcastService.notice("document", message.caption or "", esc(message.caption or ""), message.document.file_id)
     elif message.text:
-        content = {"kind": "text", "text": esc(message.text)}
-        too_long = len(message.text) > TEXT_LIMIT
+        content = BroadcastService.notice("text", message.text, esc(message.text))
     else:
         await say(update, context, t("Please send a text, a photo or a document."))
         return Step.CONTENT
-    if too_long:
-        limit = TEXT_LIMIT if content["kind"] == "text" else CAPTION_LIMIT
+    if isinstance(content, TooLong):
         await say(update, context, t("That is too long: at most {n} characters. Please send it again, shorter.",
-                                     n=number(limit, context.lang)))
+                                     n=number(content.limit, context.lang)))
         return Step.CONTENT
     draft["content"] = content
     await preview(update, context, draft)
@@ -397,8 +369,7 @@ async def preview(update: Update, context: KhoosheContext, draft: dict[str, Any]
     t = context.t
     chat = update.effective_chat
     assert chat is not None
-    async with context.db.read() as repo:
-        count = await repo.broadcasts.count_audience(draft["audience"])
+    count = await service(context).count(context.access, draft["audience"])
     await say(update, context, t("👇 Preview: this is exactly what firms will receive."))
     await send_prepared(context.bot, chat.id, prepared_content(draft["content"]), bulk=False)
     await say(update, context, t("☝️ It will go to {n} firms. Send it now, or schedule it?", n=number(count, context.lang)),
@@ -406,20 +377,9 @@ async def preview(update: Update, context: KhoosheContext, draft: dict[str, Any]
                        [button(t("✖️ Cancel"), cb.BC_LEAVE.build())]))
 
 
-async def create(update: Update, context: KhoosheContext, draft: dict[str, Any], send_at: Any) -> tuple[int, int]:
-    user = update.effective_user
-    chat = update.effective_chat
-    assert user is not None and chat is not None
-    async with context.db.transaction() as repo:
-        count = await repo.broadcasts.count_audience(draft["audience"])
-        broadcast_id = await repo.broadcasts.create(
-            created_by=user.id, audience=draft["audience"], content=draft["content"], send_at=send_at,
-            progress_chat=chat.id,
-        )
-        await audit(repo, user_id=user.id, action="broadcast_create", target=f"broadcast {broadcast_id}",
-                    detail=f"{count} recipients")
-    context.user_data.broadcast = None
-    return broadcast_id, count
+def chat_of(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
 
 
 @manager_or_admin
@@ -429,12 +389,11 @@ async def send_now(update: Update, context: KhoosheContext) -> int | None:
     if draft is None or draft.get("content") is None:
         return None
     await settle_query(update)
-    broadcast_id, count = await create(update, context, draft, context.now())
+    context.user_data.broadcast = None
+    created = await service(context).send_now(context.access, draft["audience"], draft["content"], chat_id=chat_of(update))
     await close_prompt(update, context.t("🚀 Broadcast #{id} to {n} firms is on its way. Progress follows.",
-                                         id=number(broadcast_id, context.lang), n=number(count, context.lang)))
-    keeper = context.services.broadcasts
-    if keeper is not None:
-        await keeper.tick(context.now())
+                                         id=number(created.broadcast_id, context.lang), n=number(created.count, context.lang)))
+    await service(context).start_due()
     return ConversationHandler.END
 
 
@@ -451,29 +410,34 @@ async def ask_when(update: Update, context: KhoosheContext) -> Step | None:
 @manager_or_admin
 async def got_when(update: Update, context: KhoosheContext) -> Step | int | None:
     """Schedules the broadcast for the given moment (quiet hours still apply when it is sent)."""
-    t, lang, zone = context.t, context.lang, context.settings.zone
+    t = context.t
     draft = await checked_draft(update, context)
     if draft is None or update.message is None or draft.get("content") is None:
         return None
     typed = update.message.text or ""
-    try:
-        when = parse_jalali_datetime(typed, zone, default=time(9, 0))
-    except BadDate:
-        await say(update, context, t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.", text=esc(typed)))
+    outcome = await service(context).schedule(context.access, draft["audience"], draft["content"], typed,
+                                              chat_id=chat_of(update))
+    if isinstance(outcome, BadMoment):
+        if outcome.reason == "bad_date":
+            await say(update, context, t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.", text=esc(typed)))
+        else:
+            await say(update, context, t("That moment has already passed. Please send a later date and time."))
         return Step.SCHEDULE
-    if when <= context.now():
-        await say(update, context, t("That moment has already passed. Please send a later date and time."))
-        return Step.SCHEDULE
-    broadcast_id, count = await create(update, context, draft, when)
-    lines = [t("🗓 Broadcast #{id} to {n} firms is scheduled for {when} (Tehran time).",
-               id=number(broadcast_id, lang), n=number(count, lang), when=format_datetime(when, lang, zone))]
-    quiet = context.services.quiet
-    if not quiet.allowed(when):
-        lines.append(t("That falls in quiet hours, so it will go out at {when}.",
-                       when=format_datetime(quiet.next_allowed(when), lang, zone)))
-    lines.append(t("/broadcasts lists your broadcasts; you can cancel it there."))
-    await say(update, context, "\n".join(lines))
+    context.user_data.broadcast = None
+    await say(update, context, scheduled_text(context, outcome))
     return ConversationHandler.END
+
+
+def scheduled_text(context: KhoosheContext, created: Created) -> str:
+    t, lang, zone = context.t, context.lang, context.settings.zone
+    lines = [t("🗓 Broadcast #{id} to {n} firms is scheduled for {when} (Tehran time).",
+               id=number(created.broadcast_id, lang), n=number(created.count, lang),
+               when=format_datetime(created.send_at, lang, zone))]
+    if created.quiet_until is not None:
+        lines.append(t("That falls in quiet hours, so it will go out at {when}.",
+                       when=format_datetime(created.quiet_until, lang, zone)))
+    lines.append(t("/broadcasts lists your broadcasts; you can cancel it there."))
+    return "\n".join(lines)
 
 
 async def leave(update: Update, context: KhoosheContext) -> int:
@@ -511,15 +475,12 @@ def describe(b: Broadcast, tally: Tally, context: KhoosheContext) -> str:
 async def list_broadcasts(update: Update, context: KhoosheContext) -> None:
     """Lists the sender's recent broadcasts (an admin's list shows everyone's)."""
     t, lang = context.t, context.lang
-    access: Access = context.access
-    async with context.db.read() as repo:
-        found = await repo.broadcasts.recent(created_by=None if access.is_admin else access.user_id)
-        tallies = [Tally.of(await repo.broadcasts.delivery_counts(b.id)) for b in found]
+    found = await service(context).recent(context.access)
     if not found:
         await say(update, context, t("No broadcasts yet. Start one with /broadcast."))
         return
-    text = "\n\n".join(describe(b, tally, context) for b, tally in zip(found, tallies, strict=True))
-    cancellable = [b for b in found if b.state in ("scheduled", "running")]
+    text = "\n\n".join(describe(b, tally, context) for b, tally in found)
+    cancellable = [b for b, _ in found if b.state in ("scheduled", "running")]
     buttons = rows([button(t("✖️ Cancel #{id}", id=number(b.id, lang)), cb.BC_CANCEL_BROADCAST.build(b.id)) for b in cancellable], 2)
     await say(update, context, text, keyboard(*buttons) if buttons else None)
 
@@ -530,26 +491,19 @@ async def cancel_broadcast(update: Update, context: KhoosheContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     t, lang = context.t, context.lang
-    access: Access = context.access
     try:
         broadcast_id = cb.BC_CANCEL_BROADCAST.parse_int(query.data)
     except ValueError:
         await refuse(context, update, "broadcast_cancel", query.data, detail="out of scope")
         return
-    async with context.db.read() as repo:
-        found = await repo.broadcasts.get(broadcast_id)
-    if found is None or not (access.is_admin or found.created_by == access.user_id):
+    try:
+        tally = await service(context).cancel(context.access, broadcast_id)
+    except OutOfScope:
         await refuse(context, update, "broadcast_cancel", f"broadcast {broadcast_id}", detail="out of scope")
         return
-    keeper = context.services.broadcasts
-    assert keeper is not None
-    tally = await keeper.cancel(broadcast_id, context.now())
     if tally is None:
         await settle_query(update, text=t("Broadcast #{id} is no longer running.", id=number(broadcast_id, lang)))
         return
-    async with context.db.transaction() as repo:
-        await audit(repo, user_id=access.user_id, action="broadcast_cancel", target=f"broadcast {broadcast_id}",
-                    detail=f"{tally.cancelled} not sent")
     await settle_query(update)
     if tally.total == 0:  # it was still waiting for its time
         await say(update, context, t("✖️ Broadcast #{id} was cancelled.", id=number(broadcast_id, lang)))

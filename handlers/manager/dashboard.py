@@ -153,7 +153,10 @@ async def send_export(update: Update, context: KhoosheContext, estate_id: int) -
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     # Read on a snapshot and built in the worker process: the writer is not held meanwhile.
-    data = await exports.estate_workbook(context.db, estate_id, context.lang, context.settings)
+    data = await exports.estate_workbook(context.db, estate_id, context.lang, context.settings, context.now())
+    if data is None:  # a forged or stale button, or an estate id that was never used
+        await say(update, context, context.t("There is no estate #{id}.", id=number(estate_id, context.lang)))
+        return
     async with context.db.transaction() as repo:
         await audit(repo, user_id=user.id, action="export", target=f"estate:{estate_id}")
     day = context.now().astimezone(context.settings.zone).date().isoformat()

@@ -31,6 +31,7 @@ from bot.domain.text import localize_digits, number, year
 from bot.persistence import ASSESSMENT
 from bot.services import assessment
 from bot.services.assessment import REVIEW, Sitting
+from handlers.common.conversation import fallbacks
 from handlers.common.menu import show_menu
 from handlers.common.ui import (
     button,
@@ -375,14 +376,6 @@ async def resume(update: Update, context: KhoosheContext) -> Stage | int:
     return await show(update, context, sitting, sitting.cursor)
 
 
-async def switch_language(update: Update, context: KhoosheContext) -> Stage | int:
-    """Changes the language without leaving the assessment, and shows the question in it."""
-    from handlers.common.menu import store_language
-
-    await store_language(update, context)
-    return await resume(update, context)
-
-
 async def use_buttons(update: Update, context: KhoosheContext) -> Stage | int:
     """Re-shows the review when something other than a button arrives there."""
     user = update.effective_user
@@ -414,14 +407,7 @@ def register(app: KhoosheApp) -> None:
                 MessageHandler(text, use_buttons),
             ],
         },
-        fallbacks=[
-            CommandHandler(["cancel", "start", "menu"], leave),
-            CommandHandler("assess", resume),
-            CallbackQueryHandler(resume, pattern=cb.ASSESS.pattern),
-            CallbackQueryHandler(switch_language, pattern=cb.LANGUAGE.pattern),
-            CallbackQueryHandler(leave, pattern=cb.starts_with(cb.MENU_PREFIX)),
-            MessageHandler(~filters.COMMAND & ~filters.TEXT, resume),
-        ],
+        fallbacks=fallbacks(command="assess", resume_pattern=cb.ASSESS.pattern, resume=resume, leave=leave),
         # One conversation per user and chat, whichever message a button is on: the steps mix
         # typed text and buttons (per_message=True would need only CallbackQueryHandlers).
         per_message=False,

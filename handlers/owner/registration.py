@@ -1,12 +1,11 @@
 """Registering a firm, and editing its profile later: one guided conversation.
 
-Each answer is committed together with the step asked next (the registration draft), so the
-conversation resumes exactly where it was after a restart.
+The steps, their checks and finishing are ``RegistrationService`` (bot/services/registration.py);
+this module asks the questions and says what each outcome means.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -21,12 +20,25 @@ from telegram.ext import (
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
-from bot.domain.calendar import solar_year
-from bot.domain.national_id import parse_national_id, shape_problem
 from bot.domain.sectors import SECTORS
-from bot.domain.text import localize_digits, normalize, number, only_digits, year
+from bot.domain.text import localize_digits, normalize, number, year
 from bot.i18n import N_
 from bot.persistence import REGISTRATION
+from bot.services.registration import (
+    EARLIEST_FOUNDING_YEAR,
+    FIELD_OF_STEP,
+    MAX_EMPLOYEES,
+    NAME_LENGTH,
+    Answer,
+    Finished,
+    Places,
+    Position,
+    Refused,
+    RegistrationService,
+    Step,
+    Stored,
+)
+from handlers.common.conversation import fallbacks
 from handlers.common.menu import show_menu
 from handlers.common.ui import (
     button,
@@ -37,38 +49,8 @@ from handlers.common.ui import (
     say,
     settle_query,
 )
-from storage.models import Firm
-from storage.repositories import Repositories
-from storage.repositories.firms import FIRM_FIELDS
+from storage.models import Cluster, Estate, Province
 
-
-class Step(IntEnum):
-    NAME = 1
-    NATIONAL_ID = 2
-    PROVINCE = 3
-    ESTATE = 4
-    CLUSTER = 5
-    SECTOR = 6
-    EMPLOYEES = 7
-    FOUNDED = 8
-    PHONE = 9
-    CONSENT = 10
-    REVIEW = 11
-
-
-# The draft field each step fills, in the order they are asked.
-FIELD_OF_STEP = {
-    Step.NAME: "name",
-    Step.NATIONAL_ID: "national_id",
-    Step.PROVINCE: "province_id",
-    Step.ESTATE: "estate_id",
-    Step.CLUSTER: "cluster_id",
-    Step.SECTOR: "sector",
-    Step.EMPLOYEES: "employees",
-    Step.FOUNDED: "founded_year",
-    Step.PHONE: "phone",
-    Step.CONSENT: "consent_public",
-}
 FIELD_LABELS = {
     Step.NAME: N_("Firm name"),
     Step.NATIONAL_ID: N_("National ID"),
@@ -82,9 +64,6 @@ FIELD_LABELS = {
     Step.CONSENT: N_("Name in public rankings"),
 }
 ESTATES_PER_PAGE = 8
-MAX_EMPLOYEES = 100_000
-EARLIEST_FOUNDING_YEAR = 1250
-NAME_LENGTH = (2, 100)
 
 
 def state_of(step: str) -> Step:
@@ -92,16 +71,8 @@ def state_of(step: str) -> Step:
     return Step[step]
 
 
-def next_step(data: dict[str, Any]) -> Step:
-    """The first field still missing, or the review once all are filled."""
-    for step, field in FIELD_OF_STEP.items():
-        if field not in data:
-            return step
-    return Step.REVIEW
-
-
-def draft_from_firm(firm: Firm) -> dict[str, Any]:
-    return {field: getattr(firm, field) for field in FIRM_FIELDS}
+def service(context: KhoosheContext) -> RegistrationService:
+    return context.services.registration
 
 
 # --- asking ----------------------------------------------------------------------------------
@@ -115,15 +86,13 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
     elif step is Step.NATIONAL_ID:
         await say(update, context, t("What is the firm's national ID? It has 11 digits."))
     elif step is Step.PROVINCE:
-        async with context.db.read() as repo:
-            provinces = await repo.provinces.all()
+        provinces = await service(context).provinces()
         buttons = [button(p.name(lang), cb.REG_PROVINCE.build(p.id)) for p in provinces]
         await say(update, context, t("Which province is the firm in?"), keyboard(*rows(buttons, 3)))
     elif step is Step.ESTATE:
         await ask_estate(update, context, data, page=0, query=None)
     elif step is Step.CLUSTER:
-        async with context.db.read() as repo:
-            clusters = await repo.clusters.in_province(data["province_id"])
+        clusters = await service(context).clusters(data["province_id"])
         choices = [[button(c.name, cb.REG_CLUSTER.build(c.id))] for c in clusters]
         choices.append([button(t("Not in a cluster"), cb.REG_CLUSTER.build(0))])
         await say(update, context, t("Is the firm a member of a business cluster?"), keyboard(*choices))
@@ -156,9 +125,7 @@ async def ask_estate(
 ) -> None:
     """Lists the province's estates a page at a time, or those whose name contains ``query``."""
     t, lang = context.t, context.lang
-    async with context.db.read() as repo:
-        estates = await repo.estates.in_province(data["province_id"])
-        province = await repo.provinces.get(data["province_id"])
+    province, estates, matches = await service(context).estates(data["province_id"], query)
     province_name = province.name(lang) if province else ""
     change = [button(t("↩️ Change province"), cb.REG_EDIT_PROVINCE.build())]
     if not estates:
@@ -166,9 +133,7 @@ async def ask_estate(
                                      "Please choose another province, or ask your estate office to contact us.",
                                      province=esc(province_name)), keyboard(change))
         return
-    if query:
-        needle = normalize(query).casefold()
-        matches = [e for e in estates if needle in normalize(e.name).casefold()]
+    if query and matches is not None:
         if not matches:
             text = t("No estate of {province} matches «{query}». Choose from the list or type another part of its name.",
                      province=esc(province_name), query=esc(query))
@@ -191,7 +156,7 @@ async def ask_estate(
     await say(update, context, text, keyboard(*[[button(e.name, cb.REG_ESTATE.build(e.id))] for e in shown], nav, change))
 
 
-async def describe(repo: Repositories, context: KhoosheContext, data: dict[str, Any]) -> list[tuple[Step, str]]:
+def describe(context: KhoosheContext, data: dict[str, Any], places: Places) -> list[tuple[Step, str]]:
     """Each filled field as the owner should read it."""
     t, lang = context.t, context.lang
     shown: list[tuple[Step, str]] = []
@@ -201,14 +166,11 @@ async def describe(repo: Repositories, context: KhoosheContext, data: dict[str, 
             continue
         value = data[field]
         if step is Step.PROVINCE:
-            province = await repo.provinces.get(value)
-            text = province.name(lang) if province else "—"
+            text = places.province.name(lang) if places.province else "—"
         elif step is Step.ESTATE:
-            estate = await repo.estates.get(value)
-            text = estate.name if estate else "—"
+            text = places.estate.name if places.estate else "—"
         elif step is Step.CLUSTER:
-            cluster = await repo.clusters.get(value) if value else None
-            text = cluster.name if cluster else t("Not in a cluster")
+            text = places.cluster.name if places.cluster else t("Not in a cluster")
         elif step is Step.SECTOR:
             text = t(SECTORS[value]) if value in SECTORS else "—"
         elif step is Step.EMPLOYEES:
@@ -228,8 +190,7 @@ async def describe(repo: Repositories, context: KhoosheContext, data: dict[str, 
 async def show_review(update: Update, context: KhoosheContext, data: dict[str, Any]) -> None:
     """Shows every field with a button to edit each, and the confirm button."""
     t = context.t
-    async with context.db.read() as repo:
-        fields = await describe(repo, context, data)
+    fields = describe(context, data, await service(context).places(data))
     lines = [t("<b>Please check the firm's details:</b>"), ""]
     lines += [f"• {t(FIELD_LABELS[step])}: <b>{esc(text)}</b>" for step, text in fields]
     edit_buttons = [button(t("✏️ {field}", field=t(FIELD_LABELS[step])), cb.REG_EDIT.build(step.name)) for step, _ in fields]
@@ -238,44 +199,67 @@ async def show_review(update: Update, context: KhoosheContext, data: dict[str, A
     ))
 
 
-# --- storing -----------------------------------------------------------------------------------
+# --- what an outcome means ---------------------------------------------------------------------
 
 
-async def store(update: Update, context: KhoosheContext, **fields: Any) -> Step:
-    """Commits ``fields`` with the next step, then asks it."""
-    user = update.effective_user
-    assert user is not None
-    async with context.db.transaction() as repo:
-        draft = await repo.drafts.get(user.id)
-        data = dict(draft.data) if draft else {}
-        if "province_id" in fields and fields["province_id"] != data.get("province_id"):
-            # Estates and clusters belong to a province: a new province asks for them again.
-            data.pop("estate_id", None)
-            data.pop("cluster_id", None)
-        data.update(fields)
-        step = next_step(data)
-        if draft is None:
-            await repo.drafts.start(user_id=user.id, step=step.name, data=data, editing=False)
-        else:
-            await repo.drafts.update(user_id=user.id, step=step.name, data=data)
+def refusal(context: KhoosheContext, refused: Refused) -> str:
+    """Why a typed answer was not taken, in the owner's language."""
+    t, lang = context.t, context.lang
+    low, high = NAME_LENGTH
+    messages = {
+        "name_length": lambda: t("The name should be between {low} and {high} characters.",
+                                 low=number(low, lang), high=number(high, lang)),
+        "name_digits": lambda: t("That looks like a number. Please type the firm's name."),
+        "id_letters": lambda: t("The national ID is made of digits only. Please type its 11 digits."),
+        "id_length": lambda: t("The national ID has 11 digits; you typed {count}.", count=number(refused.count, lang)),
+        "id_check": lambda: t("This national ID is not valid: its check digit does not match. Please check it and type it again."),
+        "id_taken": lambda: t("This national ID is already registered by another account. "
+                              "If it is your firm, please contact your estate office."),
+        "province_unclear": lambda: t("Please choose the province with the buttons."),
+        "employees": lambda: t("Please type the number of employees as a whole number between {low} and {high}.",
+                               low=number(1, lang), high=number(MAX_EMPLOYEES, lang)),
+        "founded": lambda: t("Please type a Solar Hijri year between {low} and {high}.",
+                             low=year(EARLIEST_FOUNDING_YEAR, lang), high=year(refused.count, lang)),
+        "founded_gregorian": lambda: t("Please type a Solar Hijri year between {low} and {high}.",
+                                       low=year(EARLIEST_FOUNDING_YEAR, lang), high=year(refused.count, lang))
+        + " " + t("That looks like a Gregorian year; please use the Solar Hijri calendar."),
+        "contact_other": lambda: t("That is someone else's contact. Please share your own number with the button."),
+        "stale": lambda: t("This button is no longer active."),
+    }
+    return messages[refused.reason]()
+
+
+async def retry(update: Update, context: KhoosheContext, message: str, step: Step, data: dict[str, Any]) -> Step:
+    """Says what was wrong and asks the same question again."""
+    await say(update, context, message)
     return await ask(update, context, step, data)
 
 
-async def current_data(context: KhoosheContext, user_id: int) -> dict[str, Any]:
-    async with context.db.read() as repo:
-        draft = await repo.drafts.get(user_id)
-    return dict(draft.data) if draft else {}
+async def answered(update: Update, context: KhoosheContext, answer: Answer, step: Step) -> Step:
+    """A typed answer: the next question once stored, else why not and ``step`` again."""
+    if isinstance(answer, Refused):
+        return await retry(update, context, refusal(context, answer), step, answer.position.data)
+    return await ask(update, context, answer.step, answer.data)
 
 
-async def retry(update: Update, context: KhoosheContext, message: str, step: Step) -> Step:
-    """Says what was wrong and asks the same question again."""
-    await say(update, context, message)
-    assert update.effective_user is not None
-    return await ask(update, context, step, await current_data(context, update.effective_user.id))
+async def pressed(update: Update, context: KhoosheContext, answer: Answer, step: Step, chosen: str) -> Step:
+    """A button's answer: stored, the prompt keeps what was ``chosen`` and the next question
+    follows; a stale button leaves ``step`` on screen."""
+    if isinstance(answer, Refused):
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return step
+    await settle_query(update)
+    await close_prompt(update, chosen)
+    return await ask(update, context, answer.step, answer.data)
 
 
 def typed(update: Update) -> str:
     return normalize(update.message.text if update.message and update.message.text else "")
+
+
+def user_of(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
 
 
 # --- entry and exit ------------------------------------------------------------------------------
@@ -284,40 +268,21 @@ def typed(update: Update) -> str:
 async def begin(update: Update, context: KhoosheContext) -> Step | int:
     """Starts a registration, resumes one, or opens the profile editor for a registered firm."""
     await settle_query(update)
-    user = update.effective_user
-    assert user is not None
-    async with context.db.transaction() as repo:
-        firm = await repo.firms.by_owner(user.id)
-        draft = await repo.drafts.get(user.id)
-        if firm is not None and (draft is None or not draft.editing):
-            await repo.drafts.start(user_id=user.id, step=Step.REVIEW.name, data=draft_from_firm(firm), editing=True)
-            data, step = draft_from_firm(firm), Step.REVIEW
-        elif draft is not None:
-            data, step = dict(draft.data), Step[draft.step]
-            await repo.drafts.set_active(user_id=user.id, active=True)
-        else:
-            data, step = {}, Step.NAME
-            await repo.drafts.start(user_id=user.id, step=step.name, data=data, editing=False)
-    if firm is None and not data:
+    begun = await service(context).begin(user_of(update))
+    if begun.outcome == "new":
         await say(update, context, context.t("Let's register your firm. You can leave with /cancel at any time; what you typed is kept."))
-    elif firm is None:
+    elif begun.outcome == "resume":
         await say(update, context, context.t("Welcome back! Let's continue your registration."))
-    return await ask(update, context, step, data)
+    return await ask(update, context, begun.step, begun.data)
 
 
 async def leave(update: Update, context: KhoosheContext) -> int:
     """Leaves the conversation; a new registration is kept for later, a profile edit dropped."""
     await settle_query(update)
-    user = update.effective_user
-    assert user is not None
-    async with context.db.transaction() as repo:
-        draft = await repo.drafts.get(user.id)
-        if draft is not None and draft.editing:
-            await repo.drafts.delete(user.id)
-            note = context.t("Your profile was left unchanged.")
-        else:
-            await repo.drafts.set_active(user_id=user.id, active=False)
-            note = context.t("Registration paused. What you entered is kept; continue any time from the menu.")
+    if await service(context).leave(user_of(update)) == "edit_dropped":
+        note = context.t("Your profile was left unchanged.")
+    else:
+        note = context.t("Registration paused. What you entered is kept; continue any time from the menu.")
     await say(update, context, note, ReplyKeyboardRemove())
     await show_menu(update, context)
     return ConversationHandler.END
@@ -328,125 +293,68 @@ async def leave(update: Update, context: KhoosheContext) -> int:
 
 async def got_name(update: Update, context: KhoosheContext) -> Step:
     """Stores the firm's name and asks for the national ID."""
-    t = context.t
-    name = typed(update)
-    low, high = NAME_LENGTH
-    if not low <= len(name) <= high:
-        return await retry(update, context, t("The name should be between {low} and {high} characters.",
-                                              low=number(low, context.lang), high=number(high, context.lang)), Step.NAME)
-    if only_digits(name) is not None:
-        return await retry(update, context, t("That looks like a number. Please type the firm's name."), Step.NAME)
-    return await store(update, context, name=name)
+    return await answered(update, context, await service(context).give_name(user_of(update), typed(update)), Step.NAME)
 
 
 async def got_national_id(update: Update, context: KhoosheContext) -> Step:
     """Checks and stores the national ID, then asks for the province."""
-    t, lang = context.t, context.lang
-    text = typed(update)
-    national_id = parse_national_id(text)
-    if national_id is None:
-        problem = shape_problem(text)
-        if problem == "letters":
-            message = t("The national ID is made of digits only. Please type its 11 digits.")
-        elif problem == "length":
-            count = len(only_digits(text, ignore=" -_") or "")
-            message = t("The national ID has 11 digits; you typed {count}.", count=number(count, lang))
-        else:
-            message = t("This national ID is not valid: its check digit does not match. Please check it and type it again.")
-        return await retry(update, context, message, Step.NATIONAL_ID)
-    user = update.effective_user
-    assert user is not None
-    async with context.db.read() as repo:
-        holder = await repo.firms.by_national_id(national_id)
-    if holder is not None and holder.owner_id != user.id:
-        return await retry(update, context, t("This national ID is already registered by another account. "
-                                              "If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
-    return await store(update, context, national_id=national_id)
+    answer = await service(context).give_national_id(user_of(update), typed(update))
+    return await answered(update, context, answer, Step.NATIONAL_ID)
 
 
 async def got_province_button(update: Update, context: KhoosheContext) -> Step:
     """Stores the province pressed and asks for the estate."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    province_id = cb.REG_PROVINCE.parse_int(query.data)
-    async with context.db.read() as repo:
-        province = await repo.provinces.get(province_id)
-    if province is None:
-        await settle_query(update, text=context.t("This button is no longer active."))
-        return Step.PROVINCE
-    await settle_query(update)
-    await close_prompt(update, context.t("Province: <b>{name}</b>", name=esc(province.name(context.lang))))
-    return await store(update, context, province_id=province_id)
+    answer = await service(context).choose_province(user_of(update), cb.REG_PROVINCE.parse_int(query.data))
+    province = answer.label if isinstance(answer, Stored) else None
+    name = province.name(context.lang) if isinstance(province, Province) else ""
+    return await pressed(update, context, answer, Step.PROVINCE, context.t("Province: <b>{name}</b>", name=esc(name)))
 
 
 async def got_province_text(update: Update, context: KhoosheContext) -> Step:
     """Accepts a typed province name when it names exactly one province."""
-    needle = typed(update).casefold()
-    async with context.db.read() as repo:
-        provinces = await repo.provinces.all()
-    matches = [p for p in provinces if needle and (needle == p.name_fa or needle == p.name_en.casefold())]
-    if not matches and needle:
-        matches = [p for p in provinces if needle in p.name_fa or needle in p.name_en.casefold()]
-    if len(matches) == 1:
-        return await store(update, context, province_id=matches[0].id)
-    return await retry(update, context, context.t("Please choose the province with the buttons."), Step.PROVINCE)
+    answer = await service(context).name_province(user_of(update), typed(update))
+    return await answered(update, context, answer, Step.PROVINCE)
 
 
 async def got_estate_button(update: Update, context: KhoosheContext) -> Step:
     """Stores the estate pressed (it must lie in the chosen province) and asks for the cluster."""
     query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    estate_id = cb.REG_ESTATE.parse_int(query.data)
-    data = await current_data(context, update.effective_user.id)
-    async with context.db.read() as repo:
-        estate = await repo.estates.get(estate_id)
-    if estate is None or not estate.active or estate.province_id != data.get("province_id"):
-        await settle_query(update, text=context.t("This button is no longer active."))
-        return Step.ESTATE
-    await settle_query(update)
-    await close_prompt(update, context.t("Estate: <b>{name}</b>", name=esc(estate.name)))
-    return await store(update, context, estate_id=estate_id)
+    assert query is not None and query.data is not None
+    answer = await service(context).choose_estate(user_of(update), cb.REG_ESTATE.parse_int(query.data))
+    estate = answer.label if isinstance(answer, Stored) else None
+    name = estate.name if isinstance(estate, Estate) else ""
+    return await pressed(update, context, answer, Step.ESTATE, context.t("Estate: <b>{name}</b>", name=esc(name)))
 
 
 async def estate_page(update: Update, context: KhoosheContext) -> Step:
     """Shows another page of the estate list."""
     query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
+    assert query is not None and query.data is not None
     await settle_query(update)
-    data = await current_data(context, update.effective_user.id)
-    if "province_id" not in data:
-        return await ask(update, context, next_step(data), data)
-    await ask_estate(update, context, data, page=cb.REG_ESTATE_PAGE.parse_int(query.data), query=None)
+    position = await service(context).current(user_of(update))
+    if "province_id" not in position.data:
+        return await ask(update, context, position.step, position.data)
+    await ask_estate(update, context, position.data, page=cb.REG_ESTATE_PAGE.parse_int(query.data), query=None)
     return Step.ESTATE
 
 
 async def got_estate_text(update: Update, context: KhoosheContext) -> Step:
     """Filters the estate list by the typed text."""
-    assert update.effective_user is not None
-    data = await current_data(context, update.effective_user.id)
-    text = typed(update)
-    await ask_estate(update, context, data, page=0, query=text or None)
+    position = await service(context).current(user_of(update))
+    await ask_estate(update, context, position.data, page=0, query=typed(update) or None)
     return Step.ESTATE
 
 
 async def got_cluster(update: Update, context: KhoosheContext) -> Step:
     """Stores the cluster (or none) and asks for the sector."""
     query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    cluster_id = cb.REG_CLUSTER.parse_int(query.data) or None
-    if cluster_id is not None:
-        data = await current_data(context, update.effective_user.id)
-        async with context.db.read() as repo:
-            cluster = await repo.clusters.get(cluster_id)
-        if cluster is None or cluster.province_id != data.get("province_id"):
-            await settle_query(update, text=context.t("This button is no longer active."))
-            return Step.CLUSTER
-        label = cluster.name
-    else:
-        label = context.t("Not in a cluster")
-    await settle_query(update)
-    await close_prompt(update, context.t("Cluster: <b>{name}</b>", name=esc(label)))
-    return await store(update, context, cluster_id=cluster_id)
+    assert query is not None and query.data is not None
+    answer = await service(context).choose_cluster(user_of(update), cb.REG_CLUSTER.parse_int(query.data) or None)
+    cluster = answer.label if isinstance(answer, Stored) else None
+    label = cluster.name if isinstance(cluster, Cluster) else context.t("Not in a cluster")
+    return await pressed(update, context, answer, Step.CLUSTER, context.t("Cluster: <b>{name}</b>", name=esc(label)))
 
 
 async def got_sector(update: Update, context: KhoosheContext) -> Step:
@@ -454,55 +362,39 @@ async def got_sector(update: Update, context: KhoosheContext) -> Step:
     query = update.callback_query
     assert query is not None and query.data is not None
     (code,) = cb.REG_SECTOR.parse(query.data)
-    if code not in SECTORS:
-        await settle_query(update, text=context.t("This button is no longer active."))
-        return Step.SECTOR
-    await settle_query(update)
-    await close_prompt(update, context.t("Sector: <b>{name}</b>", name=esc(context.t(SECTORS[code]))))
-    return await store(update, context, sector=code)
+    answer = await service(context).choose_sector(user_of(update), code)
+    name = context.t(SECTORS[code]) if code in SECTORS else ""
+    return await pressed(update, context, answer, Step.SECTOR, context.t("Sector: <b>{name}</b>", name=esc(name)))
 
 
 async def got_employees(update: Update, context: KhoosheContext) -> Step:
     """Stores the number of employees and asks for the founding year."""
-    t, lang = context.t, context.lang
-    digits = only_digits(typed(update), ignore=" ,")
-    if digits is None or not 1 <= int(digits) <= MAX_EMPLOYEES:
-        return await retry(update, context, t("Please type the number of employees as a whole number between {low} and {high}.",
-                                              low=number(1, lang), high=number(MAX_EMPLOYEES, lang)), Step.EMPLOYEES)
-    return await store(update, context, employees=int(digits))
+    answer = await service(context).give_employees(user_of(update), typed(update))
+    return await answered(update, context, answer, Step.EMPLOYEES)
 
 
 async def got_founded(update: Update, context: KhoosheContext) -> Step:
     """Stores the founding year and asks for the phone number."""
-    t, lang = context.t, context.lang
-    this_year = solar_year(context.now().astimezone(context.settings.zone))
-    digits = only_digits(typed(update), ignore=" ")
-    if digits is None or not EARLIEST_FOUNDING_YEAR <= int(digits) <= this_year:
-        hint = ""
-        if digits is not None and 1800 <= int(digits) <= 2100:
-            hint = " " + t("That looks like a Gregorian year; please use the Solar Hijri calendar.")
-        return await retry(update, context, t("Please type a Solar Hijri year between {low} and {high}.",
-                                              low=year(EARLIEST_FOUNDING_YEAR, lang), high=year(this_year, lang)) + hint, Step.FOUNDED)
-    return await store(update, context, founded_year=int(digits))
+    answer = await service(context).give_founded(user_of(update), typed(update))
+    return await answered(update, context, answer, Step.FOUNDED)
 
 
 async def got_contact(update: Update, context: KhoosheContext) -> Step:
     """Stores the sender's own phone number and asks about public rankings."""
     message = update.message
-    assert message is not None and message.contact is not None and update.effective_user is not None
-    if message.contact.user_id != update.effective_user.id:
-        return await retry(update, context, context.t("That is someone else's contact. Please share your own number with the button."),
-                           Step.PHONE)
-    phone = only_digits(message.contact.phone_number, ignore=" -+()") or ""
-    phone = "+" + phone
-    await say(update, context, context.t("Thank you, your number is saved."), ReplyKeyboardRemove())
-    return await store(update, context, phone=phone)
+    assert message is not None and message.contact is not None
+    answer = await service(context).share_contact(
+        user_of(update), contact_user_id=message.contact.user_id, phone_number=message.contact.phone_number)
+    if isinstance(answer, Stored):
+        await say(update, context, context.t("Thank you, your number is saved."), ReplyKeyboardRemove())
+    return await answered(update, context, answer, Step.PHONE)
 
 
 async def got_phone_text(update: Update, context: KhoosheContext) -> Step:
     """Refuses a typed number: only the contact button proves the number is the sender's."""
+    position = await service(context).current(user_of(update))
     return await retry(update, context, context.t("Please use the «Share my phone number» button below instead of typing the number."),
-                       Step.PHONE)
+                       Step.PHONE, position.data)
 
 
 async def got_consent(update: Update, context: KhoosheContext) -> Step:
@@ -510,102 +402,80 @@ async def got_consent(update: Update, context: KhoosheContext) -> Step:
     query = update.callback_query
     assert query is not None and query.data is not None
     consent = query.data.endswith(":1")
-    await settle_query(update)
-    await close_prompt(update, context.t("Name in public rankings: <b>{answer}</b>",
-                                         answer=context.t("Yes") if consent else context.t("No")))
-    return await store(update, context, consent_public=consent)
+    answer = await service(context).consent(user_of(update), consent)
+    return await pressed(update, context, answer, Step.CONSENT, context.t(
+        "Name in public rankings: <b>{answer}</b>", answer=context.t("Yes") if consent else context.t("No")))
 
 
 async def edit_field(update: Update, context: KhoosheContext) -> Step:
     """Asks again for the field chosen on the review screen."""
     query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
+    assert query is not None and query.data is not None
     await settle_query(update)
     (name,) = cb.REG_EDIT.parse(query.data)
-    if name not in Step.__members__ or Step[name] is Step.REVIEW:
+    position = await service(context).edit(user_of(update), name)
+    if position is None:
         return Step.REVIEW
-    step = Step[name]
-    async with context.db.transaction() as repo:
-        draft = await repo.drafts.get(update.effective_user.id)
-        data = dict(draft.data) if draft else {}
-        await repo.drafts.update(user_id=update.effective_user.id, step=step.name, data=data)
-    return await ask(update, context, step, data)
+    return await ask(update, context, position.step, position.data)
+
+
+async def show_finished(update: Update, context: KhoosheContext, finished: Finished) -> int:
+    t = context.t
+    await close_prompt(update, t("✅ Details confirmed."))
+    await show_menu(update, context, intro=t("Your firm's profile is updated.") if finished.outcome == "updated"
+                    else t("🎉 Your firm is registered. Thank you!"))
+    return ConversationHandler.END
 
 
 async def confirm(update: Update, context: KhoosheContext) -> Step | int:
     """Saves the firm from the draft and ends the conversation."""
     await settle_query(update)
-    user = update.effective_user
-    assert user is not None
-    t = context.t
-    async with context.db.transaction() as repo:
-        draft = await repo.drafts.get(user.id)
-        data = dict(draft.data) if draft else {}
-        missing = next_step(data)
-        holder = await repo.firms.by_national_id(data.get("national_id", ""))
-        taken = holder is not None and holder.owner_id != user.id
-        if missing is Step.REVIEW and not taken:
-            await repo.firms.save(owner_id=user.id, fields=data)
-            await repo.drafts.delete(user.id)
-            editing = bool(draft and draft.editing)
-    if taken:
-        return await retry(update, context, t("This national ID is already registered by another account. "
-                                              "If it is your firm, please contact your estate office."), Step.NATIONAL_ID)
-    if missing is not Step.REVIEW:
-        return await ask(update, context, missing, data)
-    await close_prompt(update, t("✅ Details confirmed."))
-    await show_menu(update, context, intro=t("Your firm's profile is updated.") if editing
-                    else t("🎉 Your firm is registered. Thank you!"))
-    return ConversationHandler.END
+    outcome = await service(context).finish(user_of(update))
+    if isinstance(outcome, Refused):
+        return await retry(update, context, refusal(context, outcome), outcome.position.step, outcome.position.data)
+    if isinstance(outcome, Position):
+        return await ask(update, context, outcome.step, outcome.data)
+    return await show_finished(update, context, outcome)
 
 
-async def current_step(context: KhoosheContext, user_id: int) -> tuple[Step, dict[str, Any]]:
-    async with context.db.read() as repo:
-        draft = await repo.drafts.get(user_id)
-    if draft is None:
-        return Step.NAME, {}
-    return Step[draft.step], dict(draft.data)
+async def confirmed_again(update: Update, context: KhoosheContext) -> int:
+    """✅ Confirm pressed once the registration it confirms has ended: the twin of a tap that
+    just finished it sees what that tap saw; an older button is no longer active."""
+    finished = await service(context).finished_just_now(user_of(update))
+    if finished is None:
+        await settle_query(update, text=context.t("This button is no longer active."))
+        await show_menu(update, context)
+        return ConversationHandler.END
+    await settle_query(update)
+    return await show_finished(update, context, finished)
 
 
 async def use_buttons(update: Update, context: KhoosheContext) -> Step:
     """Reminds the owner that this step is answered with the buttons, and asks again."""
-    assert update.effective_user is not None
-    step, _ = await current_step(context, update.effective_user.id)
-    return await retry(update, context, context.t("Please answer with the buttons."), step)
+    position = await service(context).current(user_of(update))
+    return await retry(update, context, context.t("Please answer with the buttons."), position.step, position.data)
 
 
 async def resume(update: Update, context: KhoosheContext) -> Step:
     """Asks the current step again: /register or the menu's continue button mid-way, a photo
     or sticker where text was expected, or a button from an older message."""
-    assert update.effective_user is not None
     if update.callback_query is not None and (update.callback_query.data or "").startswith(cb.REG_PREFIX + ":"):
         await settle_query(update, text=context.t("This button is no longer active."))
     else:
         await settle_query(update)
-    step, data = await current_step(context, update.effective_user.id)
-    return await ask(update, context, step, data)
-
-
-async def switch_language(update: Update, context: KhoosheContext) -> Step:
-    """Changes the language without leaving the registration, and asks the step in it."""
-    from handlers.common.menu import store_language
-
-    await store_language(update, context)
-    return await resume(update, context)
+    position = await service(context).current(user_of(update))
+    return await ask(update, context, position.step, position.data)
 
 
 async def show_profile(update: Update, context: KhoosheContext) -> None:
     """Shows the registered firm's profile with an edit button."""
     await settle_query(update)
-    user = update.effective_user
-    assert user is not None
     t = context.t
-    async with context.db.read() as repo:
-        firm = await repo.firms.by_owner(user.id)
-        if firm is None:
-            await show_menu(update, context, intro=t("Your firm is not registered yet."))
-            return
-        fields = await describe(repo, context, draft_from_firm(firm))
+    profile = await service(context).profile(user_of(update))
+    if profile is None:
+        await show_menu(update, context, intro=t("Your firm is not registered yet."))
+        return
+    fields = describe(context, *profile)
     lines = [t("<b>Your firm's profile</b>"), ""]
     lines += [f"• {t(FIELD_LABELS[step])}: <b>{esc(text)}</b>" for step, text in fields]
     await say(update, context, "\n".join(lines), keyboard(
@@ -620,6 +490,7 @@ def register(app: KhoosheApp) -> None:
         entry_points=[
             CommandHandler("register", begin),
             CallbackQueryHandler(begin, pattern=cb.REGISTER.pattern),
+            CallbackQueryHandler(confirmed_again, pattern=cb.REG_CONFIRM.pattern),
         ],
         states={
             Step.NAME: [MessageHandler(text, got_name)],
@@ -639,14 +510,8 @@ def register(app: KhoosheApp) -> None:
             Step.REVIEW: [CallbackQueryHandler(edit_field, pattern=cb.REG_EDIT.pattern),
                           CallbackQueryHandler(confirm, pattern=cb.REG_CONFIRM.pattern), *buttons_only],
         },
-        fallbacks=[
-            CommandHandler(["cancel", "start", "menu"], leave),
-            CommandHandler("register", resume),
-            CallbackQueryHandler(resume, pattern=f"{cb.REGISTER.pattern}|{cb.starts_with(cb.REG_PREFIX)}"),
-            CallbackQueryHandler(switch_language, pattern=cb.LANGUAGE.pattern),
-            CallbackQueryHandler(leave, pattern=cb.starts_with(cb.MENU_PREFIX)),
-            MessageHandler(~filters.COMMAND & ~filters.TEXT, resume),
-        ],
+        fallbacks=fallbacks(command="register", resume=resume, leave=leave,
+                            resume_pattern=f"{cb.REGISTER.pattern}|{cb.starts_with(cb.REG_PREFIX)}"),
         # One conversation per user and chat, whichever message a button is on: the steps mix
         # typed text and buttons (per_message=True would need only CallbackQueryHandlers).
         per_message=False,

@@ -8,6 +8,7 @@ from storage.repositories.access import AccessRepository
 from storage.repositories.broadcasts import BroadcastRepository
 from storage.repositories.drafts import RegistrationDraftRepository
 from storage.repositories.firms import FirmRepository
+from storage.repositories.inbox import InboxRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.places import (
     ClusterRepository,
@@ -35,6 +36,7 @@ class Repositories:
         "drafts",
         "estates",
         "firms",
+        "inbox",
         "outbox",
         "privacy",
         "provinces",
@@ -54,6 +56,7 @@ class Repositories:
         self.clusters = ClusterRepository(conn)
         self.users = UserRepository(conn)
         self.firms = FirmRepository(conn)
+        self.inbox = InboxRepository(conn)
         self.drafts = RegistrationDraftRepository(conn)
         self.rounds = RoundRepository(conn)
         self.submissions = SubmissionRepository(conn)

@@ -1,7 +1,7 @@
 """Broadcasts by managers and admins, and the audience a broadcast reaches.
 
 A broadcast's audience is stored as filters (JSON) and frozen into outbox rows when it starts;
-its outbox rows have the dedupe keys ``broadcast:{id}:user:{owner_id}``.
+its outbox rows share a dedupe-key prefix, built by the caller (``bot.delivery.keys``).
 """
 
 from __future__ import annotations
@@ -49,18 +49,8 @@ def _row(row: Any) -> Broadcast:
                         "content": json.loads(row["content"])})
 
 
-def key_prefix(broadcast_id: int) -> str:
-    return f"broadcast:{broadcast_id}:"
-
-
-def outbox_key(broadcast_id: int, owner_id: int) -> str:
-    """One message per (broadcast, firm owner), as a database rule."""
-    return f"broadcast:{broadcast_id}:user:{owner_id}"
-
-
-def _key_range(broadcast_id: int) -> tuple[str, str]:
-    # 'broadcast:5:' ≤ key < 'broadcast:5;' (';' follows ':'), so the unique index is used.
-    prefix = key_prefix(broadcast_id)
+def _key_range(prefix: str) -> tuple[str, str]:
+    # A prefix ends in ':' and ';' follows ':', so prefix ≤ key < the next one uses the unique index.
     return prefix, prefix[:-1] + ";"
 
 
@@ -175,17 +165,18 @@ class BroadcastRepository(Repository):
 
     # --- its outbox rows -------------------------------------------------------------------------
 
-    async def delivery_counts(self, broadcast_id: int) -> dict[str, int]:
-        low, high = _key_range(broadcast_id)
+    async def delivery_counts(self, key_prefix: str) -> dict[str, int]:
+        """A broadcast's outbox rows (the keys starting with ``key_prefix``) by status."""
+        low, high = _key_range(key_prefix)
         rows = await self._all(
             "SELECT status, COUNT(*) AS n FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ?"
             " GROUP BY status", (low, high),
         )
         return {r["status"]: r["n"] for r in rows}
 
-    async def cancel_pending(self, broadcast_id: int) -> int:
-        """Cancels the messages not yet sent; returns how many."""
-        low, high = _key_range(broadcast_id)
+    async def cancel_pending(self, key_prefix: str) -> int:
+        """Cancels a broadcast's messages not yet sent; returns how many."""
+        low, high = _key_range(key_prefix)
         before = self.conn.total_changes
         await self._write(
             "UPDATE outbox SET status = 'cancelled', last_error = 'broadcast cancelled'"

@@ -91,6 +91,9 @@ class PrivacyRepository(Repository):
         now = stamp()
         await self._write("DELETE FROM registration_drafts WHERE user_id = ?", (user_id,))
         await self._write("UPDATE users SET first_name = NULL WHERE id = ?", (user_id,))
+        # What the user sent is kept only until handled; the one being handled now has no
+        # payload left to keep, so the whole trail of the user's updates goes.
+        await self._write("UPDATE inbox SET payload = NULL, user_id = NULL WHERE user_id = ?", (user_id,))
         # Messages not yet sent are cancelled; what was sent keeps only its delivery status.
         await self._write(
             "UPDATE outbox SET status = 'cancelled' WHERE chat_id = ? AND status IN ('pending', 'failed')",

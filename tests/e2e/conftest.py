@@ -1,5 +1,10 @@
-"""Fixtures shared by end-to-end modules: a world whose round is closed, scored and published;
-exports held half-built."""
+"""Fixtures shared by end-to-end modules: the fake Bot API under each platform profile, a world
+whose round is closed, scored and published; exports held half-built.
+
+Every end-to-end test runs twice, against the fake's Telegram profile and its Bale profile,
+unless it is marked ``@pytest.mark.platforms("telegram")`` with the reason in its docstring.
+After each test the fake must have seen no markup shown literally and no button left spinning.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,27 @@ import pytest_asyncio
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.fakebot import FakeBotApi
+from tests.support.fakebot.server import PROFILES
 from tests.support.hold import HeldBuild
 from tests.support.journeys import publish_round
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 from tests.support.scenarios import OWNERS, SILENT, prepare_published_world
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "profile" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("platforms")
+        profiles = marker.args if marker else PROFILES
+        metafunc.parametrize("profile", profiles)
+
+
+@pytest_asyncio.fixture
+async def api(profile: str) -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi(profile=profile) as server:
+        yield server
+        assert server.leaks == [], f"texts shown with their markup: {server.leaks[:3]}"
+        unanswered = server.unanswered_callbacks()
+        assert unanswered == [], f"buttons left spinning (no answerCallbackQuery): {unanswered[:3]}"
 
 
 @pytest_asyncio.fixture

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from handlers.admin.invitations import invitation_link
+from bot.domain.platforms import platform_for
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import add_firm
 from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 
-LINK = re.compile(r"https://t\.me/khooshe_test_bot\?start=([A-Za-z0-9_-]+)")
+LINK = re.compile(r"https://(?:t\.me|ble\.ir)/khooshe_test_bot\?start=([A-Za-z0-9_-]+)")
 OWNER = 6001
 
 
@@ -45,7 +45,7 @@ async def audit_rows(khooshe: Khooshe, user_id: int | None = None) -> list[tuple
 async def invite(khooshe: Khooshe, estate_id: int) -> tuple[str, int]:
     admin = khooshe.user(ADMIN_ID, "Admin", "en")
     await admin.send(f"/invite {estate_id}")
-    reply = await admin.wait_for("t.me/")
+    reply = await admin.wait_for("?start=")
     match = LINK.search(reply.text)
     assert match, reply.text
     invitation_id = int(re.search(r"Invitation #(\d+)", reply.text).group(1))  # type: ignore[union-attr]
@@ -53,8 +53,8 @@ async def invite(khooshe: Khooshe, estate_id: int) -> tuple[str, int]:
 
 
 def test_invitation_link_follows_the_messenger() -> None:
-    assert invitation_link("https://api.telegram.org/bot", "kb", "T0K") == "https://t.me/kb?start=T0K"
-    assert invitation_link("https://tapi.bale.ai/bot", "kb", "T0K") == "https://ble.ir/kb?start=T0K"
+    assert platform_for("https://api.telegram.org/bot").deep_link("kb", "T0K") == "https://t.me/kb?start=T0K"
+    assert platform_for("https://tapi.bale.ai/bot").deep_link("kb", "T0K") == "https://ble.ir/kb?start=T0K"
 
 
 async def test_invitation_valid_reused_forged_expired_revoked(bot: Khooshe) -> None:
@@ -91,8 +91,9 @@ async def test_invitation_valid_reused_forged_expired_revoked(bot: Khooshe) -> N
         assert await repo.access.managed_estates(7001) == [1]
     admin = khooshe.user(ADMIN_ID)
     await admin.wait_for("accepted invitation")
-    commands = [c["command"] for c in api.get_commands({"type": "chat", "chat_id": 7001})]
-    assert "myestates" in commands and "assess" in commands and "invite" not in commands
+    assert_menu_has(api, 7001, "myestates")
+    assert_menu_has(api, 7001, "assess")
+    assert "invite" not in [c["command"] for c in api.get_commands({"type": "chat", "chat_id": 7001})]
 
     # Pressing it twice: refused.
     await manager.press_data(accept_data, prompt.message_id)
@@ -220,13 +221,23 @@ async def test_estates_and_clusters_are_managed_from_the_chat(bot: Khooshe) -> N
         assert action in actions
 
 
+def assert_menu_has(api: FakeBotApi, user_id: int, command: str) -> None:
+    """On Telegram the user's own command menu lists ``command``; Bale has no command menus, and
+    the bot must not even ask for one (its /help lists the commands instead)."""
+    commands = [c["command"] for c in api.get_commands({"type": "chat", "chat_id": user_id})]
+    if api.bale:
+        assert commands == [] and api.calls_to("setMyCommands") == []
+    else:
+        assert command in commands
+
+
 async def test_block_promote_demote_and_menus(bot: Khooshe) -> None:
     khooshe, api = bot, bot.api
     admin = khooshe.user(ADMIN_ID, "Admin", "en")
     owner = khooshe.user(OWNER, language_code="en")
 
     # Configured admins have their menu from start-up; owners keep the default one.
-    assert "audit" in [c["command"] for c in api.get_commands({"type": "chat", "chat_id": ADMIN_ID})]
+    assert_menu_has(api, ADMIN_ID, "audit")
     assert api.get_commands({"type": "chat", "chat_id": OWNER}) == []
 
     await owner.send("/start")
@@ -253,7 +264,7 @@ async def test_block_promote_demote_and_menus(bot: Khooshe) -> None:
 
     await admin.send(f"/promote {OWNER}")
     await admin.wait_for("is now an admin")
-    assert "audit" in [c["command"] for c in api.get_commands({"type": "chat", "chat_id": OWNER})]
+    assert_menu_has(api, OWNER, "audit")
     await owner.send("/help")
     help_text = await owner.wait_for("/auditexport")
     assert "/assess" in help_text.text and "/myestates" in help_text.text

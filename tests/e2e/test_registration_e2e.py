@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from storage.repositories.firms import FIRM_FIELDS
+from tests.support.fakebot import FakeUser
 from tests.support.journeys import (
     OTHER_VALID_NATIONAL_IDS,
     VALID_NATIONAL_ID,
@@ -173,3 +176,51 @@ async def test_language_switch_from_the_menu(khooshe: Khooshe) -> None:
     await owner.wait_for("Choose your language")
     await owner.press("فارسی")
     await owner.wait_for("زبان روی فارسی")
+
+
+async def reach_review(owner: FakeUser, national_id: str = VALID_NATIONAL_ID) -> int:
+    """Registers up to the review screen; returns the review message's id."""
+    await owner.send("/register")
+    await owner.wait_for("نام ثبتی")
+    await owner.send("کارخانه دوبار")
+    await owner.wait_for("شناسه ملی")
+    await owner.send(national_id)
+    await owner.wait_for("کدام استان")
+    await owner.press("بوشهر")
+    await owner.wait_for("کدام شهرک")
+    await owner.press("شهرک صنعتی برازجان")
+    await owner.wait_for("خوشه کسب‌وکار")
+    await owner.press("عضو خوشه نیستیم")
+    await owner.wait_for("کدام بخش")
+    await owner.press("صنعت و تولید")
+    await owner.wait_for("چند نفر")
+    await owner.send("12")
+    await owner.wait_for("سال شمسی")
+    await owner.send("1395")
+    await owner.wait_for("شماره همراه")
+    await owner.share_contact()
+    await owner.wait_for("آیا اجازه")
+    await owner.press("بله، نام ما نمایش داده شود")
+    review = await owner.wait_for("بررسی کنید")
+    await owner.settle()
+    assert review.message_id is not None
+    return review.message_id
+
+
+async def test_national_id_typed_in_full_width_digits_is_accepted(khooshe: Khooshe) -> None:
+    owner = khooshe.user(1011)
+    await owner.send("/register")
+    await owner.wait_for("نام ثبتی")
+    await owner.send("صنایع تمام‌عرض")
+    await owner.wait_for("شناسه ملی")
+    await owner.send(VALID_NATIONAL_ID.translate(str.maketrans("0123456789", "０１２３４５６７８９")))
+    reply = await owner.wait_for(lambda e: e.is_message and ("کدام استان" in e.text or "شناسه ملی" in e.text))
+    assert "کدام استان" in reply.text, reply.text
+
+
+async def test_both_taps_of_a_double_tapped_confirm_see_the_firm_registered(khooshe: Khooshe) -> None:
+    owner = khooshe.user(1012)
+    review = await reach_review(owner)
+    await asyncio.gather(owner.press("✅ تأیید", message=review), owner.press("✅ تأیید", message=review))
+    sent = [e.text for e in await owner.settle() if e.event == "send"]
+    assert len(sent) == 2 and all(text.startswith("🎉 بنگاه شما ثبت شد") for text in sent), sent

@@ -191,7 +191,7 @@ async def test_replayed_round_confirm_and_invitation_buttons(roles: Khooshe) -> 
 
     # An invitation accepted once; the same button pressed again, and by someone else.
     await admin.send("/invite 2")
-    invitation = await admin.wait_for("t.me/")
+    invitation = await admin.wait_for("?start=")
     token = invitation.text.split("start=")[1].split()[0]
     await manager.send(f"/start {token}")
     prompt = await manager.wait_for("You are invited")
@@ -211,3 +211,13 @@ async def test_replayed_round_confirm_and_invitation_buttons(roles: Khooshe) -> 
     async with khooshe.db.read() as repo:
         assert await repo.access.managed_estates(MANAGER) == [1, 2]
         assert await repo.access.managed_estates(OTHER) == [2]
+
+
+async def test_an_export_button_for_an_estate_that_does_not_exist_says_so(roles: Khooshe) -> None:
+    admin = roles.user(ROLES["admin"], language_code="en")
+    await admin.send("/start")
+    await admin.wait_for("Hello")
+    await admin.press_data("exp:999999")
+    reply = await admin.wait_for("There is no estate")
+    assert "999" in reply.text
+    assert not [e for e in await admin.settle(0.3) if e.is_message and "Sorry" in e.text]

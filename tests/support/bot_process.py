@@ -32,6 +32,9 @@ class BotProcess:
             "KHOOSHE_TOKEN": api.token,
             "KHOOSHE_API_URL": api.base_url,
             "KHOOSHE_DB": str(db_path),
+            "KHOOSHE_PLATFORM": api.profile,
+            "KHOOSHE_POLL_TIMEOUT": "1",
+            "KHOOSHE_USER_BURST": "100000",  # scripted users; the per-user limit is tested on its own
             **offset_env(),  # the child runs at the test clock's moment too
             **extra_env,
         }

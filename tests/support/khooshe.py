@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from bot.application import (
     build_application,
     publish_commands,
     start_background,
+    start_receiving,
     stop_background,
     stop_offload,
 )
@@ -47,6 +48,10 @@ def make_settings(api: FakeBotApi, db_path: Path, **overrides: object) -> Settin
     # Exports, imports and scoring run in threads unless a test asks for the worker process
     # (offload="process"): starting one costs about a second.
     overrides.setdefault("offload", "thread")
+    overrides.setdefault("poll_timeout", 1)
+    # Scripted users answer faster than any person; the per-user limit is tested on its own.
+    overrides.setdefault("user_burst", 100_000)
+    overrides.setdefault("platform", api.profile)
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         token=api.token, api_url=api.base_url, db=db_path, admins=frozenset({ADMIN_ID}),
@@ -62,6 +67,7 @@ class Khooshe:
     db: Database
     app: Application
     settings: Settings
+    _choices: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def services(self) -> Services:
@@ -86,7 +92,21 @@ class Khooshe:
             await asyncio.sleep(0.02)
 
     def user(self, user_id: int, first_name: str = "Ali", language_code: str = "fa") -> FakeUser:
-        return self.api.user(user_id, first_name=first_name, language_code=language_code)
+        user = self.api.user(user_id, first_name=first_name, language_code=language_code)
+        if self.api.bale and language_code != "fa" and user_id not in self.services.languages:
+            # The bot knows the choice at once; the row follows before the user's first update
+            # is handled (the task runs at the test's next await).
+            self.services.languages[user_id] = language_code
+            self._choices.append(asyncio.create_task(chose_language_earlier(self.db, user_id, language_code)))
+        return user
+
+
+async def chose_language_earlier(db: Database, user_id: int, language: str) -> None:
+    """Bale sends no language_code, so a Bale user reads English only after choosing it; this
+    is a user who chose it before the test begins (the choosing is tested on its own)."""
+    async with db.transaction() as repo:
+        await repo.users.ensure(user_id=user_id, language=language, first_name=None)
+        await repo.users.set_language(user_id=user_id, language=language)
 
 
 async def start_khooshe(
@@ -99,12 +119,15 @@ async def start_khooshe(
     await db.connect()
     if not seeded:
         await seed(db, open_round=open_round, now=clock.now())
+    if api.bale:
+        for user in api.users.values():
+            if user.language_code and user.language_code != "fa":
+                await chose_language_earlier(db, user.id, user.language_code)
     app = build_application(settings, db, clock=clock)
     await app.initialize()
     await publish_commands(app)
     await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=["message", "callback_query"])
+    await start_receiving(app)
     await start_background(app)
     return Khooshe(api, db, app, settings)
 
@@ -112,11 +135,14 @@ async def start_khooshe(
 async def stop_khooshe(khooshe: Khooshe) -> None:
     """Stops the bot; safe to call twice (a test may have stopped it to restart)."""
     app = khooshe.app
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
+    intake = khooshe.services.intake
+    if intake is not None:
+        await intake.stop_polling()
     await stop_background(app)
     if app.running:
         await app.stop()
+    if intake is not None:
+        await intake.close()
     await stop_offload()
     await app.shutdown()
     await khooshe.db.close()

@@ -259,3 +259,55 @@ async def test_callbacks_copy_and_json_body(api, bot):
     assert [e.event for e in events] == ["send", "answer", "send"]
     with pytest.raises(AssertionError, match="no bot output"):
         await user.next(timeout=0.05)
+
+
+# ---------------------------------------------------------------------- the Bale profile
+
+@pytest_asyncio.fixture
+async def bale():
+    async with FakeBotApi(token=TOKEN, profile="bale") as server:
+        yield server
+
+
+async def call(server: FakeBotApi, method: str, **params: object) -> tuple[int, dict]:
+    async with aiohttp.ClientSession() as session, session.post(f"{server.base_url}{TOKEN}/{method}", json=params) as r:
+        return r.status, await r.json()
+
+
+async def test_bale_reads_every_text_as_markdown_and_shows_html_literally(bale: FakeBotApi) -> None:
+    bale.user(5)
+    status, _ = await call(bale, "sendMessage", chat_id=5, text="<b>a</b> *b* _c_ &lt;")
+    assert status == 200
+    [msg] = bale.messages(5)
+    assert msg.text == "<b>a</b> b c &lt;"
+    assert [e["type"] for e in msg.entities] == ["bold", "italic"]
+    assert bale.leaks == [(5, "<b>a</b> b c &lt;")]  # the entity is visible
+
+
+async def test_bale_reports_parse_mode_as_a_leak(bale: FakeBotApi) -> None:
+    bale.user(5)
+    await call(bale, "sendMessage", chat_id=5, text="plain", parse_mode="HTML")
+    assert bale.leaks == [(5, "parse_mode=HTML sent to Bale")]
+
+
+async def test_bale_has_no_command_menus(bale: FakeBotApi) -> None:
+    status, body = await call(bale, "setMyCommands", commands=[{"command": "start", "description": "x"}])
+    assert (status, body["description"]) == (404, "Not Found")
+
+
+async def test_bale_answers_an_edit_with_a_stub(bale: FakeBotApi) -> None:
+    bale.user(5)
+    _, sent = await call(bale, "sendMessage", chat_id=5, text="one")
+    status, body = await call(bale, "editMessageText", chat_id=5, message_id=sent["result"]["message_id"], text="two")
+    assert (status, body["result"]) == (200, {"message_id": 0})
+    assert bale.messages(5)[0].text == "two"
+
+
+async def test_bale_updates_lack_chat_instance_and_language_code(bale: FakeBotApi) -> None:
+    user = bale.user(5, language_code="en")
+    await call(bale, "sendMessage", chat_id=5, text="pick", reply_markup={
+        "inline_keyboard": [[{"text": "A", "callback_data": "a"}]]})
+    await user.press("A")
+    [update] = bale.updates
+    assert "chat_instance" not in update["callback_query"]
+    assert "language_code" not in update["callback_query"]["from"]

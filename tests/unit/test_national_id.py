@@ -106,15 +106,23 @@ def test_shape_problem(text: str, problem: str | None) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "１０３８０２８４７９０",  # full-width digits (some keyboards and copy-paste)
-        "１０３８０２８４７９２",
         "1038028479²",  # a superscript two
         "¹⁰³⁸⁰²⁸⁴⁷⁹⁰",
         "१०३८०२८४७९०",  # Devanagari digits
     ],
 )
 def test_odd_unicode_digits_are_refused_not_crashed_on(text: str) -> None:
-    """Only Latin, Persian and Arabic digits count: other digit forms (which str.isdigit()
-    accepts and int() may not) make the ID invalid, and nothing raises."""
+    """Only Latin, Persian, Arabic and full-width digits count: other digit forms (which
+    str.isdigit() accepts and int() may not) make the ID invalid, and nothing raises."""
     assert parse_national_id(text) is None
     assert shape_problem(text) == "letters"
+
+
+def test_full_width_digits_are_read_as_digits() -> None:
+    """Some keyboards and copy-paste give full-width digits; the ID they spell is the ID."""
+    assert parse_national_id("１０３８０２８４７９０") == "10380284790"
+
+
+def test_full_width_digits_with_a_wrong_check_digit_are_refused_for_the_check_digit() -> None:
+    assert parse_national_id("１０３８０２８４７９２") is None
+    assert shape_problem("１０３８０２８４７９２") is None

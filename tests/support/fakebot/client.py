@@ -103,7 +103,9 @@ class FakeUser:
     def user_json(self) -> dict[str, Any]:
         """This user as a Telegram User object."""
         out: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        for key in ("last_name", "username", "language_code"):
+        # Bale sends no language_code: the bot cannot learn a language from it there.
+        keys = ("last_name", "username") if self.api.bale else ("last_name", "username", "language_code")
+        for key in keys:
             if getattr(self, key):
                 out[key] = getattr(self, key)
         return out
@@ -185,9 +187,11 @@ class FakeUser:
         query_id = f"{self.id}{next(_query_ids):08d}"
         self.api.callback_queries[query_id] = {"id": query_id, "user_id": self.id, "answered": False,
                                                "data": data, "message_id": msg.message_id}
-        await self.api.push_update({"callback_query": {
-            "id": query_id, "from": self.user_json(), "message": self.api.message_json(msg),
-            "chat_instance": f"ci{self.id}", "data": data}})
+        query: dict[str, Any] = {"id": query_id, "from": self.user_json(), "message": self.api.message_json(msg),
+                                 "chat_instance": f"ci{self.id}", "data": data}
+        if self.api.bale:
+            del query["chat_instance"]  # which python-telegram-bot requires
+        await self.api.push_update({"callback_query": query})
         return query_id
 
     async def press(self, button_text: str, message: Any = None) -> str | int:

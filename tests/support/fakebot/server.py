@@ -40,6 +40,11 @@ DEFAULT_DESCRIPTIONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden
 DEFAULT_ALLOWED_UPDATES = {"message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
                            "inline_query", "chosen_inline_result", "shipping_query", "pre_checkout_query",
                            "poll", "poll_answer", "my_chat_member", "chat_join_request"}
+PROFILES = ("telegram", "bale")
+# Not in Bale's method lists: an unknown method answers 404 "Not Found".
+BALE_MISSING_METHODS = ("setMyCommands", "getMyCommands", "deleteMyCommands", "setChatMenuButton",
+                        "getChatMenuButton", "setMyDescription", "setMyShortDescription", "setMyName")
+_VISIBLE_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|apos|nbsp|#\d+|#x[0-9a-f]+);", re.IGNORECASE)
 NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are exactly "
                 "the same as a current content and reply markup of the message")
 
@@ -125,7 +130,11 @@ class FakeBotApi:
 
     def __init__(self, token: str = "123456:TEST", bot_id: int | None = None,
                  username: str = "khooshe_test_bot", first_name: str = "Khooshe Test",
-                 rate_limit: int | None = None, strict_ampersand: bool = True, seed: int = 0):
+                 rate_limit: int | None = None, strict_ampersand: bool = True, seed: int = 0,
+                 profile: str = "telegram"):
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
+        self.profile = profile
         self.token, self.username, self.first_name = token, username, first_name
         self.bot_id = bot_id if bot_id is not None else int(token.split(":")[0])
         self.rate_limit = rate_limit
@@ -146,6 +155,7 @@ class FakeBotApi:
         self.user_messages: dict[int, dict[int, dict[str, Any]]] = {}
         self.callback_queries: dict[str, dict[str, Any]] = {}
         self.users: dict[int, Any] = {}
+        self.groups: dict[int, str] = {}  # group chats the bot is a member of: id -> title
         self._faults: list[dict[str, Any]] = []
         self._holds: list[dict[str, Any]] = []
         self.held: list[tuple[str, dict[str, Any]]] = []  # calls hang_next() caught, in order
@@ -160,6 +170,12 @@ class FakeBotApi:
         self.port: int | None = None
         self._methods: dict[str, Callable[[dict[str, Any]], Any]] = {
             name[len("m_"):].lower(): getattr(self, name) for name in dir(self) if name.startswith("m_")}
+        if self.bale:
+            for name in BALE_MISSING_METHODS:
+                self._methods.pop(name.lower())
+        # Texts a user would see with markup the platform does not read: `parse_mode` sent to
+        # Bale (its HTML would show literally), or an HTML entity left visible.
+        self.leaks: list[tuple[int, str]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -205,6 +221,30 @@ class FakeBotApi:
         """Value for python-telegram-bot's base_file_url (needed for File.download_*)."""
         return f"{self.url}/file/bot"
 
+    @property
+    def bale(self) -> bool:
+        return self.profile == "bale"
+
+    def _read_markup(self, p: dict[str, Any], key: str, *, caption: bool = False) -> tuple[str, list[dict[str, Any]]]:
+        """The text as the platform shows it: Telegram parses parse_mode; Bale ignores it and
+        reads everything as its Markdown."""
+        mode = p.get("parse_mode")
+        if self.bale:
+            chat = p.get("chat_id")
+            if mode:
+                self.leaks.append((chat if isinstance(chat, int) else 0, f"parse_mode={mode} sent to Bale"))
+            mode = "bale"
+        checker = check_caption if caption else check_text
+        plain, entities = checker(p.get(key), mode, self.strict_ampersand)
+        if _VISIBLE_ENTITY.search(plain):
+            chat = p.get("chat_id")
+            self.leaks.append((chat if isinstance(chat, int) else 0, plain))
+        return plain, entities
+
+    def _edited(self, msg: BotMessage) -> dict[str, Any]:
+        """Bale answers an edit with a stub instead of the edited message."""
+        return {"message_id": 0} if self.bale else self.message_json(msg)
+
     # ------------------------------------------------------------------ test controls
 
     def user(self, user_id: int, first_name: str = "Ali", language_code: str | None = "fa",
@@ -215,6 +255,20 @@ class FakeBotApi:
         if user_id not in self.users:
             self.users[user_id] = FakeUser(self, user_id, first_name, language_code, last_name, username)
         return self.users[user_id]
+
+    def group(self, chat_id: int, title: str = "Estate group") -> int:
+        """A group chat the bot was added to (ids of groups are negative)."""
+        self.groups[chat_id] = title
+        return chat_id
+
+    async def say_in_group(self, chat_id: int, user: Any, text: str) -> int:
+        """``user`` writes ``text`` in the group; a leading /command is marked as one."""
+        message: dict[str, Any] = {"message_id": self.next_message_id(chat_id), "date": int(time.time()),
+                                   "chat": {"id": chat_id, "type": "group", "title": self.groups[chat_id]},
+                                   "from": user.user_json(), "text": text}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return await self.push_update({"message": message})
 
     def block(self, user_id: int) -> None:
         """Make every send/edit to this chat fail with 403 'bot was blocked by the user'."""
@@ -259,6 +313,10 @@ class FakeBotApi:
             await asyncio.sleep(hold["seconds"])
             return True
         return True
+
+    def unanswered_callbacks(self) -> list[str]:
+        """Button presses the bot never answered (the client would keep spinning)."""
+        return [q["data"] for q in self.callback_queries.values() if not q["answered"]]
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """Params of every call to `method` (case-insensitive)."""
@@ -305,7 +363,9 @@ class FakeBotApi:
         return {"id": self.bot_id, "is_bot": True, "first_name": self.first_name, "username": self.username}
 
     def chat_json(self, chat_id: int) -> dict[str, Any]:
-        """A private Chat object for a known user."""
+        """A private Chat object for a known user (a group's for a group)."""
+        if chat_id in self.groups:
+            return {"id": chat_id, "type": "group", "title": self.groups[chat_id]}
         user = self.users.get(chat_id)
         chat: dict[str, Any] = {"id": chat_id, "type": "private", "first_name": getattr(user, "first_name", "User")}
         if getattr(user, "last_name", None):
@@ -453,7 +513,7 @@ class FakeBotApi:
         chat_id = params.get(key)
         if chat_id is None or chat_id == "":
             raise bad(f"{key} is empty")
-        if not isinstance(chat_id, int) or chat_id not in self.users:
+        if not isinstance(chat_id, int) or (chat_id not in self.users and chat_id not in self.groups):
             raise bad("chat not found")
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -523,7 +583,7 @@ class FakeBotApi:
         msg.raw, msg.parse_mode, msg.text, msg.entities, msg.reply_markup = raw, parse_mode, text, entities, markup
         msg.edit_date = int(time.time())
         self._emit(msg.chat_id, "edit", msg)
-        return self.message_json(msg)
+        return self._edited(msg)
 
     # ------------------------------------------------------------------ methods: bot & updates
 
@@ -643,7 +703,7 @@ class FakeBotApi:
 
     def m_sendMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat(p)
-        text, entities = check_text(p.get("text"), p.get("parse_mode"), self.strict_ampersand)
+        text, entities = self._read_markup(p, "text")
         markup = check_reply_markup(p.get("reply_markup"))
         self._check_reply_to(chat_id, p)
         msg = self._new_message(chat_id, "text", str(p["text"]), p.get("parse_mode"), text, entities, markup)
@@ -651,7 +711,7 @@ class FakeBotApi:
 
     def _send_file(self, p: dict[str, Any], kind: str) -> dict[str, Any]:
         chat_id = self._chat(p)
-        caption, entities = check_caption(p.get("caption"), p.get("parse_mode"), self.strict_ampersand)
+        caption, entities = self._read_markup(p, "caption", caption=True)
         markup = check_reply_markup(p.get("reply_markup"))
         self._check_reply_to(chat_id, p)
         stored = self._file_param(p, kind, "photos" if kind == "photo" else "documents")
@@ -669,7 +729,7 @@ class FakeBotApi:
         msg = self._editable(p)
         if msg.kind != "text":
             raise bad("there is no text in the message to edit")
-        text, entities = check_text(p.get("text"), p.get("parse_mode"), self.strict_ampersand)
+        text, entities = self._read_markup(p, "text")
         markup = check_reply_markup(p.get("reply_markup"), inline_only=True)
         return self._apply_edit(msg, str(p["text"]), p.get("parse_mode"), text, entities, markup)
 
@@ -677,7 +737,7 @@ class FakeBotApi:
         msg = self._editable(p)
         if msg.kind == "text":
             raise bad("there is no caption in the message to edit")
-        caption, entities = check_caption(p.get("caption"), p.get("parse_mode"), self.strict_ampersand)
+        caption, entities = self._read_markup(p, "caption", caption=True)
         markup = check_reply_markup(p.get("reply_markup"), inline_only=True)
         return self._apply_edit(msg, p.get("caption") or "", p.get("parse_mode"), caption, entities, markup)
 
@@ -730,7 +790,7 @@ class FakeBotApi:
                 file = self.files.get(fid)
             copied_extra = {"contact": user_msg["contact"]} if kind == "contact" else {}
         if not keep_caption and "caption" in p and kind not in ("text",):
-            text, ents = check_caption(p.get("caption"), p.get("parse_mode"), self.strict_ampersand)
+            text, ents = self._read_markup(p, "caption", caption=True)
             raw, mode = p.get("caption") or "", p.get("parse_mode")
         return self._new_message(chat_id, kind, raw, mode, text, ents, markup, file, {**copied_extra, **(extra or {})})
 

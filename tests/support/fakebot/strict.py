@@ -373,10 +373,48 @@ def parse_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
 
 # --------------------------------------------------------------------------- text helpers
 
+_BALE_SPANS = re.compile(r"\*(?P<bold>[^*\n]+)\*|_(?P<italic>[^_\n]+)_|`(?P<code>[^`\n]+)`|\[(?P<label>[^\]\n]+)\]\((?P<url>[^)\s]+)\)")
+
+
+def parse_bale_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """How Bale shows a text: always through its Markdown, whatever parse_mode says. Modelled on
+    the least forgiving reading, since Bale documents little: ``*x*`` bold, ``_x_`` italic (also
+    inside words and URLs), `` `x` `` code, ``[x](url)`` a link; a pair never spans a line; a
+    backslash escapes nothing (it is shown); a marker without its pair is shown as it is; a
+    span's inside is read again, so ``*_x_*`` is bold italic. HTML tags and entities are shown
+    literally. Never an error."""
+    out: list[str] = []
+    entities: list[dict[str, Any]] = []
+
+    def emit(chunk: str, depth: int = 0) -> None:
+        pos = 0
+        for m in _BALE_SPANS.finditer(chunk):
+            out.append(chunk[pos:m.start()])
+            start = utf16_len(''.join(out))
+            kind = next(k for k in ("bold", "italic", "code", "label") if m.group(k) is not None)
+            inner = m.group(kind)
+            if kind == "code" or depth > 3:
+                out.append(inner)
+            else:
+                emit(inner, depth + 1)
+            entity: dict[str, Any] = {"type": "text_link" if kind == "label" else kind, "offset": start,
+                                      "length": utf16_len(''.join(out)) - start}
+            if kind == "label":
+                entity["url"] = m.group("url")
+            entities.append(entity)
+            pos = m.end()
+        out.append(chunk[pos:])
+
+    emit(text)
+    return "".join(out), sorted(entities, key=lambda e: (e["offset"], -e["length"]))
+
+
 def parse_text(raw: str, parse_mode: str | None, strict_ampersand: bool = True) -> tuple[str, list[dict[str, Any]]]:
     """Parse raw text per parse_mode, strip like Telegram, return (plain, UTF-16 entities)."""
     mode = (parse_mode or "").lower()
-    if mode == "html":
+    if mode == "bale":
+        plain, entities = parse_bale_markdown(raw)
+    elif mode == "html":
         plain, entities = parse_html(raw, strict_ampersand)
     elif mode == "markdownv2":
         plain, entities = parse_markdown_v2(raw)

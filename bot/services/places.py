@@ -1,0 +1,124 @@
+"""Estates and clusters managed by an admin (``PlacesService``): list and search, add one, rename,
+deactivate and reactivate, and bulk import from a CSV file.  Each action writes one audit row.
+
+Adding one goes through the import's own checks (``bot.services.places_import``), so a line
+typed in the chat and a line of a CSV file are held to the same rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.domain.text import normalize
+from bot.services.access import audit
+from bot.services.places_import import ImportReport, add_clusters, add_estates, import_clusters, import_estates
+from storage.database import Database
+from storage.models import Cluster, Estate, Province
+from storage.repositories import Repositories
+from storage.repositories.places import ClusterRepository, EstateRepository
+
+What = Literal["estates", "clusters"]
+LIST_CAP = 30
+
+
+def _one_row_csv(header: str, values: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header.split(","))
+    writer.writerow(values)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Found:
+    items: list[Estate] | list[Cluster]
+    total: int
+    provinces: dict[int, Province]
+
+
+@dataclass(frozen=True)
+class Added:
+    """One place added (``new_id``), already there (``skipped``) or refused (``rejected``, with
+    the import's reason in English)."""
+
+    name: str
+    new_id: int | None = None
+    skipped: bool = False
+    rejected: str | None = None
+
+
+class PlacesService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def _store(repo: Repositories, what: What) -> EstateRepository | ClusterRepository:
+        return repo.estates if what == "estates" else repo.clusters
+
+    async def search(self, actor: int, what: What, text: str) -> Found:
+        """Those whose name contains ``text`` (at most LIST_CAP, with the total); audited."""
+        text = normalize(text)
+        async with self.db.transaction() as repo:
+            found, total = await self._store(repo, what).search(text, limit=LIST_CAP)
+            provinces = {p.id: p for p in await repo.provinces.all()}
+            await audit(repo, user_id=actor, action=f"list_{what}", target=text or None)
+        return Found(found, total, provinces)
+
+    async def add(self, actor: int, what: What, province: str, name: str, third: str) -> Added:
+        """Adds one estate (``third`` its kind) or cluster (``third`` its ISIC sector)."""
+        header = "province,name,kind" if what == "estates" else "province,name,sector"
+        text = _one_row_csv(header, [province, name, third])
+        name = normalize(name)
+        async with self.db.transaction() as repo:
+            report = await (add_estates if what == "estates" else add_clusters)(repo, text)
+            if report.rejected:
+                return Added(name, rejected=report.rejected[0][1])
+            if report.skipped:
+                return Added(name, skipped=True)
+            found, _ = await self._store(repo, what).search(name, limit=LIST_CAP)
+            new_id = next((x.id for x in found if x.name == name), None)
+            await audit(repo, user_id=actor, action=f"add_{what[:-1]}", target=new_id, detail=name)
+        return Added(name, new_id=new_id)
+
+    async def rename(self, actor: int, what: What, item_id: int, new_name: str) -> Literal["renamed", "missing", "taken"]:
+        """``taken`` when another one of the same province already has the name."""
+        async with self.db.transaction() as repo:
+            store = self._store(repo, what)
+            before = await store.get(item_id)
+            if before is None:
+                return "missing"
+            if not await store.rename(item_id, new_name):
+                return "taken"
+            await audit(repo, user_id=actor, action=f"rename_{what[:-1]}", target=item_id,
+                        detail=f"{before.name} -> {new_name}")
+        return "renamed"
+
+    async def set_active(self, actor: int, what: What, item_id: int, active: bool) -> Estate | Cluster | None:
+        """Shows it in registration again (``active``) or hides it; None when there is no such one."""
+        async with self.db.transaction() as repo:
+            store = self._store(repo, what)
+            item = await store.get(item_id)
+            if item is None:
+                return None
+            await store.set_active(item_id, active)
+            await audit(repo, user_id=actor, action=f"{'reactivate' if active else 'deactivate'}_{what[:-1]}",
+                        target=item_id)
+        return item
+
+    async def import_file(self, actor: int, what: What, data: bytes) -> ImportReport | None:
+        """Imports a CSV file; None (audited too) when it is not UTF-8 text."""
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            async with self.db.transaction() as repo:
+                await audit(repo, user_id=actor, action=f"import_{what}", detail="not UTF-8")
+            return None
+        # Parsed outside any transaction, written in short chunks: firms keep answering meanwhile.
+        report = await (import_estates if what == "estates" else import_clusters)(self.db, text)
+        async with self.db.transaction() as repo:
+            await audit(repo, user_id=actor, action=f"import_{what}",
+                        detail=f"added {len(report.added)}, skipped {len(report.skipped)}, rejected {len(report.rejected)}")
+        return report

@@ -1,0 +1,378 @@
+"""Registering a firm, and editing its profile later (``RegistrationService``).
+
+Each answer is committed together with the step asked next (the registration draft), so the
+conversation resumes exactly where it was after a restart.  Every check of what the owner typed
+or pressed is made here; the handler only says what the outcome means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import IntEnum
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.domain.calendar import solar_year
+from bot.domain.national_id import parse_national_id, shape_problem
+from bot.domain.sectors import SECTORS
+from bot.domain.text import fold_full_width_digits, normalize, only_digits
+from storage.database import Database
+from storage.models import Cluster, Estate, Firm, Province
+from storage.repositories import Repositories
+from storage.repositories.firms import FIRM_FIELDS
+
+
+class Step(IntEnum):
+    NAME = 1
+    NATIONAL_ID = 2
+    PROVINCE = 3
+    ESTATE = 4
+    CLUSTER = 5
+    SECTOR = 6
+    EMPLOYEES = 7
+    FOUNDED = 8
+    PHONE = 9
+    CONSENT = 10
+    REVIEW = 11
+
+
+# The draft field each step fills, in the order they are asked.
+FIELD_OF_STEP = {
+    Step.NAME: "name",
+    Step.NATIONAL_ID: "national_id",
+    Step.PROVINCE: "province_id",
+    Step.ESTATE: "estate_id",
+    Step.CLUSTER: "cluster_id",
+    Step.SECTOR: "sector",
+    Step.EMPLOYEES: "employees",
+    Step.FOUNDED: "founded_year",
+    Step.PHONE: "phone",
+    Step.CONSENT: "consent_public",
+}
+MAX_EMPLOYEES = 100_000
+EARLIEST_FOUNDING_YEAR = 1250
+NAME_LENGTH = (2, 100)
+#: A second ✅ Confirm arriving this soon after the firm was saved is the twin of the tap that
+#: saved it (a double tap, or two devices), and is answered the way that tap was.
+TWIN_TAP = timedelta(minutes=2)
+
+
+def next_step(data: dict[str, Any]) -> Step:
+    """The first field still missing, or the review once all are filled."""
+    for step, name in FIELD_OF_STEP.items():
+        if name not in data:
+            return step
+    return Step.REVIEW
+
+
+def draft_from_firm(firm: Firm) -> dict[str, Any]:
+    return {name: getattr(firm, name) for name in FIRM_FIELDS}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the registration stands: the step to ask and the fields given so far."""
+
+    step: Step
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Begun(Position):
+    """/register: a new registration, one resumed, or the profile editor of a registered firm."""
+
+    outcome: Literal["new", "resume", "edit"] = "new"
+
+
+#: Why an answer was not stored.  ``stale``: a button of another province, an inactive estate or
+#: an unknown sector (the handler says "no longer active" and the step stays).
+Reason = Literal[
+    "name_length", "name_digits", "id_letters", "id_length", "id_check", "id_taken",
+    "province_unclear", "stale", "employees", "founded", "founded_gregorian", "contact_other",
+]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An answer not stored: why, and the step to ask again (with the fields so far)."""
+
+    reason: Reason
+    position: Position
+    #: For ``id_length``: how many digits were typed.  For ``founded``: the current year.
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class Stored(Position):
+    """An answer committed together with the step asked next; ``label`` is what was chosen
+    (a province, estate or cluster) for the handler to show."""
+
+    label: Province | Estate | Cluster | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The firm was saved (``registered``) or its profile updated (``updated``)."""
+
+    outcome: Literal["registered", "updated"]
+
+
+@dataclass(frozen=True)
+class Places:
+    """The province, estate and cluster a draft names, for the review and the profile."""
+
+    province: Province | None
+    estate: Estate | None
+    cluster: Cluster | None
+
+
+Answer = Stored | Refused
+
+
+class RegistrationService:
+    """The steps of registering (and of editing the profile), their checks, and finishing."""
+
+    def __init__(self, db: Database, clock: Clock, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
+
+    # --- entry and exit -------------------------------------------------------------------
+
+    async def begin(self, user_id: int) -> Begun:
+        """Starts a registration, resumes one, or opens the profile editor for a registered firm."""
+        async with self.db.transaction() as repo:
+            firm = await repo.firms.by_owner(user_id)
+            draft = await repo.drafts.get(user_id)
+            if firm is not None and (draft is None or not draft.editing):
+                data = draft_from_firm(firm)
+                await repo.drafts.start(user_id=user_id, step=Step.REVIEW.name, data=data, editing=True)
+                return Begun(Step.REVIEW, data, outcome="edit")
+            if draft is not None:
+                await repo.drafts.set_active(user_id=user_id, active=True)
+                data = dict(draft.data)
+                outcome: Literal["new", "resume", "edit"] = "edit" if firm is not None else "resume" if data else "new"
+                return Begun(Step[draft.step], data, outcome=outcome)
+            await repo.drafts.start(user_id=user_id, step=Step.NAME.name, data={}, editing=False)
+        return Begun(Step.NAME, {}, outcome="new")
+
+    async def leave(self, user_id: int) -> Literal["paused", "edit_dropped"]:
+        """A new registration is kept for later (``paused``); a profile edit is dropped."""
+        async with self.db.transaction() as repo:
+            draft = await repo.drafts.get(user_id)
+            if draft is not None and draft.editing:
+                await repo.drafts.delete(user_id)
+                return "edit_dropped"
+            await repo.drafts.set_active(user_id=user_id, active=False)
+        return "paused"
+
+    async def current(self, user_id: int) -> Position:
+        """The step on screen and the fields so far (the name question without a draft)."""
+        async with self.db.read() as repo:
+            draft = await repo.drafts.get(user_id)
+        if draft is None:
+            return Position(Step.NAME, {})
+        return Position(Step[draft.step], dict(draft.data))
+
+    async def edit(self, user_id: int, step_name: str) -> Position | None:
+        """Goes back to the field chosen on the review; None for a name that is no field."""
+        if step_name not in Step.__members__ or Step[step_name] is Step.REVIEW:
+            return None
+        step = Step[step_name]
+        async with self.db.transaction() as repo:
+            draft = await repo.drafts.get(user_id)
+            data = dict(draft.data) if draft else {}
+            await repo.drafts.update(user_id=user_id, step=step.name, data=data)
+        return Position(step, data)
+
+    async def finish(self, user_id: int) -> Finished | Refused | Position:
+        """Saves the firm from a complete draft.  A draft with a field missing goes back to it;
+        a national ID taken meanwhile by another account goes back to the ID.  When the draft
+        is already gone because a twin tap just saved the firm, the answer is the twin's."""
+        async with self.db.transaction() as repo:
+            draft = await repo.drafts.get(user_id)
+            if draft is None:
+                twin = await self._twin(repo, user_id)
+                if twin is not None:
+                    return twin
+            data = dict(draft.data) if draft else {}
+            holder = await repo.firms.by_national_id(data.get("national_id", ""))
+            if holder is not None and holder.owner_id != user_id:
+                return Refused("id_taken", Position(Step.NATIONAL_ID, data))
+            missing = next_step(data)
+            if missing is not Step.REVIEW:
+                return Position(missing, data)
+            await repo.firms.save(owner_id=user_id, fields=data)
+            await repo.drafts.delete(user_id)
+        return Finished("updated" if draft and draft.editing else "registered")
+
+    async def finished_just_now(self, user_id: int) -> Finished | None:
+        """A ✅ Confirm pressed after its registration ended: the result of the tap that ended
+        it, when the firm was saved moments ago and nothing was started since; else None."""
+        async with self.db.read() as repo:
+            if await repo.drafts.get(user_id) is not None:
+                return None
+            return await self._twin(repo, user_id)
+
+    async def _twin(self, repo: Repositories, user_id: int) -> Finished | None:
+        firm = await repo.firms.by_owner(user_id)
+        if firm is None or self.clock.now() - firm.updated_at > TWIN_TAP:
+            return None
+        return Finished("registered" if firm.created_at == firm.updated_at else "updated")
+
+    # --- the answers ------------------------------------------------------------------------
+
+    async def give_name(self, user_id: int, text: str) -> Answer:
+        name = normalize(text)
+        low, high = NAME_LENGTH
+        if not low <= len(name) <= high:
+            return await self._refuse(user_id, "name_length")
+        if only_digits(name) is not None:
+            return await self._refuse(user_id, "name_digits")
+        return await self.store(user_id, name=name)
+
+    async def give_national_id(self, user_id: int, text: str) -> Answer:
+        """Checks the shape, the check digit and that no other account registered it."""
+        national_id = parse_national_id(text)
+        if national_id is None:
+            problem = shape_problem(text)
+            if problem == "letters":
+                return await self._refuse(user_id, "id_letters")
+            if problem == "length":
+                typed = only_digits(fold_full_width_digits(text), ignore=" -_") or ""
+                return await self._refuse(user_id, "id_length", count=len(typed))
+            return await self._refuse(user_id, "id_check")
+        async with self.db.read() as repo:
+            holder = await repo.firms.by_national_id(national_id)
+        if holder is not None and holder.owner_id != user_id:
+            return await self._refuse(user_id, "id_taken")
+        return await self.store(user_id, national_id=national_id)
+
+    async def choose_province(self, user_id: int, province_id: int) -> Answer:
+        async with self.db.read() as repo:
+            province = await repo.provinces.get(province_id)
+        if province is None:
+            return await self._refuse(user_id, "stale")
+        return await self.store(user_id, label=province, province_id=province_id)
+
+    async def name_province(self, user_id: int, text: str) -> Answer:
+        """A typed province name, accepted when it names exactly one province."""
+        needle = normalize(text).casefold()
+        async with self.db.read() as repo:
+            provinces = await repo.provinces.all()
+        matches = [p for p in provinces if needle and (needle == p.name_fa or needle == p.name_en.casefold())]
+        if not matches and needle:
+            matches = [p for p in provinces if needle in p.name_fa or needle in p.name_en.casefold()]
+        if len(matches) == 1:
+            return await self.store(user_id, province_id=matches[0].id)
+        return await self._refuse(user_id, "province_unclear")
+
+    async def choose_estate(self, user_id: int, estate_id: int) -> Answer:
+        """An estate pressed: it must be active and lie in the chosen province."""
+        position = await self.current(user_id)
+        async with self.db.read() as repo:
+            estate = await repo.estates.get(estate_id)
+        if estate is None or not estate.active or estate.province_id != position.data.get("province_id"):
+            return Refused("stale", position)
+        return await self.store(user_id, label=estate, estate_id=estate_id)
+
+    async def choose_cluster(self, user_id: int, cluster_id: int | None) -> Answer:
+        """A cluster of the chosen province, or none (``None``)."""
+        cluster = None
+        if cluster_id is not None:
+            position = await self.current(user_id)
+            async with self.db.read() as repo:
+                cluster = await repo.clusters.get(cluster_id)
+            if cluster is None or cluster.province_id != position.data.get("province_id"):
+                return Refused("stale", position)
+        return await self.store(user_id, label=cluster, cluster_id=cluster_id)
+
+    async def choose_sector(self, user_id: int, code: str) -> Answer:
+        if code not in SECTORS:
+            return Refused("stale", await self.current(user_id))
+        return await self.store(user_id, sector=code)
+
+    async def give_employees(self, user_id: int, text: str) -> Answer:
+        digits = only_digits(text, ignore=" ,")
+        if digits is None or not 1 <= int(digits) <= MAX_EMPLOYEES:
+            return await self._refuse(user_id, "employees")
+        return await self.store(user_id, employees=int(digits))
+
+    def this_year(self) -> int:
+        """The current Solar Hijri year, the latest a firm can have been founded in."""
+        return solar_year(self.clock.now().astimezone(self.zone))
+
+    async def give_founded(self, user_id: int, text: str) -> Answer:
+        this_year = self.this_year()
+        digits = only_digits(text, ignore=" ")
+        if digits is None or not EARLIEST_FOUNDING_YEAR <= int(digits) <= this_year:
+            gregorian = digits is not None and 1800 <= int(digits) <= 2100
+            return await self._refuse(user_id, "founded_gregorian" if gregorian else "founded", count=this_year)
+        return await self.store(user_id, founded_year=int(digits))
+
+    async def share_contact(self, user_id: int, *, contact_user_id: int | None, phone_number: str) -> Answer:
+        """Only the sender's own contact proves the number is theirs."""
+        if contact_user_id != user_id:
+            return await self._refuse(user_id, "contact_other")
+        phone = "+" + (only_digits(phone_number, ignore=" -+()") or "")
+        return await self.store(user_id, phone=phone)
+
+    async def consent(self, user_id: int, consent: bool) -> Answer:
+        return await self.store(user_id, consent_public=consent)
+
+    async def store(self, user_id: int, *, label: Province | Estate | Cluster | None = None,
+                    **fields: Any) -> Stored:
+        """Commits ``fields`` with the next step."""
+        async with self.db.transaction() as repo:
+            draft = await repo.drafts.get(user_id)
+            data = dict(draft.data) if draft else {}
+            if "province_id" in fields and fields["province_id"] != data.get("province_id"):
+                # Estates and clusters belong to a province: a new province asks for them again.
+                data.pop("estate_id", None)
+                data.pop("cluster_id", None)
+            data.update(fields)
+            step = next_step(data)
+            if draft is None:
+                await repo.drafts.start(user_id=user_id, step=step.name, data=data, editing=False)
+            else:
+                await repo.drafts.update(user_id=user_id, step=step.name, data=data)
+        return Stored(step, data, label=label)
+
+    async def _refuse(self, user_id: int, reason: Reason, *, count: int = 0) -> Refused:
+        return Refused(reason, await self.current(user_id), count=count)
+
+    # --- what the questions and the review show --------------------------------------------
+
+    async def provinces(self) -> list[Province]:
+        async with self.db.read() as repo:
+            return await repo.provinces.all()
+
+    async def clusters(self, province_id: int) -> list[Cluster]:
+        async with self.db.read() as repo:
+            return await repo.clusters.in_province(province_id)
+
+    async def estates(self, province_id: int, query: str | None = None) -> tuple[Province | None, list[Estate], list[Estate] | None]:
+        """The province, its estates, and those whose name contains ``query`` (None without one)."""
+        async with self.db.read() as repo:
+            estates = await repo.estates.in_province(province_id)
+            province = await repo.provinces.get(province_id)
+        if not query:
+            return province, estates, None
+        needle = normalize(query).casefold()
+        return province, estates, [e for e in estates if needle in normalize(e.name).casefold()]
+
+    async def places(self, data: dict[str, Any]) -> Places:
+        async with self.db.read() as repo:
+            province = await repo.provinces.get(data["province_id"]) if "province_id" in data else None
+            estate = await repo.estates.get(data["estate_id"]) if "estate_id" in data else None
+            cluster = await repo.clusters.get(data["cluster_id"]) if data.get("cluster_id") else None
+        return Places(province, estate, cluster)
+
+    async def profile(self, user_id: int) -> tuple[dict[str, Any], Places] | None:
+        """The registered firm's fields and places, or None without a firm."""
+        async with self.db.read() as repo:
+            firm = await repo.firms.by_owner(user_id)
+        if firm is None:
+            return None
+        data = draft_from_firm(firm)
+        return data, await self.places(data)

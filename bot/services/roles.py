@@ -1,0 +1,116 @@
+"""Who may do what, changed by an admin: blocking and unblocking users, promoting and demoting
+admins, removing estate managers, and reading the audit log.  Each change writes one audit row.
+
+The blocked users are also held in memory (loaded at start-up), because the guard that stops
+them runs before every other handler; the service keeps that set and the database together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.services.access import Access, access_of, audit
+from storage.database import Database
+from storage.models import Estate, User
+from storage.repositories.access import AuditEntry
+
+
+@dataclass(frozen=True)
+class ManagerLine:
+    user_id: int
+    user: User | None
+    estate_id: int
+    estate: Estate | None
+
+
+class RolesService:
+    def __init__(self, db: Database, admins: frozenset[int], blocked: set[int], blocked_noticed: set[int]) -> None:
+        self.db, self.admins = db, admins
+        self.blocked, self.blocked_noticed = blocked, blocked_noticed
+
+    async def block(self, actor: int, target: int) -> Literal["blocked", "admin"]:
+        """Blocks a user (``admin``, and nothing done, when the target is an admin)."""
+        async with self.db.transaction() as repo:
+            if (await access_of(repo, self.admins, target)).is_admin:
+                return "admin"
+            await repo.access.block(user_id=target, by=actor)
+            await audit(repo, user_id=actor, action="block", target=f"user {target}")
+        self.blocked.add(target)
+        self.blocked_noticed.discard(target)
+        return "blocked"
+
+    async def unblock(self, actor: int, target: int) -> bool:
+        """False when the user was not blocked."""
+        if target not in self.blocked:
+            return False
+        async with self.db.transaction() as repo:
+            await repo.access.unblock(target)
+            await audit(repo, user_id=actor, action="unblock", target=f"user {target}")
+        self.blocked.discard(target)
+        self.blocked_noticed.discard(target)
+        return True
+
+    async def promote(self, actor: int, target: int) -> Literal["promoted", "blocked", "already"]:
+        if target in self.blocked:
+            return "blocked"
+        if target in self.admins:
+            return "already"
+        async with self.db.transaction() as repo:
+            if not await repo.access.promote(user_id=target, by=actor):
+                return "already"
+            await audit(repo, user_id=actor, action="promote", target=f"user {target}")
+        return "promoted"
+
+    async def demote(self, actor: int, target: int) -> Literal["demoted", "configured", "not_admin"]:
+        """Takes away admin rights given in the bot; the configured admins' stay (``configured``)."""
+        if target in self.admins:
+            return "configured"
+        async with self.db.transaction() as repo:
+            if not await repo.access.demote(target):
+                return "not_admin"
+            await audit(repo, user_id=actor, action="demote", target=f"user {target}")
+        return "demoted"
+
+    async def remove_manager(self, actor: int, target: int, estate_id: int | None) -> int:
+        """From one estate, or all (``None``); returns how many estates they no longer manage."""
+        async with self.db.transaction() as repo:
+            removed = await repo.access.remove_manager(user_id=target, estate_id=estate_id)
+            if removed:
+                await audit(repo, user_id=actor, action="remove_manager", target=f"user {target}",
+                            detail=f"estate {estate_id}" if estate_id else "all estates")
+        return removed
+
+    async def managers(self, access: Access, estate_id: int | None) -> list[ManagerLine]:
+        """The managers of one estate, or of every estate the reader may see (all for admins).
+        Audited; the caller checked that the reader may manage ``estate_id``."""
+        async with self.db.transaction() as repo:
+            if estate_id is not None:
+                pairs = await repo.access.managers(estate_id)
+            elif access.is_admin:
+                pairs = await repo.access.managers()
+            else:
+                pairs = [p for e in access.estates for p in await repo.access.managers(e)]
+            estates = {e: await repo.estates.get(e) for e in {p[1] for p in pairs}}
+            users = {u: await repo.users.get(u) for u in {p[0] for p in pairs}}
+            await audit(repo, user_id=access.user_id, action="list_managers",
+                        target=f"estate {estate_id}" if estate_id else None)
+        return [ManagerLine(u, users.get(u), e, estates.get(e)) for u, e in pairs]
+
+    async def my_estates(self, access: Access) -> list[Estate]:
+        async with self.db.transaction() as repo:
+            estates = [e for e in [await repo.estates.get(i) for i in access.estates] if e is not None]
+            await audit(repo, user_id=access.user_id, action="my_estates")
+        return estates
+
+    async def audit_log(self, actor: int, who: int | None, *, limit: int = 50) -> list[AuditEntry]:
+        """The latest entries (of one user's actions, or everyone's), newest first; audited."""
+        async with self.db.transaction() as repo:
+            entries = await repo.access.audit_entries(user_id=who, limit=limit)
+            await audit(repo, user_id=actor, action="audit", target=f"user {who}" if who else None)
+        return entries
+
+    async def audit_export(self, actor: int) -> list[AuditEntry]:
+        async with self.db.transaction() as repo:
+            await audit(repo, user_id=actor, action="audit_export")
+            return await repo.access.all_audit_entries()

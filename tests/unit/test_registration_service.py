@@ -1,0 +1,147 @@
+"""RegistrationService on a real SQLite file: the checks of each step and finishing, including
+two finishes at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+
+from bot.services.registration import Finished, Position, Refused, RegistrationService, Step, Stored
+from storage.database import Database
+from storage.repositories import base
+from storage.repositories.base import use_clock
+from tests.support.clock import TEHRAN, TestClock
+from tests.support.factories import add_firm, national_id
+from tests.support.khooshe import seed
+
+OWNER, OTHER = 6001, 6002
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest_asyncio.fixture
+async def clock() -> AsyncIterator[TestClock]:
+    clock = TestClock()
+    before = base._clock
+    use_clock(clock.now)
+    yield clock
+    use_clock(before)
+
+
+@pytest_asyncio.fixture
+async def db(tmp_path: Path, clock: TestClock) -> AsyncIterator[Database]:
+    async with Database(tmp_path / "khooshe.db") as database:
+        await seed(database, open_round=False)
+        async with database.transaction() as repo:
+            for user_id in (OWNER, OTHER):
+                await repo.users.ensure(user_id=user_id, language="fa", first_name="Owner")
+        yield database
+
+
+@pytest_asyncio.fixture
+async def service(db: Database, clock: TestClock) -> RegistrationService:
+    return RegistrationService(db, clock, TEHRAN)
+
+
+async def complete_draft(db: Database, service: RegistrationService, user_id: int, nid: str) -> dict[str, Any]:
+    async with db.read() as repo:
+        estate = (await repo.estates.search("برازجان", limit=1))[0][0]
+    fields = {"name": "کارخانه نمونه", "national_id": nid, "province_id": estate.province_id,
+              "estate_id": estate.id, "cluster_id": None, "sector": "C", "employees": 12,
+              "founded_year": 1395, "phone": "+989121234567", "consent_public": True}
+    stored = await service.store(user_id, **fields)
+    assert stored.step is Step.REVIEW
+    return fields
+
+
+async def test_a_full_width_national_id_is_stored_in_latin_digits(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_national_id(OWNER, national_id(42).translate(FULL_WIDTH))
+    assert isinstance(answer, Stored) and answer.data["national_id"] == national_id(42)
+
+
+async def test_a_national_id_registered_by_another_account_is_refused(db: Database, service: RegistrationService) -> None:
+    await add_firm(db, OTHER)
+    await service.begin(OWNER)
+    answer = await service.give_national_id(OWNER, national_id(OTHER))
+    assert isinstance(answer, Refused) and answer.reason == "id_taken"
+
+
+async def test_too_few_digits_are_counted(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_national_id(OWNER, "۱۲۳۴۵")
+    assert isinstance(answer, Refused) and (answer.reason, answer.count) == ("id_length", 5)
+
+
+async def test_an_estate_of_another_province_is_a_stale_button(db: Database, service: RegistrationService) -> None:
+    async with db.read() as repo:
+        tehran_estate = (await repo.estates.search("شمس", limit=1))[0][0]
+        bushehr_estate = (await repo.estates.search("برازجان", limit=1))[0][0]
+    await service.store(OWNER, name="کارخانه", national_id=national_id(1), province_id=bushehr_estate.province_id)
+    answer = await service.choose_estate(OWNER, tehran_estate.id)
+    assert isinstance(answer, Refused) and answer.reason == "stale"
+
+
+async def test_a_new_province_asks_for_the_estate_again(db: Database, service: RegistrationService) -> None:
+    fields = await complete_draft(db, service, OWNER, national_id(1))
+    async with db.read() as repo:
+        other = next(p for p in await repo.provinces.all() if p.id != fields["province_id"])
+    answer = await service.choose_province(OWNER, other.id)
+    assert isinstance(answer, Stored) and answer.step is Step.ESTATE and "cluster_id" not in answer.data
+
+
+async def test_finishing_saves_the_firm_and_ends_the_draft(db: Database, service: RegistrationService) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    assert await service.finish(OWNER) == Finished("registered")
+    async with db.read() as repo:
+        firm = await repo.firms.by_owner(OWNER)
+        draft = await repo.drafts.get(OWNER)
+    assert firm is not None and firm.national_id == national_id(1) and draft is None
+
+
+async def test_two_finishes_at_once_both_see_the_firm_registered(db: Database, service: RegistrationService) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    outcomes = await asyncio.gather(service.finish(OWNER), service.finish(OWNER))
+    assert outcomes == [Finished("registered"), Finished("registered")]
+
+
+async def test_a_finished_profile_edit_is_answered_as_an_update(db: Database, service: RegistrationService,
+                                                               clock: TestClock) -> None:
+    await add_firm(db, OWNER)
+    clock.advance(timedelta(minutes=5))
+    await service.begin(OWNER)
+    assert await service.finish(OWNER) == Finished("updated")
+    assert await service.finished_just_now(OWNER) == Finished("updated")
+
+
+async def test_an_old_confirm_button_finishes_nothing(db: Database, service: RegistrationService, clock: TestClock) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    await service.finish(OWNER)
+    clock.advance(timedelta(hours=1))
+    assert await service.finished_just_now(OWNER) is None
+
+
+async def test_an_id_taken_before_finishing_sends_the_owner_back_to_it(db: Database, service: RegistrationService) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    await complete_draft(db, service, OTHER, national_id(1))
+    assert await service.finish(OTHER) == Finished("registered")
+    outcome = await service.finish(OWNER)
+    assert isinstance(outcome, Refused) and (outcome.reason, outcome.position.step) == ("id_taken", Step.NATIONAL_ID)
+
+
+async def test_a_draft_with_a_field_missing_goes_back_to_it(service: RegistrationService) -> None:
+    await service.store(OWNER, name="کارخانه")
+    assert await service.finish(OWNER) == Position(Step.NATIONAL_ID, {"name": "کارخانه"})
+
+
+async def test_leaving_a_profile_edit_drops_it_and_a_registration_is_kept(db: Database, service: RegistrationService) -> None:
+    await add_firm(db, OTHER)
+    await service.begin(OTHER)
+    await service.store(OWNER, name="کارخانه")
+    assert await service.leave(OTHER) == "edit_dropped"
+    assert await service.leave(OWNER) == "paused"
+    assert await service.current(OWNER) == Position(Step.NATIONAL_ID, {"name": "کارخانه"})
