@@ -14,8 +14,8 @@ from telegram.ext import (
     Defaults,
     TypeHandler,
 )
-from telegram.request import HTTPXRequest
 
+from bot import transport
 from bot.clock import Clock
 from bot.context import KhoosheApp, KhoosheContext, Services, UserData
 from bot.delivery import broadcasts
@@ -148,11 +148,12 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         assessment_state=assessment.state_of,
     )
     processor = PerUserUpdateProcessor(settings.max_concurrent_updates)
+    requests = transport.requests(settings.http, settings.max_concurrent_updates + 4)
     bot = KhoosheBot(
         settings.token.get_secret_value(), base_url=settings.api_url, base_file_url=settings.file_url,
         platform=settings.messenger,
-        request=HTTPXRequest(connection_pool_size=settings.max_concurrent_updates + 4),
-        get_updates_request=HTTPXRequest(),
+        # The HTTP client of Bot API calls (KHOOSHE_HTTP, bot/transport).
+        request=requests[0], get_updates_request=requests[1],
         rate_limiter=InteractiveRateLimiter(pacer),
         defaults=Defaults(tzinfo=settings.zone),
     )

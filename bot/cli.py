@@ -36,6 +36,7 @@ from bot.intake.connection import WebhookError, connect
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
+from bot.transport import loop as transport_loop
 from bot.update_processor import PerUserUpdateProcessor
 from storage.database import Database, MigrationError
 from storage.lease import LeaseHeld, ServingLease
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             lease = ServingLease(settings.db)
             lease.acquire()
             try:
-                asyncio.run(serve(settings))
+                transport_loop.run(serve(settings), settings.loop)
             finally:
                 lease.release()
         else:

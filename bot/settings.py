@@ -117,6 +117,10 @@ class Settings(OperatorSettings):
     # Telegram's secret_token header, and the seed of the secret path segment (both platforms);
     # unset, it is derived from the token (stable across restarts, unguessable without it).
     webhook_secret: SecretStr | None = None
+    # The HTTP client of Bot API calls (bot.transport): aiohttp is faster; httpx is PTB's own.
+    http: Literal["aiohttp", "httpx"] = "aiohttp"
+    # The event loop: asyncio's own; uvloop (optional extra) measured no clear gain (bench/README.md).
+    loop: Literal["auto", "uvloop", "asyncio"] = "asyncio"
 
     @field_validator("token")
     @classmethod

@@ -202,3 +202,13 @@ def test_a_webhook_secret_with_other_characters_is_refused_without_echoing_it(cl
     clean_env.setenv("KHOOSHE_WEBHOOK_SECRET", "my secret/with spaces!")
     line = error_line(clean_env)
     assert line.startswith("KHOOSHE_WEBHOOK_SECRET is invalid") and "my secret" not in line
+
+
+def test_http_client_and_event_loop(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("KHOOSHE_TOKEN", TOKEN)
+    assert (settings().http, settings().loop) == ("aiohttp", "asyncio")
+    clean_env.setenv("KHOOSHE_HTTP", "httpx")
+    clean_env.setenv("KHOOSHE_LOOP", "auto")
+    assert (settings().http, settings().loop) == ("httpx", "auto")
+    clean_env.setenv("KHOOSHE_HTTP", "requests")
+    assert error_line(clean_env).startswith("KHOOSHE_HTTP is invalid")
