@@ -64,6 +64,8 @@ class Intake:
 
     async def start(self, *, poll: bool = True) -> int:
         """Queues what was received but not handled before (returns how many), then polls."""
+        async with self.db.transaction(marks_update=False) as repo:
+            await repo.inbox.settle_superseded()
         await self._resume_interrupted()
         async with self.db.read() as repo:
             waiting = await repo.inbox.unhandled()

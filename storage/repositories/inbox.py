@@ -51,6 +51,17 @@ class InboxRepository(Repository):
             " GROUP BY user_id ORDER BY MIN(update_id)")
         return [int(r["user_id"]) for r in rows]
 
+    async def settle_superseded(self) -> int:
+        """Marks done every update whose user has a later update effected or done: a user's
+        updates are handled one at a time, in order, so an earlier one had finished (its
+        "done" mark was still waiting to be written). Handling it again would replay, say, a
+        /start into the middle of the assessment that followed it."""
+        cur = await self.conn.execute(
+            "UPDATE inbox SET state = 'done', payload = NULL WHERE state = 'new' AND user_id IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM inbox later WHERE later.user_id = inbox.user_id"
+            " AND later.update_id > inbox.update_id AND later.state IN ('effected', 'done'))")
+        return cur.rowcount
+
     async def close_interrupted(self) -> None:
         await self.conn.execute("UPDATE inbox SET state = 'done' WHERE state = 'effected'")
 
