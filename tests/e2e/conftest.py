@@ -15,12 +15,13 @@ import pytest
 import pytest_asyncio
 
 from storage.database import Database
+from tests.support.bot_process import BotProcess, wait_until_polling
 from tests.support.clock import TestClock
 from tests.support.fakebot import FakeBotApi
 from tests.support.fakebot.server import PROFILES
 from tests.support.hold import HeldBuild
 from tests.support.journeys import publish_round
-from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
+from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 from tests.support.scenarios import OWNERS, SILENT, prepare_published_world
 
 
@@ -55,6 +56,19 @@ async def published(api: FakeBotApi, db_path: Path) -> AsyncIterator[tuple[Khoos
     await admin.settle()
     yield running, round_id
     await stop_khooshe(running)
+
+
+@pytest_asyncio.fixture
+async def bot_process(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    """``python -m bot`` as a child process on a seeded database, already polling."""
+    db_path = tmp_path / "khooshe.db"
+    async with Database(db_path) as db:
+        await seed(db)
+    process = BotProcess(api, db_path, tmp_path / "bot.log")
+    process.start()
+    await wait_until_polling(api)
+    yield process
+    process.stop()
 
 
 @pytest.fixture

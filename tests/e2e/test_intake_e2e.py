@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest_asyncio
-
 from storage.database import Database
-from tests.support.bot_process import BotProcess, wait_until_polling
+from tests.support.bot_process import BotProcess
+from tests.support.factories import stored_answers
 from tests.support.fakebot import FakeBotApi, FakeUser
 from tests.support.journeys import (
     MANUFACTURER_ANSWERS,
@@ -23,7 +21,7 @@ from tests.support.journeys import (
     give,
     register,
 )
-from tests.support.khooshe import Khooshe, seed
+from tests.support.khooshe import Khooshe
 
 
 async def inbox_states(db: Database) -> dict[int, str]:
@@ -73,27 +71,6 @@ async def test_a_button_press_without_chat_instance_is_handled(khooshe: Khooshe,
     await owner.wait_for("نام ثبتی")
 
 
-@pytest_asyncio.fixture
-async def bot_process(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    db_path = tmp_path / "khooshe.db"
-    async with Database(db_path) as db:
-        await seed(db)
-    process = BotProcess(api, db_path, tmp_path / "bot.log")
-    process.start()
-    await wait_until_polling(api)
-    yield process
-    process.stop()
-
-
-async def polling(api: FakeBotApi, timeout: float = 30) -> None:
-    """Waits until the bot process has started and asks for updates."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not api.calls_to("getUpdates"):
-        assert loop.time() < deadline, "the bot never started polling"
-        await asyncio.sleep(0.05)
-
-
 async def confirmed(api: FakeBotApi, timeout: float = 10) -> None:
     """Waits until the bot has told the server it received every update (a later offset)."""
     loop = asyncio.get_running_loop()
@@ -107,7 +84,6 @@ async def test_updates_confirmed_but_not_handled_survive_a_sigkill(
     api: FakeBotApi, bot_process: BotProcess,
 ) -> None:
     owner = api.user(3104)
-    await polling(api)
     await register(owner)
     await owner.settle()
     # The reply to /profile never arrives, so its handler is still running, and the owner's
@@ -128,7 +104,6 @@ async def test_killed_between_an_answer_and_its_reply_shows_the_next_question_af
     api: FakeBotApi, bot_process: BotProcess,
 ) -> None:
     owner = api.user(3105)
-    await polling(api)
     await register(owner)
     await owner.press("📋 شروع خودارزیابی")
     await answer_questions(owner, 1, 5)
@@ -140,24 +115,12 @@ async def test_killed_between_an_answer_and_its_reply_shows_the_next_question_af
         await asyncio.sleep(0.02)
     await confirmed(api)
     db_path = Path(bot_process.env["KHOOSHE_DB"])
-    async with Database(db_path) as db:
-        assert (await answers_of(db, owner.id))["T6"] == "spc"
+    assert (await stored_answers(db_path, owner.id))["T6"] == "spc"
     bot_process.kill()
     bot_process.start()
     await owner.wait_for(f"سؤال ۷ از {fa_digits(TOTAL_QUESTIONS)}", timeout=20)
-    async with Database(db_path) as db:
-        answers = await answers_of(db, owner.id)
+    answers = await stored_answers(db_path, owner.id)
     assert list(answers) == ["T1", "T2", "T3", "T4", "T5", "T6"]  # T6 applied once, to T6
-
-
-async def answers_of(db: Database, owner_id: int) -> dict[str, object]:
-    async with db.read() as repo:
-        firm = await repo.firms.by_owner(owner_id)
-        round_ = await repo.rounds.open_round()
-        assert firm is not None and round_ is not None
-        submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
-        assert submission is not None
-        return await repo.answers.all(submission.id)
 
 
 async def reach_question(owner: FakeUser, n: int) -> None:
@@ -175,7 +138,6 @@ async def test_sigkill_at_random_moments_loses_no_answer_and_applies_none_twice(
     api: FakeBotApi, bot_process: BotProcess,
 ) -> None:
     calm, hurried = api.user(3106), api.user(3107)
-    await polling(api)
     for owner, national_id in ((calm, OTHER_VALID_NATIONAL_IDS[0]), (hurried, OTHER_VALID_NATIONAL_IDS[1])):
         await register(owner, national_id=national_id)
         await owner.press("📋 شروع خودارزیابی")
@@ -198,5 +160,5 @@ async def test_sigkill_at_random_moments_loses_no_answer_and_applies_none_twice(
         await give(hurried, MANUFACTURER_ANSWERS[n - 1])
     await reach_question(hurried, 11)
     await killing
-    async with Database(Path(bot_process.env["KHOOSHE_DB"])) as db:
-        assert await answers_of(db, hurried.id) == await answers_of(db, calm.id)
+    db_path = Path(bot_process.env["KHOOSHE_DB"])
+    assert await stored_answers(db_path, hurried.id) == await stored_answers(db_path, calm.id)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest_asyncio
-
 from storage.database import Database
-from tests.support.bot_process import BotProcess, wait_until_polling
+from tests.support.bot_process import BotProcess
+from tests.support.factories import stored_answers
 from tests.support.fakebot import FakeBotApi
 from tests.support.journeys import (
     TOTAL_QUESTIONS,
@@ -16,29 +14,6 @@ from tests.support.journeys import (
     fa_digits,
     register,
 )
-from tests.support.khooshe import seed
-
-
-@pytest_asyncio.fixture
-async def bot_process(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    db_path = tmp_path / "khooshe.db"
-    async with Database(db_path) as db:
-        await seed(db)
-    process = BotProcess(api, db_path, tmp_path / "bot.log")
-    process.start()
-    await wait_until_polling(api)
-    yield process
-    process.stop()
-
-
-async def stored(db_path: Path, owner_id: int) -> dict[str, object]:
-    async with Database(db_path) as db, db.read() as repo:
-        firm = await repo.firms.by_owner(owner_id)
-        round_ = await repo.rounds.open_round()
-        assert firm is not None and round_ is not None
-        submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
-        assert submission is not None
-        return await repo.answers.all(submission.id)
 
 
 async def test_sigkill_mid_assessment_then_resume(api: FakeBotApi, bot_process: BotProcess) -> None:
@@ -50,7 +25,7 @@ async def test_sigkill_mid_assessment_then_resume(api: FakeBotApi, bot_process: 
 
     bot_process.kill()
     db_path = Path(bot_process.env["KHOOSHE_DB"])
-    before = await stored(db_path, 3001)
+    before = await stored_answers(db_path, 3001)
     assert list(before) == ["T1", "T2", "T3", "T4", "T5"]
 
     # While the bot is down the owner presses an answer on the question on screen; after the
@@ -58,7 +33,7 @@ async def test_sigkill_mid_assessment_then_resume(api: FakeBotApi, bot_process: 
     await owner.press("کنترل آماری فرایند", message=sixth.message_id)
     bot_process.start()
     await owner.wait_for(f"سؤال ۷ از {fa_digits(TOTAL_QUESTIONS)}", timeout=20)
-    after = await stored(db_path, 3001)
+    after = await stored_answers(db_path, 3001)
     assert after == {**before, "T6": "spc"}
 
     # Killed again; this time the owner comes back through the menu.
@@ -71,7 +46,7 @@ async def test_sigkill_mid_assessment_then_resume(api: FakeBotApi, bot_process: 
     await owner.wait_for("خوش برگشتید")
     await answer_questions(owner, 7, 9)
     await owner.wait_for(f"سؤال ۱۰ از {fa_digits(TOTAL_QUESTIONS)}")
-    assert len(await stored(db_path, 3001)) == 9
+    assert len(await stored_answers(db_path, 3001)) == 9
 
 
 async def test_sigkill_mid_registration_keeps_every_field(api: FakeBotApi, bot_process: BotProcess) -> None:

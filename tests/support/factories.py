@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from bot.domain.national_id import check_digit
@@ -59,3 +60,14 @@ def full_answers(level: int) -> dict[str, Any]:
         "P1": ["power"] if level else ["working_capital"], "P2": "power" if level else "working_capital",
         "P3": None,
     }
+
+
+async def stored_answers(db_path: Path, owner_id: int) -> dict[str, object]:
+    """The answers an owner's submission to the open round holds."""
+    async with Database(db_path) as db, db.read() as repo:
+        firm = await repo.firms.by_owner(owner_id)
+        round_ = await repo.rounds.open_round()
+        assert firm is not None and round_ is not None
+        submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
+        assert submission is not None
+        return await repo.answers.all(submission.id)
