@@ -19,6 +19,7 @@ from bot import transport
 from bot.clock import Clock
 from bot.context import KhoosheApp, KhoosheContext, Services, UserData
 from bot.delivery import broadcasts
+from bot.delivery.alerts import OperatorAlerts
 from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
 from bot.domain.quiet_hours import QuietHours
@@ -78,18 +79,37 @@ async def remember_user(update: Update, context: KhoosheContext) -> None:
 
 
 async def report_error(update: object, context: KhoosheContext) -> None:
-    """Logs the failure with the update id and apologises to the user; others are unaffected."""
+    """Logs the failure with the update id, tells the operators (``bot.delivery.alerts``) and
+    apologises to the user; others are unaffected."""
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(context.error, Forbidden):
         log.info("update %s: the user has blocked the bot", update_id)
         return
     log.error("update %s failed", update_id, exc_info=context.error)
+    services = context.services
+    if services.alerts is not None and context.error is not None:
+        context.application.create_task(services.alerts.report(update_id, context.error))
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await say(update, context, context.t(
-                "Sorry, something went wrong on our side. Please try again; your earlier answers are safe."))
+            await say(update, context, await apology(update, context))
         except Exception:  # noqa: BLE001 - the apology is best effort; the error is logged above
             log.warning("update %s: could not send the apology", update_id)
+
+
+async def apology(update: Update, context: KhoosheContext) -> str:
+    """The apology that fits the user: a firm owner hears that their answers are safe; an
+    admin or a manager, who was not answering anything, does not."""
+    user = update.effective_user
+    privileged = False
+    if user is not None:
+        try:
+            access = await context.services.menu.access(user.id)
+            privileged = access.is_admin or access.is_manager
+        except Exception:  # noqa: BLE001 - the database may be what failed; the owner's words fit most users
+            log.info("update %s: the user's role could not be read for the apology", update.update_id)
+    if privileged:
+        return context.t("Sorry, something went wrong on our side. Please try again.")
+    return context.t("Sorry, something went wrong on our side. Please try again; your earlier answers are safe.")
 
 
 async def publish_commands(app: KhoosheApp) -> None:
@@ -186,6 +206,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         db=db, settings=settings, quiet=quiet, bot=app.bot, wake=services.worker.wake,
     )
     services.broadcasting.runner = services.broadcasts
+    services.alerts = OperatorAlerts(app.bot, settings.operators, services.languages)
     register_handlers(app)
     # The builder's chain forgets the context types it was given; they are the ones above.
     return cast(KhoosheApp, app)

@@ -15,6 +15,7 @@ from bot.settings import Settings
 from storage.database import Database
 
 if TYPE_CHECKING:
+    from bot.delivery.alerts import OperatorAlerts
     from bot.delivery.broadcasts import BroadcastKeeper
     from bot.delivery.pacer import Pacer
     from bot.delivery.worker import DeliveryWorker
@@ -59,6 +60,8 @@ class Services:
     worker: DeliveryWorker | None = None
     broadcasts: BroadcastKeeper | None = None
     intake: Intake | None = None
+    # Failures told to the operators' chats (bot.delivery.alerts).
+    alerts: OperatorAlerts | None = None
     # Only in webhook mode (KHOOSHE_WEBHOOK_URL): the HTTP server the platform posts updates to.
     webhook: WebhookReceiver | None = None
     # user id → language; filled on first contact so the language is known without a query

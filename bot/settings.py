@@ -54,8 +54,10 @@ class OperatorSettings(StorageSettings):
     # Nothing bulk is sent in quiet hours (local time) or on quiet days (0 = Monday … 4 = Friday).
     quiet_hours: str = "21:00-08:00"
     quiet_days: Annotated[tuple[int, ...], NoDecode] = (4,)
+    # Chats that hear about failures (a user id or a group's negative id); unset: the admins.
+    alert_chat: Annotated[tuple[int, ...], NoDecode] = ()
 
-    @field_validator("reminder_days", "quiet_days", mode="before")
+    @field_validator("reminder_days", "quiet_days", "alert_chat", mode="before")
     @classmethod
     def _parse_int_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -83,6 +85,11 @@ class OperatorSettings(StorageSettings):
             except ValueError:
                 raise ValueError("must be comma-separated numeric user ids") from None
         return value
+
+    @property
+    def operators(self) -> tuple[int, ...]:
+        """Where failures are reported: ``alert_chat``, or else every configured admin."""
+        return self.alert_chat or tuple(sorted(self.admins))
 
 
 class Settings(OperatorSettings):

@@ -52,6 +52,10 @@ class Callback:
             raise ValueError(f"{data!r} is not {self.pattern}")
         return match.groups()
 
+    def pattern_of(self, *values: object) -> str:
+        """The pattern matching exactly the button ``build(*values)`` makes."""
+        return "^" + re.escape(self.build(*values)) + "$"
+
     def parse_int(self, data: str | None) -> int:
         """The one numeric field of a pressed button."""
         (value,) = self.parse(data)
@@ -74,6 +78,11 @@ PROFILE = Callback("m:profile")
 ASSESS = Callback("m:assess")
 MY_RANK = Callback("m:myrank")
 SETTINGS = Callback("m:settings")
+#: The role sections of the main menu: a command pressed instead of typed (each handled by the
+#: command's own module, behind the command's own role guard).
+MANAGER_TASKS = ("dashboard", "broadcast", "broadcasts", "export", "myestates")
+ADMIN_TASKS = ("rounds", "stats", "top", "exportall")
+TASK = Callback("m:do", "|".join(MANAGER_TASKS + ADMIN_TASKS))
 SET_MUTE = Callback("set:mute", "[01]")
 SET_LANGUAGE = Callback("set:lang")
 REG_PROVINCE = Callback("reg:prov", _ID)

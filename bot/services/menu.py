@@ -19,6 +19,8 @@ class MenuState:
     #: A registration started and not finished (not an edit of a registered firm's profile).
     registering: bool
     status: RoundStatus
+    #: The user's roles: an admin's or a manager's menu adds their tasks.
+    access: Access
 
 
 class MenuService:
@@ -30,7 +32,9 @@ class MenuService:
             firm = await repo.firms.by_owner(user_id)
             draft = await repo.drafts.get(user_id)
             status = await assessment.status_for(repo, firm=firm, now=self.clock.now())
-        return MenuState(firm=firm, registering=draft is not None and not draft.editing, status=status)
+            access = await access_of(repo, self.admins, user_id)
+        return MenuState(firm=firm, registering=draft is not None and not draft.editing, status=status,
+                         access=access)
 
     async def access(self, user_id: int) -> Access:
         async with self.db.read() as repo:

@@ -14,11 +14,13 @@ import logging
 from telegram import Update
 from telegram.ext import (
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     TypeHandler,
 )
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.domain.calendar import format_datetime
 from bot.domain.cells import csv_field
 from bot.domain.text import number
@@ -26,6 +28,7 @@ from bot.i18n import translator
 from bot.services.access import Role
 from handlers.common import commands as menus
 from handlers.common.guard import refuse, requires
+from handlers.common.menu import pressed
 from handlers.common.privileged import int_arg, user_id_of
 from handlers.common.ui import esc, say, settle_query
 
@@ -252,5 +255,6 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("managers", list_managers))
     app.add_handler(CommandHandler("removemanager", remove_manager))
     app.add_handler(CommandHandler("myestates", my_estates))
+    app.add_handler(CallbackQueryHandler(pressed(my_estates), pattern=cb.TASK.pattern_of("myestates")))
     app.add_handler(CommandHandler("audit", show_audit))
     app.add_handler(CommandHandler("auditexport", export_audit))

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 from telegram import InputFile, Update
-from telegram.ext import CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
+from bot.domain import callbacks as cb
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.text import normalize, number
 from bot.services import dashboard
 from bot.services.access import Role, audit
 from handlers.common.guard import requires
+from handlers.common.menu import pressed
 from handlers.common.ui import esc, say
 
 admin_only = requires(Role.ADMIN)
@@ -120,5 +122,7 @@ async def export_all(update: Update, context: KhoosheContext) -> None:
 
 def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("stats", stats))
+    for task, command in (("stats", stats), ("top", top), ("exportall", export_all)):
+        app.add_handler(CallbackQueryHandler(pressed(command), pattern=cb.TASK.pattern_of(task)))
     app.add_handler(CommandHandler("top", top))
     app.add_handler(CommandHandler("exportall", export_all))

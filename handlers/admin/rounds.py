@@ -26,6 +26,7 @@ from bot.i18n import N_
 from bot.services.access import Role
 from bot.services.rounds import OpensInThePast, RoundRefused
 from handlers.common.guard import requires
+from handlers.common.menu import pressed
 from handlers.common.privileged import user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 from storage.models import Round
@@ -385,6 +386,7 @@ async def sensitivity(update: Update, context: KhoosheContext) -> None:
 
 def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("rounds", list_rounds))
+    app.add_handler(CallbackQueryHandler(pressed(list_rounds), pattern=cb.TASK.pattern_of("rounds")))
     app.add_handler(CommandHandler("newround", new_round))
     app.add_handler(CommandHandler("editround", edit_round))
     app.add_handler(CommandHandler("openround", open_now))

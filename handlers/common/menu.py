@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -15,10 +18,23 @@ from bot.domain import callbacks as cb
 from bot.domain.calendar import format_long_date
 from bot.domain.text import number
 from bot.i18n import LANGUAGES, N_, translator
-from handlers.common.ui import button, esc, keyboard, say, settle_query
+from handlers.common.ui import button, esc, keyboard, rows, say, settle_query
 
 # Each language's button is written in that language, whatever the reader's language is now.
 LANGUAGE_BUTTONS = {"fa": N_("🌐 Persian"), "en": N_("🌐 English")}
+# The tasks an estate manager and an admin find in their menu (cb.TASK), in this order.
+MANAGER_TASK_LABELS = {
+    "dashboard": N_("📊 Dashboard"), "broadcast": N_("📣 New broadcast"),
+    "broadcasts": N_("📨 My broadcasts"), "export": N_("📥 Excel of my firms"),
+    "myestates": N_("🏭 My estates"),
+}
+ADMIN_TASK_LABELS = {
+    "rounds": N_("🗓 Rounds"), "stats": N_("📈 National statistics"),
+    "top": N_("🏆 Top 100"), "exportall": N_("📦 Export everything"),
+}
+assert set(MANAGER_TASK_LABELS) == set(cb.MANAGER_TASKS) and set(ADMIN_TASK_LABELS) == set(cb.ADMIN_TASKS)
+
+Handler = Callable[[Update, KhoosheContext], Coroutine[Any, Any, Any]]
 
 
 async def show_menu(update: Update, context: KhoosheContext, *, intro: str | None = None) -> None:
@@ -31,7 +47,13 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
     firm, status = state.firm, state.status
     lines = [intro] if intro else []
     buttons = []
-    if firm is None:
+    access = state.access
+    privileged = access.is_admin or access.is_manager
+    if firm is None and privileged:
+        # An admin or a manager came for their tasks, not to be asked to register a firm.
+        if state.registering:
+            buttons.append([button(t("📝 Continue registration"), cb.REGISTER.build())])
+    elif firm is None:
         lines.append(t("Khooshe helps your firm see where it stands in technology, standards and exports, "
                        "and how it compares with its peers."))
         if state.registering:
@@ -65,6 +87,13 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
             buttons.append([button(label, cb.ASSESS.build())])
         buttons.append([button(t("👤 My firm's profile"), cb.PROFILE.build()), button(t("📊 My results"), cb.MY_RANK.build())])
         buttons.append([button(t("⚙️ Settings"), cb.SETTINGS.build())])
+    if privileged:
+        lines.append(t("<b>Your tasks</b> (tap one, or send /help for every command):"))
+        buttons += rows([button(t(label), cb.TASK.build(task)) for task, label in MANAGER_TASK_LABELS.items()], 2)
+    if access.is_admin:
+        buttons += rows([button(t(label), cb.TASK.build(task)) for task, label in ADMIN_TASK_LABELS.items()], 2)
+    if firm is None and privileged and not state.registering:
+        buttons.append([button(t("📝 Register a firm I own"), cb.REGISTER.build())])
     other = next(code for code in LANGUAGES if code != context.lang)
     buttons.append([button(translator(other)(LANGUAGE_BUTTONS[other]), cb.LANGUAGE.build(other))])
     await say(update, context, "\n\n".join(lines), keyboard(*buttons))
@@ -144,10 +173,34 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CallbackQueryHandler(menu_command, pattern=cb.MENU.pattern))
 
 
+def pressed(command: Handler) -> Handler:
+    """A command run from its menu button (cb.TASK), as if typed without arguments; the
+    command's own role guard decides, and the press is answered when it is done (a refusal
+    answers it first, with its reason)."""
+
+    async def run(update: Update, context: KhoosheContext) -> Any:
+        context.args = []
+        try:
+            return await command(update, context)
+        finally:
+            await settle_query(update)
+
+    return run
+
+
 def register_fallback(app: KhoosheApp) -> None:
-    """Anything nobody else handled gets the menu, never silence."""
+    """Anything nobody else handled gets the menu, never silence; an unknown command is named."""
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(filters.ALL, menu_command))
     app.add_handler(CallbackQueryHandler(stale_button))
+
+
+async def unknown_command(update: Update, context: KhoosheContext) -> None:
+    """A /word the bot does not know: says so and points to /help, instead of the welcome."""
+    assert update.message is not None
+    word = (update.message.text or "").split()[0].partition("@")[0]
+    await say(update, context, context.t("There is no command {command}. Send /help to see what you can do here.",
+                                         command=esc(word)))
 
 
 async def stale_button(update: Update, context: KhoosheContext) -> None:

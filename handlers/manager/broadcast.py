@@ -42,6 +42,7 @@ from bot.services.broadcasts import (
     in_scope,
 )
 from handlers.common.guard import refuse, requires
+from handlers.common.menu import pressed
 from handlers.common.ui import (
     button,
     close_prompt,
@@ -516,7 +517,8 @@ def register(app: KhoosheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     cancel: BaseHandler[Update, KhoosheContext, object] = CallbackQueryHandler(leave, pattern=cb.BC_LEAVE.pattern)
     app.add_handler(ConversationHandler(
-        entry_points=[CommandHandler("broadcast", begin)],
+        entry_points=[CommandHandler("broadcast", begin),
+                      CallbackQueryHandler(pressed(begin), pattern=cb.TASK.pattern_of("broadcast"))],
         states={
             Step.SCOPE: [
                 CallbackQueryHandler(chose_everyone, pattern=cb.BC_ALL.pattern),
@@ -550,4 +552,5 @@ def register(app: KhoosheApp) -> None:
         name="broadcast",
     ))
     app.add_handler(CommandHandler("broadcasts", list_broadcasts))
+    app.add_handler(CallbackQueryHandler(pressed(list_broadcasts), pattern=cb.TASK.pattern_of("broadcasts")))
     app.add_handler(CallbackQueryHandler(cancel_broadcast, pattern=cb.BC_CANCEL_BROADCAST.pattern))

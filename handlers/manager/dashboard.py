@@ -16,6 +16,7 @@ from bot.domain.text import normalize, number
 from bot.services import dashboard
 from bot.services.access import Role, audit
 from handlers.common.guard import refuse, requires
+from handlers.common.menu import pressed
 from handlers.common.ui import button, esc, keyboard, rows, say, settle_query
 
 manager_only = requires(Role.MANAGER)
@@ -183,6 +184,8 @@ async def export_button(update: Update, context: KhoosheContext) -> None:
 
 def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("dashboard", dashboard_command))
+    app.add_handler(CallbackQueryHandler(pressed(dashboard_command), pattern=cb.TASK.pattern_of("dashboard")))
+    app.add_handler(CallbackQueryHandler(pressed(export_command), pattern=cb.TASK.pattern_of("export")))
     app.add_handler(CommandHandler("nudge", nudge_command))
     app.add_handler(CommandHandler("export", export_command))
     app.add_handler(CallbackQueryHandler(dashboard_button, pattern=cb.DASHBOARD.pattern))

@@ -613,7 +613,7 @@ async def test_myrank_help_and_unknown_input(khooshe_no_round: Khooshe, caplog: 
     await owner.send("/help")
     await owner.wait_for("/assess")
     await owner.send("/whatever")
-    await owner.wait_for("صنایع غذایی نمونه")
+    await owner.wait_for("فرمان /whatever وجود ندارد")
     await owner.send("سلام خوبید؟")
     await owner.wait_for("صنایع غذایی نمونه")
     await owner.send_document("a.pdf", b"%PDF-1.4", mime_type="application/pdf")

@@ -131,7 +131,10 @@ async def test_every_privileged_command_by_every_role(roles: Khooshe) -> None:
         before = {role: await refused_count(khooshe, uid) for role, uid in ROLES.items()}
         await asyncio.gather(*(u.send(command) for u in users.values()))
         for role, user in users.items():
-            events = await user.settle(0.25)
+            # Every role gets an answer (a refusal or the command's reply): wait for its first
+            # message, so a slow machine cannot make a reply look missing, then for the rest.
+            first = await user.wait_for(lambda e: e.is_message, timeout=10)
+            events = [first, *await user.settle(0.25)]
             refused = refusals(events)
             audited = await refused_count(khooshe, ROLES[role]) - before[role]
             expected_refused = role not in allowed
