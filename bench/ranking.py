@@ -217,7 +217,7 @@ async def build(db: Database, size: int, *, seed: int = 1, packed: bool = True) 
             list(answer_rows()),
         )
         if packed:
-            assert await repo.submissions.pack_round(round_id) == size
+            assert await repo.submissions.pack_round(round_id, free_text=questionnaire.free_text_ids) == size
     return round_id
 
 

@@ -149,7 +149,7 @@ async def prepare_db(path: Path, firms: int) -> int:
                  for i in range(TEMPLATES)
                  for qid, value in random_answers(questionnaire, "C", rng, ref_year).items()],
             )
-            assert await repo.submissions.pack_round(round_.id) == TEMPLATES
+            assert await repo.submissions.pack_round(round_.id, free_text=questionnaire.free_text_ids) == TEMPLATES
         await fill_round(db, round_.id, TEMPLATES, firms)
     return round_.id
 

@@ -24,6 +24,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
+#: How long a statement waits for a lock held by another connection.
+BUSY_TIMEOUT_MS = 5000
+#: ``truncate_wal``: tries, the pause before each retry (times the try's number), and how long
+#: each try waits for readers.
+TRUNCATE_ATTEMPTS = 8
+TRUNCATE_PAUSE = 0.05
+TRUNCATE_BUSY_MS = 100
+
+
 class MigrationError(RuntimeError):
     """A migration file is misnamed or failed to apply."""
 
@@ -98,7 +107,7 @@ class Database:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if reader:
             await conn.execute("PRAGMA query_only=ON")
         else:
@@ -106,6 +115,10 @@ class Database:
             # NORMAL is durable against process crashes in WAL mode; only an OS crash can lose
             # the last commits, and the bot cannot outlive its machine anyway.
             await conn.execute("PRAGMA synchronous=NORMAL")
+            # What is deleted is overwritten with zeros, not left in free space in the file
+            # ("delete my data" must leave no byte behind).  Many builds have it on by default,
+            # not all.
+            await conn.execute("PRAGMA secure_delete=ON")
         return conn
 
     async def connect(self) -> None:
@@ -197,6 +210,34 @@ class Database:
                 await conn.commit()
             finally:
                 _held.reset(token)
+
+    async def truncate_wal(self, *, attempts: int = TRUNCATE_ATTEMPTS) -> bool:
+        """Copies the write-ahead log into the main file and truncates it to nothing; returns
+        whether that was done.
+
+        The log keeps every page as it was written, so values deleted since the last
+        truncation are still in it (for "delete my data": 15 to 174 copies of them while the
+        bot ran).  Truncating needs every reader to be on the latest state: a read that holds
+        an older snapshot (an export) makes it busy, so it waits briefly (not the usual five
+        seconds: every writer waits meanwhile) and tries again a few times."""
+        if _own(_held.get()) is not None:
+            raise NestedTransactionError("truncate the log after the transaction, not inside it")
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(TRUNCATE_PAUSE * attempt)
+            async with self._lock:
+                conn = self.conn
+                await conn.execute(f"PRAGMA busy_timeout={TRUNCATE_BUSY_MS}")
+                try:
+                    async with conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                        row = await cur.fetchone()
+                finally:
+                    await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if row is not None and row[0] == 0:
+                return True
+        log.warning("the write-ahead log could not be truncated after %d tries (a long read holds an older"
+                    " state); what was deleted stays in it until it is overwritten or the bot stops", attempts)
+        return False
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repositories]:

@@ -5,10 +5,14 @@ per submission instead of one per answer:
 
 * ``submissions.packed``: the ``answer_values`` ids of its answers, 4-byte little-endian unsigned
   integers (an empty blob when it has no such answer).  ``answer_values`` numbers each distinct
-  stored answer (question id + JSON value) once; ids are never deleted or reused.
+  stored answer (question id + JSON value) once; an id is never reused while a packed copy
+  names it ("delete my data" removes a firm's free text that an older version had shared here,
+  and drops the packed copies that name it).
 * ``submissions.packed_text``: the answers that hold free text (they never go into the shared
   ``answer_values``), as ``qid`` + ``\\x1f`` + stored JSON value, joined by ``\\x1e``; NULL when
-  there is none.
+  there is none.  Free text is what the questionnaire says it is (its ``text`` questions, passed
+  in by the caller), whatever the words look like; ``shareable`` only keeps out of the shared
+  table, as well, any other value that is not made of identifiers.
 
 ``packed IS NULL`` means there is no packed copy (a submission from before migration 0003, or one
 changed after submitting); its answers are then read from the answers table, packed the same
@@ -48,7 +52,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z0-9_]{0,64}")
 
 def shareable(value: str) -> bool:
     """Whether a stored answer value may be numbered in ``answer_values`` (shared by every
-    submission): anything but a JSON string that is not a plain identifier (free text)."""
+    submission), as far as its shape tells: anything but a JSON string that is not a plain
+    identifier.  Answers to free-text questions are never shared, whatever their shape."""
     if len(value) > 1024:
         return False
     return all(_IDENTIFIER.fullmatch(s) for s in _JSON_STRING.findall(value))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def round_key(round_id: int, firm_id: int, kind: str) -> str:
     """One message of a round to one firm: its announcement, a reminder, its summary or chart."""
@@ -40,3 +42,14 @@ def broadcast_key(broadcast_id: int, owner_id: int) -> str:
 def broadcast_report_key(broadcast_id: int) -> str:
     """A broadcast's final report to its sender."""
     return f"broadcast-report:{broadcast_id}"
+
+
+#: The segments of a key that name its recipient: ``firm:<id>``, ``user:<id>``, ``admin:<id>``.
+_RECIPIENT = re.compile(r"(?:^|(?<=:))(firm|user|admin):\d+(?=:|$)")
+
+
+def without_recipient(key: str, row_id: int) -> str:
+    """``key`` with the ids of its recipient replaced (for "delete my data"): the row still
+    counts under its round's or broadcast's prefix, but no longer names the firm or the user;
+    the outbox row id keeps the key unique."""
+    return _RECIPIENT.sub(lambda m: f"{m.group(1)}:erased-{row_id}", key)

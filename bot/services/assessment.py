@@ -291,7 +291,8 @@ class AssessmentService:
             await self._move(sitting, result.missing[0])
             return Submitted(missing=result.missing[0])
         async with self.db.transaction() as repo:
-            await repo.submissions.submit(sitting.submission.id)
+            await repo.submissions.submit(
+                sitting.submission.id, free_text=questionnaire_of(sitting.round).free_text_ids)
         return Submitted(scores=result)
 
     async def leave(self, user_id: int) -> bool:

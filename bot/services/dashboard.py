@@ -3,7 +3,9 @@
 Figures come from the database as it is now: live firms, the open (or latest) round's
 submissions, the latest scored round's peer statistics (kept only for groups of at least five
 firms, so no firm's scores can be inferred), and the problems reported in submitted
-assessments.  Free-text notes are listed on their own, never next to a firm's name or scores.
+assessments.  Free-text notes are listed on their own, never next to a firm's name or scores,
+and the problems and notes only once at least ``MIN_RESPONDENTS`` firms have submitted: with
+fewer, the list of firms that have not answered tells whose they are.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.domain import callbacks as cb
 from bot.domain.calendar import format_long_date
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.questionnaire.model import Questionnaire
+from bot.domain.ranking.peers import MIN_GROUP
 from bot.domain.text import number
 from bot.i18n import Translator, translator
 from bot.settings import Settings
@@ -33,6 +36,9 @@ MESSAGE_LIMIT = 3800
 MAX_NAMES = 60
 MAX_NOTES = 25
 NUDGE_KIND = "nudge"
+#: The fewest submitted assessments whose problems and notes are shown (the same floor as the
+#: peer statistics): in an estate of two firms, the one note is the one firm's that answered.
+MIN_RESPONDENTS = MIN_GROUP
 
 
 @dataclass
@@ -43,6 +49,8 @@ class ProblemTally:
     #: (question id, option id) -> count, for multiple- and single-choice problem questions.
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Some firms submitted, but fewer than ``MIN_RESPONDENTS``: nothing of theirs was read.
+    withheld: bool = False
 
 
 @dataclass
@@ -71,6 +79,9 @@ async def tally_problems(repo: Repositories, round_: Round, estate_id: int | Non
     questionnaire = load_questionnaire(round_.questionnaire_version)
     questions = problem_questions(questionnaire)
     tally = ProblemTally(respondents=await repo.reports.submitted_count(round_.id, estate_id))
+    if 0 < tally.respondents < MIN_RESPONDENTS:
+        tally.withheld = True
+        return tally
     by_id = {q.id: q for q in questions}
     for qid, value in await repo.reports.submitted_answers(round_.id, list(by_id), estate_id):
         question = by_id[qid]
@@ -192,6 +203,13 @@ def problem_lines(tally: ProblemTally, questionnaire: Questionnaire, t: Translat
     return lines
 
 
+def withheld_line(tally: ProblemTally, t: Translator, lang: str) -> str:
+    """Why a group's pressure points and notes are not shown."""
+    return t("Pressure points and notes are shown once at least {min} firms have submitted, so that no "
+             "firm's answers can be told apart; {n} have so far.",
+             min=number(MIN_RESPONDENTS, lang), n=number(tally.respondents, lang))
+
+
 def render_estate(view: EstateView, lang: str, settings: Settings) -> list[str]:
     """The dashboard as one or more HTML messages, each under Telegram's limit."""
     t = translator(lang)
@@ -222,7 +240,9 @@ def render_estate(view: EstateView, lang: str, settings: Settings) -> list[str]:
                 n=number(view.scored_firms, lang)))
     assert view.questionnaire is not None
     problems = problem_lines(view.problems, view.questionnaire, t, lang)
-    if problems:
+    if view.problems.withheld:
+        blocks.append(withheld_line(view.problems, t, lang))
+    elif problems:
         blocks.append("\n".join([
             t("Pressure points in {n} submitted assessments:", n=number(view.problems.respondents, lang)),
             *problems,

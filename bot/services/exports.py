@@ -32,6 +32,7 @@ from bot.services.dashboard import (
     problem_questions,
     share,
     tally_problems,
+    withheld_line,
 )
 from bot.services.offload import pack, run_heavy, unpack
 from bot.settings import Settings
@@ -167,7 +168,11 @@ def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) ->
         t("Problem"), t("Firms reporting it"), t("Share of respondents (%)"), t("Named as the biggest obstacle")])
     _step("pressure points")
     notes: list[str] = []
-    if round_ is not None and data.tally is not None:
+    if data.tally is not None and data.tally.withheld:
+        # The sheets stay, with the reason in place of rows (a reader knows where to look).
+        notes = [withheld_line(data.tally, t, lang)]
+        _put(ws, notes)
+    elif round_ is not None and data.tally is not None:
         tally = data.tally
         questions = problem_questions(load_questionnaire(round_.questionnaire_version))
         multi = next((q for q in questions if q.type == "multi"), None)

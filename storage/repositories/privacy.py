@@ -3,16 +3,23 @@
 Deleting keeps the scores and peer statistics of rounds already scored as they were published:
 the firm row stays as an anonymous tombstone (no name, national ID, phone, founding year or
 size; detached from its owner, who can register again), its free-text answers are removed, and
-its submissions of rounds not yet scored are deleted with their answers.
+its submissions of rounds not yet scored are deleted with their answers.  Nothing kept links the
+user to the tombstone: the messages sent to them lose their chat id and the ids in their keys,
+and the audit log loses the firm's id.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, time
 from typing import Any
 
 from storage.packed_answers import shareable
-from storage.repositories.base import Repository, stamp
+from storage.repositories.base import Repository, stamp, utcnow
+
+#: The audit target that stands for a firm whose owner deleted its data.
+ERASED_FIRM = "firm:erased"
 
 
 def _plain(row: Any) -> dict[str, Any]:
@@ -85,16 +92,22 @@ class PrivacyRepository(Repository):
             "audit_log": audit,
         }
 
-    async def forget_firm(self, user_id: int) -> int | None:
+    async def forget_firm(
+        self, user_id: int, *, free_text: Mapping[int, Collection[str]],
+    ) -> int | None:
         """Removes the personal data of the user's firm (see the module docstring); returns the
-        firm id, or None when the user has no firm.  Drafts are deleted either way."""
-        now = stamp()
+        firm id, or None when the user has no firm.  Drafts are deleted either way.
+
+        ``free_text`` maps each questionnaire version to its free-text questions: those answers
+        go whatever they look like (a version missing from it falls back to the values' shape).
+        """
         await self._write("DELETE FROM registration_drafts WHERE user_id = ?", (user_id,))
         await self._write("UPDATE users SET first_name = NULL WHERE id = ?", (user_id,))
         # What the user sent is kept only until handled; the one being handled now has no
         # payload left to keep, so the whole trail of the user's updates goes.
         await self._write("UPDATE inbox SET payload = NULL, user_id = NULL WHERE user_id = ?", (user_id,))
-        # Messages not yet sent are cancelled; what was sent keeps only its delivery status.
+        # Messages not yet sent are cancelled; what was sent keeps only its delivery status
+        # (``detach_messages`` then takes the recipient off them).
         await self._write(
             "UPDATE outbox SET status = 'cancelled' WHERE chat_id = ? AND status IN ('pending', 'failed')",
             (user_id,),
@@ -105,6 +118,7 @@ class PrivacyRepository(Repository):
         )
         if firm_id is None:
             return None
+        written = await self._free_text_of(firm_id, free_text)
         # Submissions of rounds not scored yet go (with their answers); scored ones stay, as the
         # published scores and peer statistics were computed from them, minus free text.
         await self._write(
@@ -112,29 +126,84 @@ class PrivacyRepository(Repository):
             " (SELECT id FROM rounds WHERE scored_at IS NULL)",
             (firm_id,),
         )
-        kept = await self._all(
-            "SELECT a.submission_id, a.qid, a.value FROM answers a JOIN submissions s"
-            " ON s.id = a.submission_id WHERE s.firm_id = ?",
+        await self.conn.executemany(
+            "DELETE FROM answers WHERE submission_id = ? AND qid = ?",
+            [(sid, qid) for sid, qid, _ in written],
+        )
+        await self._unshare({(qid, value) for _, qid, value in written})
+        # The packed copies go too: the ranking reads what is left from the answers table.
+        await self._write(
+            "UPDATE submissions SET packed = NULL, packed_text = NULL, pending = NULL WHERE firm_id = ?",
             (firm_id,),
         )
-        for sid, qid, value in kept:
-            if not shareable(value):
-                await self._write(
-                    "DELETE FROM answers WHERE submission_id = ? AND qid = ?", (sid, qid)
-                )
-        await self._write(
-            "UPDATE submissions SET packed_text = NULL, pending = NULL WHERE firm_id = ?", (firm_id,)
-        )
-        # The firm's owner becomes a tombstone user that nothing is ever sent to.
+        # The firm's owner becomes a tombstone user that nothing is ever sent to.  Its moments
+        # are the day only, so that they cannot be matched to the user's "delete my data" entry
+        # in the audit log.
+        day = stamp(datetime.combine(utcnow().date(), time(), UTC))
         tombstone = -int(firm_id)
         await self._write(
             "INSERT INTO users (id, language, first_name, created_at, unreachable_since)"
             " VALUES (?, 'fa', NULL, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (tombstone, now, now),
+            (tombstone, day, day),
         )
         await self._write(
             "UPDATE firms SET owner_id = ?, name = '', national_id = ?, phone = '', employees = 0,"
             " founded_year = 0, consent_public = 0, deleted_at = ?, updated_at = ? WHERE id = ?",
-            (tombstone, f"deleted-{firm_id}", now, now, firm_id),
+            (tombstone, f"deleted-{firm_id}", day, day, firm_id),
         )
         return int(firm_id)
+
+    async def _free_text_of(
+        self, firm_id: int, free_text: Mapping[int, Collection[str]],
+    ) -> list[tuple[int, str, str]]:
+        """(submission id, question id, stored value) of every free-text answer of the firm."""
+        rows = await self._all(
+            "SELECT a.submission_id, a.qid, a.value, r.questionnaire_version FROM answers a"
+            " JOIN submissions s ON s.id = a.submission_id JOIN rounds r ON r.id = s.round_id"
+            " WHERE s.firm_id = ?",
+            (firm_id,),
+        )
+        written = []
+        for sid, qid, value, version in rows:
+            texts = free_text.get(version)
+            if (qid in texts) if texts is not None else not shareable(value):
+                written.append((sid, qid, value))
+        return written
+
+    async def _unshare(self, values: set[tuple[str, str]]) -> None:
+        """Removes these (question id, value) pairs from the shared ``answer_values`` (an older
+        version put free text that looked like an option id there), and drops the packed copies
+        of other submissions that name them (their answers are read from the answers table)."""
+        for qid, value in sorted(values):
+            await self._write(
+                "UPDATE submissions SET packed = NULL, packed_text = NULL WHERE packed IS NOT NULL"
+                " AND id IN (SELECT submission_id FROM answers WHERE qid = ? AND value = ?)",
+                (qid, value),
+            )
+            await self._write("DELETE FROM answer_values WHERE qid = ? AND value = ?", (qid, value))
+
+    async def messages_to(self, user_id: int) -> list[tuple[int, str]]:
+        """(row id, dedupe key) of every outbox row addressed to the user."""
+        rows = await self._all("SELECT id, dedupe_key FROM outbox WHERE chat_id = ?", (user_id,))
+        return [(r[0], r[1]) for r in rows]
+
+    async def detach_messages(self, keys: Mapping[int, str]) -> None:
+        """Takes the recipient off these outbox rows: no chat (0 is none on any platform) and
+        the given keys, which name neither the user nor the firm (``bot.delivery.keys``)."""
+        await self.conn.executemany(
+            "UPDATE outbox SET chat_id = 0, payload = '{}', dedupe_key = ? WHERE id = ?",
+            [(key, row_id) for row_id, key in keys.items()],
+        )
+
+    async def detach_audit(self, user_id: int, firm_id: int | None) -> None:
+        """Audit entries no longer say which firm was the user's: entries about the firm keep
+        their action and moment, but not the firm's id."""
+        await self._write(
+            "UPDATE audit_log SET target = ? WHERE user_id = ? AND (target LIKE 'firm:%' OR target LIKE 'firm %')",
+            (ERASED_FIRM, user_id),
+        )
+        if firm_id is not None:
+            await self._write(
+                "UPDATE audit_log SET target = ? WHERE target IN (?, ?)",
+                (ERASED_FIRM, f"firm:{firm_id}", f"firm {firm_id}"),
+            )

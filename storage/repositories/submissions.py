@@ -8,7 +8,7 @@ deleting an answer afterwards drops the packed copy (the ranking then reads the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import aiosqlite
@@ -77,21 +77,25 @@ class SubmissionRepository(Repository):
             (int(active), stamp(), submission_id),
         )
 
-    async def submit(self, submission_id: int) -> None:
+    async def submit(self, submission_id: int, *, free_text: Collection[str]) -> None:
         """Marks the submission submitted and stores the packed copy of its answers (in the
-        caller's transaction)."""
+        caller's transaction); ``free_text``: the ids of the round's free-text questions."""
         now = stamp()
         await self._write(
             "UPDATE submissions SET status = 'submitted', cursor = NULL, active = 0,"
             " submitted_at = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
             (now, now, submission_id),
         )
-        await self.pack([submission_id])
+        await self.pack([submission_id], free_text=free_text)
 
-    async def pack(self, submission_ids: Iterable[int]) -> int:
+    async def pack(self, submission_ids: Iterable[int], *, free_text: Collection[str]) -> int:
         """(Re)writes the packed copy of the answers of the given submissions (those that exist);
         returns how many were packed.  Also the backfill for submissions from before the
-        packed copy existed (see ``pack_round``)."""
+        packed copy existed (see ``pack_round``).
+
+        Answers to the ``free_text`` questions stay with their submission, never in the shared
+        ``answer_values``: a note that happens to look like an option id ("ZarrinKimia_0912…")
+        would otherwise outlive its firm's "delete my data" there."""
         ids = sorted(set(submission_ids))
         if not ids:
             return 0
@@ -102,7 +106,12 @@ class SubmissionRepository(Repository):
             "SELECT a.submission_id, a.qid, a.value FROM answers a"
             " JOIN temp.pack_ids p ON p.id = a.submission_id ORDER BY a.submission_id, a.qid"
         )
-        shared = {(r[1], r[2]) for r in rows if shareable(r[2])}
+        private = frozenset(free_text)
+
+        def shared_value(qid: str, value: str) -> bool:
+            return qid not in private and shareable(value)
+
+        shared = {(r[1], r[2]) for r in rows if shared_value(r[1], r[2])}
         await self.conn.executemany(
             "INSERT OR IGNORE INTO answer_values (qid, value) VALUES (?, ?)", sorted(shared)
         )
@@ -115,7 +124,7 @@ class SubmissionRepository(Repository):
         codes: dict[int, list[int]] = {i: [] for i in ids}
         texts: dict[int, list[tuple[str, str]]] = {}
         for sid, qid, value in rows:
-            code = number.get((qid, value)) if shareable(value) else None
+            code = number.get((qid, value)) if shared_value(qid, value) else None
             if code is None:
                 texts.setdefault(sid, []).append((qid, value))
             else:
@@ -131,14 +140,14 @@ class SubmissionRepository(Repository):
         await self.conn.execute("DELETE FROM temp.pack_ids")
         return len(existing)
 
-    async def pack_round(self, round_id: int) -> int:
+    async def pack_round(self, round_id: int, *, free_text: Collection[str]) -> int:
         """Packs every submitted submission of the round that has no packed copy yet."""
         rows = await self._all(
             "SELECT id FROM submissions WHERE round_id = ? AND status = 'submitted'"
             " AND packed IS NULL",
             (round_id,),
         )
-        return await self.pack(r[0] for r in rows)
+        return await self.pack((r[0] for r in rows), free_text=free_text)
 
     async def active_cursors(self) -> dict[int, str]:
         """Maps each owner in the middle of the open round's assessment to their screen."""

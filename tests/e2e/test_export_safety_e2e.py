@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from bot.services.access import audit
 from storage.database import Database
 from tests.support.clock import TestClock
-from tests.support.factories import add_firm
+from tests.support.factories import FREE_TEXT, add_firm
 from tests.support.fakebot import BotEvent, FakeBotApi
 from tests.support.journeys import publish_round
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
@@ -35,7 +35,7 @@ async def world(api: FakeBotApi, db_path: Path) -> AsyncIterator[Khooshe]:
             sub = await repo.submissions.for_firm(round_id=round_id, firm_id=firm.id)
             assert sub is not None
             await repo.answers.put(submission_id=sub.id, qid="P3", value=NOTE)
-            await repo.submissions.pack([sub.id])
+            await repo.submissions.pack([sub.id], free_text=FREE_TEXT)
             await repo.access.add_manager(user_id=MANAGER, estate_id=1, by=ADMIN_ID)
         await add_firm(db, 5400, name="+989121112233")
     for uid in (*OWNERS, MANAGER, ADMIN_ID, 5400):

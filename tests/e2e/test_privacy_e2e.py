@@ -96,7 +96,7 @@ async def test_delete_my_data_keeps_published_aggregates(published: tuple[Khoosh
         owners = dict(await repo.scores.owners(round_id))
         assert firm.id not in owners
         audit = await repo.access.audit_entries(user_id=OWNER)
-        assert audit[0].action == "delete_my_data" and audit[0].target == f"firm:{firm.id}"
+        assert audit[0].action == "delete_my_data" and audit[0].target == "firm:erased"
         assert await repo.firms.count() == 7
     # The dashboard no longer lists the firm, nor its note.
     async with khooshe.db.transaction() as repo:

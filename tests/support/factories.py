@@ -6,8 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.national_id import check_digit
+from bot.domain.questionnaire import load_questionnaire
 from storage.database import Database
 from tests.support.clock import TEHRAN, tehran  # noqa: F401  (tests import tehran from here)
+
+#: The free-text questions of the questionnaire every test round uses.
+FREE_TEXT = load_questionnaire(1).free_text_ids
 
 
 def national_id(n: int) -> str:
@@ -43,7 +47,7 @@ async def submit(db: Database, round_id: int, firm_id: int, answers: dict[str, A
         for qid, value in answers.items():
             await repo.answers.put(submission_id=submission.id, qid=qid, value=value)
         if status == "submitted":
-            await repo.submissions.submit(submission.id)
+            await repo.submissions.submit(submission.id, free_text=FREE_TEXT)
 
 
 def full_answers(level: int) -> dict[str, Any]:

@@ -17,6 +17,7 @@ async def register(
     estate: str = "شهرک صنعتی برازجان",
     cluster: str = "خوشه فرآوری خرمای دشتستان",
     sector: str = "صنعت و تولید",
+    phone: str = "+98 912 123 4567",
 ) -> None:
     """Registers a firm with good answers only, in Persian."""
     await user.send("/start")
@@ -39,7 +40,7 @@ async def register(
     await user.wait_for("سال شمسی")
     await user.send("1388")
     await user.wait_for("شماره همراه")
-    await user.share_contact("+98 912 123 4567")
+    await user.share_contact(phone)
     await user.wait_for("آیا اجازه")
     await user.press("بله، نام ما نمایش داده شود")
     await user.wait_for("بررسی کنید")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from storage.database import Database
 from tests.support.clock import TEST_NOW
-from tests.support.factories import add_firm, full_answers, submit
+from tests.support.factories import FREE_TEXT, add_firm, full_answers, submit
 from tests.support.khooshe import ADMIN_ID, seed
 
 OWNERS = [5001, 5002, 5003, 5004, 5005, 5006]
@@ -39,7 +39,7 @@ async def prepare_published_world(db: Database) -> int:
         sub = await repo.submissions.for_firm(round_id=round_id, firm_id=firm.id)
         assert sub is not None
         await repo.answers.put(submission_id=sub.id, qid="P3", value=NOTE)
-        await repo.submissions.pack([sub.id])
+        await repo.submissions.pack([sub.id], free_text=FREE_TEXT)
     await add_firm(db, SILENT, name="بنگاه ساکت")
     other = await add_firm(db, 5200, name="بنگاه شهرک دیگر", estate_id=2)
     await submit(db, round_id, other, full_answers(1))

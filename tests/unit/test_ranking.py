@@ -24,6 +24,7 @@ from bot.services.assessment import reference_year
 from bot.services.ranking import score_round, weight_sensitivity
 from storage.database import Database
 from tests.support.clock import TEST_NOW
+from tests.support.factories import FREE_TEXT
 
 NOW = TEST_NOW.isoformat()
 TECH_ONLY = {"tech": 1.0}
@@ -117,7 +118,7 @@ async def submit(
         for qid, value in answers.items():
             await repo.answers.put(submission_id=sid, qid=qid, value=value)
         if packed and status == "submitted":
-            await repo.submissions.submit(sid)
+            await repo.submissions.submit(sid, free_text=FREE_TEXT)
     return sid
 
 
@@ -541,7 +542,7 @@ async def test_packed_and_unpacked_submissions_score_alike(db: Database) -> None
 
     # Backfilling the old submissions changes nothing.
     async with db.transaction() as repo:
-        assert await repo.submissions.pack_round(rid) == len([f for f in expected if f % 3 == 0]) + 1
+        assert await repo.submissions.pack_round(rid, free_text=FREE_TEXT) == len([f for f in expected if f % 3 == 0]) + 1
     assert (await packed_state(db, sids[3]))[0] is not None
     await score_round(db, rid)
     assert await scores_by_firm(db, rid) == rows

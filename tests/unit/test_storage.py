@@ -274,14 +274,14 @@ async def test_move_set_pending_and_submit(db: Database) -> None:
         assert (moved.cursor, moved.pending, moved.active) == ("q5", None, False)
 
         await repo.submissions.move(submission_id=sub.id, cursor="review")
-        await repo.submissions.submit(sub.id)
+        await repo.submissions.submit(sub.id, free_text=())
         done = await repo.submissions.get(sub.id)
         assert done.status == "submitted"
         assert done.cursor is None and done.active is False
         assert done.submitted_at is not None
 
         # Submitting twice changes nothing.
-        await repo.submissions.submit(sub.id)
+        await repo.submissions.submit(sub.id, free_text=())
         assert (await repo.submissions.get(sub.id)).submitted_at == done.submitted_at
 
 
@@ -298,7 +298,7 @@ async def test_active_cursors_only_for_open_rounds_and_active_drafts(db: Databas
         await repo.submissions.set_active(submission_id=s2.id, active=False)
         # Owner 3: submitted → not listed.
         s3 = await repo.submissions.start(round_id=current.id, firm_id=firms[2].id, cursor="q1")
-        await repo.submissions.submit(s3.id)
+        await repo.submissions.submit(s3.id, free_text=())
         # Owner 4: an active draft, but of a closed round → not listed.
         await repo.submissions.start(round_id=old.id, firm_id=firms[3].id, cursor="q2")
         assert await repo.submissions.active_cursors() == {1: "q4"}

@@ -405,6 +405,12 @@ class Questionnaire(BaseModel):
         return self._dims[did]
 
     @property
+    def free_text_ids(self) -> frozenset[str]:
+        """The questions answered in the firm's own words: never shared between submissions,
+        removed when a firm deletes its data, whatever the words look like."""
+        return frozenset(q.id for q in self.questions if q.type == "text")
+
+    @property
     def scored_dimensions(self) -> tuple[Dimension, ...]:
         return tuple(d for d in self.dimensions if d.scored)
 
