@@ -33,7 +33,7 @@ async def test_a_manager_starts_on_their_tasks_not_on_the_owner_welcome(bot: Kho
     manager = bot.user(MANAGER, "Mina")
     await manager.send("/start")
     menu = await manager.wait_for("کارهای شما")
-    assert "📊 داشبورد" in sum(menu.buttons, [])
+    assert "📊 داشبورد" in [label for row in menu.buttons for label in row]
     assert OWNER_PITCH not in menu.text
 
 
