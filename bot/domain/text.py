@@ -35,6 +35,22 @@ def fold_full_width_digits(text: str) -> str:
     return text.translate(_FULL_WIDTH_DIGITS)
 
 
+# Thousands separators people type in an id (Latin and Arabic commas, the Arabic thousands
+# sign, apostrophes, thin and no-break spaces): dropped only between digits.
+_ID_SEPARATORS = re.compile(r"(?<=\d)[,\u066c\u060c'\u2019 \u00a0\u202f\u2009](?=\d)")
+_ID_SIGNS = "#\uff03\u2116"  # #, full-width #, №
+
+
+def parse_id(text: str | None) -> int | None:
+    """A record id as people type it: «۱٬۰۲۳», «1,023», «#۱۰۲۳», «١٠٢٣» → 1023; None for
+    anything that is not a whole positive number."""
+    value = fold_full_width_digits(normalize(text)).lstrip(_ID_SIGNS).strip()
+    value = _ID_SEPARATORS.sub("", value)
+    if not re.fullmatch(r"\d{1,12}", value):
+        return None
+    return int(value)
+
+
 def only_digits(text: str, *, ignore: str = " -_/.") -> str | None:
     """Returns the digits of ``text`` when everything else is an ignorable separator."""
     text = normalize(text)

@@ -9,7 +9,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.questionnaire import load_questionnaire
-from bot.domain.text import normalize, number
+from bot.domain.text import number, parse_id
 from bot.services import dashboard
 from bot.services.access import Role, audit
 from handlers.common.guard import requires
@@ -72,10 +72,8 @@ async def top(update: Update, context: KhoosheContext) -> None:
     args = context.args or []
     async with context.db.transaction() as repo:
         if args:
-            try:
-                round_ = await repo.rounds.get(int(normalize(args[0]).lstrip("#")))
-            except ValueError:
-                round_ = None
+            round_id = parse_id(args[0])
+            round_ = await repo.rounds.get(round_id) if round_id is not None else None
             if round_ is None or round_.scored_at is None:
                 await say(update, context, t("There is no scored round with that number. /rounds lists them."))
                 return

@@ -18,7 +18,7 @@ from telegram.ext import (
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
-from bot.domain.text import normalize, number
+from bot.domain.text import normalize, number, parse_id
 from bot.i18n import N_, Translator
 from bot.services.access import Role
 from bot.services.places import What
@@ -128,11 +128,8 @@ async def add_cluster(update: Update, context: KhoosheContext) -> None:
 async def _rename(update: Update, context: KhoosheContext, what: What) -> None:
     t, lang = context.t, context.lang
     parts = [p.strip() for p in body_of(update).split("|", 1)]
-    try:
-        item_id = int(normalize(parts[0]).lstrip("#"))
-        new_name = normalize(parts[1])
-    except (IndexError, ValueError):
-        item_id, new_name = 0, ""
+    item_id = parse_id(parts[0]) or 0
+    new_name = normalize(parts[1]) if len(parts) > 1 else ""
     if not item_id or not new_name:
         await say(update, context, t("Usage: /renameestate ID | NEW NAME") if what == "estates"
                   else t("Usage: /renamecluster ID | NEW NAME"))

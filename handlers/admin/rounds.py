@@ -21,7 +21,7 @@ from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.calendar import BadDate, format_datetime, parse_jalali_datetime
 from bot.domain.questionnaire import available_versions, load_questionnaire
-from bot.domain.text import normalize, number
+from bot.domain.text import normalize, number, parse_id
 from bot.i18n import N_
 from bot.services.access import Role
 from bot.services.rounds import OpensInThePast, RoundRefused
@@ -72,9 +72,8 @@ def describe_round(r: Round, context: KhoosheContext, counts: dict[str, int] | N
 async def find_round(update: Update, context: KhoosheContext, arg_index: int = 0) -> Round | None:
     """Reads the round id from the command's arguments and loads it, or says what is wrong."""
     args = context.args or []
-    try:
-        round_id = int(normalize(args[arg_index]).lstrip("#"))
-    except (IndexError, ValueError):
+    round_id = parse_id(args[arg_index]) if len(args) > arg_index else None
+    if round_id is None:
         await say(update, context, context.t("Please give the round number, for example /closeround 3. /rounds lists them."))
         return None
     try:

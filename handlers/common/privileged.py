@@ -5,16 +5,14 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import KhoosheContext
-from bot.domain.text import normalize
+from bot.domain.text import parse_id
 
 
 def int_arg(context: KhoosheContext, index: int = 0) -> int | None:
-    """The ``index``-th command argument as a whole number (Persian or Latin digits, "#" allowed)."""
+    """The ``index``-th command argument as an id (Persian, Arabic or Latin digits, "#" and
+    thousands separators allowed: ``parse_id``)."""
     args = context.args or []
-    try:
-        return int(normalize(args[index]).lstrip("#"))
-    except (IndexError, ValueError):
-        return None
+    return parse_id(args[index]) if len(args) > index else None
 
 
 def body_of(update: Update) -> str:

@@ -12,7 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
-from bot.domain.text import normalize, number
+from bot.domain.text import number, parse_id
 from bot.services import dashboard
 from bot.services.access import Role, audit
 from handlers.common.guard import refuse, requires
@@ -28,9 +28,8 @@ async def estate_from_command(update: Update, context: KhoosheContext, action: s
     access = context.access
     args = context.args or []
     if args:
-        try:
-            estate_id = int(normalize(args[0]).lstrip("#"))
-        except ValueError:
+        estate_id = parse_id(args[0])
+        if estate_id is None:
             await say(update, context, context.t("Please give the estate number, for example /{command} 12.",
                                                  command=_COMMANDS[action]))
             return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.text import localize_digits, normalize, number, only_digits, year
+from bot.domain.text import localize_digits, normalize, number, only_digits, parse_id, year
 
 ZWNJ = "\u200c"
 
@@ -120,3 +120,16 @@ def test_only_digits_refuses_other_digit_forms(text: str) -> None:
     """Callers int() the result (employees, founding year, national ID): superscripts,
     full-width and Devanagari digits are not digits to us, so the text is not a number."""
     assert only_digits(text) is None
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("1023", 1023), ("۱۰۲۳", 1023), ("١٠٢٣", 1023), ("#۱۰۲۳", 1023), ("1,023", 1023),
+    ("۱٬۰۲۳", 1023), ("۱،۰۲۳", 1023), ("١٬٠٢٣", 1023), ("＃１２", 12), (" 7 ", 7),
+])
+def test_ids_are_read_as_people_type_them(typed: str, expected: int) -> None:
+    assert parse_id(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "-3", "1.5", ",12", "12,", "1,,023", "۱۲الف", None])
+def test_what_is_not_an_id_is_refused(typed: str | None) -> None:
+    assert parse_id(typed) is None
