@@ -119,6 +119,8 @@ BC_LEAVE = Callback("bc:cancel")
 BC_CANCEL_BROADCAST = Callback("bcx", _ID)
 
 # -- admins -------------------------------------------------------------------------------------
+ROLE_CHANGE = Callback("rl", "promote|demote|block|unmgr", _ID, r"\d{0,12}")  # action, user, estate (or none)
+ROLE_KEEP = Callback("rl:keep")
 ROUND_CONFIRM = Callback("adm:rc", _TOKEN)
 ROUND_DISMISS = Callback("adm:rx", _TOKEN)
 ROUND_CHOICE = Callback("adm", "r[cx]", _TOKEN)

@@ -13,6 +13,7 @@ from typing import Literal
 from bot.services.access import Access, access_of, audit
 from storage.database import Database
 from storage.models import Estate, User
+from storage.repositories import Repositories
 from storage.repositories.access import AuditEntry
 
 
@@ -22,6 +23,23 @@ class ManagerLine:
     user: User | None
     estate_id: int
     estate: Estate | None
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a role change is about, as the admin confirming it needs to see them."""
+
+    user_id: int
+    #: None when the user never wrote to the bot.
+    first_name: str | None
+    known: bool
+    firm_name: str | None
+    is_admin: bool
+    #: configured in KHOOSHE_ADMINS (cannot be demoted in the bot).
+    configured_admin: bool
+    estates: list[Estate]
+    blocked: bool
+    language: str
 
 
 class RolesService:
@@ -80,6 +98,33 @@ class RolesService:
                 await audit(repo, user_id=actor, action="remove_manager", target=f"user {target}",
                             detail=f"estate {estate_id}" if estate_id else "all estates")
         return removed
+
+    async def person(self, user_id: int) -> Person:
+        """The user, their firm and their roles."""
+        async with self.db.read() as repo:
+            return await self._person(repo, user_id)
+
+    async def _person(self, repo: Repositories, user_id: int) -> Person:
+        user = await repo.users.get(user_id)
+        firm = await repo.firms.by_owner(user_id)
+        access = await access_of(repo, self.admins, user_id)
+        estates = [e for e in [await repo.estates.get(i) for i in access.estates] if e is not None]
+        return Person(
+            user_id=user_id, first_name=user.first_name if user else None, known=user is not None,
+            firm_name=firm.name if firm is not None else None,
+            is_admin=access.is_admin, configured_admin=user_id in self.admins, estates=estates,
+            blocked=user_id in self.blocked, language=user.language if user else "fa",
+        )
+
+    async def admins_and_blocked(self, actor: int) -> tuple[list[Person], list[Person]]:
+        """Every admin (configured and promoted) and every blocked user; audited."""
+        async with self.db.transaction() as repo:
+            admin_ids = set(self.admins) | await repo.access.promoted_admins()
+            blocked_ids = await repo.access.blocked_users()
+            admins = [await self._person(repo, u) for u in sorted(admin_ids)]
+            blocked = [await self._person(repo, u) for u in sorted(blocked_ids)]
+            await audit(repo, user_id=actor, action="list_admins")
+        return admins, blocked
 
     async def managers(self, access: Access, estate_id: int | None) -> list[ManagerLine]:
         """The managers of one estate, or of every estate the reader may see (all for admins).

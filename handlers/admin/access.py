@@ -12,6 +12,8 @@ import io
 import logging
 
 from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -24,13 +26,14 @@ from bot.domain import callbacks as cb
 from bot.domain.calendar import format_datetime
 from bot.domain.cells import csv_field
 from bot.domain.text import number
-from bot.i18n import translator
+from bot.i18n import N_, Translator, translator
 from bot.services.access import Role
+from bot.services.roles import Person
 from handlers.common import commands as menus
 from handlers.common.guard import refuse, requires
 from handlers.common.menu import pressed
 from handlers.common.privileged import int_arg, user_id_of
-from handlers.common.ui import esc, say, settle_query
+from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +66,65 @@ async def stop_blocked(update: Update, context: KhoosheContext) -> None:
     raise ApplicationHandlerStop
 
 
+# --- role changes: asked, confirmed, then told to the person -----------------------------------
+
+
+def who(person: Person, t: Translator, lang: str) -> str:
+    """«Mina» (id 4901, firm «Zarrin»): enough for an admin to be sure of the person."""
+    user = uid(person.user_id, lang)
+    if not person.known:
+        return t("user {user} (has not used the bot yet)", user=user)
+    name = esc(person.first_name) if person.first_name else t("(no name)")
+    if person.firm_name:
+        return t("{name} (id {user}, firm «{firm}»)", name=name, user=user, firm=esc(person.firm_name))
+    return t("{name} (id {user}, no firm registered)", name=name, user=user)
+
+
+def roles_now(person: Person, t: Translator) -> str:
+    parts = []
+    if person.is_admin:
+        parts.append(t("admin (by configuration)") if person.configured_admin else t("admin"))
+    if person.estates:
+        parts.append(t("manager of {estates}", estates=t(", ").join(f"«{esc(e.name)}»" for e in person.estates)))
+    if person.blocked:
+        parts.append(t("blocked"))
+    return t("Roles now: {roles}", roles=", ".join(parts) if parts else t("firm owner only"))
+
+
+QUESTIONS = {
+    "promote": N_("Make {who} an admin? Admins run rounds, see every estate and change roles."),
+    "demote": N_("Take admin rights away from {who}?"),
+    "block": N_("Block {who}? They get one notice; every message and button of theirs is ignored after that."),
+    "unmgr": N_("Remove {who} as manager of {estates}?"),
+}
+
+
+async def ask(update: Update, context: KhoosheContext, action: str, target: int, estate_id: int | None = None) -> None:
+    """Shows who the change is about and asks to confirm it (buttons ``cb.ROLE_CHANGE``)."""
+    t, lang = context.t, context.lang
+    person = await context.services.roles.person(target)
+    estates = ""
+    if action == "unmgr":
+        chosen = [e for e in person.estates if estate_id is None or e.id == estate_id]
+        if not chosen:
+            await say(update, context, t("User {user} manages no such estate.", user=uid(target, lang)))
+            return
+        estates = t(", ").join(f"«{esc(e.name)}»" for e in chosen)
+    text = "\n".join([t(QUESTIONS[action], who=who(person, t, lang), estates=estates), roles_now(person, t)])
+    await say(update, context, text, keyboard([
+        button(t("✅ Confirm"), cb.ROLE_CHANGE.build(action, target, estate_id if estate_id is not None else "")),
+        button(t("✖️ Cancel"), cb.ROLE_KEEP.build()),
+    ]))
+
+
 @admin_only
 async def block(update: Update, context: KhoosheContext) -> None:
-    """/block USER_ID: the user's messages and buttons are ignored from now on (not an admin's)."""
-    t, lang = context.t, context.lang
+    """/block USER_ID: asks, then the user's messages and buttons are ignored (not an admin's)."""
     target = int_arg(context)
     if target is None:
-        await say(update, context, t("Please give the user's numeric id, for example /block 123456789."))
+        await say(update, context, context.t("Please give the user's numeric id, for example /block 123456789."))
         return
-    if await context.services.roles.block(user_id_of(update), target) == "admin":
-        await refuse(context, update, "block", target=f"user {target}", detail="target is an admin",
-                     message=t("An admin cannot be blocked; demote them first if you must."))
-        return
-    await say(update, context, t("✅ User {user} is blocked. They get one notice and are ignored after that.",
-                                 user=uid(target, lang)))
+    await ask(update, context, "block", target)
 
 
 @admin_only
@@ -93,47 +141,121 @@ async def unblock(update: Update, context: KhoosheContext) -> None:
     await say(update, context, t("✅ User {user} is unblocked.", user=uid(target, lang)))
 
 
-# --- admins -----------------------------------------------------------------------------------
-
-
 @admin_only
 async def promote(update: Update, context: KhoosheContext) -> None:
-    """/promote USER_ID: makes a user an admin."""
-    t, lang = context.t, context.lang
+    """/promote USER_ID: asks, then makes the user an admin."""
     target = int_arg(context)
     if target is None:
-        await say(update, context, t("Please give the user's numeric id, for example /promote 123456789."))
+        await say(update, context, context.t("Please give the user's numeric id, for example /promote 123456789."))
         return
-    outcome = await context.services.roles.promote(user_id_of(update), target)
-    if outcome == "blocked":
-        await say(update, context, t("User {user} is blocked; unblock them first.", user=uid(target, lang)))
-        return
-    if outcome == "already":
-        await say(update, context, t("User {user} is already an admin.", user=uid(target, lang)))
-        return
-    await menus.publish_for(context.bot, context.services, target)
-    await say(update, context, t("✅ User {user} is now an admin.", user=uid(target, lang)))
+    await ask(update, context, "promote", target)
 
 
 @admin_only
 async def demote(update: Update, context: KhoosheContext) -> None:
-    """/demote USER_ID: takes away admin rights given in the bot (not the configured admins')."""
-    t, lang = context.t, context.lang
+    """/demote USER_ID: asks, then takes away admin rights given in the bot."""
     target = int_arg(context)
     if target is None:
-        await say(update, context, t("Please give the user's numeric id, for example /demote 123456789."))
+        await say(update, context, context.t("Please give the user's numeric id, for example /demote 123456789."))
         return
-    outcome = await context.services.roles.demote(user_id_of(update), target)
-    if outcome == "configured":
-        await refuse(context, update, "demote", target=f"user {target}", detail="configured admin",
-                     message=t("User {user} is an admin by the bot's configuration (KHOOSHE_ADMINS) and cannot be demoted here.",
-                               user=uid(target, lang)))
+    await ask(update, context, "demote", target)
+
+
+@admin_only
+async def remove_manager(update: Update, context: KhoosheContext) -> None:
+    """/removemanager USER_ID [ESTATE_ID]: asks, then removes them from one estate or all."""
+    target, estate_id = int_arg(context), int_arg(context, 1)
+    if target is None or (len(context.args or []) > 1 and estate_id is None):
+        await say(update, context, context.t("Usage: /removemanager USER_ID [ESTATE_ID]"))
         return
-    if outcome == "not_admin":
-        await say(update, context, t("User {user} is not an admin.", user=uid(target, lang)))
-        return
-    await menus.publish_for(context.bot, context.services, target)
-    await say(update, context, t("✅ User {user} is no longer an admin.", user=uid(target, lang)))
+    await ask(update, context, "unmgr", target, estate_id)
+
+
+@admin_only
+async def keep_roles(update: Update, context: KhoosheContext) -> None:
+    await settle_query(update)
+    await close_prompt(update, context.t("Nothing was changed."))
+
+
+@admin_only
+async def change_role(update: Update, context: KhoosheContext) -> None:
+    """The confirmed change (the role is checked again here, on the press)."""
+    query = update.callback_query
+    assert query is not None
+    action, target_text, estate_text = cb.ROLE_CHANGE.parse(query.data)
+    target, estate_id = int(target_text), int(estate_text) if estate_text else None
+    t, lang = context.t, context.lang
+    roles, actor, user = context.services.roles, user_id_of(update), uid(target, lang)
+    told: str | None = None  # what the person concerned hears (a msgid)
+    estates: list[str] = []
+    if action == "block":
+        if await roles.block(actor, target) == "admin":
+            await refuse(context, update, "block", target=f"user {target}", detail="target is an admin",
+                         message=t("An admin cannot be blocked; demote them first if you must."))
+            await close_prompt(update, t("An admin cannot be blocked; demote them first if you must."))
+            return
+        done = t("✅ User {user} is blocked. They get one notice and are ignored after that.", user=user)
+    elif action == "promote":
+        outcome = await roles.promote(actor, target)
+        if outcome == "blocked":
+            done = t("User {user} is blocked; unblock them first.", user=user)
+        elif outcome == "already":
+            done = t("User {user} is already an admin.", user=user)
+        else:
+            done, told = t("✅ User {user} is now an admin.", user=user), N_(
+                "You are now an admin of Khooshe. Send /help to see your commands.")
+    elif action == "demote":
+        demoted = await roles.demote(actor, target)
+        if demoted == "configured":
+            await refuse(context, update, "demote", target=f"user {target}", detail="configured admin",
+                         message=t("User {user} is an admin by the bot's configuration (KHOOSHE_ADMINS) and cannot be demoted here.",
+                                   user=user))
+            await close_prompt(update, t("Nothing was changed."))
+            return
+        if demoted == "not_admin":
+            done = t("User {user} is not an admin.", user=user)
+        else:
+            done, told = t("✅ User {user} is no longer an admin.", user=user), N_(
+                "Your admin rights in Khooshe were withdrawn.")
+    else:
+        person = await roles.person(target)
+        estates = [e.name for e in person.estates if estate_id is None or e.id == estate_id]
+        removed = await roles.remove_manager(actor, target, estate_id)
+        if not removed:
+            done = t("User {user} manages no such estate.", user=user)
+        else:
+            done, told = t("✅ User {user} no longer manages {n} estate(s).", user=user, n=number(removed, lang)), N_(
+                "You no longer manage {estates} in Khooshe.")
+    await settle_query(update)
+    await close_prompt(update, done)
+    if told is not None:
+        await menus.publish_for(context.bot, context.services, target)
+        await tell(context, target, told, estates=estates)
+
+
+async def tell(context: KhoosheContext, user_id: int, msgid: str, *, estates: list[str]) -> None:
+    """Tells a person that their role changed, in their language (best effort: they may never
+    have opened the bot, or have blocked it)."""
+    t = translator(await menus.language_of(context.services, user_id))
+    named = t(", ").join(f"«{esc(e)}»" for e in estates)
+    try:
+        await context.bot.send_message(user_id, t(msgid, estates=named), parse_mode=ParseMode.HTML)
+    except TelegramError as exc:
+        log.info("could not tell user %s about their role: %s", user_id, exc)
+
+
+@admin_only
+async def list_admins(update: Update, context: KhoosheContext) -> None:
+    """/admins: every admin and every blocked user, with who they are."""
+    t, lang = context.t, context.lang
+    admins, blocked = await context.services.roles.admins_and_blocked(user_id_of(update))
+    lines = [t("<b>Admins</b>")]
+    for person in admins:
+        mark = t(" – by configuration") if person.configured_admin else ""
+        lines.append(f"• {who(person, t, lang)}{mark}")
+    lines += ["", t("<b>Blocked users</b>")]
+    lines += [f"• {who(person, t, lang)}" for person in blocked] or [t("Nobody is blocked.")]
+    await say(update, context, "\n".join(lines))
 
 
 # --- estate managers --------------------------------------------------------------------------
@@ -163,23 +285,6 @@ async def list_managers(update: Update, context: KhoosheContext) -> None:
     if len(pairs) > 100:
         lines.append(t("…and {n} more.", n=number(len(pairs) - 100, lang)))
     await say(update, context, "\n".join(lines))
-
-
-@admin_only
-async def remove_manager(update: Update, context: KhoosheContext) -> None:
-    """/removemanager USER_ID [ESTATE_ID]: from one estate, or from all of them."""
-    t, lang = context.t, context.lang
-    target, estate_id = int_arg(context), int_arg(context, 1)
-    if target is None or (len(context.args or []) > 1 and estate_id is None):
-        await say(update, context, t("Usage: /removemanager USER_ID [ESTATE_ID]"))
-        return
-    removed = await context.services.roles.remove_manager(user_id_of(update), target, estate_id)
-    if not removed:
-        await say(update, context, t("User {user} manages no such estate.", user=uid(target, lang)))
-        return
-    await menus.publish_for(context.bot, context.services, target)
-    await say(update, context, t("✅ User {user} no longer manages {n} estate(s).", user=uid(target, lang),
-                                 n=number(removed, lang)))
 
 
 @managers_only
@@ -252,6 +357,9 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("unblock", unblock))
     app.add_handler(CommandHandler("promote", promote))
     app.add_handler(CommandHandler("demote", demote))
+    app.add_handler(CommandHandler("admins", list_admins))
+    app.add_handler(CallbackQueryHandler(change_role, pattern=cb.ROLE_CHANGE.pattern))
+    app.add_handler(CallbackQueryHandler(keep_roles, pattern=cb.ROLE_KEEP.pattern))
     app.add_handler(CommandHandler("managers", list_managers))
     app.add_handler(CommandHandler("removemanager", remove_manager))
     app.add_handler(CommandHandler("myestates", my_estates))

@@ -46,6 +46,7 @@ ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
     "removemanager": (N_("USER_ID [ESTATE_ID]"), N_("Remove an estate manager")),
     "promote": (N_("USER_ID"), N_("Make a user an admin")),
     "demote": (N_("USER_ID"), N_("Take admin rights away")),
+    "admins": (None, N_("Admins and blocked users")),
     "block": (N_("USER_ID"), N_("Block a user")),
     "unblock": (N_("USER_ID"), N_("Unblock a user")),
     "estates": (N_("[TEXT]"), N_("List or search estates")),
