@@ -59,11 +59,15 @@ class PlacesService:
         return repo.estates if what == "estates" else repo.clusters
 
     async def search(self, actor: int, what: What, text: str) -> Found:
-        """Those whose name contains ``text`` (at most LIST_CAP, with the total); audited."""
+        """Those whose name contains ``text``, or in a province whose Persian or English name
+        contains it (at most LIST_CAP, with the total); audited."""
         text = normalize(text)
         async with self.db.transaction() as repo:
-            found, total = await self._store(repo, what).search(text, limit=LIST_CAP)
             provinces = {p.id: p for p in await repo.provinces.all()}
+            key = text.casefold()
+            in_province = [p.id for p in provinces.values()
+                           if key and (key in normalize(p.name_fa).casefold() or key in p.name_en.casefold())]
+            found, total = await self._store(repo, what).search(text, limit=LIST_CAP, province_ids=in_province)
             await audit(repo, user_id=actor, action=f"list_{what}", target=text or None)
         return Found(found, total, provinces)
 

@@ -78,7 +78,8 @@ async def _list(update: Update, context: KhoosheContext, what: What) -> None:
         lines.append(t("#{id} {name} – {province}", id=number(item.id, lang), name=esc(item.name),
                        province=esc(province.name(lang) if province else "?")) + extra)
     if found.total > len(found.items):
-        lines.append(t("Type part of a name after the command to narrow the list, for example /estates Abbas."))
+        lines.append(t("Type part of a name or a province after the command to narrow the list, "
+                       "for example /estates Abbas or /estates Tehran."))
     await say(update, context, "\n".join(lines))
 
 

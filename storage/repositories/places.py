@@ -98,14 +98,17 @@ class EstateRepository(Repository):
         """Every estate's name by id (active or not), for exports."""
         return {r[0]: r[1] for r in await self._all("SELECT id, name FROM estates")}
 
-    async def search(self, text: str = "", *, limit: int = 30) -> tuple[list[Estate], int]:
-        """Estates (active or not) whose name contains ``text``, and how many match in all."""
-        like = f"%{text}%"
+    async def search(
+        self, text: str = "", *, limit: int = 30, province_ids: Sequence[int] = (),
+    ) -> tuple[list[Estate], int]:
+        """Estates (active or not) whose name contains ``text`` or that lie in one of
+        ``province_ids``, and how many match in all."""
+        where, params = _name_or_province(text, province_ids)
         rows = await self._all(
-            f"SELECT {self._COLUMNS} FROM estates WHERE name LIKE ? ORDER BY province_id, name LIMIT ?",
-            (like, limit),
+            f"SELECT {self._COLUMNS} FROM estates WHERE {where} ORDER BY province_id, name LIMIT ?",
+            (*params, limit),
         )
-        total = int(await self._scalar("SELECT COUNT(*) FROM estates WHERE name LIKE ?", (like,)))
+        total = int(await self._scalar(f"SELECT COUNT(*) FROM estates WHERE {where}", params))
         return [Estate(**dict(r)) for r in rows], total
 
     async def rename(self, estate_id: int, name: str) -> bool:
@@ -166,14 +169,17 @@ class ClusterRepository(Repository):
         """Every cluster's name by id (active or not), for exports."""
         return {r[0]: r[1] for r in await self._all("SELECT id, name FROM clusters")}
 
-    async def search(self, text: str = "", *, limit: int = 30) -> tuple[list[Cluster], int]:
-        """Clusters (active or not) whose name contains ``text``, and how many match in all."""
-        like = f"%{text}%"
+    async def search(
+        self, text: str = "", *, limit: int = 30, province_ids: Sequence[int] = (),
+    ) -> tuple[list[Cluster], int]:
+        """Clusters (active or not) whose name contains ``text`` or that lie in one of
+        ``province_ids``, and how many match in all."""
+        where, params = _name_or_province(text, province_ids)
         rows = await self._all(
-            f"SELECT {self._COLUMNS} FROM clusters WHERE name LIKE ? ORDER BY province_id, name LIMIT ?",
-            (like, limit),
+            f"SELECT {self._COLUMNS} FROM clusters WHERE {where} ORDER BY province_id, name LIMIT ?",
+            (*params, limit),
         )
-        total = int(await self._scalar("SELECT COUNT(*) FROM clusters WHERE name LIKE ?", (like,)))
+        total = int(await self._scalar(f"SELECT COUNT(*) FROM clusters WHERE {where}", params))
         return [Cluster(**dict(r)) for r in rows], total
 
     async def rename(self, cluster_id: int, name: str) -> bool:
@@ -194,3 +200,11 @@ class ClusterRepository(Repository):
         before = self.conn.total_changes
         await self._write("UPDATE clusters SET active = ? WHERE id = ?", (int(active), cluster_id))
         return self.conn.total_changes > before
+
+
+def _name_or_province(text: str, province_ids: Sequence[int]) -> tuple[str, tuple[object, ...]]:
+    """The WHERE clause of a search by name, or by province."""
+    if not province_ids:
+        return "name LIKE ?", (f"%{text}%",)
+    marks = ", ".join("?" * len(province_ids))
+    return f"(name LIKE ? OR province_id IN ({marks}))", (f"%{text}%", *province_ids)
