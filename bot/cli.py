@@ -32,6 +32,7 @@ from bot.domain.questionnaire import (
     available_versions,
     load_questionnaire,
 )
+from bot.i18n import CatalogMissing, load_catalogs
 from bot.intake.connection import WebhookError, connect
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
+        load_catalogs()
         for version in available_versions():
             load_questionnaire(version)
         if args.command in (None, "run"):
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except (CommandError, QuestionnaireError, MigrationError, LeaseHeld, WebhookError) as exc:
+    except (CommandError, CatalogMissing, QuestionnaireError, MigrationError, LeaseHeld, WebhookError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
