@@ -63,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
     opening.add_argument("--closes", required=True, help="closing day, Solar Hijri: 1405/10/30")
     opening.add_argument("--version", type=int, default=None, help="questionnaire version")
     actions.add_parser("close", help="close the open round now")
+    playground = commands.add_parser("playground", help="try Khooshe in a browser: the bot, a Bot API emulator and a web chat on 127.0.0.1")
+    playground.add_argument("--port", type=int, default=8080, help="the web chat's port (default 8080)")
+    playground.add_argument("--fresh", action="store_true", help="seed the demo world again")
+    playground.add_argument("--db", type=Path, default=Path("data/playground.db"), help="the demo world's database")
     return root
 
 
@@ -85,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                 transport_loop.run(serve(settings), settings.loop)
             finally:
                 lease.release()
+        elif args.command == "playground":
+            play(args)
         else:
             storage = OperatorSettings()
             print(asyncio.run(operate(storage, args)))
@@ -95,6 +101,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def play(args: argparse.Namespace) -> None:
+    from bot.playground.main import run
+
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    lease = ServingLease(args.db)
+    lease.acquire()
+    try:
+        asyncio.run(run(args.db, args.port, fresh=args.fresh))
+    except OSError as exc:
+        raise CommandError(f"cannot start the playground on port {args.port}: {exc.strerror}") from None
+    finally:
+        lease.release()
 
 
 async def operate(storage: OperatorSettings, args: argparse.Namespace) -> str:
