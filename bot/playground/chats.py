@@ -10,7 +10,7 @@ from typing import Any
 from bot.emulator import FakeBotApi, FakeUser
 from bot.emulator.server import BotMessage
 
-from .render import bot_item, history, keyboard, user_item
+from .render import Stamp, bot_item, history, keyboard, user_item
 
 Listener = Callable[[dict[str, Any]], None]
 
@@ -38,9 +38,11 @@ class ChatUser(FakeUser):
     """A persona's private chat with the bot, as the emulator sees it, that tells the hub what
     happens in it."""
 
-    def __init__(self, api: FakeBotApi, user_id: int, first_name: str, phone: str, hub: Hub) -> None:
+    def __init__(self, api: FakeBotApi, user_id: int, first_name: str, phone: str, hub: Hub,
+                 stamp: Stamp | None = None) -> None:
         super().__init__(api, user_id, first_name, "fa")
         self.phone, self.hub = phone, hub
+        self.stamp: Stamp = stamp or (lambda sent: "")
 
     def _record(self, event: str, msg: BotMessage | None, **extra: Any) -> None:
         # The emulator's own log is not needed here and would grow without end.
@@ -53,20 +55,20 @@ class ChatUser(FakeUser):
             return
         if msg is None:
             return
-        self.hub.publish({"type": "message", "chat": self.id, "item": bot_item(msg)})
+        self.hub.publish({"type": "message", "chat": self.id, "item": bot_item(msg, self.stamp)})
         if event == "send" and msg.reply_markup is not None and (
                 "keyboard" in msg.reply_markup or msg.reply_markup.get("remove_keyboard")):
             self.hub.publish({"type": "keyboard", "chat": self.id, "rows": keyboard(self.reply_keyboard)})
 
     async def _send_message(self, **content: Any) -> dict[str, Any]:
         message = await super()._send_message(**content)
-        self.hub.publish({"type": "message", "chat": self.id, "item": user_item(message)})
+        self.hub.publish({"type": "message", "chat": self.id, "item": user_item(message, self.stamp)})
         return message
 
     def state(self) -> dict[str, Any]:
         """The chat as a page opening it draws it: every message and the reply keyboard."""
         return {"chat": self.id, "items": history(self.api.bot_messages.get(self.id, {}),
-                                                  self.api.user_messages.get(self.id, {})),
+                                                  self.api.user_messages.get(self.id, {}), self.stamp),
                 "keyboard": keyboard(self.reply_keyboard)}
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.domain.national_id import check_digit
+from bot.domain.text import localize_digits
 from bot.services.places_import import add_clusters, add_estates
 from bot.services.ranking import score_round
 from bot.services.rounds import RoundPolicy, RoundService
@@ -76,7 +77,7 @@ def answers(level: int, rng: random.Random) -> dict[str, Any]:
 
 def firm_name(i: int) -> str:
     words, names = NAMES["firm_words"], NAMES["firm_names"]
-    return f"{words[i % len(words)]} {names[(i * 7) % len(names)]} {i + 1}"
+    return localize_digits(f"{words[i % len(words)]} {names[(i * 7) % len(names)]} {i + 1}", "fa")
 
 
 async def seed_demo(db: Database, settings: Settings, clock: Clock, *, seed: int = 1405) -> DemoWorld:
@@ -97,7 +98,7 @@ async def seed_demo(db: Database, settings: Settings, clock: Clock, *, seed: int
             estate = estates[i % len(estates)]
             owner = FIRST_OWNER + i
             owners.append(owner)
-            await repo.users.ensure(user_id=owner, language="fa", first_name=f"{NAMES['owner']} {i + 1}")
+            await repo.users.ensure(user_id=owner, language="fa", first_name=localize_digits(f"{NAMES['owner']} {i + 1}", "fa"))
             firm = await repo.firms.save(owner_id=owner, fields={
                 "name": firm_name(i), "national_id": national_id(i + 1), "province_id": estate.province_id,
                 "estate_id": estate.id, "cluster_id": None, "sector": "C", "employees": rng.choice((8, 15, 30, 60, 120)),

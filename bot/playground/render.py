@@ -8,6 +8,7 @@ render. So a tag Bale shows literally shows literally here too."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
@@ -75,10 +76,18 @@ def keyboard(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]] | None
               "contact": not isinstance(b, str) and bool(b.get("request_contact"))} for b in row] for row in rows]
 
 
-def bot_item(msg: BotMessage) -> dict[str, Any]:
-    """One bot message as the browser draws it (sent, or its current state after edits)."""
+Stamp = Callable[[int], str]
+
+
+def _no_stamp(sent: int) -> str:
+    return ""
+
+
+def bot_item(msg: BotMessage, stamp: Stamp = _no_stamp) -> dict[str, Any]:
+    """One bot message as the browser draws it (sent, or its current state after edits);
+    ``stamp`` shows the moment it was sent."""
     item: dict[str, Any] = {"from": "bot", "id": msg.message_id, "kind": msg.kind, "edited": msg.edit_date is not None,
-                            "deleted": msg.deleted, "date": msg.date, "html": entities_to_html(msg.text, msg.entities),
+                            "deleted": msg.deleted, "at": stamp(msg.date), "html": entities_to_html(msg.text, msg.entities),
                             "buttons": _buttons(msg.reply_markup)}
     if msg.file is not None:
         item["file"] = {"url": f"/files/{msg.file.file_id}", "name": msg.file.file_name or "file",
@@ -86,9 +95,9 @@ def bot_item(msg: BotMessage) -> dict[str, Any]:
     return item
 
 
-def user_item(message: dict[str, Any]) -> dict[str, Any]:
+def user_item(message: dict[str, Any], stamp: Stamp = _no_stamp) -> dict[str, Any]:
     """One message the persona sent, as the browser draws it on the other side."""
-    item: dict[str, Any] = {"from": "user", "id": message["message_id"], "date": message.get("date", 0)}
+    item: dict[str, Any] = {"from": "user", "id": message["message_id"], "at": stamp(int(message.get("date", 0)))}
     if "contact" in message:
         item["kind"], item["html"] = "contact", "📱 " + html.escape(message["contact"]["phone_number"])
     elif "document" in message:
@@ -103,8 +112,9 @@ def user_item(message: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def history(bot_messages: dict[int, BotMessage], user_messages: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+def history(bot_messages: dict[int, BotMessage], user_messages: dict[int, dict[str, Any]],
+            stamp: Stamp = _no_stamp) -> list[dict[str, Any]]:
     """The whole chat, oldest first: both sides share one message-id counter per chat."""
-    items = [bot_item(m) for m in bot_messages.values() if not m.deleted]
-    items += [user_item(m) for m in user_messages.values() if not m.get("_deleted")]
+    items = [bot_item(m, stamp) for m in bot_messages.values() if not m.deleted]
+    items += [user_item(m, stamp) for m in user_messages.values() if not m.get("_deleted")]
     return sorted(items, key=lambda item: int(item["id"]))

@@ -21,6 +21,7 @@ from bot.application import (
 from bot.clock import Clock
 from bot.context import KhoosheApp, Services
 from bot.domain.calendar import format_datetime
+from bot.domain.text import localize_digits
 from bot.emulator import FakeBotApi
 from bot.settings import Settings
 from storage.database import Database
@@ -47,11 +48,14 @@ class Persona:
 class Playground:
     """Starts and stops everything; what the web chat's controls call."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, clock: Clock | None = None) -> None:
+        """``clock``: where a new demo world's "now" is (the tests pin it); by default 10:00 of
+        today, Tehran time."""
         self.db_path = db_path
+        self._pinned = clock is not None
         self.state_path = db_path.with_name(db_path.name + ".playground.json")
         self.hub = Hub()
-        self.clock = Clock(offset=timedelta(0))
+        self.clock = clock or Clock(offset=timedelta(0))
         self.db: Database | None = None
         self.api: FakeBotApi | None = None
         self.app: KhoosheApp | None = None
@@ -97,7 +101,8 @@ class Playground:
         self.db = Database(self.db_path)
         await self.db.connect()
         if not seeded:
-            self.clock.offset = demo.demo_moment(datetime.now(UTC), self.settings()) - datetime.now(UTC)
+            if not self._pinned:
+                self.clock.offset = demo.demo_moment(datetime.now(UTC), self.settings()) - datetime.now(UTC)
             await demo.seed_demo(self.db, self.settings(), self.clock)
             self._save_state()
             log.info("demo world seeded in %s", self.db_path)
@@ -115,7 +120,7 @@ class Playground:
         for persona in self.personas():
             self._chat_user(persona.user_id, persona.name)
         for n in range(self.new_owners):
-            self._chat_user(NEW_OWNERS + n, f"{demo.NAMES['new_owner']} {n + 1}")
+            self._chat_user(NEW_OWNERS + n, localize_digits(f"{demo.NAMES['new_owner']} {n + 1}", "fa"))
         settings = self.settings(self.api)
         app = build_application(settings, self.db, clock=self.clock)
         await app.initialize()
@@ -152,9 +157,14 @@ class Playground:
         assert self.api is not None
         user = self.api.users.get(user_id)
         if not isinstance(user, ChatUser):
-            user = ChatUser(self.api, user_id, name, f"+98912{user_id % 10_000_000:07d}", self.hub)
+            user = ChatUser(self.api, user_id, name, f"+98912{user_id % 10_000_000:07d}", self.hub, self.shown_at)
             self.api.users[user_id] = user
         return user
+
+    def shown_at(self, sent: int) -> str:
+        """When a message was sent, by the bot's clock (the emulator stamps real time)."""
+        moment = datetime.fromtimestamp(sent, UTC) + self.clock.offset
+        return localize_digits(f"{moment.astimezone(self.settings().zone):%H:%M}", "fa")
 
     # -- what the controls do --
 
@@ -162,7 +172,7 @@ class Playground:
         found = [Persona("result", demo.RESULT_OWNER, dict(self.firms).get(demo.RESULT_OWNER, ""), "result"),
                  Persona("manager", demo.MANAGER, demo.NAMES["manager"], "manager"),
                  Persona("admin", demo.ADMIN, demo.NAMES["admin"], "admin")]
-        found += [Persona(f"new{n + 1}", NEW_OWNERS + n, f"{demo.NAMES['new_owner']} {n + 1}", "owner")
+        found += [Persona(f"new{n + 1}", NEW_OWNERS + n, localize_digits(f"{demo.NAMES['new_owner']} {n + 1}", "fa"), "owner")
                   for n in range(self.new_owners)]
         found += [Persona(f"firm{owner}", owner, name, "firm") for owner, name in self.firms if owner != demo.RESULT_OWNER]
         return found

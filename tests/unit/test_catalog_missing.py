@@ -25,7 +25,8 @@ def test_loading_the_catalogs_names_the_missing_one(no_catalogs: Path) -> None:
 
 def test_the_command_line_stops_with_one_line(no_catalogs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = cli.main(["round", "close"])
-    assert (status, capsys.readouterr().err.splitlines()) == (1, [f"error: the fa catalog is missing: no {no_catalogs}/fa/LC_MESSAGES/messages.po"])
+    expected = f"error: the fa catalog is missing: no {no_catalogs}/fa/LC_MESSAGES/messages.po"
+    assert (status, capsys.readouterr().err.splitlines()) == (1, [expected])
 
 
 def test_the_catalogs_ship_inside_the_package() -> None:

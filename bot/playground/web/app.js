@@ -29,11 +29,6 @@ function toast(text) {
   toast.timer = setTimeout(() => { box.hidden = true; }, 2500);
 }
 
-function time(seconds) {
-  const d = new Date(seconds * 1000);
-  return FA_DIGITS(`${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`);
-}
-
 function size(bytes) {
   return bytes > 1024 ? `${Math.round(bytes / 1024)} KB` : `${bytes} B`;
 }
@@ -47,7 +42,9 @@ function drawItem(item) {
   if (item.file && item.kind === "photo") {
     const img = document.createElement("img");
     img.src = item.file.url;
-    img.alt = item.file.name;
+    img.alt = "📊";
+    // The chart arrives after the text: keep the chat scrolled to it once it has a height.
+    img.addEventListener("load", () => { if (box === $("chat").lastElementChild) box.scrollIntoView({ block: "end" }); });
     bubble.append(img);
   } else if (item.file) {
     const link = document.createElement("a");
@@ -66,7 +63,7 @@ function drawItem(item) {
   }
   const meta = document.createElement("div");
   meta.className = "meta";
-  meta.textContent = (item.edited ? "ویرایش‌شده · " : "") + time(item.date);
+  meta.textContent = (item.edited ? "ویرایش‌شده · " : "") + item.at;
   bubble.append(meta);
   box.append(bubble);
   if (item.buttons && item.buttons.length) {
@@ -111,7 +108,7 @@ function drawKeyboard(rows) {
     for (const b of row) {
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = b.contact ? `📱 ${b.text}` : b.text;
+      button.textContent = b.text;
       button.addEventListener("click", () => send(b.contact ? { type: "contact" } : { type: "text", text: b.text }));
       line.append(button);
     }
