@@ -126,10 +126,13 @@ async def test_a_new_owner_registers_and_answers_the_first_questions(page: Page)
 
 async def test_the_owner_with_a_result_sees_the_chart_on_myrank(page: Page) -> None:
     await persona(page, demo.RESULT_OWNER)
+    # The publication already put a chart in this chat: only one after the command counts.
+    await expect(page.locator(".msg.bot img")).to_have_count(1, timeout=WAIT)
     await say(page, "/myrank")
-    chart = page.locator(".msg.bot img").last
+    chart = page.locator(".msg.user:has-text('/myrank') ~ .msg.bot img").last
     await expect(chart).to_be_visible(timeout=WAIT)
     await page.wait_for_function("() => [...document.querySelectorAll('.msg.bot img')].every(i => i.complete)")
+    await chart.scroll_into_view_if_needed()
     width = await chart.evaluate("img => img.naturalWidth")
     await shot(page, "2-owner-myrank")
     assert width > 300

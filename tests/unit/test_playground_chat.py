@@ -70,6 +70,15 @@ def test_bale_draws_its_markdown_and_shows_tags_literally(bale: Chat) -> None:
     assert event["item"]["html"] == "<b>امتیاز</b> <i>کل</i> &lt;b&gt;x&lt;/b&gt;"
 
 
+def test_a_bold_span_after_an_emoji_stays_on_its_words(chat: Chat) -> None:
+    # 📈 is two UTF-16 units: a span counted in characters on one side and units on the other slips.
+    sent = {"telegram": {"text": "📈 <b>آمار کشوری</b>\nبنگاه‌ها", "parse_mode": "HTML"},
+            "bale": {"text": "📈 *آمار کشوری*\nبنگاه‌ها"}}
+    chat.bot_says(**sent[chat.api.profile])
+    [event] = chat.pushed()
+    assert event["item"]["html"] == "📈 <b>آمار کشوری</b>\nبنگاه‌ها"
+
+
 def test_entities_are_counted_in_utf16_units() -> None:
     # 📊 takes two UTF-16 units: the bold word starts at offset 3, not 2.
     assert entities_to_html("📊 جمع", [{"type": "bold", "offset": 3, "length": 3}]) == "📊 <b>جمع</b>"
