@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import warnings
 from pathlib import Path
+
+from telegram.warnings import PTBUserWarning
 
 from .runner import Playground
 from .web import bound_port, serve_web
@@ -14,6 +17,8 @@ from .web import bound_port, serve_web
 async def run(db: Path, port: int, *, fresh: bool) -> None:
     # The scheduler's every-few-seconds ticks would drown what the bot itself logs.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Said of per_message=False, which the conversations set on purpose (see pyproject's filterwarnings).
+    warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -159,3 +159,26 @@ async def test_the_admin_opens_stats(page: Page) -> None:
     await shot(page, "4-admin-stats")
     text = await page.locator(".msg.bot").last.inner_text()
     assert "تهران" in text
+
+
+async def test_a_week_on_the_clock_brings_the_reminder(page: Page) -> None:
+    await persona(page, demo.OWNERS[1])  # a demo firm that has not answered the open round
+    before = await page.locator("#clock").inner_text()
+    await page.click("button.step[data-step='week']")
+    await expect(page.locator("#clock")).not_to_have_text(before, timeout=WAIT)
+    await reply(page, "روز به پایان خودارزیابی")
+    await shot(page, "5-firm-reminder")
+
+
+async def test_on_bale_the_bots_markdown_is_drawn_not_shown(page: Page) -> None:
+    # Last in the module: the switch restarts the bot on the Bale profile.
+    await persona(page, demo.ADMIN)
+    await page.click("[data-platform='bale']")
+    await expect(page.locator("[data-platform='bale']")).to_have_class("on", timeout=WAIT)
+    await expect(page.locator(".msg")).to_have_count(0)
+    await say(page, "/stats")
+    await reply(page, "آمار کشوری")
+    heading = await page.locator(".msg.bot").last.locator("b").first.inner_text()
+    text = await page.locator(".msg.bot").last.inner_text()
+    await shot(page, "6-admin-stats-bale")
+    assert (heading, "*" in text) == ("آمار کشوری", False)

@@ -91,8 +91,13 @@ function upsert(item) {
   const old = chat.querySelector(`.msg[data-id="${item.id}"]`);
   if (item.deleted) { if (old) old.remove(); return; }
   const drawn = drawItem(item);
-  if (old) { old.replaceWith(drawn); return; }
   const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
+  if (old) {
+    old.replaceWith(drawn);
+    // An edited question grows new buttons: keep them in view when the chat was at its end.
+    if (atBottom && drawn === chat.lastElementChild) chat.scrollTop = chat.scrollHeight;
+    return;
+  }
   const later = [...chat.querySelectorAll(".msg")].find((m) => Number(m.dataset.id) > item.id);
   chat.insertBefore(drawn, later || null);
   if (atBottom || item.from === "user") drawn.scrollIntoView({ block: "end" });
