@@ -161,13 +161,23 @@ async def test_the_admin_opens_stats(page: Page) -> None:
     assert "تهران" in text
 
 
+async def test_the_admin_imports_estates_from_a_csv_file(page: Page) -> None:
+    await persona(page, demo.ADMIN)
+    await page.fill("#text", "/import estates")  # what is typed goes with the file as its caption
+    csv = "province,name,kind\nتهران,شهرک صنعتی نمونه بازی,estate\n".encode()
+    await page.set_input_files("#file", files=[{"name": "estates.csv", "mimeType": "text/csv", "buffer": csv}])
+    await expect(page.locator(".msg.user a.doc").last).to_contain_text("estates.csv", timeout=WAIT)
+    await reply(page, "۱ افزوده شد")
+    await shot(page, "5-admin-import")
+
+
 async def test_a_week_on_the_clock_brings_the_reminder(page: Page) -> None:
     await persona(page, demo.OWNERS[1])  # a demo firm that has not answered the open round
     before = await page.locator("#clock").inner_text()
     await page.click("button.step[data-step='week']")
     await expect(page.locator("#clock")).not_to_have_text(before, timeout=WAIT)
     await reply(page, "روز به پایان خودارزیابی")
-    await shot(page, "5-firm-reminder")
+    await shot(page, "6-firm-reminder")
 
 
 async def test_on_bale_the_bots_markdown_is_drawn_not_shown(page: Page) -> None:
@@ -180,5 +190,5 @@ async def test_on_bale_the_bots_markdown_is_drawn_not_shown(page: Page) -> None:
     await reply(page, "آمار کشوری")
     heading = await page.locator(".msg.bot").last.locator("b").first.inner_text()
     text = await page.locator(".msg.bot").last.inner_text()
-    await shot(page, "6-admin-stats-bale")
+    await shot(page, "7-admin-stats-bale")
     assert (heading, "*" in text) == ("آمار کشوری", False)
