@@ -92,6 +92,8 @@ async def test_the_page_opens_on_the_owner_whose_result_was_published(page: Page
 
 async def test_a_new_owner_registers_and_answers_the_first_questions(page: Page) -> None:
     await page.click("#new-owner")
+    await expect(page.locator("#persona option:checked")).to_contain_text("مالک تازه")
+    await expect(page.locator(".msg")).to_have_count(0)
     await say(page, "/start")
     await reply(page, "بنگاه خود را ثبت کنید")
     await press(page, "ثبت‌نام بنگاه")

@@ -136,15 +136,23 @@ async function press(messageId, button, element) {
   await send({ type: "press", message_id: messageId, data: button.data });
 }
 
+// Events that arrive while a chat's history is being fetched are kept and applied after it,
+// since the history may have been read before them; a newer fetch makes an older one void.
+let opening = null;
+
 async function openChat(id) {
   state.chat = id;
   state.unread[id] = 0;
   localStorage.setItem("khooshe-chat", id);
   drawPersonas();
+  const mine = { chat: id, early: [] };
+  opening = mine;
   const data = await call(`/api/chats/${id}`);
-  if (data.chat !== state.chat) return;
+  if (opening !== mine) return;
+  opening = null;
   $("chat").replaceChildren(...data.items.map(drawItem));
   drawKeyboard(data.keyboard);
+  for (const event of mine.early) onEvent(event);
   const last = $("chat").lastElementChild;
   if (last) last.scrollIntoView({ block: "end" });
   $("text").focus();
@@ -178,6 +186,7 @@ function drawStatus(status) {
 function onEvent(event) {
   if (event.type === "status") { drawStatus(event); return; }
   if (event.type === "reset") { if (state.chat) openChat(state.chat); return; }
+  if (opening && event.chat === opening.chat) { opening.early.push(event); return; }
   if (event.chat !== state.chat) {
     if (event.type === "message" && event.item.from === "bot") {
       state.unread[event.chat] = (state.unread[event.chat] || 0) + 1;
@@ -239,9 +248,9 @@ async function start() {
     if (!response.ok) toast((await response.json()).error);
   });
   const saved = Number(localStorage.getItem("khooshe-chat"));
-  const first = state.personas.find((p) => p.id === saved) || state.personas[0];
-  connect();
-  await openChat(first.id);
+  state.chat = (state.personas.find((p) => p.id === saved) || state.personas[0]).id;
+  drawPersonas();
+  connect(); // opens the chat once the socket is open, so no event falls between the two
 }
 
 start();
