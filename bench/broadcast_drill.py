@@ -32,12 +32,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot.delivery.keys import broadcast_prefix  # noqa: E402
+from bot.emulator import FakeBotApi  # noqa: E402
+from bot.emulator.server import RATE_LIMITED  # noqa: E402
+from bot.emulator.strict import ApiError  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.repositories.base import stamp  # noqa: E402
 from tests.support.factories import national_id, tehran  # noqa: E402
-from tests.support.fakebot import FakeBotApi  # noqa: E402
-from tests.support.fakebot.server import RATE_LIMITED  # noqa: E402
-from tests.support.fakebot.strict import ApiError  # noqa: E402
 from tests.support.khooshe import ADMIN_ID, seed  # noqa: E402
 
 FIRST_OWNER = 10_000_001

@@ -6,7 +6,7 @@ Run from the repository root::
     .venv/bin/python -m bench.stalls --firms 5000    # a smaller world
 
 Khooshe runs as ``python -m bot`` in its own process against the fake Bot API server
-(``tests.support.fakebot.FakeBotApi``, in this process), with a real SQLite file in a temporary
+(``bot.emulator.FakeBotApi``, in this process), with a real SQLite file in a temporary
 directory holding ``--firms`` registered firms, each with a submitted assessment in the open
 round.  ``--owners`` of those firms' owners keep sending ``/start``, each about once every
 ``--period`` seconds (closed loop: the next one only after the reply), while these run in turn:

@@ -4,7 +4,7 @@ AiohttpRequest, on asyncio's loop and on uvloop.
     .venv/bin/python -m bench.transport                 # 3 rounds × 2,000 calls per variant
     .venv/bin/python -m bench.transport --calls 5000 --rounds 5
 
-The fake Bot API (tests.support.fakebot) runs on its own event loop in a second thread; the
+The fake Bot API (bot.emulator) runs on its own event loop in a second thread; the
 client runs in the main thread, and only the main thread's CPU time (``time.thread_time``) is
 counted, so the server's work and other processes on the machine do not enter the figure
 (wall time does, and is printed for reference). Variants alternate within each round, so a
@@ -37,7 +37,7 @@ TEXT = ("✔️ <i>بله</i>\n\nسؤال ۱۲ از ۲۸ · نوآوری و فن
 
 def start_server() -> tuple[Any, asyncio.AbstractEventLoop, list[int]]:
     """The fake server on a loop of its own in a daemon thread, with CONCURRENCY users."""
-    from tests.support.fakebot import FakeBotApi
+    from bot.emulator import FakeBotApi
 
     loop = asyncio.new_event_loop()
     api = FakeBotApi(token=TOKEN, username="transport_bench_bot")

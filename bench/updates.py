@@ -7,7 +7,7 @@ Run from the repository root::
     .venv/bin/python -m bench.updates --profile  # Khooshe's saturation phase under cProfile
 
 Both bots run as their own processes and long-poll the fake Bot API server
-(``tests.support.fakebot.FakeBotApi``), which lives in this process together with the simulated users.
+(``bot.emulator.FakeBotApi``), which lives in this process together with the simulated users.
 What is measured, and the caveats, are in bench/README.md.  This is a measurement script: it
 prints figures and never fails because a target was missed.
 """
@@ -100,13 +100,13 @@ def serve_echo() -> None:
 def make_api(rtt_ms: float, platform: str = "telegram") -> Any:
     import inspect
 
-    from tests.support.fakebot import FakeBotApi
+    from bot.emulator import FakeBotApi
 
     profile: dict[str, Any] = {}
     if platform != "telegram":
         # The fake's other profiles (Bale); Khooshe is told the same with KHOOSHE_PLATFORM.
         if "profile" not in inspect.signature(FakeBotApi.__init__).parameters:
-            raise SystemExit(f"the fake Bot API (tests/support/fakebot) has no {platform!r} profile")
+            raise SystemExit(f"the fake Bot API (bot/emulator/) has no {platform!r} profile")
         profile["profile"] = platform
 
     class BenchApi(FakeBotApi):
@@ -739,7 +739,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-echo", action="store_true", help="measure Khooshe only")
     p.add_argument("--platform", default="telegram",
                    help="comma-separated profiles of the fake Bot API to run against, one full run each"
-                        " (telegram; bale once tests/support/fakebot has it)")
+                        " (telegram; bale once bot/emulator/ has it)")
     p.add_argument("--http", choices=("aiohttp", "httpx"), default=None,
                    help="Khooshe's KHOOSHE_HTTP (default: the bot's default); the echo bot stays bare PTB (httpx)")
     p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default=None,

@@ -32,6 +32,7 @@ from bot.domain.questionnaire import (
     available_versions,
     load_questionnaire,
 )
+from bot.i18n import CatalogMissing, load_catalogs
 from bot.intake.connection import WebhookError, connect
 from bot.services.places_import import import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
@@ -62,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
     opening.add_argument("--closes", required=True, help="closing day, Solar Hijri: 1405/10/30")
     opening.add_argument("--version", type=int, default=None, help="questionnaire version")
     actions.add_parser("close", help="close the open round now")
+    playground = commands.add_parser("playground", help="try Khooshe in a browser: the bot, a Bot API emulator and a web chat on 127.0.0.1")
+    playground.add_argument("--port", type=int, default=8080, help="the web chat's port (default 8080)")
+    playground.add_argument("--fresh", action="store_true", help="seed the demo world again")
+    playground.add_argument("--db", type=Path, default=Path("data/playground.db"), help="the demo world's database")
     return root
 
 
@@ -73,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
+        load_catalogs()
         for version in available_versions():
             load_questionnaire(version)
         if args.command in (None, "run"):
@@ -83,16 +89,32 @@ def main(argv: list[str] | None = None) -> int:
                 transport_loop.run(serve(settings), settings.loop)
             finally:
                 lease.release()
+        elif args.command == "playground":
+            play(args)
         else:
             storage = OperatorSettings()
             print(asyncio.run(operate(storage, args)))
     except ValidationError as exc:
         print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except (CommandError, QuestionnaireError, MigrationError, LeaseHeld, WebhookError) as exc:
+    except (CommandError, CatalogMissing, QuestionnaireError, MigrationError, LeaseHeld, WebhookError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def play(args: argparse.Namespace) -> None:
+    from bot.playground.main import run
+
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    lease = ServingLease(args.db)
+    lease.acquire()
+    try:
+        asyncio.run(run(args.db, args.port, fresh=args.fresh))
+    except OSError as exc:
+        raise CommandError(f"cannot start the playground on port {args.port}: {exc.strerror}") from None
+    finally:
+        lease.release()
 
 
 async def operate(storage: OperatorSettings, args: argparse.Namespace) -> str:

@@ -1,19 +1,26 @@
-"""Gettext catalogs (Babel .po files under locales/), compiled in memory at start-up."""
+"""Gettext catalogs (Babel .po files under locales/, shipped in the package as bot/locales),
+compiled in memory at start-up."""
 
 from __future__ import annotations
 
 import gettext
 import io
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# A link to the repository's locales/ (setuptools copies what it points to into a wheel).
+LOCALES_DIR: Traversable = files("bot") / "locales"
 LANGUAGES = ("fa", "en")
 DEFAULT_LANGUAGE = "fa"
 DOMAIN = "messages"
+
+
+class CatalogMissing(Exception):
+    """A language's catalog is not where the package keeps it: every text would show in English."""
 
 
 def N_(message: str) -> str:
@@ -27,14 +34,20 @@ def translations(lang: str) -> gettext.NullTranslations:
     if lang not in LANGUAGES:
         lang = DEFAULT_LANGUAGE
     po_path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po_path.exists():
-        return gettext.NullTranslations()
+    if not po_path.is_file():
+        raise CatalogMissing(f"the {lang} catalog is missing: no {po_path}")
     with po_path.open("rb") as fh:
         catalog = read_po(fh, locale=lang, domain=DOMAIN)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+def load_catalogs() -> None:
+    """Compiles every language's catalog now, so a missing one stops start-up (CatalogMissing)."""
+    for lang in LANGUAGES:
+        translations(lang)
 
 
 def pick_language(code: str | None) -> str:

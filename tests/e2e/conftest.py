@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from bot.emulator import FakeBotApi
+from bot.emulator.server import PROFILES
 from storage.database import Database
 from tests.support.bot_process import BotProcess, wait_until_polling
 from tests.support.clock import TestClock
-from tests.support.fakebot import FakeBotApi
-from tests.support.fakebot.server import PROFILES
 from tests.support.hold import HeldBuild
 from tests.support.journeys import publish_round
 from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe

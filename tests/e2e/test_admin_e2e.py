@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest_asyncio
 
 from bot.domain.platforms import platform_for
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import add_firm
-from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 
 LINK = re.compile(r"https://(?:t\.me|ble\.ir)/khooshe_test_bot\?start=([A-Za-z0-9_-]+)")

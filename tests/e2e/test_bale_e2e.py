@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.emulator import FakeBotApi
+from bot.emulator.strict import utf16_len
 from bot.services.rounds import SYSTEM
 from tests.support.factories import add_firm
-from tests.support.fakebot import FakeBotApi
-from tests.support.fakebot.strict import utf16_len
 from tests.support.khooshe import ADMIN_ID, Khooshe
 
 pytestmark = pytest.mark.platforms("bale")

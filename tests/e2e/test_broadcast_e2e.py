@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import add_firm, full_answers, submit, tehran
-from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 
 MANAGER = 8001

@@ -9,8 +9,8 @@ import re
 
 from openpyxl import load_workbook
 
+from bot.emulator import BotEvent
 from tests.support.factories import add_firm, full_answers, submit
-from tests.support.fakebot import BotEvent
 from tests.support.hold import HeldBuild
 from tests.support.journeys import fa_digits
 from tests.support.khooshe import ADMIN_ID, Khooshe

@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from tests.support.fakebot import BotEvent, FakeUser
+from bot.emulator import BotEvent, FakeUser
 from tests.support.journeys import (
     MANUFACTURER_ANSWERS,
     OTHER_VALID_NATIONAL_IDS,

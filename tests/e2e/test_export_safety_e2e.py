@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest_asyncio
 from openpyxl import load_workbook
 
+from bot.emulator import BotEvent, FakeBotApi
 from bot.services.access import audit
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import FREE_TEXT, add_firm
-from tests.support.fakebot import BotEvent, FakeBotApi
 from tests.support.journeys import publish_round
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 from tests.support.scenarios import MANAGER, OWNERS, prepare_closed_round

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.fakebot import FakeBotApi
+from bot.emulator import FakeBotApi
 from tests.support.khooshe import Khooshe
 
 

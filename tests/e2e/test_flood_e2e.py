@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from tests.support.fakebot import FakeBotApi
+from bot.emulator import FakeBotApi
 from tests.support.khooshe import Khooshe, start_khooshe, stop_khooshe
 
 SLOW_DOWN = "تندتر از آن می‌فرستید"

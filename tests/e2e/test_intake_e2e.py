@@ -8,10 +8,10 @@ import random
 import uuid
 from pathlib import Path
 
+from bot.emulator import FakeBotApi, FakeUser
 from storage.database import Database
 from tests.support.bot_process import BotProcess
 from tests.support.factories import stored_answers
-from tests.support.fakebot import FakeBotApi, FakeUser
 from tests.support.journeys import (
     MANUFACTURER_ANSWERS,
     OTHER_VALID_NATIONAL_IDS,

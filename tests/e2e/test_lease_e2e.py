@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.bot_process import BotProcess
-from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import seed
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from bot.emulator import FakeBotApi
 from bot.services import offload
 from bot.services.ranking import score_round
 from storage.database import Database
-from tests.support.fakebot import FakeBotApi
 from tests.support.journeys import publish_round
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 from tests.support.scenarios import OWNERS, SILENT, prepare_published_world

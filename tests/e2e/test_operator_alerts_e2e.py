@@ -3,7 +3,7 @@ while, naming the update and the code, never what the user typed; the apology fi
 
 from __future__ import annotations
 
-from tests.support.fakebot import FakeBotApi, FakeUser
+from bot.emulator import FakeBotApi, FakeUser
 from tests.support.khooshe import ADMIN_ID, Khooshe
 
 OWNER_APOLOGY = "پاسخ‌های قبلی شما محفوظ است"

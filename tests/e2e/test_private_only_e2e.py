@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+from bot.emulator import FakeBotApi
 from tests.support.factories import add_firm
-from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ADMIN_ID, Khooshe
 
 GROUP = -100200300

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.bot_process import BotProcess
 from tests.support.clock import TestClock
-from tests.support.fakebot import FakeBotApi
 from tests.support.journeys import publish_round
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 from tests.support.scenarios import OWNERS, prepare_closed_round

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.emulator import FakeUser
 from storage.repositories.firms import FIRM_FIELDS
-from tests.support.fakebot import FakeUser
 from tests.support.journeys import (
     OTHER_VALID_NATIONAL_IDS,
     VALID_NATIONAL_ID,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.bot_process import BotProcess
 from tests.support.factories import stored_answers
-from tests.support.fakebot import FakeBotApi
 from tests.support.journeys import (
     TOTAL_QUESTIONS,
     answer_questions,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from bot.emulator import BotEvent, FakeBotApi
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import add_firm
-from tests.support.fakebot import BotEvent, FakeBotApi
 from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 
 OWNER, MANAGER, OTHER = 8001, 8002, 8003

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.clock import TestClock
-from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 
 MANAGER = 4901

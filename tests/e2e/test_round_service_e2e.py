@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from bot.emulator import FakeBotApi, FakeUser
 from bot.services.ranking import weight_sensitivity
 from bot.services.rounds import SYSTEM
 from storage.database import Database
 from tests.support.clock import TEST_NOW, TestClock, offset_env
 from tests.support.factories import add_firm, full_answers, submit
-from tests.support.fakebot import FakeBotApi, FakeUser
 from tests.support.khooshe import (
     ADMIN_ID,
     ROOT,

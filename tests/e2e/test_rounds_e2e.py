@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import add_firm, full_answers, submit, tehran
-from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 
 START = "1405/09/08 10:00"  # a Sunday morning in Tehran

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.broadcast_drill import prepare, queue_broadcast
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.bot_process import BotProcess
 from tests.support.clock import TEST_NOW
-from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ADMIN_ID, seed
 
 EXIT_SECONDS = 5.0  # the functional deadline: `docker stop` SIGKILLs after 10 s

@@ -7,9 +7,9 @@ import asyncio
 import socket
 from pathlib import Path
 
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.bot_process import BotProcess
-from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import seed
 
 

@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from bot.emulator import FakeBotApi
+from bot.emulator.server import SECRET_HEADER
 from storage.database import Database
 from tests.support.bot_process import BotProcess
-from tests.support.fakebot import FakeBotApi
-from tests.support.fakebot.server import SECRET_HEADER
 from tests.support.journeys import register
 from tests.support.khooshe import Khooshe, free_port, seed, start_khooshe, stop_khooshe
 

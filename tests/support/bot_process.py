@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from bot.emulator import FakeBotApi
 from tests.support.clock import offset_env
-from tests.support.fakebot import FakeBotApi
 from tests.support.khooshe import ROOT
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.fakebot import BotEvent, FakeUser
+from bot.emulator import BotEvent, FakeUser
 
 VALID_NATIONAL_ID = "10380284790"
 OTHER_VALID_NATIONAL_IDS = ("10101234565", "14007654327", "10320894878", "10861512340")

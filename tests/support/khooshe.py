@@ -19,13 +19,13 @@ from bot.application import (
 )
 from bot.clock import Clock
 from bot.context import Services
+from bot.emulator import FakeBotApi, FakeUser
 from bot.intake.webhook import start_webhook
 from bot.services.places_import import add_clusters, add_estates, read_csv_file
 from bot.services.rounds import TickReport
 from bot.settings import Settings
 from storage.database import Database
 from tests.support.clock import TEST_NOW, TestClock
-from tests.support.fakebot import FakeBotApi, FakeUser
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"

@@ -1,4 +1,4 @@
-"""Tests for the fake Telegram Bot API (tests/support/fakebot) using python-telegram-bot itself."""
+"""Tests for the fake Telegram Bot API (bot/emulator/) using python-telegram-bot itself."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.support.fakebot import FakeBotApi
+from bot.emulator import FakeBotApi
 
 TOKEN = "123456:TEST"
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"

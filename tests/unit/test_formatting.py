@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.domain.formatting import neutralise, parse, to_bale, to_plain
-from tests.support.fakebot.strict import parse_bale_markdown
+from bot.emulator.strict import parse_bale_markdown
 
 
 def shown_on_bale(markup: str) -> tuple[str, list[dict[str, object]]]:

@@ -12,8 +12,8 @@ import pytest
 from bot.domain.charts import render_dimension_chart
 from bot.domain.questionnaire.loader import load_questionnaire
 from bot.domain.summary import MAX_MESSAGE, chart_labels, compose_summary, short_prompt
+from bot.emulator.strict import check_text
 from bot.i18n import translations
-from tests.support.fakebot.strict import check_text
 
 #: The Persian translations of the summary's messages (also handed over as fa_summary.tsv for
 #: the catalogs).  Until they are merged, the tests fall back on them for messages the catalog

@@ -377,7 +377,7 @@ class FakeBotApi:
         if self.webhook_url:
             self._deliver(_chat_of(update))
         await asyncio.sleep(0)
-        return update["update_id"]
+        return int(update["update_id"])
 
     # ------------------------------------------------------------------ webhook delivery
 
@@ -469,9 +469,9 @@ class FakeBotApi:
         user = self.users.get(chat_id)
         chat: dict[str, Any] = {"id": chat_id, "type": "private", "first_name": getattr(user, "first_name", "User")}
         if getattr(user, "last_name", None):
-            chat["last_name"] = user.last_name
+            chat["last_name"] = getattr(user, "last_name", None)
         if getattr(user, "username", None):
-            chat["username"] = user.username
+            chat["username"] = getattr(user, "username", None)
         return chat
 
     def message_json(self, msg: BotMessage) -> dict[str, Any]:
@@ -811,7 +811,7 @@ class FakeBotApi:
         chat_id = p.get("chat_id")
         if chat_id not in self.users:
             raise bad("chat not found")
-        return {**self.chat_json(chat_id), "accent_color_id": 0, "max_reaction_count": 11}  # type: ignore[arg-type]
+        return {**self.chat_json(chat_id), "accent_color_id": 0, "max_reaction_count": 11}
 
     def m_sendChatAction(self, p: dict[str, Any]) -> bool:
         chat_id = self._chat(p)

@@ -1,4 +1,4 @@
-"""Fake Telegram Bot API server and simulated users for end-to-end tests."""
+"""The strict Bot API emulator (Telegram and Bale profiles) and simulated users: the tests and the playground run the bot against it."""
 
 from .client import BotEvent, FakeUser
 from .server import BotMessage, FakeBotApi, StoredFile, Upload

@@ -136,7 +136,7 @@ class FakeUser:
             command = text.split()[0]
             content["entities"] = [{"type": "bot_command", "offset": 0,
                                     "length": len(command.encode("utf-16-le")) // 2}]
-        return (await self._send_message(**content))["message_id"]
+        return int((await self._send_message(**content))["message_id"])
 
     async def share_contact(self, phone: str = "+989121234567", user_id: int | None = None,
                             first_name: str | None = None, last_name: str | None = None) -> int:
@@ -145,7 +145,7 @@ class FakeUser:
                                    "user_id": self.id if user_id is None else user_id}
         if last_name:
             contact["last_name"] = last_name
-        return (await self._send_message(contact=contact))["message_id"]
+        return int((await self._send_message(contact=contact))["message_id"])
 
     async def send_document(self, filename: str, content: bytes, caption: str | None = None,
                             mime_type: str | None = None) -> int:
@@ -156,7 +156,7 @@ class FakeUser:
         if mime_type:
             document["mime_type"] = mime_type
         extra = {"caption": caption} if caption else {}
-        return (await self._send_message(document=document, **extra))["message_id"]
+        return int((await self._send_message(document=document, **extra))["message_id"])
 
     async def send_photo(self, content: bytes, caption: str | None = None) -> int:
         """Send a photo (one PhotoSize); the bot can fetch it via getFile."""
@@ -167,7 +167,7 @@ class FakeUser:
         photo = [{"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                   "width": width, "height": height, "file_size": len(content)}]
         extra = {"caption": caption} if caption else {}
-        return (await self._send_message(photo=photo, **extra))["message_id"]
+        return int((await self._send_message(photo=photo, **extra))["message_id"])
 
     def _target(self, message: Any) -> BotMessage:
         if message is None:
@@ -176,10 +176,10 @@ class FakeUser:
                     return msg
             raise AssertionError(f"user {self.id}: no bot message with an inline keyboard.\n{self._history()}")
         message_id = message if isinstance(message, int) else message.message_id
-        msg = self.api.bot_messages.get(self.id, {}).get(message_id)
-        if msg is None:
+        found = self.api.bot_messages.get(self.id, {}).get(message_id)
+        if found is None:
             raise AssertionError(f"user {self.id}: no bot message #{message_id}")
-        return msg
+        return found
 
     async def press_data(self, data: str, message: Any = None) -> str:
         """Inject a callback_query with arbitrary data on a bot message; returns the query id."""

@@ -390,7 +390,8 @@ def parse_bale_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
         pos = 0
         for m in _BALE_SPANS.finditer(chunk):
             out.append(chunk[pos:m.start()])
-            start = utf16_len(''.join(out))
+            # In characters, like the other parsers: parse_text turns every offset into UTF-16 units.
+            start = len(''.join(out))
             kind = next(k for k in ("bold", "italic", "code", "label") if m.group(k) is not None)
             inner = m.group(kind)
             if kind == "code" or depth > 3:
@@ -398,7 +399,7 @@ def parse_bale_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
             else:
                 emit(inner, depth + 1)
             entity: dict[str, Any] = {"type": "text_link" if kind == "label" else kind, "offset": start,
-                                      "length": utf16_len(''.join(out)) - start}
+                                      "length": len(''.join(out)) - start}
             if kind == "label":
                 entity["url"] = m.group("url")
             entities.append(entity)
