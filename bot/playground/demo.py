@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.domain.national_id import check_digit
+from bot.domain.questionnaire import load_questionnaire
 from bot.domain.text import localize_digits
 from bot.services.places_import import add_clusters, add_estates
 from bot.services.ranking import score_round
@@ -133,7 +134,7 @@ async def _submit(repo: Any, round_id: int, firm_id: int, given: dict[str, Any])
     submission = await repo.submissions.start(round_id=round_id, firm_id=firm_id, cursor="review")
     for qid, value in given.items():
         await repo.answers.put(submission_id=submission.id, qid=qid, value=value)
-    await repo.submissions.submit(submission.id)
+    await repo.submissions.submit(submission.id, free_text=load_questionnaire(1).free_text_ids)
 
 
 def demo_moment(real_now: datetime, settings: Settings) -> datetime:
