@@ -38,7 +38,7 @@ from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
 from bot.transport import loop as transport_loop
 from bot.update_processor import PerUserUpdateProcessor
-from storage.database import Database, MigrationError
+from storage.database import Database, DatabaseUnwritable, MigrationError
 from storage.lease import LeaseHeld, ServingLease
 
 log = logging.getLogger("bot")
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except (CommandError, QuestionnaireError, MigrationError, LeaseHeld, WebhookError) as exc:
+    except (CommandError, QuestionnaireError, MigrationError, LeaseHeld, WebhookError, DatabaseUnwritable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
