@@ -33,7 +33,7 @@ from bot.domain.questionnaire import (
     load_questionnaire,
 )
 from bot.intake.connection import WebhookError, connect
-from bot.services.places_import import import_clusters, import_estates, read_csv_file
+from bot.services.places_import import ImportRefused, import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
 from bot.transport import loop as transport_loop
@@ -110,7 +110,10 @@ async def operate(storage: OperatorSettings, args: argparse.Namespace) -> str:
             except OSError as exc:
                 raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
             loader = import_estates if args.command == "import-estates" else import_clusters
-            report = await loader(db, text)
+            try:
+                report = await loader(db, text)
+            except ImportRefused as exc:
+                raise CommandError(f"{args.file}: {exc}") from None
             return report.summary()
         if args.action == "open":
             return await open_round(db, storage, args.title, args.closes, args.version)
