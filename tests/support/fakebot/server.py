@@ -601,7 +601,7 @@ class FakeBotApi:
             for start in range(0, len(data), 64 * 1024):
                 await response.write(data[start:start + 64 * 1024])
             await response.write_eof()
-        except ConnectionResetError:
+        except ConnectionError:
             pass  # the client hung up: it had read enough
         return response
 
