@@ -159,7 +159,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         broadcasting=BroadcastService(db, clock, quiet, settings.zone),
         roles=RolesService(db, settings.admins, blocked, blocked_noticed),
         invitations=InvitationService(db, clock, settings.invitation_hours),
-        places=PlacesService(db),
+        places=PlacesService(db, import_max_rows=settings.import_max_rows),
         languages=languages, unreachable=unreachable, blocked=blocked, blocked_noticed=blocked_noticed,
     )
     persistence = DerivedConversationPersistence(

@@ -34,12 +34,12 @@ from bot.domain.questionnaire import (
 )
 from bot.i18n import CatalogMissing, load_catalogs
 from bot.intake.connection import WebhookError, connect
-from bot.services.places_import import import_clusters, import_estates, read_csv_file
+from bot.services.places_import import ImportRefused, import_clusters, import_estates, read_csv_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
 from bot.transport import loop as transport_loop
 from bot.update_processor import PerUserUpdateProcessor
-from storage.database import Database, MigrationError
+from storage.database import Database, DatabaseUnwritable, MigrationError
 from storage.lease import LeaseHeld, ServingLease
 
 log = logging.getLogger("bot")
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except (CommandError, CatalogMissing, QuestionnaireError, MigrationError, LeaseHeld, WebhookError) as exc:
+    except (CommandError, CatalogMissing, QuestionnaireError, MigrationError, LeaseHeld, WebhookError,
+            DatabaseUnwritable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -132,7 +133,10 @@ async def operate(storage: OperatorSettings, args: argparse.Namespace) -> str:
             except OSError as exc:
                 raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
             loader = import_estates if args.command == "import-estates" else import_clusters
-            report = await loader(db, text)
+            try:
+                report = await loader(db, text)
+            except ImportRefused as exc:
+                raise CommandError(f"{args.file}: {exc}") from None
             return report.summary()
         if args.action == "open":
             return await open_round(db, storage, args.title, args.closes, args.version)

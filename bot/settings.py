@@ -113,6 +113,10 @@ class Settings(OperatorSettings):
     tick_seconds: float = 15.0
     # How long a manager invitation link stays valid, in hours.
     invitation_hours: int = Field(default=72, gt=0)
+    # A CSV file an admin sends to import estates or clusters: at most this many bytes (the
+    # download stops past it) and this many rows (the file is refused as a whole past either).
+    import_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+    import_max_rows: int = Field(default=20_000, ge=1)
     # Where exports, imports and scoring do their CPU work (bot.services.offload).
     offload: Literal["thread", "process"] = "process"
     # Webhooks instead of long polling (README "Webhooks"): the public https URL the platform

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -49,6 +50,23 @@ def migration_files() -> list[tuple[int, Path]]:
     if versions != list(range(1, len(versions) + 1)):
         raise MigrationError(f"migration numbers must run 1, 2, 3 … without gaps: {versions}")
     return found
+
+
+class DatabaseUnwritable(RuntimeError):
+    """The database (or a file SQLite keeps beside it) cannot be opened or written: the bot
+    would fetch updates it cannot store, so it must not start."""
+
+    def __init__(self, path: Path, reason: str, *, what: str = "the database") -> None:
+        if "not a database" in reason or "malformed" in reason:
+            hint = "check that KHOOSHE_DB names a Khooshe database file and that it is not damaged"
+        else:
+            hint = ("check that this user may write the file and its folder (permissions, owner),"
+                    " that the filesystem is not mounted read-only, and that the disk is not full")
+        super().__init__(f"cannot write {what} {path} ({reason}); {hint}")
+
+
+# SQLite's answer when another connection holds the write lock: the file is writable.
+_BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED"}
 
 
 class NestedTransactionError(RuntimeError):
@@ -105,6 +123,15 @@ class Database:
 
     async def _open(self, *, reader: bool) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await self._configure(conn, reader=reader)
+        except BaseException:
+            await conn.close()  # its thread would keep the process from exiting
+            raise
+        return conn
+
+    @staticmethod
+    async def _configure(conn: aiosqlite.Connection, *, reader: bool) -> None:
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -119,17 +146,44 @@ class Database:
             # ("delete my data" must leave no byte behind).  Many builds have it on by default,
             # not all.
             await conn.execute("PRAGMA secure_delete=ON")
-        return conn
 
     async def connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await self._open(reader=False)
+        """Opens the writer, proves it can write (else ``DatabaseUnwritable``), migrates, then
+        opens the readers."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnwritable(self.path.parent, exc.strerror or str(exc), what="the folder of the database") from None
+        try:
+            self._conn = await self._open(reader=False)
+            await self._probe_write(self._conn)
+        except sqlite3.DatabaseError as exc:
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
+            raise DatabaseUnwritable(self.path, str(exc)) from None
         await self.migrate()
         for pool, size in ((self._pool, self.readers), (self._bulk_pool, self.bulk_readers)):
             for _ in range(size):
                 conn = await self._open(reader=True)
                 self._reader_conns.append(conn)
                 pool.put_nowait(conn)
+
+    @staticmethod
+    async def _probe_write(conn: aiosqlite.Connection) -> None:
+        """A write that is rolled back: SQLite opens a file it cannot write read-only without a
+        word (and a folder where the -wal and -shm files cannot be made fails only here), so
+        without it the first failure would be the intake's, after it fetched updates."""
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", None) in _BUSY:
+                return  # another connection is writing: the file is writable
+            raise
+        try:
+            await conn.execute("CREATE TABLE write_probe (x INTEGER)")
+        finally:
+            await conn.rollback()
 
     async def close(self) -> None:
         for conn in self._reader_conns:

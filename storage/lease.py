@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import IO
 
+from storage.database import DatabaseUnwritable
+
 
 class LeaseHeld(RuntimeError):
     """Another process is serving this database."""
@@ -23,8 +25,12 @@ class ServingLease:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            # The folder is the database's: it must be writable for the -wal and -shm files too.
+            raise DatabaseUnwritable(self.path, exc.strerror or str(exc), what="the lock file of the database") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

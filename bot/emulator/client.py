@@ -148,11 +148,15 @@ class FakeUser:
         return int((await self._send_message(contact=contact))["message_id"])
 
     async def send_document(self, filename: str, content: bytes, caption: str | None = None,
-                            mime_type: str | None = None) -> int:
-        """Send a document; the bot can fetch it via getFile + the file route."""
+                            mime_type: str | None = None, *, state_size: bool = True) -> int:
+        """Send a document; the bot can fetch it via getFile + the file route. ``state_size=False``:
+        neither the message nor getFile says how large it is (the field is optional)."""
         stored = self.api.add_file(content, filename, mime_type, "documents")
+        stored.size_stated = state_size
         document: dict[str, Any] = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                                    "file_name": filename, "file_size": len(content)}
+                                    "file_name": filename}
+        if state_size:
+            document["file_size"] = len(content)
         if mime_type:
             document["mime_type"] = mime_type
         extra = {"caption": caption} if caption else {}

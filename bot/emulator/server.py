@@ -77,6 +77,8 @@ class StoredFile:
     file_name: str | None = None
     mime_type: str | None = None
     url: str | None = None
+    # False: messages and getFile leave file_size out, as the Bot API may (it is optional).
+    size_stated: bool = True
 
 
 @dataclass
@@ -578,14 +580,30 @@ class FakeBotApi:
         self.calls.append((method, params, 200))
         return self._respond(200, {"ok": True, "result": result})
 
-    async def _handle_file(self, request: web.Request) -> web.Response:
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return web.Response(status=401, text="Unauthorized")
         path = request.match_info["path"]
         for stored in self.files.values():
             if stored.file_path == path:
-                return web.Response(body=stored.data, content_type="application/octet-stream")
+                if stored.size_stated:
+                    return web.Response(body=stored.data, content_type="application/octet-stream")
+                return await self._stream_file(request, stored.data)
         return web.Response(status=404, text="Not Found")
+
+    async def _stream_file(self, request: web.Request, data: bytes) -> web.StreamResponse:
+        """The file in chunks with no Content-Length, so only the bytes themselves tell its size;
+        a client that stops reading ends the response early."""
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            for start in range(0, len(data), 64 * 1024):
+                await response.write(data[start:start + 64 * 1024])
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client hung up: it had read enough
+        return response
 
     def _inject_faults(self, method: str) -> None:
         for fault in self._faults:
@@ -948,7 +966,7 @@ class FakeBotApi:
         if stored is None:
             raise bad("invalid file_id")
         return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                "file_size": len(stored.data), "file_path": stored.file_path}
+                **({"file_size": len(stored.data)} if stored.size_stated else {}), "file_path": stored.file_path}
 
 
 def _chat_of(update: dict[str, Any]) -> int:

@@ -14,7 +14,14 @@ from typing import Literal
 
 from bot.domain.text import normalize
 from bot.services.access import audit
-from bot.services.places_import import ImportReport, add_clusters, add_estates, import_clusters, import_estates
+from bot.services.places_import import (
+    ImportRefused,
+    ImportReport,
+    add_clusters,
+    add_estates,
+    import_clusters,
+    import_estates,
+)
 from storage.database import Database
 from storage.models import Cluster, Estate, Province
 from storage.repositories import Repositories
@@ -50,9 +57,14 @@ class Added:
     rejected: str | None = None
 
 
+#: Records one file sent in the chat may hold (``KHOOSHE_IMPORT_MAX_ROWS``).
+IMPORT_MAX_ROWS = 20_000
+
+
 class PlacesService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, import_max_rows: int = IMPORT_MAX_ROWS) -> None:
         self.db = db
+        self.import_max_rows = import_max_rows
 
     @staticmethod
     def _store(repo: Repositories, what: What) -> EstateRepository | ClusterRepository:
@@ -113,16 +125,26 @@ class PlacesService:
         return item
 
     async def import_file(self, actor: int, what: What, data: bytes) -> ImportReport | None:
-        """Imports a CSV file; None (audited too) when it is not UTF-8 text."""
+        """Imports a CSV file; None (audited too) when it is not UTF-8 text; ``ImportRefused``
+        (audited, nothing written) when it has too many rows or a line the reader cannot read."""
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            async with self.db.transaction() as repo:
-                await audit(repo, user_id=actor, action=f"import_{what}", detail="not UTF-8")
+            await self.import_refused(actor, what, "not UTF-8")
             return None
         # Parsed outside any transaction, written in short chunks: firms keep answering meanwhile.
-        report = await (import_estates if what == "estates" else import_clusters)(self.db, text)
+        loader = import_estates if what == "estates" else import_clusters
+        try:
+            report = await loader(self.db, text, max_rows=self.import_max_rows)
+        except ImportRefused as exc:
+            await self.import_refused(actor, what, str(exc))
+            raise
         async with self.db.transaction() as repo:
             await audit(repo, user_id=actor, action=f"import_{what}",
                         detail=f"added {len(report.added)}, skipped {len(report.skipped)}, rejected {len(report.rejected)}")
         return report
+
+    async def import_refused(self, actor: int, what: What, why: str) -> None:
+        """Audits a file that was refused as a whole (also when the chat refused to download it)."""
+        async with self.db.transaction() as repo:
+            await audit(repo, user_id=actor, action=f"import_{what}", detail=why)

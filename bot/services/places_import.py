@@ -9,6 +9,11 @@ their assessment) get the writer between chunks instead of waiting for the whole
 
 A file stopped half-way (the bot killed between two chunks) leaves its first chunks stored;
 sending it again adds the rest and reports the stored ones as already there.
+
+Limits: a file an admin sends is at most ``KHOOSHE_IMPORT_MAX_BYTES`` (the handler stops the
+download past it) and ``KHOOSHE_IMPORT_MAX_ROWS`` records (counted by the parser, which stops at
+the first one too many: the whole file is refused, nothing is written); a field is at most
+``MAX_FIELD_CHARS`` characters and holds no control character (that line is rejected).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +36,37 @@ from storage.repositories import Repositories
 ESTATE_KINDS = ("estate", "zone", "park")
 #: Rows written per transaction: each holds the writer for a few milliseconds.
 CHUNK_ROWS = 500
+#: The longest province, name, kind or sector accepted (the longest real name is about 50).
+MAX_FIELD_CHARS = 120
+# Line breaks inside a quoted field, NUL, escapes, C1 controls: never part of a name. A tab is
+# allowed (normalisation turns it into a space).
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+class ImportRefused(Exception):
+    """The whole file is refused before anything is written."""
+
+
+# Their only argument is their number, so they cross from the worker process as they are.
+class TooManyRows(ImportRefused):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return f"the file has more than {self.limit} rows; split it into files of at most {self.limit} rows"
+
+
+class UnreadableLine(ImportRefused):
+    """The CSV reader cannot go past this line (a field longer than the csv module's own limit,
+    a stray carriage return outside quotes)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+    def __str__(self) -> str:
+        return f"line {self.line} cannot be read as CSV; nothing was imported"
 
 
 @dataclass
@@ -72,13 +109,33 @@ def _province_lookup(provinces: list[Province]) -> dict[str, int]:
     return lookup
 
 
-def _rows(text: str) -> list[tuple[int, dict[str, str]]]:
+def _rows(text: str, max_rows: int | None) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each record as read (not normalised yet), with its line; ``TooManyRows`` past
+    ``max_rows``, ``UnreadableLine`` at a line the reader cannot read."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if reader.fieldnames is None:
-        return []
-    reader.fieldnames = [normalize(name).casefold() for name in reader.fieldnames]
-    # The header is line 1, so the first record is line 2.
-    return [(reader.line_num, {k: normalize(v or "") for k, v in row.items() if k}) for row in reader]
+    try:
+        if reader.fieldnames is None:
+            return
+        reader.fieldnames = [normalize(name).casefold() for name in reader.fieldnames]
+        # The header is line 1, so the first record is line 2.
+        for count, row in enumerate(reader, start=1):
+            if max_rows is not None and count > max_rows:
+                raise TooManyRows(max_rows)
+            yield reader.line_num, {k: v if isinstance(v, str) else "" for k, v in row.items() if k}
+    except csv.Error:
+        # line_num counts the lines read before the one that failed.
+        raise UnreadableLine(reader.line_num + 1) from None
+
+
+def _field_problem(raw: dict[str, str], columns: tuple[str, ...]) -> str | None:
+    """Why a record's province, name, kind or sector cannot be taken as it is, if it cannot."""
+    for column in columns:
+        value = raw.get(column, "")
+        if _CONTROL.search(value):
+            return f"the {column} holds a control character (a line break or similar)"
+        if len(normalize(value)) > MAX_FIELD_CHARS:
+            return f"the {column} is longer than {MAX_FIELD_CHARS} characters"
+    return None
 
 
 class Rejected(str):
@@ -103,36 +160,47 @@ def _cluster_sector(row: dict[str, str]) -> str | Rejected | None:
     return sector
 
 
-def parse(text: str, provinces: list[Province], extra: ExtraParser) -> ParsedCsv:
-    """Checks every line (province, empty name, kind or sector); touches no database."""
+def parse(text: str, provinces: list[Province], extra: ExtraParser, *, max_rows: int | None = None) -> ParsedCsv:
+    """Checks every line (field lengths and controls, province, empty name, kind or sector);
+    touches no database. Raises ``TooManyRows`` or ``UnreadableLine`` for the whole file."""
     parsed = ParsedCsv()
     lookup = _province_lookup(provinces)
-    for line, row in _rows(text):
-        province = row.get("province", "")
-        province_id = lookup.get(province.casefold()) or lookup.get(province)
-        name = row.get("name", "")
-        if province_id is None:
-            parsed.rejected.append((line, f"unknown province {province!r}"))
+    columns = ("province", "name", "kind" if extra is _estate_kind else "sector")
+    for line, raw in _rows(text, max_rows):
+        problem = _field_problem(raw, columns)
+        if problem is not None:
+            parsed.rejected.append((line, problem))
             continue
-        if not name:
-            parsed.rejected.append((line, "the name is empty"))
-            continue
-        value = extra(row)
-        if isinstance(value, Rejected):
-            parsed.rejected.append((line, str(value)))
-            continue
-        parsed.rows.append(PlaceRow(line, province_id, name, value))
+        _check(parsed, lookup, extra, line, {k: normalize(v) for k, v in raw.items()})
     return parsed
 
 
-def parse_estates(text: str, provinces: list[Province]) -> ParsedCsv:
+def _check(parsed: ParsedCsv, lookup: dict[str, int], extra: ExtraParser, line: int, row: dict[str, str]) -> None:
+    """Accepts one normalised record into ``parsed``, or rejects it with the reason."""
+    province = row.get("province", "")
+    province_id = lookup.get(province.casefold()) or lookup.get(province)
+    name = row.get("name", "")
+    if province_id is None:
+        parsed.rejected.append((line, f"unknown province {province!r}"))
+        return
+    if not name:
+        parsed.rejected.append((line, "the name is empty"))
+        return
+    value = extra(row)
+    if isinstance(value, Rejected):
+        parsed.rejected.append((line, str(value)))
+        return
+    parsed.rows.append(PlaceRow(line, province_id, name, value))
+
+
+def parse_estates(text: str, provinces: list[Province], *, max_rows: int | None = None) -> ParsedCsv:
     """(province, name, kind) rows; kind is estate (the default), zone or park."""
-    return parse(text, provinces, _estate_kind)
+    return parse(text, provinces, _estate_kind, max_rows=max_rows)
 
 
-def parse_clusters(text: str, provinces: list[Province]) -> ParsedCsv:
+def parse_clusters(text: str, provinces: list[Province], *, max_rows: int | None = None) -> ParsedCsv:
     """(province, name, sector) rows; sector is an ISIC section letter, or empty."""
-    return parse(text, provinces, _cluster_sector)
+    return parse(text, provinces, _cluster_sector, max_rows=max_rows)
 
 
 async def _write(repo: Repositories, what: str, rows: list[PlaceRow]) -> list[bool]:
@@ -148,21 +216,22 @@ def _record(report: ImportReport, rows: list[PlaceRow], outcomes: list[bool]) ->
 
 
 def _parse_chunks(
-    text: str, provinces: list[Province], what: str, chunk_rows: int,
+    text: str, provinces: list[Province], what: str, chunk_rows: int, max_rows: int | None,
 ) -> tuple[list[bytes], list[tuple[int, str]]]:
     """Parses the file (in the worker process): the accepted rows in pickled chunks of
     ``chunk_rows`` (each unpickled by the bot just before it is written, so none holds the
     bot's GIL for long), and the rejected lines."""
     parser = parse_estates if what == "estates" else parse_clusters
-    parsed = parser(text, provinces)
+    parsed = parser(text, provinces, max_rows=max_rows)
     chunks = [pack(parsed.rows[start:start + chunk_rows]) for start in range(0, len(parsed.rows), chunk_rows)]
     return chunks, parsed.rejected
 
 
-async def _import(db: Database, text: str, what: str, chunk_rows: int) -> ImportReport:
+async def _import(db: Database, text: str, what: str, chunk_rows: int, max_rows: int | None) -> ImportReport:
     async with db.read() as repo:
         provinces = await repo.provinces.all()
-    chunks, rejected = await run_heavy(_parse_chunks, text, provinces, what, chunk_rows)
+    # Refused (``ImportRefused``) here, before the first chunk is written.
+    chunks, rejected = await run_heavy(_parse_chunks, text, provinces, what, chunk_rows, max_rows)
     report = ImportReport(rejected=rejected)
     for blob in chunks:
         chunk: list[PlaceRow] = unpack(blob)
@@ -173,15 +242,19 @@ async def _import(db: Database, text: str, what: str, chunk_rows: int) -> Import
     return report
 
 
-async def import_estates(db: Database, text: str, *, chunk_rows: int = CHUNK_ROWS) -> ImportReport:
+async def import_estates(db: Database, text: str, *, chunk_rows: int = CHUNK_ROWS,
+                         max_rows: int | None = None) -> ImportReport:
     """Adds each (province, name, kind) row that is new; reports what it did with each line.
-    Opens its own transactions: do not call it inside one (see ``add_estates``)."""
-    return await _import(db, text, "estates", chunk_rows)
+    Opens its own transactions: do not call it inside one (see ``add_estates``). A file of
+    more than ``max_rows`` records, or one the CSV reader cannot read, raises ``ImportRefused``
+    and writes nothing."""
+    return await _import(db, text, "estates", chunk_rows, max_rows)
 
 
-async def import_clusters(db: Database, text: str, *, chunk_rows: int = CHUNK_ROWS) -> ImportReport:
+async def import_clusters(db: Database, text: str, *, chunk_rows: int = CHUNK_ROWS,
+                          max_rows: int | None = None) -> ImportReport:
     """Adds each (province, name, sector) row that is new; sector is an ISIC section letter."""
-    return await _import(db, text, "clusters", chunk_rows)
+    return await _import(db, text, "clusters", chunk_rows, max_rows)
 
 
 async def _add(repo: Repositories, text: str, what: str) -> ImportReport:

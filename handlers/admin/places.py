@@ -22,7 +22,8 @@ from bot.domain.text import normalize, number, parse_id
 from bot.i18n import N_, Translator
 from bot.services.access import Role
 from bot.services.places import What
-from bot.services.places_import import ImportReport
+from bot.services.places_import import ImportReport, TooManyRows, UnreadableLine
+from bot.transport.download import FileTooLarge, download_file
 from handlers.common.guard import requires
 from handlers.common.privileged import body_of, int_arg, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
@@ -31,10 +32,8 @@ log = logging.getLogger(__name__)
 
 admin_only = requires(Role.ADMIN)
 
-MAX_CSV_BYTES = 2 * 1024 * 1024
 
-
-def translate_reason(reason: str, t: Translator) -> str:
+def translate_reason(reason: str, t: Translator, lang: str = "fa") -> str:
     """The import's English reasons (bot.services.places_import) in the reader's language."""
     if m := re.fullmatch(r"unknown province (.*)", reason):
         return t("unknown province {name}", name=esc(m.group(1)))
@@ -44,6 +43,11 @@ def translate_reason(reason: str, t: Translator) -> str:
         return t("the kind must be estate, zone or park, not {kind}", kind=esc(m.group(1)))
     if m := re.fullmatch(r"unknown ISIC section (.*)", reason):
         return t("unknown ISIC section {code}", code=esc(m.group(1)))
+    # The column names are the file's own header words, the same in every language.
+    if m := re.fullmatch(r"the (\w+) is longer than (\d+) characters", reason):
+        return t("the {column} is longer than {limit} characters", column=m.group(1), limit=number(int(m.group(2)), lang))
+    if m := re.fullmatch(r"the (\w+) holds a control character .*", reason):
+        return t("the {column} holds a control character (a line break or similar)", column=m.group(1))
     return esc(reason)
 
 
@@ -55,7 +59,7 @@ def describe_report(report: ImportReport, what: str, context: KhoosheContext) ->
                rejected=number(len(report.rejected), lang))]
     for line, why in report.rejected[:50]:
         lines.append(t("line {line}: {reason}", line=number(line, lang, grouping=False),
-                       reason=translate_reason(why, t)))
+                       reason=translate_reason(why, t, lang)))
     if len(report.rejected) > 50:
         lines.append(t("…and {n} more.", n=number(len(report.rejected) - 50, lang)))
     return "\n".join(lines)
@@ -106,7 +110,7 @@ async def _add(update: Update, context: KhoosheContext, what: What) -> None:
     added = await context.services.places.add(user_id_of(update), what, parts[0], parts[1],
                                               parts[2] if len(parts) > 2 else "")
     if added.rejected is not None:
-        await say(update, context, t("Not added: {reason}", reason=translate_reason(added.rejected, t)))
+        await say(update, context, t("Not added: {reason}", reason=translate_reason(added.rejected, t, lang)))
     elif added.skipped:
         await say(update, context, t("«{name}» is already there.", name=esc(added.name)))
     else:
@@ -201,14 +205,32 @@ IMPORT_HELP = N_(
 
 
 async def run_import(update: Update, context: KhoosheContext, file_id: str, size: int | None, what: What) -> None:
-    """Downloads the file, imports it and answers with the report."""
-    t = context.t
-    if size is not None and size > MAX_CSV_BYTES:
-        await say(update, context, t("The file is too large; send at most 2 MB at a time."))
+    """Downloads the file (never more than KHOOSHE_IMPORT_MAX_BYTES of it: the size a message
+    states is optional), imports it and answers with the report."""
+    t, lang = context.t, context.lang
+    places, limit = context.services.places, context.services.settings.import_max_bytes
+    try:
+        if size is not None and size > limit:
+            raise FileTooLarge
+        data = await download_file(context.bot, file_id, limit)
+    except FileTooLarge:
+        await places.import_refused(user_id_of(update), what, f"larger than {limit} bytes")
+        await say(update, context, t(
+            "The file is larger than {megabytes} MB; nothing was imported. Split it into smaller files and send them one by one.",
+            megabytes=number(limit / 2**20, lang, decimals=1)))
         return
-    telegram_file = await context.bot.get_file(file_id)
-    data = bytes(await telegram_file.download_as_bytearray())
-    report = await context.services.places.import_file(user_id_of(update), what, data)
+    try:
+        report = await places.import_file(user_id_of(update), what, data)
+    except TooManyRows as exc:
+        await say(update, context, t(
+            "The file has more than {limit} rows; nothing was imported. Split it into files of at most {limit} rows"
+            " and send them one by one.", limit=number(exc.limit, lang)))
+        return
+    except UnreadableLine as exc:
+        await say(update, context, t(
+            "Line {line} cannot be read as CSV (a stray quote or line break, or a very long field); nothing was"
+            " imported. Fix that line and send the file again.", line=number(exc.line, lang, grouping=False)))
+        return
     if report is None:
         await say(update, context, t("The file is not UTF-8 text. In Excel choose «Save as» → «CSV UTF-8», then send it again."))
         return

@@ -167,6 +167,17 @@ def test_import_non_utf8_file_is_an_error_line(db_path: Path, tmp_path: Path) ->
     assert len(errors) == 1, result.stderr
 
 
+
+def test_import_with_a_line_the_csv_reader_cannot_read_is_an_error_line(db_path: Path, tmp_path: Path) -> None:
+    """A field past the csv module's own limit (128 KiB) stops the reader: the line is named."""
+    csv_file = tmp_path / "huge.csv"
+    csv_file.write_text("province,name,kind\nتهران,شهرک الف,estate\nتهران," + "x" * 200_000 + ",estate\n",
+                        encoding="utf-8")
+    result = run(db_path, "import-estates", str(csv_file))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    assert error_lines(result) == [f"error: {csv_file}: line 3 cannot be read as CSV; nothing was imported"]
+
 # --- rounds ------------------------------------------------------------------------------------
 
 
