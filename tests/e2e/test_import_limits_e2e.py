@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from storage.database import Database
 from bot.emulator import FakeBotApi
+from storage.database import Database
 from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 
 OTHER = 6101

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.bot_process import BotProcess
-from bot.emulator import FakeBotApi
 from tests.support.khooshe import ROOT, seed
 
 # Root writes through any permission bits (CAP_DAC_OVERRIDE); the bot is then started without
