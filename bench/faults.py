@@ -53,7 +53,11 @@ QUESTION = re.compile(r"سؤال ([۰-۹]+) از ([۰-۹]+)")
 REVIEW = "پاسخ‌هایتان را مرور کنید"
 SUBMIT = "✅ ارسال"
 DONE = "تمام ✔️"
-STEP_TIMEOUT = 120.0  # a reply later than this counts as never come (a restart takes seconds, not minutes)
+# How long an owner waits for a reply before trying again (/assess): a reply later than this
+# counts as never come. A restart takes a few seconds; at 3–7 s per request a reply takes up to
+# three round trips (getUpdates, the callback answer, the edit), hence the longer wait there.
+PATIENCE = 30.0
+SLOW_PATIENCE = 60.0
 ADMIN_TIMEOUT = 90.0
 MAX_RECOVERIES = 6  # an owner who got no answer (or an apology) this many times gives up
 THINK = (0.3, 0.8)  # a person's pause between two taps, in seconds (scripted, but under the per-user limit)
@@ -178,8 +182,8 @@ def ticked(label: str) -> Callable[[BotEvent], bool]:
 
 
 class Owner:
-    def __init__(self, user: FakeUser, rng: random.Random) -> None:
-        self.user, self.rng = user, rng
+    def __init__(self, user: FakeUser, rng: random.Random, patience: float) -> None:
+        self.user, self.rng, self.patience = user, rng, patience
         self.run = OwnerRun(user.id)
 
     async def step(self, n: int, action: str, payload: str, expect: Callable[[BotEvent], bool]) -> BotEvent | None:
@@ -198,7 +202,7 @@ class Owner:
         if n:
             self.run.sent.add(n)
         try:
-            event = await user.wait_for(lambda e: expect(e) or is_apology(e), timeout=STEP_TIMEOUT)
+            event = await user.wait_for(lambda e: expect(e) or is_apology(e), timeout=self.patience)
         except AssertionError:
             if n:
                 self.run.no_reply.add(n)
@@ -364,6 +368,8 @@ class PhaseResult:
     seconds: float
     notes: list[str] = field(default_factory=list)
     lost: int = 0
+    lost_unanswered: int = 0  # of which: the reply never came
+    lost_unstored: int = 0  # of which: not (or not rightly) in the database
     apologies: int = 0
 
 
@@ -463,8 +469,10 @@ class Drill:
             await asyncio.sleep(delay)
             return await owner.journey()
 
+        patience = SLOW_PATIENCE if phase.key == "lat-5s" else PATIENCE
         for uid in owners:
-            runs.append(later(Owner(api.user(uid), random.Random(self.rng.random())), self.rng.uniform(0, window / 2)))
+            owner = Owner(api.user(uid), random.Random(self.rng.random()), patience)
+            runs.append(later(owner, self.rng.uniform(0, window / 2)))
         owners_task = asyncio.ensure_future(asyncio.gather(*runs))
         broadcast_id = await admin.send_now(notice, tag, composed)
         if broadcast_id is None:
@@ -532,12 +540,12 @@ def count_lost(results: list[PhaseResult], held: dict[int, tuple[dict[str, str],
         if values:
             modal[qid] = values.most_common(1)[0][0]
     for result in results:
-        lost = 0
         for run in result.owners:
             answers = held[run.uid][0]
             bad = {n for n in run.sent if answers.get(qids[n - 1]) != modal.get(qids[n - 1])}
-            lost += len(bad | run.no_reply)
-        result.lost = lost
+            result.lost += len(bad | run.no_reply)
+            result.lost_unanswered += len(run.no_reply)
+            result.lost_unstored += len(bad)
 
 
 def apologies(api: DrillApi, owners: list[int]) -> int:
@@ -562,6 +570,12 @@ def print_table(results: list[PhaseResult], rate: float) -> None:
           " while the fault was on")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print("\nlost = replies that never came ∪ answers the database does not hold as sent, per phase:")
+    for r in results:
+        submitted = sum(run.submitted for run in r.owners)
+        print(f"  {r.phase.label}: {r.lost_unanswered} unanswered, {r.lost_unstored} not stored;"
+              f" {submitted}/{len(r.owners)} owners submitted; {r.seconds:.0f} s"
+              + "".join(f"; {n}" for n in r.notes))
 
 
 async def run(args: argparse.Namespace) -> None:
