@@ -474,6 +474,7 @@ class Drill:
             owner = Owner(api.user(uid), random.Random(self.rng.random()), patience)
             runs.append(later(owner, self.rng.uniform(0, window / 2)))
         owners_task = asyncio.ensure_future(asyncio.gather(*runs))
+        pressed = time.monotonic()
         broadcast_id = await admin.send_now(notice, tag, composed)
         if broadcast_id is None:
             notes.append("the broadcast was never created")
@@ -492,10 +493,11 @@ class Drill:
         await asyncio.sleep(1.0)  # anything sent twice would show up now
         sends = sorted(t for t, chat, text in api.stored if tag in text and chat != ADMIN_ID)
         in_window = [t for t in sends if t <= window_end]
-        rate = 0.0
         if len(in_window) > 1:
             end = window_end if len(in_window) < len(sends) else in_window[-1]
             rate = (len(in_window) - 1) / max(end - in_window[0], 1e-6)
+        else:  # a very slow phase: what little went out, over the time since «Send now»
+            rate = len(in_window) / (window_end - pressed)
         duplicates = api.duplicates(containing=tag, chats=self.firms)
         if injected:
             notes.append("errors answered during the window: " + ", ".join(f"{k}×{v}" for k, v in sorted(injected.items())))
@@ -565,7 +567,8 @@ def print_table(results: list[PhaseResult], rate: float) -> None:
     for r in results:
         latencies = [x for run in r.owners for x in run.latencies]
         rows.append((r.phase.label, f"{p99(latencies) * 1000:,.0f}", str(r.lost), str(r.apologies),
-                     f"{r.bulk_rate:.1f}", str(r.duplicates), report_cell(r.report)))
+                     f"{r.bulk_rate:.2f}" if r.bulk_rate < 1 else f"{r.bulk_rate:.1f}", str(r.duplicates),
+                     report_cell(r.report)))
     print(f"\nconfigured send rate {rate:g} msg/s; bulk msg/s = broadcast messages stored by the fake per second"
           " while the fault was on")
     for row in rows:
@@ -574,7 +577,8 @@ def print_table(results: list[PhaseResult], rate: float) -> None:
     for r in results:
         submitted = sum(run.submitted for run in r.owners)
         print(f"  {r.phase.label}: {r.lost_unanswered} unanswered, {r.lost_unstored} not stored;"
-              f" {submitted}/{len(r.owners)} owners submitted; {r.seconds:.0f} s"
+              f" {submitted}/{len(r.owners)} owners submitted; {r.bulk_in_window} notices out while the fault"
+              f" was on; {r.seconds:.0f} s"
               + "".join(f"; {n}" for n in r.notes))
 
 
