@@ -11,7 +11,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -146,7 +146,13 @@ class FakeBotApi:
         self.bot_id = bot_id if bot_id is not None else int(token.split(":")[0])
         self.rate_limit = rate_limit
         self.strict_ampersand = strict_ampersand
+        # Fault knobs, all off by default. A 5xx "before" is answered without applying the call;
+        # one "after" applies it (the message is stored) and still answers 502, as a proxy that
+        # loses the response does. getUpdates is spared both. `latency` = (low, high) seconds
+        # added to every request, drawn per request: half before it is applied, half after.
         self.error_rate_5xx = 0.0
+        self.error_rate_5xx_after = 0.0
+        self.latency: tuple[float, float] | None = None
         self.random = random.Random(seed)
         self.calls: list[tuple[str, dict[str, Any], int]] = []
         self.count_429 = 0
@@ -351,6 +357,23 @@ class FakeBotApi:
     def messages(self, chat_id: int, include_deleted: bool = False) -> list[BotMessage]:
         """Bot messages in a chat, oldest first."""
         return [m for m in self.bot_messages.get(chat_id, {}).values() if include_deleted or not m.deleted]
+
+    def duplicates(self, containing: str | None = None, chats: Iterable[int] | None = None) -> int:
+        """Copies beyond the first of the same message (kind, text as sent, file) the bot sent
+        to one chat, over all chats or those in ``chats``; only messages whose text holds
+        ``containing`` if given."""
+        extra = 0
+        wanted = self.bot_messages.keys() if chats is None else set(chats)
+        for chat in (self.bot_messages.get(c, {}) for c in wanted):
+            seen: set[tuple[str, str, str | None]] = set()
+            for msg in chat.values():
+                if containing is not None and containing not in msg.text:
+                    continue
+                key = (msg.kind, msg.history[0]["raw"] if msg.history else msg.raw,
+                       msg.file.file_id if msg.file else None)
+                extra += key in seen
+                seen.add(key)
+        return extra
 
     def message(self, chat_id: int, message_id: int) -> BotMessage:
         """One bot message by id (KeyError if unknown)."""
@@ -564,21 +587,35 @@ class FakeBotApi:
         if handler is None:
             self.calls.append((method, {}, 404))
             return self._respond(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        delay = self.random.uniform(*self.latency) if self.latency else 0.0
+        if delay:
+            await asyncio.sleep(delay / 2)
+        status, body = await self._answer(method, handler, request)
+        if delay:
+            await asyncio.sleep(delay / 2)
+        return self._respond(status, body)
+
+    async def _answer(self, method: str, handler: Callable[[dict[str, Any]], Any],
+                      request: web.Request) -> tuple[int, dict[str, Any]]:
         params: dict[str, Any] = {}
         try:
             params = await self._read_params(request)
             if self._holds and not await self._hold(method.lower(), params):
                 self.calls.append((method, params, 504))
-                return self._respond(504, {"ok": False, "error_code": 504, "description": "Gateway Timeout"})
+                return 504, {"ok": False, "error_code": 504, "description": "Gateway Timeout"}
             self._inject_faults(method.lower())
             result = handler(params)
             if asyncio.iscoroutine(result):
                 result = await result
         except ApiError as exc:
             self.calls.append((method, params, exc.code))
-            return self._respond(exc.code, exc.payload())
+            return exc.code, exc.payload()
+        if (self.error_rate_5xx_after and method.lower() != "getupdates"
+                and self.random.random() < self.error_rate_5xx_after):
+            self.calls.append((method, params, 502))
+            return 502, ApiError(502, "Bad Gateway").payload()
         self.calls.append((method, params, 200))
-        return self._respond(200, {"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:

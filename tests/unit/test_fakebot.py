@@ -134,6 +134,44 @@ async def test_rate_limit_block_and_faults(api, bot):
     assert [s for m, _, s in api.calls if m == "sendMessage"] == [200, 200, 429, 403, 502, 200]
 
 
+async def test_a_5xx_after_acting_stores_the_message_and_still_answers_502(api, bot):
+    api.user(42)
+    api.error_rate_5xx_after = 1.0
+    with pytest.raises(NetworkError):
+        await bot.send_message(42, "stored anyway")
+    api.error_rate_5xx_after = 0.0
+    await bot.send_message(42, "second")
+    assert [m.text for m in api.messages(42)] == ["stored anyway", "second"]
+    assert [s for m, _, s in api.calls if m == "sendMessage"] == [502, 200]
+
+
+async def test_latency_delays_the_answer_and_applies_the_call_half_way(api, bot):
+    api.user(42)
+    api.latency = (1.0, 1.0)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    sending = asyncio.create_task(bot.send_message(42, "slow"))
+    while not api.messages(42):
+        await asyncio.sleep(0.01)
+    stored = loop.time() - began
+    assert not sending.done()  # stored on the server, the answer still on its way back
+    await sending
+    assert stored >= 0.5 and loop.time() - began >= 1.0
+
+
+async def test_duplicates_counts_the_same_message_sent_twice_to_one_chat(api, bot):
+    api.user(42)
+    api.user(43)
+    for chat, text in [(42, "notice A"), (42, "notice A"), (42, "notice A"), (42, "other"), (43, "notice A")]:
+        await bot.send_message(chat, text)
+    sent = await bot.send_message(43, "notice B")
+    await bot.send_message(43, "notice B")
+    await bot.edit_message_text("edited", chat_id=43, message_id=sent.message_id)  # counted as first sent
+    assert api.duplicates() == 3
+    assert api.duplicates(containing="notice A") == 2
+    assert api.duplicates(chats=[43]) == 1
+
+
 async def test_hang_next_holds_a_call_then_answers_it_or_never_does(api, bot):
     api.user(42)
     api.user(43)
