@@ -5,7 +5,7 @@ phase at a time, the Bot API faults a real deployment meets, and a table of what
     .venv/bin/python -m bench.faults --quick    # 20 owners per phase, 300 firms, short phases (≈ 4 min)
 
 Khooshe runs as ``python -m bot`` (a child process, restarted after each kill) against
-``tests.support.fakebot.FakeBotApi`` over real HTTP on 127.0.0.1; the fake server and every
+``bot.emulator.FakeBotApi`` over real HTTP on 127.0.0.1; the fake server and every
 simulated person live in this process. Each phase: the admin composes a broadcast to all firms
 (``/broadcast`` → All firms → the notice), the fault is switched on, the admin presses «Send now»
 and that phase's owners (pre-registered firms) do ``/assess``, the whole questionnaire and submit;
@@ -39,12 +39,12 @@ if str(ROOT) not in sys.path:
 
 from bench.broadcast_drill import prepare  # noqa: E402
 from bot.domain.questionnaire.loader import load_questionnaire  # noqa: E402
+from bot.emulator import BotEvent, FakeBotApi, FakeUser  # noqa: E402
+from bot.emulator.server import BotMessage  # noqa: E402
 from bot.i18n import translator  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.database import Database  # noqa: E402
 from tests.support.bot_process import BotProcess  # noqa: E402
-from tests.support.fakebot import BotEvent, FakeBotApi, FakeUser  # noqa: E402
-from tests.support.fakebot.server import BotMessage  # noqa: E402
 from tests.support.journeys import MANUFACTURER_ANSWERS, TOTAL_QUESTIONS  # noqa: E402
 from tests.support.khooshe import ADMIN_ID  # noqa: E402
 
