@@ -168,7 +168,8 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         assessment_state=assessment.state_of,
     )
     processor = PerUserUpdateProcessor(settings.max_concurrent_updates)
-    requests = transport.requests(settings.http, settings.max_concurrent_updates + 4)
+    # Replies and bulk sends each get their connections, so neither waits for the other's.
+    requests = transport.requests(settings.http, settings.max_concurrent_updates + settings.send_concurrency + 4)
     bot = KhoosheBot(
         settings.token.get_secret_value(), base_url=settings.api_url, base_file_url=settings.file_url,
         platform=settings.messenger,
@@ -198,7 +199,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     processor.on_throttled = slow_down
     services.worker = DeliveryWorker(
         bot=app.bot, db=db, pacer=pacer, clock=services.clock, quiet=quiet,
-        unreachable=services.unreachable,
+        unreachable=services.unreachable, concurrency=settings.send_concurrency,
     )
     services.worker.preparers.update(publishing.preparers(db))
     services.worker.preparers.update(broadcasts.preparers(db))

@@ -98,6 +98,9 @@ def report_text(b: Broadcast, tally: Tally, lang: str, *, cancelled: bool) -> st
         t("Blocked the bot: {n}", n=number(tally.blocked, lang)),
         t("Failed: {n}", n=number(tally.failed, lang)),
     ]
+    if tally.uncertain:
+        # The Bot API failed after receiving these: they may have arrived, so they are not resent.
+        lines.append(t("Uncertain (may have arrived, not sent again): {n}", n=number(tally.uncertain, lang)))
     if tally.cancelled:
         lines.append(t("Not sent (cancelled): {n}", n=number(tally.cancelled, lang)))
     return "\n".join(lines)

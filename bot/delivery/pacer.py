@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +19,8 @@ SEND_METHODS = frozenset({
 })
 # Interactive replies may borrow at most this much of the bulk budget ahead of time.
 MAX_BORROW_SECONDS = 1.0
+# How late a wake-up may be and still count as on time (asyncio's usual oversleep).
+OVERSLEEP_CREDIT = 0.002
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -27,25 +29,44 @@ def retry_seconds(exc: RetryAfter) -> float:
 
 
 class Pacer:
-    """Hands out send slots ``1 / rate`` seconds apart."""
+    """Hands out send slots ``1 / rate`` seconds apart to every sender sharing it.
 
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    The delivery worker's concurrent sends all wait here, one at a time, so however many are in
+    flight the bulk messages as a whole leave at ``rate``; a slow Bot API only lengthens each
+    send, not the spacing of their starts. ``clock`` and ``sleep`` are injectable so tests can
+    drive it without real time passing.
+    """
+
+    def __init__(
+        self, rate: float, *, clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval = 1.0 / rate
         self._clock = clock
+        self._sleep = sleep
         self._next = 0.0
+        self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
         """Waits for the next free slot (bulk messages)."""
         async with self._lock:
-            now = self._clock()
-            slot = max(self._next, now)
-            if slot > now:
-                await asyncio.sleep(slot - now)
+            while True:
+                now = self._clock()
+                slot = max(self._next, self._paused_until, now)
+                if slot <= now:
+                    break
+                await self._sleep(slot - now)
+                # A 429 that came while this one slept (another send's) holds it too: the server
+                # asked for silence, and a slot handed out before that is no licence to break it.
+                if self._paused_until <= slot:
+                    break
             # The next slot follows this one, not the moment the sleep returned: asyncio oversleeps
             # by a millisecond or so, which would otherwise be lost on every message (~3% at 29/s).
-            # A send that was late to begin with (slot = now) still gets no credit.
-            self._next = max(self._next, slot) + self.interval
+            # A wake-up later than that (a busy loop) moves the next slot too, or the send after
+            # it would follow at once and two would reach the server as one burst.
+            granted = self._clock()
+            self._next = max(self._next, slot, granted - OVERSLEEP_CREDIT) + self.interval
 
     def note(self) -> None:
         """Records a message sent outside the pacer (an interactive reply); never waits."""
@@ -53,8 +74,11 @@ class Pacer:
         self._next = min(max(self._next, now) + self.interval, now + MAX_BORROW_SECONDS)
 
     def pause(self, seconds: float) -> None:
-        """Holds every bulk send for ``seconds`` (the server asked us to wait)."""
-        self._next = max(self._next, self._clock() + seconds)
+        """Holds every bulk send for ``seconds`` (the server asked us to wait), including one
+        already waiting for its slot."""
+        until = self._clock() + seconds
+        self._paused_until = max(self._paused_until, until)
+        self._next = max(self._next, until)
 
 
 class InteractiveRateLimiter(BaseRateLimiter[dict[str, Any]]):

@@ -1,11 +1,22 @@
-"""Sends the outbox, one message at a time at the pacer's rate, surviving crashes.
+"""Sends the outbox: a few messages in flight at once, all paced together at the pacer's rate,
+surviving crashes.
+
+Several sends run side by side (``concurrency``) so a slow Bot API lengthens each send but not
+the rate: at 300 ms a round trip, one send at a time could not exceed ~3 messages a second.
+They share one pacer, so the bulk messages as a whole still leave at ``KHOOSHE_SEND_RATE``, and
+a 429 holds them all. One chat never has two messages in flight (the claim skips it), so a
+firm's messages arrive in the order they were queued.
 
 A row is committed as 'sending' just before its HTTP call and as 'sent' (with the message id)
-just after.  A SIGKILL between the two leaves one row 'sending'; on start-up it is sent again.
-So a kill can cause at most one duplicate message and never a lost one.
+just after.  A SIGKILL between the two leaves the rows in flight 'sending'; on start-up they are
+sent again. So a kill can cause at most one duplicate per message on the wire and never a lost one.
 
-``stop()`` is the clean way out: the worker takes no new row, lets a send already on the wire
-finish (its row ends 'sent'), and gives back a row it had claimed but not yet sent.  If the send
+A failure after the request went out (a 5xx answer, a time-out waiting for it) may mean the
+message was delivered: the row becomes 'uncertain', is counted in its broadcast's report, and is
+never sent again. A failure before anything was sent (no connection could be opened) is retried.
+
+``stop()`` is the clean way out: the worker takes no new row, lets the sends already on the wire
+finish (their rows end 'sent'), and gives back rows it had claimed but not yet sent.  If a send
 hangs past the deadline it is cancelled and its row is given back too, so nothing is left
 'sending' and the next start sends it (once, unless the server had in fact received it).
 """
@@ -28,6 +39,7 @@ from bot.clock import Clock
 from bot.delivery.pacer import Pacer, retry_seconds
 from bot.delivery.prepared import Prepared, Preparer
 from bot.domain.quiet_hours import QuietHours
+from bot.transport.failures import never_sent
 from storage.database import Database
 from storage.repositories.outbox import OutboxRow
 
@@ -39,6 +51,7 @@ IDLE_POLL_SECONDS = 5.0
 # How long stop() waits for a send on the wire by default, and then for a cancelled row's give-back.
 STOP_SECONDS = 3.5
 GIVE_BACK_SECONDS = 0.5
+PREPARE_AT_ONCE = 2
 
 
 def markup(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
@@ -65,20 +78,30 @@ class Flight:
     accepted: Message | None = None
 
 
+@dataclass
+class Lane:
+    """One of the worker's concurrent senders, and the row it has in hand (None while idle)."""
+
+    flight: Flight | None = None
+
+
 class DeliveryWorker:
-    """The background task that drains the outbox."""
+    """The background tasks that drain the outbox: ``concurrency`` lanes, one send each."""
 
     def __init__(
         self, *, bot: ExtBot[dict[str, Any]], db: Database, pacer: Pacer, clock: Clock, quiet: QuietHours,
-        unreachable: set[int],
+        unreachable: set[int], concurrency: int = 1,
     ) -> None:
         self.bot, self.db, self.pacer, self.clock, self.quiet = bot, db, pacer, clock, quiet
         self.unreachable = unreachable
+        self.concurrency = max(1, concurrency)
         self.preparers: dict[str, Preparer] = {"text": prepare_text}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # Preparing (a chart is drawn in a thread) takes CPU the event loop needs to start each send
+        # on time; a few at once keep the lanes fed without starving it.
+        self._preparing = asyncio.Semaphore(PREPARE_AT_ONCE)
+        self._lanes: dict[asyncio.Task[None], Lane] = {}
         self._stopping = False
-        self._flight: Flight | None = None  # the background task's row in hand
         self.sent = 0
 
     def stopping(self) -> bool:
@@ -95,43 +118,50 @@ class DeliveryWorker:
             recovered = await repo.outbox.recover_in_flight()
         if recovered:
             log.warning("resending %s message(s) that were in flight when the bot stopped", recovered)
-        self._task = asyncio.create_task(self._run(), name="khooshe-delivery")
+        for n in range(self.concurrency):
+            lane = Lane()
+            self._lanes[asyncio.create_task(self._run(lane), name=f"khooshe-delivery-{n + 1}")] = lane
 
     async def stop(self, timeout: float | None = None) -> None:
-        """Takes no new row and lets a send already on the wire finish for up to ``timeout``
+        """Takes no new row and lets the sends already on the wire finish for up to ``timeout``
         seconds; a row claimed but not yet sent, or whose send is still hanging then, is put
         back in the queue ('pending'), so nothing is left 'sending'."""
         timeout = STOP_SECONDS if timeout is None else max(timeout, 0.0)
-        task, self._task = self._task, None
-        if task is None:
+        lanes, self._lanes = self._lanes, {}
+        if not lanes:
             return
         self._stopping = True
         self._wake.set()
-        if self._flight is None or not self._flight.must_finish:
-            task.cancel()  # idle, preparing or waiting for the pacer: nothing has gone out
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if not done:
-            log.warning("the message being sent did not finish within %.1f s; cancelling it", timeout)
-            task.cancel()
-            done, _ = await asyncio.wait({task}, timeout=GIVE_BACK_SECONDS)
-            if not done:
-                log.error("the delivery worker did not stop; its row is resent on the next start")
+        for task, lane in lanes.items():
+            if lane.flight is None or not lane.flight.must_finish:
+                task.cancel()  # idle, preparing or waiting for the pacer: nothing has gone out
+        _, hanging = await asyncio.wait(lanes, timeout=timeout)
+        if hanging:
+            log.warning("%s message(s) being sent did not finish within %.1f s; cancelling them",
+                        len(hanging), timeout)
+            for task in hanging:
+                task.cancel()
+            _, hanging = await asyncio.wait(hanging, timeout=GIVE_BACK_SECONDS)
+            if hanging:
+                log.error("the delivery worker did not stop; its rows are resent on the next start")
                 return
-        if not task.cancelled() and task.exception() is not None:
-            log.error("delivery worker failed while stopping", exc_info=task.exception())
+        for task in lanes:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("delivery worker failed while stopping", exc_info=task.exception())
 
-    async def _run(self) -> None:
+    async def _run(self, lane: Lane) -> None:
         while not self._stopping:
             try:
-                self._flight = Flight()
-                sent = await self.send_one(self._flight)
-                self._flight = None
+                lane.flight = Flight()
+                sent = await self.send_one(lane.flight)
+                lane.flight = None
                 if not sent:
                     await self._idle()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("delivery worker error; continuing")
+                lane.flight = None
                 await asyncio.sleep(1)
 
     async def _idle(self) -> None:
@@ -186,7 +216,8 @@ class DeliveryWorker:
             await self._finish(row, "unreachable", "the user has blocked the bot")
             return
         preparer = self.preparers.get(row.payload.get("type", "text"))
-        prepared = await preparer(row) if preparer else None
+        async with self._preparing:
+            prepared = await preparer(row) if preparer else None
         if prepared is None:
             await self._finish(row, "cancelled", "nothing to send any more")
             return
@@ -210,7 +241,12 @@ class DeliveryWorker:
             log.error("outbox %s (%s) rejected: %s", row.id, row.kind, exc)
             await self._finish(row, "failed", str(exc))
         except (TimedOut, NetworkError) as exc:
-            if row.attempts >= MAX_ATTEMPTS:
+            if not never_sent(exc):
+                # The server may have delivered it and lost only the answer: sending it again could
+                # give the firm a second copy, so it is reported as uncertain instead.
+                log.warning("outbox %s (%s) uncertain, not resent: %s", row.id, row.kind, exc or type(exc).__name__)
+                await self._finish(row, "uncertain", str(exc) or type(exc).__name__)
+            elif row.attempts >= MAX_ATTEMPTS:
                 await self._finish(row, "failed", str(exc))
             else:
                 backoff = timedelta(seconds=BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1))

@@ -41,6 +41,8 @@ class Tally:
     failed: int = 0
     cancelled: int = 0
     remaining: int = 0
+    # The send failed after the request went out: perhaps delivered, never sent again.
+    uncertain: int = 0
 
     @classmethod
     def of(cls, counts: dict[str, int]) -> Tally:
@@ -48,11 +50,12 @@ class Tally:
             delivered=counts.get("sent", 0), blocked=counts.get("unreachable", 0),
             failed=counts.get("failed", 0), cancelled=counts.get("cancelled", 0),
             remaining=counts.get("pending", 0) + counts.get("sending", 0),
+            uncertain=counts.get("uncertain", 0),
         )
 
     @property
     def total(self) -> int:
-        return self.delivered + self.blocked + self.failed + self.cancelled + self.remaining
+        return self.delivered + self.blocked + self.failed + self.cancelled + self.remaining + self.uncertain
 
 
 class BroadcastRunner(Protocol):

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict
 
 from storage.repositories.base import Repository, stamp
 
-Status = Literal["pending", "sending", "sent", "failed", "unreachable", "cancelled"]
+# uncertain: the send failed after the request had gone out (a 5xx, a time-out waiting for the
+# answer); it may have reached the user, so it is never sent again.
+Status = Literal["pending", "sending", "sent", "failed", "unreachable", "cancelled", "uncertain"]
 
 
 class OutboxRow(BaseModel):
@@ -72,10 +74,13 @@ class OutboxRepository(Repository):
         return self.conn.total_changes - before
 
     async def claim_next(self, now: datetime) -> OutboxRow | None:
-        """Marks the oldest due message as being sent and returns it."""
+        """Marks the oldest due message as being sent and returns it, skipping chats that have a
+        message being sent already: with several sends in flight, one chat's messages still go
+        out one after the other, in order."""
         row = await self._one(
             f"UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ("
             " SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
+            " AND chat_id NOT IN (SELECT chat_id FROM outbox WHERE status = 'sending')"
             f" ORDER BY not_before, id LIMIT 1) RETURNING {_COLUMNS}",
             (stamp(now),),
         )
@@ -114,7 +119,7 @@ class OutboxRepository(Repository):
 
     async def recover_in_flight(self) -> int:
         """After a crash, a message marked 'sending' may or may not have gone out; it is sent
-        again (at most one duplicate per crash, as one message is in flight at a time)."""
+        again (at most one duplicate per message that was on the wire when the process died)."""
         before = self.conn.total_changes
         await self._write("UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
         return self.conn.total_changes - before
