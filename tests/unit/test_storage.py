@@ -43,6 +43,31 @@ async def test_connect_creates_the_file_and_applies_every_migration(db: Database
     assert rows[0] == (1, "0001_initial.sql")
 
 
+async def test_an_outbox_queued_before_the_uncertain_status_keeps_its_rows_and_takes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shutil
+
+    import storage.database
+
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for version, path in migration_files():
+        if version < 8:
+            shutil.copy(path, older / path.name)
+    monkeypatch.setattr(storage.database, "MIGRATIONS_DIR", older)
+    async with Database(tmp_path / "khooshe.db") as old, old.transaction() as repo:
+        await repo.outbox.add(kind="text", dedupe_key="k:1", chat_id=7, payload={"text": "queued"},
+                              not_before=TEST_NOW)
+    monkeypatch.undo()
+    async with Database(tmp_path / "khooshe.db") as db, db.transaction() as repo:
+        row = await repo.outbox.by_key("k:1")
+        assert row is not None
+        await repo.outbox.finish(row.id, status="uncertain", error="502 after sending")
+        rows = [(r.dedupe_key, r.payload, r.status) for r in await repo.outbox.all()]
+    assert rows == [("k:1", {"text": "queued"}, "uncertain")]
+
+
 async def test_reconnecting_applies_nothing_twice(db: Database, tmp_path: Path) -> None:
     async with db.transaction() as repo:
         await repo.users.ensure(user_id=1, language="fa", first_name="علی")
