@@ -194,6 +194,7 @@ class BotProcess:
 async def run_drill(
     folder: Path, *, firms: int, rate: float, kills: int, seed: int = 1, blocked_share: float = 0.02,
     error_rate: float = 0.01, rate_limit: int | None = None, verbose: bool = False,
+    latency: tuple[float, float] | None = None,
 ) -> DrillResult:
     """Runs one broadcast to ``firms`` firms; see the module docstring."""
     rng = random.Random(seed)
@@ -202,6 +203,7 @@ async def run_drill(
     limit = rate_limit or max(30, round(rate * 30 / 29))
     async with DrillApi(rate_limit=limit, seed=seed) as api:
         api.send_error_rate = error_rate
+        api.latency = latency  # seconds per request (every method), drawn per request
         api.user(ADMIN_ID, "Admin", language_code="en")
         for uid in owners:
             api.user(uid)

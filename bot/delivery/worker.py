@@ -244,8 +244,9 @@ class DeliveryWorker:
             if not never_sent(exc):
                 # The server may have delivered it and lost only the answer: sending it again could
                 # give the firm a second copy, so it is reported as uncertain instead.
-                log.warning("outbox %s (%s) uncertain, not resent: %s", row.id, row.kind, exc or type(exc).__name__)
-                await self._finish(row, "uncertain", str(exc) or type(exc).__name__)
+                error = str(exc) or type(exc).__name__
+                log.warning("outbox %s (%s) uncertain, not resent: %s", row.id, row.kind, error)
+                await self._finish(row, "uncertain", error)
             elif row.attempts >= MAX_ATTEMPTS:
                 await self._finish(row, "failed", str(exc))
             else:
