@@ -103,8 +103,8 @@ class Settings(OperatorSettings):
     max_concurrent_updates: int = 16
     # Bulk messages per second; Telegram allows about 30 overall, interactive replies share it.
     send_rate: float = 29.0
-    # Bulk sends in flight at once, all within send_rate: enough that a slow Bot API (300 ms a
-    # round trip needs ~9 at 29/s) does not lower the rate.
+    # Bulk sends in flight at most, all within send_rate: enough that a slow Bot API (300 ms a
+    # round trip needs ~9 at 29/s) does not lower the rate; fewer go when the API is fast.
     send_concurrency: int = Field(default=16, ge=1, le=100)
     # One user's updates: this many at once, then this many per second; the rest are dropped
     # (with one "slow down" notice), so one flooding user cannot slow everyone else.

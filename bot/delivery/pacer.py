@@ -19,8 +19,6 @@ SEND_METHODS = frozenset({
 })
 # Interactive replies may borrow at most this much of the bulk budget ahead of time.
 MAX_BORROW_SECONDS = 1.0
-# How late a wake-up may be and still count as on time (asyncio's usual oversleep).
-OVERSLEEP_CREDIT = 0.002
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -63,10 +61,8 @@ class Pacer:
                     break
             # The next slot follows this one, not the moment the sleep returned: asyncio oversleeps
             # by a millisecond or so, which would otherwise be lost on every message (~3% at 29/s).
-            # A wake-up later than that (a busy loop) moves the next slot too, or the send after
-            # it would follow at once and two would reach the server as one burst.
-            granted = self._clock()
-            self._next = max(self._next, slot, granted - OVERSLEEP_CREDIT) + self.interval
+            # A send that was late to begin with (slot = now) still gets no credit.
+            self._next = max(self._next, slot) + self.interval
 
     def note(self) -> None:
         """Records a message sent outside the pacer (an interactive reply); never waits."""

@@ -1,10 +1,11 @@
 """Sends the outbox: a few messages in flight at once, all paced together at the pacer's rate,
 surviving crashes.
 
-Several sends run side by side (``concurrency``) so a slow Bot API lengthens each send but not
-the rate: at 300 ms a round trip, one send at a time could not exceed ~3 messages a second.
+Several sends run side by side (up to ``concurrency``) so a slow Bot API lengthens each send but
+not the rate: at 300 ms a round trip, one send at a time could not exceed ~3 messages a second.
 They share one pacer, so the bulk messages as a whole still leave at ``KHOOSHE_SEND_RATE``, and
-a 429 holds them all. One chat never has two messages in flight (the claim skips it), so a
+a 429 holds them all; and only as many are on the wire as the measured round trip needs
+(``FlightLimit``), so on a fast API it is one at a time, as before. One chat never has two messages in flight (the claim skips it), so a
 firm's messages arrive in the order they were queued.
 
 A row is committed as 'sending' just before its HTTP call and as 'sent' (with the message id)
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -36,6 +38,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import ExtBot
 
 from bot.clock import Clock
+from bot.delivery.flights import FlightLimit
 from bot.delivery.pacer import Pacer, retry_seconds
 from bot.delivery.prepared import Prepared, Preparer
 from bot.domain.quiet_hours import QuietHours
@@ -95,6 +98,7 @@ class DeliveryWorker:
         self.bot, self.db, self.pacer, self.clock, self.quiet = bot, db, pacer, clock, quiet
         self.unreachable = unreachable
         self.concurrency = max(1, concurrency)
+        self.flights = FlightLimit(1.0 / pacer.interval, self.concurrency, clock=time.monotonic)
         self.preparers: dict[str, Preparer] = {"text": prepare_text}
         self._wake = asyncio.Event()
         # Preparing (a chart is drawn in a thread) takes CPU the event loop needs to start each send
@@ -221,13 +225,15 @@ class DeliveryWorker:
         if prepared is None:
             await self._finish(row, "cancelled", "nothing to send any more")
             return
-        await self.pacer.acquire()
-        if self.stopping():  # stop() came while waiting for the slot: leave it for the next start
-            await self._give_back(row, "stopped before sending")
-            return
-        flight.must_finish = True
         try:
-            message = await self._call(row.chat_id, prepared)
+            async with self.flights.flight() as departing:
+                await self.pacer.acquire()
+                if self.stopping():  # stop() came while waiting for the slot: leave it for the next start
+                    await self._give_back(row, "stopped before sending")
+                    return
+                flight.must_finish = True
+                departing()
+                message = await self._call(row.chat_id, prepared)
         except RetryAfter as exc:
             seconds = retry_seconds(exc)
             self.pacer.pause(seconds)
