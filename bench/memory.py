@@ -54,6 +54,26 @@ def rss_mb(bot: BotProcess) -> tuple[float, float]:
     return own / 2**20, tree / 2**20
 
 
+def breakdown(bot: BotProcess) -> str:
+    """Where the bot process's RSS is: the allocator's heap and anonymous maps (Python objects,
+    SQLite's caches), the code of Python and its extensions, other mapped files."""
+    kinds = {"heap+anon": 0, "code (.so)": 0, "other files": 0}
+    kind = "heap+anon"
+    try:
+        with open(f"/proc/{bot.ps.pid}/smaps", encoding="utf-8") as smaps:
+            for line in smaps:
+                fields = line.split()
+                if fields and "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
+                    path = fields[5] if len(fields) > 5 else ""
+                    kind = ("heap+anon" if not path or path.startswith("[")
+                            else "code (.so)" if ".so" in path else "other files")
+                elif fields and fields[0] == "Rss:":
+                    kinds[kind] += int(fields[1])
+    except OSError:
+        return "(no /proc smaps)"
+    return ", ".join(f"{name} {kib / 1024:.1f}" for name, kib in kinds.items())
+
+
 async def quiet(api: Any, seconds: float = 2.0) -> None:
     """Waits until the fake server has had no request for a moment (besides the long poll)."""
     last = -1
@@ -117,11 +137,13 @@ async def run(args: argparse.Namespace) -> None:
             extra["KHOOSHE_RESIDENT_USERS"] = str(args.resident_users)
         bot = BotProcess("khooshe", [sys.executable, "-m", "bot"], child_env(extra), tmp / "khooshe.log")
         rows: list[tuple[str, float, float, float]] = []
+        where: list[str] = []
         try:
             await wait_until_polling(api, bot)
             await asyncio.sleep(2.0)
             own, tree = rss_mb(bot)
             rows.append(("idle, polling", own, tree, 0.0))
+            where.append(breakdown(bot))
             print(f"idle: RSS {own:.1f} MB", file=sys.stderr, flush=True)
             done = 0
             for target in checkpoints:
@@ -131,6 +153,7 @@ async def run(args: argparse.Namespace) -> None:
                 await quiet(api)
                 own, tree = rss_mb(bot)
                 rows.append((f"after {target:,} users", own, tree, rate))
+                where.append(breakdown(bot))
                 print(f"{target:,} users, {rate:.0f} users/s: RSS {own:.1f} MB", file=sys.stderr, flush=True)
         finally:
             bot.stop()
@@ -140,9 +163,10 @@ async def run(args: argparse.Namespace) -> None:
     print()
     print(f"journey: {args.journey}; concurrency {args.concurrency}; KHOOSHE_RESIDENT_USERS "
           f"{args.resident_users if args.resident_users is not None else 'default'}")
-    print(f"{'':<22} {'RSS MB':>8} {'tree MB':>8} {'users/s':>8}")
-    for label, own, tree, rate in rows:
-        print(f"{label:<22} {own:>8.1f} {tree:>8.1f} {rate or '':>8.{0}f}" if rate else f"{label:<22} {own:>8.1f} {tree:>8.1f}")
+    print(f"{'':<22} {'RSS MB':>8} {'tree MB':>8} {'users/s':>8}   of the RSS, MB")
+    for (label, own, tree, rate), parts in zip(rows, where, strict=True):
+        speed = f"{rate:>8.0f}" if rate else f"{'':>8}"
+        print(f"{label:<22} {own:>8.1f} {tree:>8.1f} {speed}   {parts}")
     print(f"peak RSS (process tree, sampled every 50 ms): {bot.peak_rss / 2**20:.1f} MB")
     if errors:
         print(f"the bot's log has {len(errors)} ERROR lines, e.g.:\n" + "\n".join(errors[:3]))
