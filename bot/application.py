@@ -28,6 +28,7 @@ from bot.i18n import LANGUAGES, N_, translator
 from bot.intake.inbox import Intake
 from bot.persistence import DerivedConversationPersistence
 from bot.platform.bot import KhoosheBot, UnsupportedMethod
+from bot.resident import ResidentUsers
 from bot.services import offload, publishing
 from bot.services.assessment import AssessmentService
 from bot.services.broadcasts import BroadcastService
@@ -71,10 +72,51 @@ COMMAND_DESCRIPTIONS = {
 }
 
 
+class KhoosheApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application, holding per-user state for the resident users only (``bot.resident``)."""
+
+    resident: ResidentUsers | None = None
+
+    def _mark_for_persistence_update(self, *, update: object | None = None, job: Any = None) -> None:
+        """Nothing: PTB collects here the ids of users and chats whose data it should persist,
+        and empties those sets only when it persists such data, which Khooshe never does
+        (``bot.persistence``); left alone they would hold every id ever seen."""
+
+    async def welcome(self, user_id: int) -> None:
+        """Makes the user resident; one who was not gets their conversation positions back
+        from the database before any conversation looks at the update."""
+        if self.resident is None or self.resident.touch(user_id):
+            return
+        if not isinstance(self.persistence, DerivedConversationPersistence):
+            return
+        states = await self.persistence.recall(user_id)
+        key = (user_id, user_id)  # private chats only: the chat is the user
+        for name, state in states.items():
+            conversation = self._conversation_handler_conversations.get(name)
+            if conversation is not None and key not in conversation:
+                # Read from where it is stored: nothing to write back.
+                conversation.update_no_track({key: state})
+
+    def forget(self, user_id: int) -> None:
+        """Drops what PTB holds for a user no longer resident. Their conversation positions are
+        in the database; ``user_data`` holding a flow that waits for a button (a broadcast being
+        composed, a confirmation) is kept, as it is kept nowhere else."""
+        data = self._user_data.get(user_id)
+        if data is not None and data == UserData():
+            del self._user_data[user_id]
+        self._chat_data.pop(user_id, None)
+        for conversation in self._conversation_handler_conversations.values():
+            conversation.pop((user_id, user_id), None)
+
+
 async def remember_user(update: Update, context: KhoosheContext) -> None:
-    """Records a user on first contact so their language is known without a query later."""
+    """Records a user on first contact so their language is known without a query later, and
+    brings back the state of one who was forgotten among the resident users."""
     user = update.effective_user
     if user is not None:
+        app = context.application
+        if isinstance(app, KhoosheApplication):
+            await app.welcome(user.id)
         await context.services.users.seen(user.id, language_code=user.language_code, first_name=user.first_name)
 
 
@@ -180,6 +222,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     )
     app = (
         ApplicationBuilder()
+        .application_class(KhoosheApplication)
         .bot(bot)
         # PTB types bot_data as a class it calls; a factory returning the one Services works the same.
         .context_types(ContextTypes(context=KhoosheContext, user_data=UserData, bot_data=lambda: services))  # type: ignore[call-overload]
@@ -189,9 +232,15 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         .updater(None)
         .build()
     )
+    assert isinstance(app, KhoosheApplication)
     services.intake = Intake(app, db, clock, api_url=settings.api_url, poll_timeout=settings.poll_timeout)
     processor.on_handled = services.intake.handled
-    processor.throttle = UserThrottle(rate=settings.user_rate, burst=settings.user_burst)
+    processor.throttle = UserThrottle(rate=settings.user_rate, burst=settings.user_burst,
+                                      max_users=settings.resident_users)
+    resident = ResidentUsers(settings.resident_users, busy=processor.busy)
+    resident.on_forget.append(app.forget)
+    resident.on_forget.append(lambda user_id: services.languages.pop(user_id, None))
+    app.resident = services.resident = resident
 
     def slow_down(update: object) -> None:
         app.create_task(flood.tell_to_slow_down(app.bot, services, update))
@@ -209,7 +258,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     services.broadcasting.runner = services.broadcasts
     services.alerts = OperatorAlerts(app.bot, settings.operators, services.languages)
     register_handlers(app)
-    # The builder's chain forgets the context types it was given; they are the ones above.
+    # The builder's chain forgets the context types and the class it was given; they are the ones above.
     return cast(KhoosheApp, app)
 
 

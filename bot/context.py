@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.domain.quiet_hours import QuietHours
     from bot.intake.inbox import Intake
     from bot.intake.webhook import WebhookReceiver
+    from bot.resident import ResidentUsers
     from bot.services.assessment import AssessmentService
     from bot.services.broadcasts import BroadcastService
     from bot.services.invitations import InvitationService
@@ -73,6 +74,8 @@ class Services:
     blocked: set[int] = field(default_factory=set)
     # Blocked users who have had that one notice since start-up.
     blocked_noticed: set[int] = field(default_factory=set)
+    # The users whose state is held in memory (bot.resident); set by ``build_application``.
+    resident: ResidentUsers | None = None
     # Group chats already told that Khooshe works in private chats only.
     told_groups: set[int] = field(default_factory=set)
 

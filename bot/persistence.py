@@ -2,8 +2,12 @@
 
 python-telegram-bot writes conversation states on an interval, which a SIGKILL can beat.
 Khooshe instead commits the position together with the answer that moved it (the registration
-draft's step, the submission's cursor), so the states are *derived* here on start-up and the
+draft's step, the submission's cursor), so the states are *derived* from the database and the
 interval flush has nothing to add.
+
+They are derived one user at a time (``recall``), when the user writes after a start or after
+being forgotten among the resident users (``bot.resident``): memory holds the positions of the
+users seen lately, not of every conversation ever left half-way.
 """
 
 from __future__ import annotations
@@ -28,21 +32,29 @@ class DerivedConversationPersistence(BasePersistence[UserData, dict[Any, Any], A
             store_data=PersistenceInput(
                 bot_data=False, chat_data=False, user_data=False, callback_data=False
             ),
-            update_interval=3600,
+            # Nothing is written on the interval, but PTB remembers every conversation key
+            # written since the last flush: a short interval keeps that set small.
+            update_interval=60,
         )
         self._db = db
         self._registration_state = registration_state
         self._assessment_state = assessment_state
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        async with self._db.read() as repo:
-            if name == REGISTRATION:
-                steps = await repo.drafts.active_steps()
-                return {(uid, uid): self._registration_state(step) for uid, step in steps.items()}
-            if name == ASSESSMENT:
-                cursors = await repo.submissions.active_cursors()
-                return {(uid, uid): self._assessment_state(c) for uid, c in cursors.items()}
+        """Nothing up front: each user's position is recalled on their first update."""
         return {}
+
+    async def recall(self, user_id: int) -> dict[str, object]:
+        """The user's position in each conversation they are in the middle of, by name."""
+        states: dict[str, object] = {}
+        async with self._db.read() as repo:
+            steps = await repo.drafts.active_steps(user_id)
+            cursors = await repo.submissions.active_cursors(user_id)
+        if user_id in steps:
+            states[REGISTRATION] = self._registration_state(steps[user_id])
+        if user_id in cursors:
+            states[ASSESSMENT] = self._assessment_state(cursors[user_id])
+        return states
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None

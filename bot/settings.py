@@ -110,6 +110,10 @@ class Settings(OperatorSettings):
     # (with one "slow down" notice), so one flooding user cannot slow everyone else.
     user_burst: int = Field(default=30, ge=1)
     user_rate: float = Field(default=5.0, gt=0)
+    # How many users' state (conversation positions, language, rate bucket) is held in memory;
+    # the least recently seen beyond it are forgotten and read back from the database when they
+    # write again (bot.resident).
+    resident_users: int = Field(default=2_000, ge=1)
     # How long one getUpdates long poll waits for updates, in seconds.
     poll_timeout: float = Field(default=30.0, ge=0, le=50)
     # How often the scheduler looks for due rounds and reminders, in seconds.

@@ -46,6 +46,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """How many updates are being handled or waiting for their user's turn."""
         return len(self._tasks)
 
+    def busy(self, user_id: int) -> bool:
+        """Whether an update of this user is being handled or waiting for its turn."""
+        return user_id in self._waiting
+
     def cancel_all(self) -> int:
         """Cancels every update still being handled; returns how many there were."""
         tasks = [t for t in self._tasks if not t.done()]

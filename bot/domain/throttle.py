@@ -21,13 +21,20 @@ class UserThrottle:
     burst: int
     # Users who went quiet are forgotten; the table never outgrows the active users.
     idle_seconds: float = 600.0
+    # Nor this many of them (KHOOSHE_RESIDENT_USERS): past it the least recent is forgotten.
+    # A flooding user is always among the most recent, so forgetting costs them nothing.
+    max_users: int = 2_000
+    # Least recently seen first.
     _buckets: dict[int, _Bucket] = field(default_factory=dict)
     _swept: float = 0.0
 
     def allow(self, user_id: int, now: float) -> bool:
-        bucket = self._buckets.get(user_id)
+        bucket = self._buckets.pop(user_id, None)
         if bucket is None:
-            bucket = self._buckets[user_id] = _Bucket(tokens=float(self.burst), at=now)
+            bucket = _Bucket(tokens=float(self.burst), at=now)
+            if len(self._buckets) >= self.max_users:
+                del self._buckets[next(iter(self._buckets))]
+        self._buckets[user_id] = bucket
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
         self._sweep(now)

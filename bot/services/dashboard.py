@@ -21,7 +21,7 @@ from bot.domain import callbacks as cb
 from bot.domain.calendar import format_long_date
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.questionnaire.model import Questionnaire
-from bot.domain.ranking.peers import MIN_GROUP
+from bot.domain.ranking import MIN_GROUP
 from bot.domain.text import number
 from bot.i18n import Translator, translator
 from bot.settings import Settings

@@ -64,7 +64,8 @@ from bot.services.assessment import reference_year
 from bot.services.offload import mode as offload_mode
 from bot.services.offload import pack, run_heavy, unpack
 from storage.database import Database
-from storage.packed_answers import PackedRound, RoundAnswers, decode_round, distinct_answer_ids
+from storage.packed_answers import PackedRound
+from storage.packed_rounds import RoundAnswers, decode_round, distinct_answer_ids
 from storage.repositories.ranking import (
     FloatArray,
     IntArray,

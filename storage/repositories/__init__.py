@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aiosqlite
 
 from storage.repositories.access import AccessRepository
@@ -16,18 +18,21 @@ from storage.repositories.places import (
     ProvinceRepository,
 )
 from storage.repositories.privacy import PrivacyRepository
-from storage.repositories.ranking import RankingRepository
 from storage.repositories.reports import ReportRepository
 from storage.repositories.rounds import RoundRepository
 from storage.repositories.scores import ScoreRepository
 from storage.repositories.submissions import AnswerRepository, SubmissionRepository
 from storage.repositories.users import UserRepository
 
+if TYPE_CHECKING:
+    from storage.repositories.ranking import RankingRepository
+
 
 class Repositories:
     """``repo.firms``, ``repo.rounds``…; none commits: the transaction belongs to the caller."""
 
     __slots__ = (
+        "_ranking",
         "access",
         "answers",
         "broadcasts",
@@ -40,7 +45,6 @@ class Repositories:
         "outbox",
         "privacy",
         "provinces",
-        "ranking",
         "reports",
         "rounds",
         "scores",
@@ -66,4 +70,14 @@ class Repositories:
         self.reports = ReportRepository(conn)
         self.privacy = PrivacyRepository(conn)
         self.broadcasts = BroadcastRepository(conn)
-        self.ranking = RankingRepository(conn)
+        self._ranking: RankingRepository | None = None
+
+    @property
+    def ranking(self) -> RankingRepository:
+        """Imported on first use: it needs numpy (about 15 MB of memory), and only scoring a
+        round uses it, in the worker process (bot.services.offload) unless configured otherwise."""
+        if self._ranking is None:
+            from storage.repositories.ranking import RankingRepository
+
+            self._ranking = RankingRepository(self.conn)
+        return self._ranking

@@ -48,7 +48,12 @@ class RegistrationDraftRepository(Repository):
     async def delete(self, user_id: int) -> None:
         await self._write("DELETE FROM registration_drafts WHERE user_id = ?", (user_id,))
 
-    async def active_steps(self) -> dict[int, str]:
-        """Maps each user in the middle of a registration to the step they are on."""
-        rows = await self._all("SELECT user_id, step FROM registration_drafts WHERE active = 1")
+    async def active_steps(self, user_id: int | None = None) -> dict[int, str]:
+        """Maps each user in the middle of a registration (or only ``user_id``) to the step they are on."""
+        if user_id is None:
+            rows = await self._all("SELECT user_id, step FROM registration_drafts WHERE active = 1")
+        else:
+            rows = await self._all(
+                "SELECT user_id, step FROM registration_drafts WHERE active = 1 AND user_id = ?", (user_id,)
+            )
         return {r["user_id"]: r["step"] for r in rows}

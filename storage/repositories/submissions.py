@@ -149,13 +149,18 @@ class SubmissionRepository(Repository):
         )
         return await self.pack((r[0] for r in rows), free_text=free_text)
 
-    async def active_cursors(self) -> dict[int, str]:
-        """Maps each owner in the middle of the open round's assessment to their screen."""
-        rows = await self._all(
+    async def active_cursors(self, owner_id: int | None = None) -> dict[int, str]:
+        """Maps each owner (or only ``owner_id``) in the middle of the open round's assessment
+        to their screen."""
+        query = (
             "SELECT f.owner_id, s.cursor FROM submissions s"
             " JOIN firms f ON f.id = s.firm_id JOIN rounds r ON r.id = s.round_id"
             " WHERE r.state = 'open' AND s.status = 'draft' AND s.active = 1"
         )
+        if owner_id is None:
+            rows = await self._all(query)
+        else:
+            rows = await self._all(query + " AND f.owner_id = ?", (owner_id,))
         return {r["owner_id"]: r["cursor"] for r in rows}
 
 

@@ -35,3 +35,18 @@ def test_quiet_users_are_forgotten() -> None:
         throttle.allow(user, 0.0)
     throttle.allow(1000, 120.0)
     assert list(throttle._buckets) == [1000]
+
+
+def test_no_more_users_are_held_than_the_limit() -> None:
+    throttle = UserThrottle(rate=1, burst=1, max_users=3)
+    for user in range(10):
+        throttle.allow(user, 0.0)
+    assert list(throttle._buckets) == [7, 8, 9]
+
+
+def test_the_flooding_user_keeps_their_bucket_while_others_come_and_go() -> None:
+    throttle = UserThrottle(rate=1, burst=2, max_users=2)
+    assert throttle.allow(1, 0.0) and throttle.allow(1, 0.0)
+    for user in range(100, 110):
+        throttle.allow(user, 0.0)
+        assert not throttle.allow(1, 0.0)  # still empty: the bucket was not forgotten

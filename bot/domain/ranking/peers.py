@@ -7,11 +7,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from bot.domain.ranking import MIN_GROUP
 from bot.domain.ranking.ranks import group_order
 from bot.domain.ranking.weights import DECIMALS, round_scores
-
-#: Peer statistics are kept only for groups of at least this many firms (with a value).
-MIN_GROUP = 5
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -1,0 +1,33 @@
+"""The resident users: the most recent few held in memory, the rest forgotten (and told)."""
+
+from __future__ import annotations
+
+from bot.resident import ResidentUsers
+
+
+def test_the_least_recently_seen_user_is_forgotten_past_the_limit() -> None:
+    forgotten: list[int] = []
+    resident = ResidentUsers(2)
+    resident.on_forget.append(forgotten.append)
+    for user_id in (1, 2, 1, 3):
+        resident.touch(user_id)
+    assert forgotten == [2]
+    assert 1 in resident and 3 in resident
+
+
+def test_a_user_coming_back_after_being_forgotten_is_new_again() -> None:
+    resident = ResidentUsers(1)
+    assert resident.touch(1) is False
+    assert resident.touch(1) is True
+    resident.touch(2)
+    assert resident.touch(1) is False
+
+
+def test_a_user_with_an_update_in_flight_is_never_forgotten() -> None:
+    forgotten: list[int] = []
+    resident = ResidentUsers(1, busy=lambda user_id: user_id == 1)
+    resident.on_forget.append(forgotten.append)
+    for user_id in (1, 2, 3):
+        resident.touch(user_id)
+    assert forgotten == [2]
+    assert 1 in resident and 3 in resident
