@@ -154,3 +154,10 @@ def test_an_unknown_refusal_reason_is_rejected(raw: dict[str, Any]) -> None:
 
 def test_the_shipped_rules_pass_the_checks(raw: dict[str, Any]) -> None:
     assert parse_questionnaire(copy.deepcopy(raw)).skipped(None, {"Q1": "no"}) == {"Q2": ["none"]}
+
+
+def test_every_refusal_reason_has_a_message() -> None:
+    from bot.domain.questionnaire.answers import REFUSALS
+    from bot.domain.questionnaire.model import REFUSAL_REASONS
+
+    assert set(REFUSALS) == REFUSAL_REASONS
