@@ -106,3 +106,22 @@ async def test_a_version_1_round_still_asks_e2_after_no_exports(khooshe: Khooshe
     assert f"سؤال ۱۷ از {fa_digits(TOTAL_QUESTIONS)}" in e2.text and "از چه سالی صادرات" in e2.text
     await owner.press("ندارم")
     await owner.wait_for("سؤال ۱۸ از")
+
+
+async def test_reporting_exports_from_the_review_asks_e2_and_e3_before_returning(khooshe: Khooshe) -> None:
+    await use_version(khooshe, 2)
+    owner = khooshe.user(3008)
+    await answer_until_e1(khooshe, 3008)
+    await owner.send("۱۰۰ ۰ ۰")
+    for n, answer in enumerate(MANUFACTURER_ANSWERS[18:], start=17):
+        await owner.wait_for(f"سؤال {fa_digits(n)} از")
+        await give(owner, answer)
+    await owner.wait_for("پاسخ‌هایتان را مرور کنید")
+    await owner.press("✏️ ۱۶")
+    await owner.wait_for("سؤال ۱۶ از")
+    await owner.send("۷۰ ۲۰ ۱۰")
+    e2 = await owner.wait_for("سؤال ۱۷ از")
+    assert "از چه سالی صادرات" in e2.text
+    await owner.send("1398")
+    e3 = await owner.wait_for("سؤال ۱۸ از")
+    assert "به چند کشور" in e3.text
