@@ -3,6 +3,8 @@
 Rules (QUESTIONNAIRE.md): a dimension score is the weighted mean (question weights) of the scores
 of its questions that apply to the firm; a question that does not apply to the firm's sector, or
 answered "not applicable" (an ``excluded`` option), is left out of the mean, never counted as zero.
+A question skipped by its rule (``skip_if``, version 2) is not missing and scores its ``implied``
+answer, whatever may be stored for it.
 The composite is the weighted mean of the dimension scores, with the round's weights (default
 equal).  A submission with a required, applicable question unanswered is not scored (no composite).
 
@@ -119,11 +121,19 @@ def _compile(question: Question) -> Scorer:
     return lambda value, reference_year: None  # text: never scored
 
 
+#: A skip rule as scoring needs it: (the earlier question's id, the test on its answer, the value
+#: the skipped question counts as).
+Skip = tuple[str, Callable[[Any], bool], Any]
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    #: (question id, dimension id, weight, required, scorer or None when unscored), in order.
-    steps: tuple[tuple[str, str, float, bool, Scorer | None], ...]
+    #: (question id, dimension id, weight, required, scorer or None when unscored, skip rule or
+    #: None), in order.
+    steps: tuple[tuple[str, str, float, bool, Scorer | None, Skip | None], ...]
     scored_dimensions: tuple[str, ...]
+    #: the questions some skip rule reads (their answers are remembered while scoring).
+    sources: frozenset[str] = frozenset()
 
 
 # Compiled once per question / questionnaire (keyed by identity; the entry keeps the object alive
@@ -144,12 +154,15 @@ def _plan(questionnaire: Questionnaire, sector: str | None) -> _Plan:
     key = (id(questionnaire), None if sector is None else sector.strip().upper()[:1])
     entry = _PLANS.get(key)
     if entry is None or entry[0] is not questionnaire:
+        questions = questionnaire.questions_for(key[1])
         steps = tuple(
-            (q.id, q.dimension, float(q.weight), q.required, _scorer(q) if q.is_scored else None)
-            for q in questionnaire.questions_for(key[1])
+            (q.id, q.dimension, float(q.weight), q.required, _scorer(q) if q.is_scored else None,
+             None if q.skip_if is None else (q.skip_if.question, q.skip_if.holds, q.implied))
+            for q in questions
         )
         dims = tuple(d.id for d in questionnaire.scored_dimensions)
-        entry = (questionnaire, _Plan(steps, dims))
+        sources = frozenset(q.skip_if.question for q in questions if q.skip_if is not None)
+        entry = (questionnaire, _Plan(steps, dims, sources))
         _PLANS[key] = entry
     return entry[1]
 
@@ -219,12 +232,24 @@ def score_submission(
     totals: dict[str, float] = {}
     question_scores: dict[str, float] = {}
     missing: list[str] = []
-    for qid, dim, weight, required, scorer in plan.steps:
+    sources = plan.sources
+    # The answer each skip rule reads: the stored one, or the implied one of a skipped question.
+    effective: dict[str, Any] = {}
+    for qid, dim, weight, required, scorer, skip in plan.steps:
         value = answers.get(qid)
-        if value is None:
-            if required:
-                missing.append(qid)
-            continue
+        if skip is not None and skip[1](effective.get(skip[0])):
+            value = skip[2]  # skipped: whatever is stored (an older answer) does not count
+            if qid in sources:
+                effective[qid] = value
+            if value is None:
+                continue
+        else:
+            if qid in sources:
+                effective[qid] = value
+            if value is None:
+                if required:
+                    missing.append(qid)
+                continue
         if scorer is None:
             continue
         score = scorer(value, reference_year)

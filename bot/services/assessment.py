@@ -8,6 +8,7 @@ asked twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -16,7 +17,14 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.domain.calendar import solar_year
 from bot.domain.questionnaire import Question, Questionnaire, load_questionnaire
-from bot.domain.questionnaire.answers import InvalidAnswer, choose, finish_multi, parse_typed, toggle
+from bot.domain.questionnaire.answers import (
+    InvalidAnswer,
+    check_refusal,
+    choose,
+    finish_multi,
+    parse_typed,
+    toggle,
+)
 from bot.domain.scoring import SubmissionScore, score_submission
 from storage.database import Database
 from storage.models import Firm, Round, Submission
@@ -45,8 +53,10 @@ def reference_year(round_: Round) -> int:
     return solar_year(round_.opens_at) - 1
 
 
-def questions_for(round_: Round, firm: Firm) -> list[Question]:
-    return load_questionnaire(round_.questionnaire_version).questions_for(firm.sector)
+def questions_for(round_: Round, firm: Firm, answers: Mapping[str, Any]) -> list[Question]:
+    """The questions the firm is asked, given its answers so far: those of its sector, less the
+    ones an earlier answer skips (questionnaire version 2)."""
+    return load_questionnaire(round_.questionnaire_version).visible(firm.sector, answers)
 
 
 def questionnaire_of(round_: Round) -> Questionnaire:
@@ -60,12 +70,10 @@ async def status_for(repo: Repositories, *, firm: Firm | None, now: datetime) ->
         return RoundStatus(round=None, next_round=await repo.rounds.next_scheduled(now))
     if firm is None:
         return RoundStatus(round=round_)
-    questions = questions_for(round_, firm)
     submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
-    answered = 0
-    if submission is not None:
-        answers = await repo.answers.all(submission.id)
-        answered = sum(1 for q in questions if q.id in answers)
+    answers = await repo.answers.all(submission.id) if submission is not None else {}
+    questions = questions_for(round_, firm, answers)
+    answered = sum(1 for q in questions if q.id in answers)
     return RoundStatus(
         round=round_, submission=submission, answered=answered, total=len(questions)
     )
@@ -113,13 +121,17 @@ def provisional(round_: Round, firm: Firm, answers: dict[str, Any]) -> Submissio
 
 @dataclass
 class Sitting:
-    """Everything one update needs: the round, the firm, its draft, answers and questions."""
+    """Everything one update needs: the round, the firm, its draft and answers."""
 
     round: Round
     firm: Firm
     submission: Submission
     answers: dict[str, Any]
-    questions: list[Question]
+
+    @property
+    def questions(self) -> list[Question]:
+        """The questions this firm is asked, as its answers stand now (skips change with them)."""
+        return questions_for(self.round, self.firm, self.answers)
 
     @property
     def cursor(self) -> str:
@@ -190,7 +202,7 @@ class AssessmentService:
             if submission is None or submission.status != "draft":
                 return None
             answers = await repo.answers.all(submission.id)
-        return Sitting(round_, firm, submission, answers, questions_for(round_, firm))
+        return Sitting(round_, firm, submission, answers)
 
     async def begin(self, user_id: int) -> Begun:
         """Starts or resumes the draft at its first unanswered question."""
@@ -205,12 +217,12 @@ class AssessmentService:
                 assert status.submission is not None
                 answers = await repo.answers.all(status.submission.id)
                 return Begun("submitted", round=status.round, scores=provisional(status.round, firm, answers))
-            questions = questions_for(status.round, firm)
+            first = questions_for(status.round, firm, {})[0]
             submission = await repo.submissions.start(
-                round_id=status.round.id, firm_id=firm.id, cursor=questions[0].id
+                round_id=status.round.id, firm_id=firm.id, cursor=first.id
             )
             answers = await repo.answers.all(submission.id)
-            cursor = first_unanswered(questions, answers)
+            cursor = first_unanswered(questions_for(status.round, firm, answers), answers)
             await repo.submissions.move(submission_id=submission.id, cursor=cursor)
         sitting = await self.load(user_id)
         assert sitting is not None
@@ -218,11 +230,20 @@ class AssessmentService:
                      answered=status.answered, total=status.total)
 
     async def answer(self, sitting: Sitting, qid: str, value: Any) -> str:
-        """Stores the answer and the next cursor in one transaction; returns the cursor."""
+        """Stores the answer and the next cursor in one transaction; returns the cursor.
+
+        Answers to questions the new answer skips are dropped: they would not count, and should
+        the skip be undone later, the question is asked afresh rather than passed over."""
         answers = {**sitting.answers, qid: value}
-        cursor = after(sitting.questions, answers, qid)
+        skipped = questionnaire_of(sitting.round).skipped(sitting.firm.sector, answers)
+        stale = [q for q in skipped if q in answers and q != qid]
+        for q in stale:
+            del answers[q]
+        cursor = after(questions_for(sitting.round, sitting.firm, answers), answers, qid)
         async with self.db.transaction() as repo:
             await repo.answers.put(submission_id=sitting.submission.id, qid=qid, value=value)
+            for q in stale:
+                await repo.answers.delete(submission_id=sitting.submission.id, qid=q)
             await repo.submissions.move(submission_id=sitting.submission.id, cursor=cursor)
         sitting.answers = answers
         return cursor
@@ -237,6 +258,7 @@ class AssessmentService:
         this_year = solar_year(self.clock.now().astimezone(self.zone))
         try:
             value = parse_typed(question, text, current_year=this_year)
+            check_refusal(question, value, sitting.answers)
         except InvalidAnswer as exc:
             return Typed("invalid", question.id, error=exc)
         return Typed("saved", await self.answer(sitting, question.id, value))
@@ -249,6 +271,7 @@ class AssessmentService:
             value: Any = finish_multi(question, sitting.ticks(question))
         elif op.startswith("o."):
             value = choose(question, op[2:])
+            check_refusal(question, value, sitting.answers)
         elif op == "skip" and not question.required:
             value = None
         else:

@@ -110,6 +110,14 @@ async def test_round_open_on_the_command_line_announces_to_every_firm(no_round: 
     assert await audit_actions(khooshe) == [(SYSTEM, "round_create", "round 1")]
 
 
+async def test_a_new_round_uses_questionnaire_version_2(no_round: Khooshe) -> None:
+    result = await cli(no_round, "round", "open", "--title", "Winter", "--closes", "1405/10/20")
+    assert result.returncode == 0, result.stderr
+    async with no_round.db.read() as repo:
+        round_ = await repo.rounds.open_round()
+    assert round_ is not None and round_.questionnaire_version == 2
+
+
 async def test_round_close_on_the_command_line_scores_so_publish_works(no_round: Khooshe) -> None:
     khooshe = no_round
     assert (await cli(khooshe, "round", "open", "--title", "Winter", "--closes", "1405/10/20")).returncode == 0

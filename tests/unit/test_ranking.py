@@ -434,7 +434,7 @@ def test_vectorised_equals_score_submission(weights: dict[str, float] | None) ->
     q: Questionnaire = load_questionnaire(1)
     rng = random.Random(7)
     ref = 1404
-    sectors, packed, plain = [], [], []
+    sectors, plain = [], []
     for i in range(3000):
         sector = rng.choice(["C", "A", "G", "I", "J", " c10", "Z"])
         answers = random_answers(q, sector, rng, ref, skip=0.03 if i % 3 == 0 else 0.0)
@@ -444,8 +444,45 @@ def test_vectorised_equals_score_submission(weights: dict[str, float] | None) ->
         if i % 50 == 0:
             answers = {}
         sectors.append(sector)
-        packed.append(stored(answers))
         plain.append(answers)
+    checked = _compare_with_score_submission(q, sectors, plain, ref, weights)
+    assert checked > 1500
+
+
+@pytest.mark.parametrize("weights", [None, {"tech": 1, "quality": 2, "export": 0.5, "innovation": 3}])
+def test_vectorised_equals_score_submission_with_skip_rules(weights: dict[str, float] | None) -> None:
+    q: Questionnaire = load_questionnaire(2)
+    rng = random.Random(11)
+    ref = 1404
+    sectors, plain = [], []
+    for i in range(3000):
+        sector = rng.choice(["C", "A", "G", "J", "Z"])
+        answers = random_answers(q, sector, rng, ref, skip=0.03 if i % 3 == 0 else 0.0)
+        if i % 2 == 0:  # no exports: E2 and E3 skipped
+            answers["E1"] = [100, 0, 0]
+        if i % 5 == 0:  # an answer kept from before its question was skipped does not count
+            answers["E2"] = rng.choice([1398, "none"])
+            answers["Q2"] = ["iso9001"]
+        if i % 10 == 0:  # not even one the question could not take
+            answers["E2"] = "1398"
+        if i % 4 == 0:
+            answers["I1"] = "no"
+        if i % 6 == 0:
+            answers["P1"] = ["no_problems"]
+            answers.pop("P2", None)
+        for skipped in q.skipped(sector, answers) if i % 9 == 0 else ():
+            answers.pop(skipped, None)
+        sectors.append(sector)
+        plain.append(answers)
+    assert _compare_with_score_submission(q, sectors, plain, ref, weights) > 1000
+
+
+def _compare_with_score_submission(
+    q: Questionnaire, sectors: list[str], plain: list[dict[str, Any]], ref: int,
+    weights: dict[str, float] | None,
+) -> int:
+    """Checks score_answers against score_submission firm by firm; returns how many scored."""
+    packed = [stored(a) for a in plain]
     result = score_answers(q, sectors, packed, ref_year=ref, weights=weights)
     dim_ids = [d.id for d in q.scored_dimensions]
     checked = 0
@@ -464,8 +501,8 @@ def test_vectorised_equals_score_submission(weights: dict[str, float] | None) ->
         qs = {q.questions[j].id: result.question_scores[i, j] for j in range(len(q.questions))
               if not np.isnan(result.question_scores[i, j])}
         assert qs == expected.question_scores, i
-    assert checked > 1500
     assert result.incomplete.sum() == len(plain) - checked
+    return checked
 
 
 async def test_score_round_matches_score_submission_on_random_firms(db: Database) -> None:

@@ -20,6 +20,7 @@ Bad input raises ``InvalidAnswer(msgid, **params)``: ``msgid`` is an English mes
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from bot.domain.questionnaire.model import NONE_OPTION, Question
@@ -40,6 +41,13 @@ MSG_TOO_LONG = N_("Please keep it under {limit} characters.")
 MSG_EMPTY = N_("Please type your answer.")
 MSG_CHOOSE = N_("Please choose one of the buttons.")
 MSG_AT_LEAST_ONE = N_("Please choose at least one option, then press Done.")
+#: Why an answer is refused (``Question.refuse.reason`` in the questionnaire file).
+REFUSALS = {
+    "exports_reported": N_(
+        "You reported exports in the split of your sales, so please type the year you started "
+        "exporting (e.g. 1398)."
+    ),
+}
 
 _PERCENT_SIGNS = "%\u066a"  # % and the Arabic percent sign
 _INTEGER = re.compile(r"\d+")
@@ -120,6 +128,14 @@ def _parse_year(question: Question, cleaned: str, current_year: int) -> int | st
     if not _INTEGER.fullmatch(cleaned) or not low <= int(cleaned) <= current_year:
         raise InvalidAnswer(MSG_YEAR, low=low, high=current_year)
     return int(cleaned)
+
+
+def check_refusal(question: Question, value: Any, answers: Mapping[str, Any]) -> None:
+    """Raises InvalidAnswer when the questionnaire refuses ``value`` given the earlier
+    ``answers`` (E2 "we don't export" after E1 reported exports)."""
+    rule = question.refuse
+    if rule is not None and rule.refuses(value, answers):
+        raise InvalidAnswer(REFUSALS[rule.reason])
 
 
 # -- buttons ----------------------------------------------------------------------------------

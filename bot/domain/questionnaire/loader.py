@@ -107,7 +107,10 @@ def parse_questionnaire(raw: dict[str, Any]) -> Questionnaire:
                 )
             if list(by_id).index(source_id) > list(by_id).index(qid):
                 raise QuestionnaireError(f"question {qid}: options_from: {source_id} must come earlier")
-            item = {**item, "options": source.get("options", [])}
+            # An exclusive "none of these" option of a multi question is no answer to pick
+            # from ("the biggest of the problems above": P2 from P1).
+            options = [o for o in source.get("options", []) if not (isinstance(o, dict) and o.get("exclusive"))]
+            item = {**item, "options": options}
         questions.append(_build(Question, item, f"question {qid}"))
 
     try:

@@ -7,6 +7,7 @@ A broken file is rejected with a message naming the question and the field, for 
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
@@ -30,6 +31,8 @@ NONE_OPTION = "none"
 PLACEHOLDERS = frozenset({"fiscal_year"})
 #: ISIC sections (rev. 4), the vocabulary of ``Question.sectors``.
 ISIC_SECTIONS = frozenset("ABCDEFGHIJKLMNOPQRSTU")
+#: Why an answer may be refused (``Question.refuse``); each has a translated message in answers.py.
+REFUSAL_REASONS = frozenset({"exports_reported"})
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -106,6 +109,106 @@ class Part(BaseModel):
         return self.en if lang == "en" else self.fa
 
 
+class Condition(BaseModel):
+    """A test on the stored answer to an earlier question (``skip_if``, ``refuse.when``).
+
+    Either ``answer_in`` (a choice question: the answer is, or for a multi includes, one of the
+    options) or a bound on a number (``at_most``, ``at_least``): a percent or count value, or for
+    a shares question the sum of the named ``parts``.  No answer never satisfies a condition.
+    """
+
+    model_config = _FROZEN
+
+    question: str
+    answer_in: tuple[str, ...] | None = None
+    parts: tuple[str, ...] | None = None
+    at_most: int | None = None
+    at_least: int | None = None
+
+    #: positions of ``parts`` in a shares answer; set by the Questionnaire.
+    _part_index: tuple[int, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Condition:
+        bounded = self.at_most is not None or self.at_least is not None
+        if (self.answer_in is not None) == bounded:
+            raise ValueError("give either answer_in or at_most / at_least")
+        if self.answer_in is not None and not self.answer_in:
+            raise ValueError("answer_in must not be empty")
+        if self.parts is not None and not bounded:
+            raise ValueError("parts go with at_most / at_least")
+        return self
+
+    def _problem(self, source: Question) -> str | None:
+        """What makes this condition unusable on ``source``, the question it names."""
+        if self.answer_in is not None:
+            if source.type not in CHOICE_TYPES:
+                return f"answer_in needs a choice question, {source.id} is {source.type}"
+            unknown = [o for o in self.answer_in if not source.has_option(o)]
+            if unknown:
+                return f"{source.id} has no option {unknown[0]!r}"
+            return None
+        if source.type == "shares":
+            if not self.parts:
+                return f"{source.id} is a shares question: name the parts to add up"
+            ids = [p.id for p in source.parts]
+            unknown = [p for p in self.parts if p not in ids]
+            if unknown:
+                return f"{source.id} has no part {unknown[0]!r}"
+            return None
+        if source.type not in ("percent", "count"):
+            return f"at_most / at_least need a number question, {source.id} is {source.type}"
+        if self.parts is not None:
+            return f"parts: {source.id} is not a shares question"
+        return None
+
+    def holds(self, value: Any) -> bool:
+        """Whether the stored answer ``value`` (None: no answer) satisfies the condition."""
+        if value is None:
+            return False
+        if self.answer_in is not None:
+            if isinstance(value, list):
+                return any(v in self.answer_in for v in value)
+            return isinstance(value, str) and value in self.answer_in
+        if self._part_index:
+            if not isinstance(value, list) or len(value) <= max(self._part_index):
+                return False
+            picked = [value[i] for i in self._part_index]
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in picked):
+                return False
+            number = sum(picked)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            return False
+        if self.at_most is not None and number > self.at_most:
+            return False
+        return self.at_least is None or number >= self.at_least
+
+
+class Refusal(BaseModel):
+    """Answers refused while a condition holds, e.g. E2 "we don't export" after E1 reported
+    exports; ``reason`` picks the message shown (one of ``REFUSAL_REASONS``)."""
+
+    model_config = _FROZEN
+
+    answers: tuple[str, ...]
+    when: Condition
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _known_reason(cls, value: str) -> str:
+        if value not in REFUSAL_REASONS:
+            raise ValueError(f"unknown reason {value!r} (known: {', '.join(sorted(REFUSAL_REASONS))})")
+        return value
+
+    def refuses(self, value: Any, answers: Mapping[str, Any]) -> bool:
+        """Whether the answer ``value`` is refused given the earlier ``answers``."""
+        chosen = value if isinstance(value, list) else [value]
+        return any(v in self.answers for v in chosen) and self.when.holds(answers.get(self.when.question))
+
+
 class Dimension(BaseModel):
     model_config = _FROZEN
 
@@ -152,6 +255,13 @@ class Question(BaseModel):
     per_year: float | None = None
     #: text: the maximum length.
     max_length: int | None = None
+    #: Not asked when this condition on an earlier answer holds; it then scores as ``implied``
+    #: (unlike "not applicable", which leaves the mean).
+    skip_if: Condition | None = None
+    #: The stored value a skipped question counts as (required when the question is scored).
+    implied: str | int | list[str] | None = None
+    #: Answers refused while a condition on an earlier answer holds.
+    refuse: Refusal | None = None
 
     # Derived once, so that scoring never re-parses anything.
     _option_index: dict[str, Option] = PrivateAttr(default_factory=dict)
@@ -270,6 +380,12 @@ class Question(BaseModel):
                 return "max_length: a text question needs a positive maximum length"
         elif self.max_length is not None:
             return "max_length: only a text question has a maximum length"
+        if self.implied is not None and self.skip_if is None:
+            return "implied: only a question with skip_if has an implied answer"
+        if self.refuse is not None:
+            unknown = [a for a in self.refuse.answers if not self.has_option(a)]
+            if unknown:
+                return f"refuse: no option {unknown[0]!r} to refuse"
         return None
 
     def model_post_init(self, context: Any, /) -> None:
@@ -295,6 +411,14 @@ class Question(BaseModel):
             return "parts: at least one part needs a factor"
         if t == "year_or_none" and self.per_year is None:
             return "per_year: a scored year_or_none question needs points per year"
+        if self.skip_if is not None:
+            if self.implied is None:
+                return "implied: a scored question with skip_if needs the answer it scores as"
+            # Imported here: answers.py builds on this module.
+            from bot.domain.questionnaire.answers import validate_stored
+
+            if not validate_stored(self, self.implied):
+                return f"implied: {self.implied!r} is not a valid answer to this question"
         return None
 
     # -- helpers -------------------------------------------------------------------------------
@@ -382,10 +506,38 @@ class Questionnaire(BaseModel):
                     raise ValueError(f"question {q.id}: {problem}")
             if q.options_from is not None and q.options_from not in seen:
                 raise ValueError(f"question {q.id}: options_from: unknown question {q.options_from!r}")
+        self._check_conditions()
         for d in self.dimensions:
             if not any(q.dimension == d.id for q in self.questions):
                 raise ValueError(f"dimension {d.id}: questions: the dimension has no question")
         return self
+
+    def _check_conditions(self) -> None:
+        """Conditions name known questions, without cycles, and only earlier ones: a question
+        is asked in file order, so its condition must already be decided when it comes."""
+        by_id = {q.id: q for q in self.questions}
+        order = {q.id: i for i, q in enumerate(self.questions)}
+        edges: dict[str, list[tuple[str, Condition]]] = {}
+        for q in self.questions:
+            for field, cond in _conditions(q):
+                if cond.question not in by_id:
+                    raise ValueError(f"question {q.id}: {field}: unknown question {cond.question!r}")
+                edges.setdefault(q.id, []).append((field, cond))
+        for q in self.questions:
+            cycle = _cycle(q.id, edges)
+            if cycle:
+                field = edges[q.id][0][0]
+                raise ValueError(f"question {q.id}: {field}: the conditions form a cycle ({' → '.join(cycle)})")
+        for q in self.questions:
+            for field, cond in edges.get(q.id, []):
+                if order[cond.question] > order[q.id]:
+                    raise ValueError(
+                        f"question {q.id}: {field}: {cond.question} comes later; a condition may only "
+                        "name an earlier question"
+                    )
+                problem = cond._problem(by_id[cond.question])
+                if problem:
+                    raise ValueError(f"question {q.id}: {field}: {problem}")
 
     def model_post_init(self, context: Any, /) -> None:
         self._dims = {d.id: d for d in self.dimensions}
@@ -393,6 +545,11 @@ class Questionnaire(BaseModel):
         for q in self.questions:  # an unknown dimension is reported by the validator
             dim = self._dims.get(q.dimension)
             q._scored = dim.scored if dim is not None else False
+            for _field, cond in _conditions(q):
+                source = self._by_id.get(cond.question)
+                if source is not None and source.type == "shares" and cond.parts:
+                    ids = [p.id for p in source.parts]
+                    cond._part_index = tuple(ids.index(p) for p in cond.parts if p in ids)
 
     def question(self, qid: str) -> Question:
         """Returns the question ``qid``; raises KeyError for an unknown id."""
@@ -422,3 +579,46 @@ class Questionnaire(BaseModel):
             cached = tuple(q for q in self.questions if q.applies_to(key))
             self._by_sector[key] = cached
         return list(cached)
+
+    def skipped(self, sector: str | None, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """The questions of a firm of ``sector`` that its ``answers`` skip, each with the value it
+        counts as (None for an unscored one).  A condition reads the earlier question's answer,
+        or its implied value when that question is itself skipped."""
+        effective: dict[str, Any] = {}
+        skipped: dict[str, Any] = {}
+        for q in self.questions_for(sector):
+            value = answers.get(q.id)
+            if q.skip_if is not None and q.skip_if.holds(effective.get(q.skip_if.question)):
+                skipped[q.id] = value = q.implied
+            effective[q.id] = value
+        return skipped
+
+    def visible(self, sector: str | None, answers: Mapping[str, Any]) -> list[Question]:
+        """The questions a firm of ``sector`` is asked, given its answers so far, in order."""
+        skipped = self.skipped(sector, answers)
+        return [q for q in self.questions_for(sector) if q.id not in skipped]
+
+
+def _conditions(question: Question) -> list[tuple[str, Condition]]:
+    """(field name, condition) pairs of a question, for validation messages."""
+    found = []
+    if question.skip_if is not None:
+        found.append(("skip_if", question.skip_if))
+    if question.refuse is not None:
+        found.append(("refuse", question.refuse.when))
+    return found
+
+
+def _cycle(start: str, edges: Mapping[str, list[tuple[str, Condition]]]) -> list[str] | None:
+    """A path of condition references from ``start`` back to itself, if there is one."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        node, path = stack.pop()
+        for _field, cond in edges.get(node, []):
+            if cond.question == start:
+                return [*path, start]
+            if cond.question not in seen:
+                seen.add(cond.question)
+                stack.append((cond.question, [*path, cond.question]))
+    return None

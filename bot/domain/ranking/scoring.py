@@ -19,13 +19,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.domain.questionnaire import Questionnaire
+from bot.domain.questionnaire.model import Condition
 from bot.domain.ranking.weights import validate_weights
-from bot.domain.scoring import MAX_SCORE, question_scorer
+from bot.domain.scoring import MAX_SCORE, Scorer, question_scorer
 
 #: How many "weakest" questions each firm gets (``bot.domain.scoring.weakest(q, result, 3)``).
 WEAKEST = 3
@@ -56,6 +58,12 @@ class AnswerCodes:
         self.col: list[int] = []
         self.kind: list[int] = []
         self.points: list[float] = []
+        #: the decoded answers (None unless answered), for the skip rules' conditions.
+        self.values: list[Any] = []
+
+    def scorer(self, col: int) -> Scorer | None:
+        """The compiled scorer of the question in column ``col`` (None: not scored)."""
+        return self._scorers[col]
 
     def __len__(self) -> int:
         return len(self.col)
@@ -67,6 +75,7 @@ class AnswerCodes:
         if code is not None:
             return code
         col, kind, points = self._column.get(qid, -1), IGNORED, np.nan
+        value: Any = None
         if col >= 0:
             try:
                 value = _decode(text)
@@ -87,7 +96,16 @@ class AnswerCodes:
         self.col.append(max(col, 0))
         self.kind.append(kind)
         self.points.append(points)
+        self.values.append(value if kind == ANSWERED else None)
         return code
+
+    def holding(self, condition: Condition, col: int) -> BoolArray:
+        """Per code: whether it is an answer to column ``col`` that satisfies ``condition``."""
+        return np.fromiter(
+            (c == col and k == ANSWERED and condition.holds(v)
+             for c, k, v in zip(self.col, self.kind, self.values, strict=True)),
+            bool, len(self.col),
+        )
 
     def resolve_all(self, values: Sequence[tuple[str, str]]) -> IntArray:
         """The codes of (question id, JSON value) pairs."""
@@ -160,6 +178,8 @@ def score_codes(
         flags = [q.applies_to(s) for s in sector_index]
         applies.append(None if all(flags) else np.asarray(flags, bool)[sec])
 
+    skipped = _skipped(questionnaire, state, code, cell, table, applies, n)
+
     # Per question, in questionnaire order: validity, completeness, and the dimension means
     # accumulated exactly as score_submission does (so the floats are identical).
     nd = len(dim_ids)
@@ -178,6 +198,14 @@ def score_codes(
             answered &= ap
             bad &= ap
             scores[j][~ap] = np.nan
+        sk = skipped.get(j)
+        if sk is not None:  # scores its implied answer; what is stored does not count
+            answered |= sk
+            bad &= ~sk
+            scorer = table.scorer(j)
+            implied = q.implied
+            points = np.nan if scorer is None or implied is None else scorer(implied, table.ref_year)
+            scores[j][sk] = np.nan if points is None else points
         invalid |= bad
         if q.required:
             missing |= ~answered if ap is None else ~answered & ap
@@ -212,6 +240,42 @@ def score_codes(
         ok, incomplete, invalid, np.ascontiguousarray(dims.T), composite,
         _weakest(scores, totals, share, dim_col, qweight, n), scores.T,
     )
+
+
+def _skipped(
+    questionnaire: Questionnaire, state: npt.NDArray[np.int8], code: IntArray, cell: npt.NDArray[np.integer[Any]],
+    table: AnswerCodes, applies: Sequence[BoolArray | None], n: int,
+) -> dict[int, BoolArray]:
+    """Per question column with a skip rule, the firms it skips (where the question applies).
+
+    As ``score_submission``: a rule reads the earlier question's stored answer where that
+    question applies and is answered, or its implied answer where it is itself skipped."""
+    questions = questionnaire.questions
+    rules = [(j, q) for j, q in enumerate(questions) if q.skip_if is not None]
+    if not rules or not n:
+        return {}
+    column = {q.id: j for j, q in enumerate(questions)}
+    nq = len(questions)
+    codes = np.full((nq + 1, n), -1, np.int64)
+    codes.ravel()[cell] = code
+    skipped: dict[int, BoolArray] = {}
+    for j, q in rules:
+        condition = q.skip_if
+        assert condition is not None
+        cs = column[condition.question]
+        flags = table.holding(condition, cs)
+        source = codes[cs]
+        hit = (source >= 0) & (state[cs] == 1)
+        if len(flags):
+            hit &= flags[np.maximum(source, 0)]
+        ap_source = applies[cs]
+        if ap_source is not None:
+            hit &= ap_source
+        if cs in skipped:
+            hit = np.where(skipped[cs], condition.holds(questions[cs].implied), hit)
+        ap = applies[j]
+        skipped[j] = hit if ap is None else hit & ap
+    return skipped
 
 
 def _weakest(
