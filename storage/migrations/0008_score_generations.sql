@@ -45,3 +45,9 @@ SELECT s.round_id, s.firm_id, s.estate_id, s.cluster_id, s.province_id, s.dimens
     s.composite, s.weakest, s.rank_estate, s.size_estate, s.rank_cluster, s.size_cluster,
     s.rank_province, s.size_province, s.rank_nation, s.size_nation, s.percentile
 FROM score_rows s JOIN rounds r ON r.id = s.round_id AND r.score_generation = s.generation;
+
+-- The scoring's publish checks, inside its transaction, that the round's submitted submissions
+-- did not change while it ran (count, ids, latest update, unpacked ones: the fingerprint).
+-- From the table that is a 60 ms scan of 100,000 rows with the write lock held, which every
+-- update waits for; from this index, 15 ms.
+CREATE INDEX submissions_fingerprint ON submissions (round_id, status, updated_at, (packed IS NULL));
