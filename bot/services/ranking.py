@@ -14,7 +14,7 @@
    ``bot.domain.scoring.score_submission``; ranks and percentiles (``bot.domain.ranking.ranks``); peer
    statistics (``bot.domain.ranking.peers``) for every group of at least ``MIN_GROUP`` firms;
 3. writes in short transactions, ``CHUNK`` rows each, under a new generation number of the round
-   (``score_rows``, migration 0008; each chunk's rows made lazily inside ``executemany`` from the
+   (``score_rows``, migration 0009; each chunk's rows made lazily inside ``executemany`` from the
    arrays and the chunk's pickled texts the worker sent back), while the peer statistics are
    computed in the worker process; then ONE tiny transaction makes that generation the one the
    ``scores`` view shows, replaces the peer statistics and sets ``rounds.scored_at``; then the

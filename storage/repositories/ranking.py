@@ -6,7 +6,7 @@ use cases are in ``bot.services.ranking``.  Nothing here commits: the transactio
 caller.
 
 Writing a round's results is split so that no transaction is long and no reader ever sees a
-half-written round (migration 0008): a run takes a new generation number (``new_generation``),
+half-written round (migration 0009): a run takes a new generation number (``new_generation``),
 writes its rows under it into ``score_rows`` a chunk per short transaction (``write``), and
 ``publish`` makes that generation the one the ``scores`` view shows (one tiny transaction);
 ``prune`` then deletes the older generations a chunk at a time.

@@ -44,18 +44,18 @@ async def test_connect_creates_the_file_and_applies_every_migration(db: Database
 
 
 async def test_scores_stored_before_generations_stay_visible(tmp_path: Path) -> None:
-    """A database scored before migration 0008 shows the same scores after it."""
+    """A database scored before migration 0009 shows the same scores after it."""
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     for version, script in migration_files():
-        if version >= 8:
+        if version >= 9:
             break
         conn.executescript(script.read_text(encoding="utf-8"))
     now = TEST_NOW.isoformat()
     conn.executescript(
         "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);"
         + "".join(f"INSERT INTO schema_version VALUES ({v}, '{p.name}', '{now}');"
-                  for v, p in migration_files() if v < 8)
+                  for v, p in migration_files() if v < 9)
         + f"INSERT INTO users (id, created_at) VALUES (1, '{now}');"
         "INSERT INTO estates (id, province_id, name, kind) VALUES (1, 1, 'e', 'estate');"
         "INSERT INTO firms (id, owner_id, name, national_id, province_id, estate_id, sector, employees,"
