@@ -13,16 +13,15 @@
    (``bot.domain.ranking.scoring``) is bit-for-bit
    ``bot.domain.scoring.score_submission``; ranks and percentiles (``bot.domain.ranking.ranks``); peer
    statistics (``bot.domain.ranking.peers``) for every group of at least ``MIN_GROUP`` firms;
-3. writes in short transactions.  The ``scores`` rows are first staged, ``CHUNK`` rows per
-   transaction, in a TEMP table of the writing connection (each chunk's rows made lazily inside
-   ``executemany`` from the arrays and the chunk's pickled texts the worker sent back), while the
-   peer statistics are computed in the worker process; then ONE final
-   transaction upserts the staged rows into ``scores`` with ``INSERT … SELECT … ON CONFLICT``
-   (in C; a row that is already there is updated in place), deletes the rows of firms no longer
-   scored, replaces the peer statistics and sets ``rounds.scored_at``.  So a
-   reader (``scores.count``, the top list, a firm's summary) sees either the old results or the
-   new ones, never half a round, and the write lock is never held for the whole run.  Re-running
-   is idempotent.
+3. writes in short transactions, ``CHUNK`` rows each, under a new generation number of the round
+   (``score_rows``, migration 0009; each chunk's rows made lazily inside ``executemany`` from the
+   arrays and the chunk's pickled texts the worker sent back), while the peer statistics are
+   computed in the worker process; then ONE tiny transaction makes that generation the one the
+   ``scores`` view shows, replaces the peer statistics and sets ``rounds.scored_at``; then the
+   rows it replaced are deleted, a chunk per transaction.  So a reader (``scores.count``, the
+   top list, a firm's summary) sees either the old results or the new ones, never half a round,
+   and no transaction of the run holds the write lock for more than a few milliseconds.
+   Re-running is idempotent.
 
 Because reading and writing are separate transactions, the final transaction first compares the
 fingerprint of the round's submitted submissions (count, ids, latest update, how many lack a
@@ -48,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,19 +65,21 @@ from bot.services.offload import pack, run_heavy, unpack
 from storage.database import Database
 from storage.packed_answers import PackedRound
 from storage.packed_rounds import RoundAnswers, decode_round, distinct_answer_ids
+from storage.repositories import Repositories
 from storage.repositories.ranking import (
+    PRUNE_CHUNK,
     FloatArray,
     IntArray,
     encode_dimensions,
     encode_weakest,
-    stage_rows,
+    rows_to_write,
 )
 
 log = logging.getLogger(__name__)
 
-#: ``scores`` rows staged per transaction.  Binding them (in aiosqlite's thread) needs the GIL,
+#: ``scores`` rows written per transaction.  Binding them (in aiosqlite's thread) needs the GIL,
 #: like the event loop: small chunks, with the loop given a turn between them, keep replies to
-#: users flowing while a round is staged.
+#: users flowing while a round is written.
 CHUNK = 1_000
 #: How many times a run starts over when the round's submissions change while it runs.
 ATTEMPTS = 3
@@ -93,9 +94,9 @@ class RankingSummary:
     #: submissions with a stored answer that is not a valid value of its question.
     invalid: int = 0
     #: seconds per phase: load (SQL reads), score (decoding, scoring, ranking and encoding the
-    #: dimensions and weakest questions, in the worker process), stage (the staging
-    #: transactions, with the peer statistics computed meanwhile), publish (the final
-    #: transaction, with its commit).
+    #: dimensions and weakest questions, in the worker process), write (the rows'
+    #: transactions, with the peer statistics computed meanwhile), publish (the transaction
+    #: that makes them visible), prune (deleting the rows they replaced, after that).
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -122,12 +123,12 @@ class _Ranked:
         return len(self.firm_ids)
 
     def rows(self, k: int) -> Iterator[tuple[Any, ...]]:
-        """The staging rows of chunk ``k``, made lazily (by whoever iterates: the database
+        """The rows of chunk ``k``, made lazily (by whoever iterates: the database
         connection's thread)."""
         part = slice(k * self.chunk, (k + 1) * self.chunk)
         texts = self.texts[k]
         dimensions, weakest = unpack(texts) if isinstance(texts, bytes) else texts
-        yield from stage_rows(
+        yield from rows_to_write(
             self.firm_ids[part], {key: v[part] for key, v in self.groups.items()},
             dimensions, self.composite[part], weakest,
             {key: (r[part], z[part]) for key, (r, z) in self.ranks.items()},
@@ -185,7 +186,7 @@ def _rank(
     dimensions = encode_dimensions(dim_ids, dims)
     weakest = encode_weakest([q.id for q in questionnaire.questions], scored.weakest[ok])
     # From the worker process, a chunk's texts travel as one pickle, unpickled by the database
-    # thread when the chunk is staged (all at once, 200,000 strings would hold the bot's GIL for
+    # thread when the chunk is written (all at once, 200,000 strings would hold the bot's GIL for
     # tens of ms); a worker thread shares the bot's memory, so nothing is pickled.
     texts = [(dimensions[k:k + chunk], weakest[k:k + chunk]) for k in range(0, len(ok), chunk)]
     return _Ranked(
@@ -246,29 +247,31 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
     del packed, values
     t = lap("score", t)
 
-    # The peer statistics are computed in the worker while the rows are staged.  The rows
+    # The peer statistics are computed in the worker while the rows are written.  The rows
     # themselves are made lazily inside ``executemany``, in the connection's thread, from
     # the arrays and each chunk's texts.
     n = len(ranked)
     peers_job = asyncio.ensure_future(
         run_heavy(_peers, ranked.dim_ids, ranked.composite, ranked.dims, ranked.groups))
-    table: str | None = None
+    generation = 0
+    published = False
     try:
         async with db.transaction() as repo:
-            table = await repo.ranking.start_staging()
+            generation = await repo.ranking.new_generation(round_id)
+        written = 0
         for k in range(len(ranked.texts)):
             async with db.transaction() as repo:
-                await repo.ranking.stage(table, ranked.rows(k))
+                written += await repo.ranking.write(round_id, generation, n, ranked.rows(k))
             await asyncio.sleep(0)  # the loop runs what is ready before the next chunk is bound
+        if written != n:
+            raise RuntimeError(f"round {round_id}: ranked {n} firms, wrote {written} rows")
         peers = await peers_job
-        t = lap("stage", t)
+        t = lap("write", t)
         async with db.transaction() as repo:
             if await repo.ranking.fingerprint(round_id) != fingerprint:
                 return None
-            stored = await repo.ranking.publish(round_id, table, peers, n)
-            if stored != n:
-                raise RuntimeError(f"round {round_id}: staged {n} rows, found {stored}")
-            table = None  # publish dropped it
+            # False: a later run has published already; its results stand.
+            published = await repo.ranking.publish(round_id, generation, peers)
         t = lap("publish", t)
     finally:
         # Work in a worker cannot be interrupted: let it finish (its result is not needed).
@@ -276,9 +279,12 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
             await asyncio.wait([peers_job])
         if not peers_job.cancelled():
             peers_job.exception()  # retrieved, so asyncio does not log it as lost
-        if table is not None:
-            async with db.transaction() as repo:
-                await repo.ranking.drop_staging(table)
+        if generation and not published:
+            await _delete_chunks(db, lambda repo: repo.ranking.discard(round_id, generation))
+    if published:
+        # Readers see the new results already; what they replaced goes now, a chunk at a time.
+        await _delete_chunks(db, lambda repo: repo.ranking.prune(round_id, below=generation))
+        t = lap("prune", t)
 
     invalid = ranked.invalid
     if invalid:
@@ -289,6 +295,17 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
     )
     log.info("round %s scored: %s", round_id, summary)
     return summary
+
+
+async def _delete_chunks(db: Database, delete: Callable[[Repositories], Awaitable[int]]) -> None:
+    """Runs ``delete`` (which deletes up to ``PRUNE_CHUNK`` rows) in short transactions until it
+    deletes fewer."""
+    while True:
+        async with db.transaction() as repo:
+            deleted = await delete(repo)
+        if deleted < PRUNE_CHUNK:
+            return
+        await asyncio.sleep(0)
 
 
 async def weight_sensitivity(db: Database, round_id: int, weights: Mapping[str, float]) -> Sensitivity:

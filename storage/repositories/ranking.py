@@ -1,4 +1,4 @@
-"""The SQL of scoring and ranking a round: loading its submissions, staging and publishing its
+"""The SQL of scoring and ranking a round: loading its submissions, writing and publishing its
 ``scores`` and ``peer_stats`` rows, and reading dimension scores back for the sensitivity check.
 
 Methods return plain data (numpy arrays, lists, ``PackedRound``) for ``bot.domain.ranking``; the
@@ -6,16 +6,17 @@ use cases are in ``bot.services.ranking``.  Nothing here commits: the transactio
 caller.
 
 Writing a round's results is split so that no transaction is long and no reader ever sees a
-half-written round: the rows are first staged in a TEMP table of the writing connection (a few
-thousand rows per short transaction; ``stage``), then ``publish`` replaces the round's rows in
-one transaction with an ``INSERT … SELECT`` upsert (SQLite copies them in C).
+half-written round (migration 0009): a run takes a new generation number (``new_generation``),
+writes its rows under it into ``score_rows`` a chunk per short transaction (``write``), and
+``publish`` makes that generation the one the ``scores`` view shows (one tiny transaction);
+``prune`` then deletes the older generations a chunk at a time.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import count, repeat
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -63,23 +64,20 @@ SCORE_COLUMNS = (
     "size_province", "rank_nation", "size_nation", "percentile",
 )
 _COLUMNS = ", ".join(SCORE_COLUMNS)
-#: The columns of a staged row: SCORE_COLUMNS without the two that are the same on every row
-#: (round_id, size_nation), which ``publish`` adds; cluster_id is -1 and rank_cluster and
-#: size_cluster 0 for a firm in no cluster, which ``publish`` turns into NULL.  (Fewer values
-#: to bind per row, and no Python None to make: binding is most of the staging time.)
-STAGE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c not in ("round_id", "size_nation"))
-_FROM_STAGE = ", ".join(
-    {
-        "round_id": "?1",
-        "cluster_id": "NULLIF(cluster_id, -1)",
-        "rank_cluster": "CASE WHEN cluster_id >= 0 THEN rank_cluster END",
-        "size_cluster": "CASE WHEN cluster_id >= 0 THEN size_cluster END",
-        "size_nation": "?2",
-    }.get(c, c)
-    for c in SCORE_COLUMNS
-)
-_UPDATE = ", ".join(f"{c} = excluded.{c}" for c in SCORE_COLUMNS[2:])
-_staging_names = count(1)
+#: The columns of a written row: SCORE_COLUMNS without the two that are the same on every row
+#: (round_id, size_nation), which the statement adds; cluster_id is -1 and rank_cluster and
+#: size_cluster 0 for a firm in no cluster, which the statement turns into NULL.  (Fewer values
+#: to bind per row, and no Python None to make: binding is most of the writing time.)
+WRITE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c not in ("round_id", "size_nation"))
+_PARAM = {c: f"?{i}" for i, c in enumerate(WRITE_COLUMNS, start=1)}
+_VALUES = {
+    **_PARAM,
+    "cluster_id": f"NULLIF({_PARAM['cluster_id']}, -1)",
+    "rank_cluster": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['rank_cluster']} END",
+    "size_cluster": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['size_cluster']} END",
+}
+#: Rows deleted per ``prune`` call.
+PRUNE_CHUNK = 2_000
 
 
 class RankingRepository(Repository):
@@ -115,20 +113,29 @@ class RankingRepository(Repository):
         async with self.conn.execute(_VALUES_SQL, (json.dumps(id_list),)) as cur:
             return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
 
-    async def start_staging(self) -> str:
-        """Creates an empty TEMP table for one run's ``scores`` rows; returns its name."""
-        name = f"ranking_stage_{next(_staging_names)}"
-        await self.conn.execute(f"CREATE TEMP TABLE {name} ({', '.join(STAGE_COLUMNS)})")
-        return name
+    async def new_generation(self, round_id: int) -> int:
+        """A generation number no other run of the round has used."""
+        async with self.conn.execute(
+            "UPDATE rounds SET score_generations = score_generations + 1 WHERE id = ?"
+            " RETURNING score_generations", (round_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise ValueError(f"no round {round_id}")
+        return int(row[0])
 
-    async def stage(self, table: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Adds rows (columns as STAGE_COLUMNS) to the staging table.  ``rows`` may be a lazy
-        iterator (``stage_rows``): it is consumed in the connection's thread."""
-        marks = ", ".join("?" * len(STAGE_COLUMNS))
-        await self.conn.executemany(f"INSERT INTO temp.{table} VALUES ({marks})", rows)
-
-    async def drop_staging(self, table: str) -> None:
-        await self.conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    async def write(
+        self, round_id: int, generation: int, size_nation: int, rows: Iterable[Sequence[Any]],
+    ) -> int:
+        """Adds rows (columns as WRITE_COLUMNS) to the round's ``generation``; ``size_nation``:
+        how many firms are ranked.  ``rows`` may be a lazy iterator (``rows_to_write``): it is
+        consumed in the connection's thread.  Returns how many rows it added."""
+        constants = {"round_id": str(int(round_id)), "size_nation": str(int(size_nation))}
+        values = ", ".join(constants.get(c) or _VALUES[c] for c in SCORE_COLUMNS)
+        async with self.conn.executemany(
+            f"INSERT INTO score_rows (generation, {_COLUMNS}) VALUES ({int(generation)}, {values})", rows
+        ) as cur:
+            return cur.rowcount
 
     async def fingerprint(self, round_id: int) -> Fingerprint:
         async with self.conn.execute(_FINGERPRINT_SQL, (round_id,)) as cur:
@@ -137,36 +144,51 @@ class RankingRepository(Repository):
         return (int(row[0]), float(row[1]), row[2], int(row[3]))
 
     async def publish(
-        self, round_id: int, table: str, peers: Sequence[tuple[str, int, str, int, float, float]],
-        size_nation: int,
-    ) -> int:
-        """Replaces the round's ``scores`` with the staged rows (dropping the staging table) and
-        its ``peer_stats`` with ``peers`` (scope, scope id, metric, n, median, mean), and marks
-        the round scored now.  ``size_nation``: how many firms are ranked (every row's
-        size_nation).  Returns how many scores rows it stored."""
+        self, round_id: int, generation: int,
+        peers: Sequence[tuple[str, int, str, int, float, float]],
+    ) -> bool:
+        """Makes ``generation`` the round's visible results, replaces its ``peer_stats`` with
+        ``peers`` (scope, scope id, metric, n, median, mean) and marks the round scored now.
+        Returns False (and changes nothing) when a later run has already published."""
         conn = self.conn
-        # An upsert rather than DELETE + INSERT: a firm's row that is already there is updated
-        # in place (no foreign-key look-ups, and SQLite rewrites no page whose bytes do not
-        # change), and only the rows of firms no longer scored are deleted.
-        await conn.execute(
-            f"DELETE FROM scores WHERE round_id = ? AND firm_id NOT IN (SELECT firm_id FROM temp.{table})",
-            (round_id,),
-        )
+        async with conn.execute("SELECT score_generation FROM rounds WHERE id = ?", (round_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise ValueError(f"no round {round_id}")
+        if row[0] is not None and row[0] > generation:
+            return False
         await conn.execute("DELETE FROM peer_stats WHERE round_id = ?", (round_id,))
-        async with conn.execute(
-            f"INSERT INTO scores ({_COLUMNS}) SELECT {_FROM_STAGE} FROM temp.{table} WHERE true"
-            f" ON CONFLICT (round_id, firm_id) DO UPDATE SET {_UPDATE}",
-            (round_id, size_nation),
-        ) as cur:
-            stored = cur.rowcount
-        await conn.execute(f"DROP TABLE temp.{table}")
         await conn.executemany(
             "INSERT INTO peer_stats (round_id, scope, scope_id, metric, n, median, mean)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             ((round_id, *p) for p in peers),
         )
-        await conn.execute("UPDATE rounds SET scored_at = ? WHERE id = ?", (stamp(), round_id))
-        return stored
+        await conn.execute(
+            "UPDATE rounds SET score_generation = ?, scored_at = ? WHERE id = ?",
+            (generation, stamp(), round_id),
+        )
+        return True
+
+    async def prune(self, round_id: int, below: int, limit: int = PRUNE_CHUNK) -> int:
+        """Deletes up to ``limit`` rows of the round's generations older than ``below`` that are
+        not the published one (a run's leftovers, or results it replaced); returns how many."""
+        async with self.conn.execute(
+            "DELETE FROM score_rows WHERE rowid IN (SELECT s.rowid FROM score_rows s"
+            " JOIN rounds r ON r.id = s.round_id WHERE s.round_id = ? AND s.generation < ?"
+            " AND s.generation IS NOT r.score_generation LIMIT ?)",
+            (round_id, below, limit),
+        ) as cur:
+            return cur.rowcount
+
+    async def discard(self, round_id: int, generation: int, limit: int = PRUNE_CHUNK) -> int:
+        """Deletes up to ``limit`` rows of an unpublished ``generation`` (a run that gave up)."""
+        async with self.conn.execute(
+            "DELETE FROM score_rows WHERE rowid IN (SELECT s.rowid FROM score_rows s"
+            " JOIN rounds r ON r.id = s.round_id WHERE s.round_id = ? AND s.generation = ?"
+            " AND s.generation IS NOT r.score_generation LIMIT ?)",
+            (round_id, generation, limit),
+        ) as cur:
+            return cur.rowcount
 
     async def dimension_scores(self, round_id: int, dimension_ids: Sequence[str]) -> FloatArray:
         """The stored dimension scores of the round's firms (n × dimensions, by firm id; NaN
@@ -233,7 +255,7 @@ def encode_weakest(question_ids: Sequence[str], weakest: IntArray) -> list[str]:
     return result
 
 
-def stage_rows(
+def rows_to_write(
     firm_ids: IntArray,
     groups: dict[str, IntArray],
     dimensions: Sequence[str],
@@ -242,7 +264,7 @@ def stage_rows(
     ranks: dict[str, tuple[IntArray, IntArray]],
     percentile: FloatArray,
 ) -> Iterator[tuple[Any, ...]]:
-    """Staging rows (columns as STAGE_COLUMNS), made lazily: the columns are turned into Python
+    """Rows to write (columns as WRITE_COLUMNS), made lazily: the columns are turned into Python
     lists only when the first row is asked for, and each row is the tuple ``zip`` recycles, so
     passing this straight to ``executemany`` builds no list of tuples.  ``groups`` and ``ranks``
     by scope (estate, cluster, province, nation); a cluster id < 0 is no cluster."""

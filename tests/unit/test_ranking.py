@@ -20,9 +20,11 @@ from bot.domain.ranking.scoring import score_answers
 from bot.domain.ranking.sensitivity import sensitivity
 from bot.domain.ranking.weights import round_scores, validate_weights
 from bot.domain.scoring import score_submission, weakest
+from bot.services import ranking as ranking_service
 from bot.services.assessment import reference_year
 from bot.services.ranking import score_round, weight_sensitivity
 from storage.database import Database
+from storage.repositories.ranking import RankingRepository
 from tests.support.clock import TEST_NOW
 from tests.support.factories import FREE_TEXT
 
@@ -297,8 +299,8 @@ async def test_rerun_is_idempotent(db: Database) -> None:
 
 
 async def test_rescore_after_changes_matches_a_first_scoring(db: Database) -> None:
-    """Re-scoring updates the rows in place and deletes those of firms no longer scored: the
-    result is exactly what scoring the changed round from nothing stores."""
+    """Re-scoring replaces the rows, dropping those of firms no longer scored: the result is
+    exactly what scoring the changed round from nothing stores."""
     rid = await make_round(db, TECH_ONLY)
     for fid, c in [(1, 90), (2, 80), (3, 80), (4, 70), (5, 66), (6, 61), (7, 55)]:
         await firm_with(db, rid, fid, c, estate=1 + fid % 2, cluster=1 if fid % 3 else None)
@@ -319,8 +321,9 @@ async def test_rescore_after_changes_matches_a_first_scoring(db: Database) -> No
     assert (await score_round(db, rid)).scored == 7
     rescored = await dump()
     async with db.transaction() as repo:
-        await repo.conn.execute("DELETE FROM scores WHERE round_id = ?", (rid,))
+        await repo.conn.execute("DELETE FROM score_rows WHERE round_id = ?", (rid,))
         await repo.conn.execute("DELETE FROM peer_stats WHERE round_id = ?", (rid,))
+        await repo.conn.execute("UPDATE rounds SET score_generation = NULL WHERE id = ?", (rid,))
     await score_round(db, rid)
     assert await dump() == rescored
     by_firm = await scores_by_firm(db, rid)
@@ -328,6 +331,80 @@ async def test_rescore_after_changes_matches_a_first_scoring(db: Database) -> No
     assert by_firm[8].rank_nation == 1 and by_firm[1].rank_nation == 2
     assert (by_firm[5].estate_id, by_firm[5].cluster_id, by_firm[5].rank_cluster) == (3, None, None)
     assert by_firm[4].cluster_id == 1 and by_firm[4].size_nation == 7
+
+
+async def dump_results(db: Database, round_id: int) -> tuple[list[Any], list[Any]]:
+    """What readers see of the round: its scores rows and peer statistics."""
+    async with db.read() as repo:
+        async with repo.conn.execute(
+            "SELECT * FROM scores WHERE round_id = ? ORDER BY firm_id", (round_id,)) as cur:
+            scores = [tuple(r) for r in await cur.fetchall()]
+        async with repo.conn.execute(
+            "SELECT * FROM peer_stats WHERE round_id = ? ORDER BY scope, scope_id, metric", (round_id,)
+        ) as cur:
+            peers = [tuple(r) for r in await cur.fetchall()]
+    return scores, peers
+
+
+async def stored_rows(db: Database) -> int:
+    async with db.read() as repo, repo.conn.execute("SELECT count(*) FROM score_rows") as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_rescoring_keeps_only_the_published_rows(db: Database) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    for fid, c in [(1, 90), (2, 80), (3, 70)]:
+        await firm_with(db, rid, fid, c, estate=1)
+    for _ in range(3):
+        await score_round(db, rid)
+    assert await stored_rows(db) == 3
+
+
+async def test_readers_see_the_previous_results_whole_while_a_rescore_is_written(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    for fid, c in [(1, 90), (2, 80), (3, 70), (4, 66), (5, 61), (6, 55)]:
+        await firm_with(db, rid, fid, c, estate=1)
+    await score_round(db, rid)
+    before = await dump_results(db, rid)
+    await firm_with(db, rid, 7, 99, estate=1)  # the rescore changes every rank
+    monkeypatch.setattr(ranking_service, "CHUNK", 2)
+    seen = []
+    write = RankingRepository.write
+
+    async def watched_write(self: RankingRepository, *args: Any) -> int:
+        seen.append(await dump_results(db, rid))  # earlier chunks are committed by now
+        return await write(self, *args)
+
+    monkeypatch.setattr(RankingRepository, "write", watched_write)
+    await score_round(db, rid)
+    assert len(seen) == 4
+    assert all(view == before for view in seen)
+    after = await dump_results(db, rid)
+    assert [row[1] for row in after[0]] == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_a_scoring_that_gives_up_leaves_the_published_results(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    for fid, c in [(1, 90), (2, 80), (3, 70)]:
+        await firm_with(db, rid, fid, c, estate=1)
+    await score_round(db, rid)
+    before = await dump_results(db, rid)
+    await firm_with(db, rid, 4, 99, estate=1)
+
+    async def always_changed(self: RankingRepository, round_id: int) -> tuple[int, float, str | None, int]:
+        return (-1, 0.0, None, 0)  # as if a submission arrived during every attempt
+
+    monkeypatch.setattr(RankingRepository, "fingerprint", always_changed)
+    with pytest.raises(RuntimeError, match="kept changing"):
+        await score_round(db, rid)
+    assert await dump_results(db, rid) == before
+    assert await stored_rows(db) == 3
 
 
 async def test_top_extends_over_ties_and_names_only_consenting(db: Database) -> None:
@@ -344,10 +421,11 @@ async def test_top_extends_over_ties_and_names_only_consenting(db: Database) -> 
                 (fid, fid, f"firm {fid}", f"{fid:010d}", fid % 2, NOW, NOW),
             )
             await conn.execute(
-                "INSERT INTO scores (round_id, firm_id, estate_id, province_id, dimensions, composite,"
-                " rank_nation, size_nation) VALUES (?, ?, 1, 1, '{}', ?, ?, 102)",
+                "INSERT INTO score_rows (round_id, generation, firm_id, estate_id, province_id,"
+                " dimensions, composite, rank_nation, size_nation) VALUES (?, 1, ?, 1, 1, '{}', ?, ?, 102)",
                 (rid, fid, 200.0 - rank, rank),
             )
+        await conn.execute("UPDATE rounds SET score_generation = 1 WHERE id = ?", (rid,))
     async with db.read() as repo:
         top, extended = await repo.scores.top(rid, 100)
         assert extended and len(top) == 101

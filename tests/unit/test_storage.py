@@ -68,6 +68,40 @@ async def test_an_outbox_queued_before_the_uncertain_status_keeps_its_rows_and_t
     assert rows == [("k:1", {"text": "queued"}, "uncertain")]
 
 
+async def test_scores_stored_before_generations_stay_visible(tmp_path: Path) -> None:
+    """A database scored before migration 0009 shows the same scores after it."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for version, script in migration_files():
+        if version >= 9:
+            break
+        conn.executescript(script.read_text(encoding="utf-8"))
+    now = TEST_NOW.isoformat()
+    conn.executescript(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);"
+        + "".join(f"INSERT INTO schema_version VALUES ({v}, '{p.name}', '{now}');"
+                  for v, p in migration_files() if v < 9)
+        + f"INSERT INTO users (id, created_at) VALUES (1, '{now}');"
+        "INSERT INTO estates (id, province_id, name, kind) VALUES (1, 1, 'e', 'estate');"
+        "INSERT INTO firms (id, owner_id, name, national_id, province_id, estate_id, sector, employees,"
+        f" founded_year, phone, consent_public, created_at, updated_at) VALUES (1, 1, 'f', '0000000001',"
+        f" 1, 1, 'C', 5, 1390, '0912', 1, '{now}', '{now}');"
+        "INSERT INTO rounds (id, title, questionnaire_version, opens_at, closes_at, state, created_at)"
+        f" VALUES (1, 'R', 1, '{now}', '{now}', 'closed', '{now}');"
+        "INSERT INTO scores (round_id, firm_id, estate_id, province_id, dimensions, composite,"
+        " rank_nation, size_nation) VALUES (1, 1, 1, 1, '{}', 71.5, 1, 1);"
+    )
+    conn.close()
+    migrated = Database(path)
+    await migrated.connect()
+    try:
+        async with migrated.read() as repo:
+            row = await repo.scores.for_firm(1, 1)
+        assert row is not None and (row.composite, row.rank_nation) == (71.5, 1)
+    finally:
+        await migrated.close()
+
+
 async def test_reconnecting_applies_nothing_twice(db: Database, tmp_path: Path) -> None:
     async with db.transaction() as repo:
         await repo.users.ensure(user_id=1, language="fa", first_name="علی")
