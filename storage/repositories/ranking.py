@@ -172,19 +172,17 @@ class RankingRepository(Repository):
     async def prune(self, round_id: int, below: int, limit: int = PRUNE_CHUNK) -> int:
         """Deletes up to ``limit`` rows of the round's generations older than ``below`` that are
         not the published one (a run's leftovers, or results it replaced); returns how many."""
-        async with self.conn.execute(
-            "DELETE FROM score_rows WHERE rowid IN (SELECT s.rowid FROM score_rows s"
-            " JOIN rounds r ON r.id = s.round_id WHERE s.round_id = ? AND s.generation < ?"
-            " AND s.generation IS NOT r.score_generation LIMIT ?)",
-            (round_id, below, limit),
-        ) as cur:
-            return cur.rowcount
+        return await self._delete_unpublished(round_id, "<", below, limit)
 
     async def discard(self, round_id: int, generation: int, limit: int = PRUNE_CHUNK) -> int:
         """Deletes up to ``limit`` rows of an unpublished ``generation`` (a run that gave up)."""
+        return await self._delete_unpublished(round_id, "=", generation, limit)
+
+    async def _delete_unpublished(self, round_id: int, op: str, generation: int, limit: int) -> int:
+        assert op in ("<", "=")
         async with self.conn.execute(
             "DELETE FROM score_rows WHERE rowid IN (SELECT s.rowid FROM score_rows s"
-            " JOIN rounds r ON r.id = s.round_id WHERE s.round_id = ? AND s.generation = ?"
+            f" JOIN rounds r ON r.id = s.round_id WHERE s.round_id = ? AND s.generation {op} ?"
             " AND s.generation IS NOT r.score_generation LIMIT ?)",
             (round_id, generation, limit),
         ) as cur:

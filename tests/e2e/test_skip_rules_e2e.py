@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.emulator import FakeUser
 from tests.support.journeys import MANUFACTURER_ANSWERS, TOTAL_QUESTIONS, fa_digits, give, register
 from tests.support.khooshe import Khooshe
 
@@ -14,7 +15,10 @@ async def use_version(khooshe: Khooshe, version: int) -> None:
         await repo.conn.execute("UPDATE rounds SET questionnaire_version = ?", (version,))
 
 
-async def answer_until_e1(khooshe: Khooshe, owner_id: int) -> None:
+async def owner_who_answered_e1(khooshe: Khooshe, owner_id: int, e1: str, *, version: int = 2) -> FakeUser:
+    """A new owner who registered, answered up to E1 in a round of ``version`` and typed ``e1``
+    (indirect, direct, domestic shares)."""
+    await use_version(khooshe, version)
     owner = khooshe.user(owner_id)
     await register(owner)
     await owner.press("📋 شروع خودارزیابی")
@@ -22,23 +26,19 @@ async def answer_until_e1(khooshe: Khooshe, owner_id: int) -> None:
         await owner.wait_for(f"سؤال {fa_digits(n)} از")
         await give(owner, answer)
     await owner.wait_for("سؤال ۱۶ از")
+    await owner.send(e1)
+    return owner
 
 
 async def test_no_exports_skips_e2_and_e3_and_shortens_the_count(khooshe: Khooshe) -> None:
-    await use_version(khooshe, 2)
-    owner = khooshe.user(3001)
-    await answer_until_e1(khooshe, 3001)
-    await owner.send("۱۰۰ ۰ ۰")
+    owner = await owner_who_answered_e1(khooshe, 3001, "۱۰۰ ۰ ۰")
     e4 = await owner.wait_for("سؤال ۱۷ از")
     assert "برنامه صادراتی" in e4.text
     assert f"سؤال ۱۷ از {fa_digits(TOTAL_QUESTIONS - 2)}" in e4.text
 
 
 async def test_no_exports_leaves_e2_out_of_the_review(khooshe: Khooshe) -> None:
-    await use_version(khooshe, 2)
-    owner = khooshe.user(3002)
-    await answer_until_e1(khooshe, 3002)
-    await owner.send("۱۰۰ ۰ ۰")
+    owner = await owner_who_answered_e1(khooshe, 3002, "۱۰۰ ۰ ۰")
     rest = [*MANUFACTURER_ANSWERS[18:]]
     for n, answer in enumerate(rest, start=17):
         await owner.wait_for(f"سؤال {fa_digits(n)} از")
@@ -48,10 +48,7 @@ async def test_no_exports_leaves_e2_out_of_the_review(khooshe: Khooshe) -> None:
 
 
 async def test_back_from_e4_skips_over_e2_and_e3(khooshe: Khooshe) -> None:
-    await use_version(khooshe, 2)
-    owner = khooshe.user(3003)
-    await answer_until_e1(khooshe, 3003)
-    await owner.send("۱۰۰ ۰ ۰")
+    owner = await owner_who_answered_e1(khooshe, 3003, "۱۰۰ ۰ ۰")
     await owner.wait_for("سؤال ۱۷ از")
     await owner.press("▶️ قبلی")
     back = await owner.wait_for("سؤال ۱۶ از")
@@ -59,10 +56,7 @@ async def test_back_from_e4_skips_over_e2_and_e3(khooshe: Khooshe) -> None:
 
 
 async def test_reporting_exports_after_all_asks_e2(khooshe: Khooshe) -> None:
-    await use_version(khooshe, 2)
-    owner = khooshe.user(3004)
-    await answer_until_e1(khooshe, 3004)
-    await owner.send("۱۰۰ ۰ ۰")
+    owner = await owner_who_answered_e1(khooshe, 3004, "۱۰۰ ۰ ۰")
     await owner.wait_for("سؤال ۱۷ از")
     await owner.press("▶️ قبلی")
     await owner.wait_for("سؤال ۱۶ از")
@@ -73,10 +67,7 @@ async def test_reporting_exports_after_all_asks_e2(khooshe: Khooshe) -> None:
 
 
 async def test_we_do_not_export_is_refused_after_exports_and_the_assessment_goes_on(khooshe: Khooshe) -> None:
-    await use_version(khooshe, 2)
-    owner = khooshe.user(3005)
-    await answer_until_e1(khooshe, 3005)
-    await owner.send("۷۰ ۲۰ ۱۰")
+    owner = await owner_who_answered_e1(khooshe, 3005, "۷۰ ۲۰ ۱۰")
     await owner.wait_for("سؤال ۱۷ از")
     await owner.press("ندارم")
     alert = await owner.wait_for(lambda e: e.event == "answer" and "صادرات گزارش کرده‌اید" in e.text)
@@ -87,10 +78,7 @@ async def test_we_do_not_export_is_refused_after_exports_and_the_assessment_goes
 
 
 async def test_typing_we_do_not_export_after_exports_is_refused(khooshe: Khooshe) -> None:
-    await use_version(khooshe, 2)
-    owner = khooshe.user(3006)
-    await answer_until_e1(khooshe, 3006)
-    await owner.send("۷۰ ۲۰ ۱۰")
+    owner = await owner_who_answered_e1(khooshe, 3006, "۷۰ ۲۰ ۱۰")
     await owner.wait_for("سؤال ۱۷ از")
     await owner.send("ندارم")
     await owner.wait_for("صادرات گزارش کرده‌اید")
@@ -99,9 +87,7 @@ async def test_typing_we_do_not_export_after_exports_is_refused(khooshe: Khooshe
 
 
 async def test_a_version_1_round_still_asks_e2_after_no_exports(khooshe: Khooshe) -> None:
-    owner = khooshe.user(3007)
-    await answer_until_e1(khooshe, 3007)
-    await owner.send("۱۰۰ ۰ ۰")
+    owner = await owner_who_answered_e1(khooshe, 3007, "۱۰۰ ۰ ۰", version=1)
     e2 = await owner.wait_for("سؤال ۱۷ از")
     assert f"سؤال ۱۷ از {fa_digits(TOTAL_QUESTIONS)}" in e2.text and "از چه سالی صادرات" in e2.text
     await owner.press("ندارم")
@@ -109,10 +95,7 @@ async def test_a_version_1_round_still_asks_e2_after_no_exports(khooshe: Khooshe
 
 
 async def test_reporting_exports_from_the_review_asks_e2_and_e3_before_returning(khooshe: Khooshe) -> None:
-    await use_version(khooshe, 2)
-    owner = khooshe.user(3008)
-    await answer_until_e1(khooshe, 3008)
-    await owner.send("۱۰۰ ۰ ۰")
+    owner = await owner_who_answered_e1(khooshe, 3008, "۱۰۰ ۰ ۰")
     for n, answer in enumerate(MANUFACTURER_ANSWERS[18:], start=17):
         await owner.wait_for(f"سؤال {fa_digits(n)} از")
         await give(owner, answer)

@@ -5,24 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest_asyncio
 
 from storage.database import Database
 
 ROWS = 4_000  # about 2,000 pages of 4 KB: past SQLite's own checkpoint threshold of 1,000
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "khooshe.db")
-    await database.connect()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def write_many(db: Database) -> None:

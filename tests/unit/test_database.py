@@ -5,19 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from storage.database import Database, NestedTransactionError
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database(tmp_path / "khooshe.db") as database:
-        yield database
 
 
 async def add_user(db: Database, user_id: int) -> None:

@@ -5,12 +5,9 @@ may have acted on it (no answer in time). The failures are the real request laye
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
-import pytest_asyncio
 from telegram import Bot
 from telegram.error import NetworkError
 from telegram.ext import ExtBot
@@ -36,12 +33,6 @@ class FailingBot:
 
     async def send_message(self, *args: Any, **kwargs: Any) -> None:
         raise self.error
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database(tmp_path / "khooshe.db") as database:
-        yield database
 
 
 def closed_port() -> int:

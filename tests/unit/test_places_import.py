@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest_asyncio
 
 from bot.services.places_import import (
     CHUNK_ROWS,
@@ -38,16 +35,6 @@ ESTATES_CSV = "\n".join([
     "البرز,  شهرک   صنعتی د ,",            # 11: empty kind means estate; spaces collapsed: added
     "Isfahan,شهرک صنعتی ه,ZONE",           # 12: kind is case-insensitive: added
 ]) + "\n"
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "khooshe.db")
-    await database.connect()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def run_estates(db: Database, text: str) -> ImportReport:
