@@ -11,8 +11,8 @@ and one closed round in which every firm submitted a complete, valid, random ass
 ``bot.services.ranking.score_round`` is then timed, best of ``--repeat`` runs of each kind: a
 "first" scoring (the round's scores are deleted, untimed, before it) and a "rescore" (the stored
 results are replaced by the same ones; re-running is idempotent), with its split: load (the SQL
-reads), score (decoding, numpy scoring, ranking and encoding the rows, in a worker thread: the
-bench never calls ``bot.services.offload.configure``, so it runs as ``KHOOSHE_OFFLOAD=thread``),
+reads), score (decoding, numpy scoring, ranking and encoding the rows, in a worker thread by
+default; ``--offload process`` runs it in the worker process, as the bot does by default),
 write (the scores rows, 1,000 per short transaction, under a new generation of the round, while
 the peer statistics are computed), publish (the tiny transaction that makes that generation the
 visible one, with the peer stats) and prune (deleting the rows it replaced, 2,000 per short
@@ -50,6 +50,7 @@ if str(ROOT) not in sys.path:  # `python bench/ranking.py` puts bench/ first, no
     sys.path.insert(0, str(ROOT))
 
 from bot.domain.questionnaire import NONE_OPTION, Question, Questionnaire, load_questionnaire  # noqa: E402
+from bot.services import offload  # noqa: E402
 from bot.services.assessment import reference_year  # noqa: E402
 from bot.services.places_import import add_clusters, add_estates, read_csv_file  # noqa: E402
 from bot.services.ranking import RankingSummary, score_round  # noqa: E402
@@ -377,9 +378,19 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep the databases in DIR and reuse those already there (skips the"
                         " ~47 s build of 100k firms; the build column then shows ~0)")
+    parser.add_argument("--offload", choices=("thread", "process"), default="thread",
+                        help="where the CPU work runs (KHOOSHE_OFFLOAD; the bot's default is process)")
     args = parser.parse_args()
+    offload.configure(args.offload)
     sizes = [int(s.replace("_", "").replace("k", "000")) for s in args.sizes.split(",") if s.strip()]
-    asyncio.run(main_async(sizes, args.repeat, args.profile, not args.unpacked, args.keep))
+    asyncio.run(_run(sizes, args.repeat, args.profile, not args.unpacked, args.keep))
+
+
+async def _run(sizes: list[int], repeat: int, profile: bool, packed: bool, keep: Path | None) -> None:
+    try:
+        await main_async(sizes, repeat, profile, packed, keep)
+    finally:
+        await offload.shutdown()
 
 
 if __name__ == "__main__":

@@ -113,6 +113,16 @@ class RankingRepository(Repository):
         async with self.conn.execute(_VALUES_SQL, (json.dumps(id_list),)) as cur:
             return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
 
+    async def all_answer_values(self, limit: int) -> list[tuple[int, str, str]] | None:
+        """Every ``answer_values`` row (id, question id, stored JSON value), or None when there
+        are more than ``limit``."""
+        async with self.conn.execute("SELECT count(*) FROM answer_values") as cur:
+            row = await cur.fetchone()
+        if row is None or row[0] > limit:
+            return None
+        async with self.conn.execute("SELECT id, qid, value FROM answer_values") as cur:
+            return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
     async def new_generation(self, round_id: int) -> int:
         """A generation number no other run of the round has used."""
         async with self.conn.execute(

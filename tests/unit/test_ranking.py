@@ -583,7 +583,12 @@ def _compare_with_score_submission(
     return checked
 
 
-async def test_score_round_matches_score_submission_on_random_firms(db: Database) -> None:
+@pytest.mark.parametrize("read_all", [50_000, 0], ids=["values-read-whole", "values-over-the-limit"])
+async def test_score_round_matches_score_submission_on_random_firms(
+    db: Database, read_all: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alike whether the distinct answers are read whole (a small table) or only the round's."""
+    monkeypatch.setattr(ranking_service, "READ_ALL_VALUES", read_all)
     weights = {"tech": 2, "quality": 1, "export": 1, "innovation": 1}
     rid = await make_round(db, weights)
     q = load_questionnaire(1)
