@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.broadcast_drill import run_drill  # noqa: E402
+from tests.support.broadcast_drill import run_drill  # noqa: E402
 
 
 def main() -> None:

@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.broadcast_drill import prepare  # noqa: E402
 from bot.domain.questionnaire.loader import load_questionnaire  # noqa: E402
 from bot.emulator import BotEvent, FakeBotApi, FakeUser  # noqa: E402
 from bot.emulator.server import BotMessage  # noqa: E402
@@ -45,6 +44,7 @@ from bot.i18n import translator  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage.database import Database  # noqa: E402
 from tests.support.bot_process import BotProcess  # noqa: E402
+from tests.support.broadcast_drill import prepare  # noqa: E402
 from tests.support.journeys import MANUFACTURER_ANSWERS, TOTAL_QUESTIONS  # noqa: E402
 from tests.support.khooshe import ADMIN_ID  # noqa: E402
 

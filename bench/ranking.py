@@ -49,12 +49,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/ranking.py` puts bench/ first, not the repo root
     sys.path.insert(0, str(ROOT))
 
-from bot.domain.questionnaire import NONE_OPTION, Question, Questionnaire, load_questionnaire  # noqa: E402
+from bot.domain.questionnaire import load_questionnaire  # noqa: E402
 from bot.services import offload  # noqa: E402
 from bot.services.assessment import reference_year  # noqa: E402
 from bot.services.places_import import add_clusters, add_estates, read_csv_file  # noqa: E402
 from bot.services.ranking import RankingSummary, score_round  # noqa: E402
 from storage.database import Database  # noqa: E402
+from tests.support.answers import random_answers  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample"
 DEFAULT_SIZES = (10_000, 30_000, 100_000)
@@ -64,56 +65,6 @@ SECTORS = (("C", 0.6), ("A", 0.1), ("F", 0.05), ("G", 0.15), ("I", 0.05), ("J", 
 FIRMS_PER_ESTATE = 100
 FIRMS_PER_CLUSTER = 250
 CLUSTER_SHARE = 0.8
-
-
-# ---------------------------------------------------------------------------------------------
-# Random, valid answers (also used by tests/test_ranking.py)
-
-
-def random_answer(question: Question, rng: random.Random, ref_year: int) -> Any:
-    """A random value as AnswerRepository stores it (before JSON encoding) for ``question``."""
-    kind = question.type
-    if kind in ("yesno", "single", "ladder"):
-        return rng.choice(question.options).id
-    if kind == "multi":
-        exclusive = [o.id for o in question.options if o.exclusive]
-        others = [o.id for o in question.options if not o.exclusive]
-        if exclusive and rng.random() < 0.2:
-            return exclusive[:1]
-        picked = set(rng.sample(others, rng.randint(1, min(4, len(others)))))
-        return [o for o in others if o in picked]
-    if kind in ("percent", "count"):
-        low, high = question.range
-        if kind == "count":
-            high = min(high, 12)
-        return rng.randint(low, high)
-    if kind == "shares":
-        a = rng.randint(0, 100)
-        b = rng.randint(0, 100 - a)
-        return [a, b, 100 - a - b]
-    if kind == "year_or_none":
-        if rng.random() < 0.4:
-            return NONE_OPTION
-        return rng.randint(ref_year - 12, ref_year + 1)
-    if kind == "text":
-        return rng.choice(["برق مرتب قطع می‌شود.", "نقدینگی کم است.", "Customs delays."])
-    raise ValueError(f"unknown question type {kind}")
-
-
-def random_answers(
-    questionnaire: Questionnaire, sector: str, rng: random.Random, ref_year: int,
-    *, skip: float = 0.0,
-) -> dict[str, Any]:
-    """Answers to every question that applies to ``sector`` (the optional P3 half the time);
-    with ``skip`` > 0, each question is left unanswered with that probability."""
-    answers = {}
-    for q in questionnaire.questions_for(sector):
-        if not q.required and rng.random() < 0.5:
-            continue
-        if skip and rng.random() < skip:
-            continue
-        answers[q.id] = random_answer(q, rng, ref_year)
-    return answers
 
 
 # ---------------------------------------------------------------------------------------------

@@ -113,11 +113,11 @@ async def _add_firms(conn: Any, start: int, stop: int, round_id: int, estates: d
 
 async def prepare_db(path: Path, firms: int) -> int:
     """Returns the open round's id."""
-    from bench.ranking import random_answers
     from bot.domain.questionnaire import load_questionnaire
     from bot.services.assessment import reference_year
     from bot.services.places_import import add_clusters, add_estates, read_csv_file
     from storage.database import Database
+    from tests.support.answers import random_answers
 
     rng = random.Random(7)
     now = datetime.now(UTC)

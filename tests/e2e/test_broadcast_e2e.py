@@ -232,7 +232,7 @@ async def test_cancel_scheduled_and_running_broadcasts(estates: Khooshe) -> None
 async def test_broadcast_drill_scaled_down_with_sigkills(tmp_path: Path) -> None:
     """The issue's drill at 600 firms and 5× the rate: 2% blocked, 1% 5xx, 3 SIGKILLs. A 5xx may
     come after the server acted, so its row is uncertain, never resent, and reported as such."""
-    from bench.broadcast_drill import run_drill
+    from tests.support.broadcast_drill import run_drill
 
     result = await run_drill(tmp_path, firms=600, rate=150.0, kills=3, seed=4)
     assert set(result.missing) <= set(result.extra["chats_5xx"]), result.log_tail

@@ -18,8 +18,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from bench.broadcast_drill import NOTICE, prepare, queue_broadcast
 from bot.emulator import FakeBotApi
+from tests.support.broadcast_drill import NOTICE, prepare, queue_broadcast
 from tests.support.clock import TEST_NOW, TestClock
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 

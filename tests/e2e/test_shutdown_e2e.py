@@ -8,10 +8,10 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.broadcast_drill import prepare, queue_broadcast
 from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.bot_process import BotProcess
+from tests.support.broadcast_drill import prepare, queue_broadcast
 from tests.support.clock import TEST_NOW
 from tests.support.khooshe import ADMIN_ID, seed
 

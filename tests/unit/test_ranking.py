@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from bench.ranking import random_answers
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
 from bot.domain.ranking.peers import MIN_GROUP
 from bot.domain.ranking.scoring import score_answers
@@ -25,6 +24,7 @@ from bot.services.assessment import reference_year
 from bot.services.ranking import score_round, weight_sensitivity
 from storage.database import Database
 from storage.repositories.ranking import RankingRepository
+from tests.support.answers import random_answers
 from tests.support.clock import TEST_NOW
 from tests.support.factories import FREE_TEXT
 
