@@ -517,11 +517,14 @@ class RoundService:
         not_before = self.policy.quiet.next_allowed(now)
         questionnaire = questionnaire_of(r)
         queued = 0
-        for who, answered in await repo.firms.stale_drafts(r.id, untouched_since=cutoff):
+        for who, submission_id in await repo.firms.stale_drafts(r.id, untouched_since=cutoff):
             if who.muted:
                 continue
-            total = len(questionnaire.questions_for(who.sector)) or 1
-            percent = min(99, round(100 * answered / total))
+            # Share of the questions this firm will see: a skip rule shortens its questionnaire.
+            answers = await repo.answers.all(submission_id)
+            visible = questionnaire.visible(who.sector, answers)
+            answered = sum(q.id in answers for q in visible)
+            percent = min(99, round(100 * answered / (len(visible) or 1)))
             queued += await repo.outbox.add(
                 kind="reminder", dedupe_key=round_key(r.id, who.firm_id, "stale"),
                 chat_id=who.owner_id, payload=stale_nudge(r, who.language, percent, self.policy.zone),

@@ -85,14 +85,14 @@ class FirmRepository(Repository):
         return [Recipient(**dict(r)) for r in rows]
 
     async def stale_drafts(self, round_id: int, *, untouched_since: str) -> list[tuple[Recipient, int]]:
-        """Owners whose draft has not moved since ``untouched_since``, with their answer count."""
+        """Owners whose draft has not moved since ``untouched_since``, with their submission id."""
         rows = await self._all(
-            "SELECT f.id AS firm_id, f.owner_id, f.sector, u.language, u.muted,"
-            " (SELECT COUNT(*) FROM answers a WHERE a.submission_id = s.id) AS answered"
+            "SELECT f.id AS firm_id, f.owner_id, f.sector, u.language, u.muted, s.id AS submission_id"
             " FROM submissions s JOIN firms f ON f.id = s.firm_id JOIN users u ON u.id = f.owner_id"
             " WHERE s.round_id = ? AND s.status = 'draft' AND s.updated_at <= ? AND f.deleted_at IS NULL"
             " ORDER BY f.id",
             (round_id, untouched_since),
         )
         # a Row iterates over its values, so its keys() are wanted here
-        return [(Recipient(**{k: r[k] for k in r.keys() if k != "answered"}), r["answered"]) for r in rows]  # noqa: SIM118
+        return [(Recipient(**{k: r[k] for k in r.keys() if k != "submission_id"}), r["submission_id"])  # noqa: SIM118
+                for r in rows]

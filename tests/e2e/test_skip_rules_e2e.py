@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.emulator import FakeUser
+from tests.support.clock import TestClock
+from tests.support.factories import submit
 from tests.support.journeys import MANUFACTURER_ANSWERS, TOTAL_QUESTIONS, fa_digits, give, register
 from tests.support.khooshe import Khooshe
 
@@ -108,3 +112,25 @@ async def test_reporting_exports_from_the_review_asks_e2_and_e3_before_returning
     await owner.send("1398")
     e3 = await owner.wait_for("سؤال ۱۸ از")
     assert "به چند کشور" in e3.text
+
+
+async def test_the_stale_draft_reminder_counts_only_the_questions_this_firm_will_see(khooshe: Khooshe) -> None:
+    """15 answers with no certificate and no exports: Q2, E2 and E3 drop out, so 15 of 25 (60%),
+    not 15 of 28."""
+    await use_version(khooshe, 2)
+    owner = khooshe.user(3101)
+    await register(owner)
+    draft = {**{f"T{n}": value for n, value in enumerate(
+        ["no", "yes", ["social"], "paper", "manual", "visual", "cash_cheque", 0, "no", 0], start=1)},
+        "Q1": "no", "Q3": "no", "Q4": "no", "Q5": "no", "E1": [100, 0, 0]}
+    async with khooshe.db.read() as repo:
+        current = await repo.rounds.open_round()
+        firm = await repo.firms.by_owner(3101)
+    assert current is not None and firm is not None
+    await submit(khooshe.db, current.id, firm.id, draft, status="draft")
+    clock = khooshe.services.clock
+    assert isinstance(clock, TestClock)
+    clock.advance(timedelta(hours=49))
+    await khooshe.tick()
+    nudge = await owner.wait_for("📝")
+    assert "۶۰٪" in nudge.text
