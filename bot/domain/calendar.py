@@ -51,6 +51,12 @@ def format_date(moment: date | datetime, lang: str, zone: ZoneInfo | None = None
     return localize_digits(JalaliDate(moment).strftime("%Y/%m/%d"), lang)
 
 
+def file_date(moment: datetime, zone: ZoneInfo) -> str:
+    """A day for a file name: Solar Hijri with Latin digits and dashes (1405-09-12), which every
+    file system and mail client keeps as it is."""
+    return JalaliDate(moment.astimezone(zone).date()).strftime("%Y-%m-%d")
+
+
 def format_long_date(moment: date | datetime, lang: str, zone: ZoneInfo | None = None) -> str:
     """Shows a day with the month's name: ۱۵ مهر ۱۴۰۴ / 15 Mehr 1404."""
     if isinstance(moment, datetime):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_decimal
 from persiantools import characters, digits
@@ -65,12 +66,20 @@ def localize_digits(text: str, lang: str) -> str:
     return digits.en_to_fa(text) if lang == "fa" else text
 
 
+def rounded(value: float | int, decimals: int = 0) -> Decimal:
+    """The one rounding rule of every figure Khooshe shows, in messages and in workbooks: half
+    away from zero on the decimal digits as printed (12.45 → 12.5; a float's binary
+    representation, or Babel's default half-to-even, would make it 12.4 in one place and 12.5 in
+    another)."""
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
 def number(value: float | int, lang: str, *, grouping: bool = True, decimals: int = 0) -> str:
-    """Formats a number with the locale's separators and digits."""
+    """Formats a number with the locale's separators and digits, rounded by ``rounded``."""
     pattern = "#,##0" if grouping else "0"
     if decimals:
         pattern += "." + "#" * decimals
-    formatted = format_decimal(value, format=pattern, locale=lang, numbering_system="default")
+    formatted = format_decimal(rounded(value, decimals), format=pattern, locale=lang, numbering_system="default")
     return localize_digits(formatted, lang)
 
 

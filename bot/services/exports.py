@@ -18,15 +18,19 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.calendar import format_date
-from bot.domain.questionnaire import available_versions, load_questionnaire
+from bot.domain.questionnaire import Questionnaire, available_versions, load_questionnaire
+from bot.domain.questionnaire.answers import display
+from bot.domain.scoring import score_submission
 from bot.domain.sectors import SECTORS
+from bot.domain.text import localize_digits, rounded
 from bot.i18n import N_, Translator, translator
+from bot.services.assessment import reference_year
 from bot.services.dashboard import (
     ProblemTally,
     problem_questions,
@@ -43,13 +47,12 @@ from storage.repositories.reports import FirmStatus
 if TYPE_CHECKING:
     from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
+
+from storage.packed_answers import RS, US, unpack_ids
 
 STATUS = {"submitted": N_("Submitted"), "draft": N_("In progress"), None: N_("Not started")}
 
-FIRM_HEADERS = (
-    N_("Firm"), N_("National ID"), N_("Cluster"), N_("Sector"), N_("Employees"),
-    N_("Registered on"), N_("Submission status"), N_("Submitted on"),
-)
 SCORE_HEADERS = (N_("Rank in the estate"), N_("Rank in the province"), N_("National rank"))
 
 #: Called where the workbook is built with a sheet's name before each batch of its rows is
@@ -77,22 +80,61 @@ def _put(ws: Any, values: Sequence[Any]) -> None:
     ws.append(row)
 
 
-def _sheet(wb: Workbook, title: str, headers: list[str]) -> Any:
-    ws = wb.create_sheet(title[:31])
-    ws.sheet_view.rightToLeft = True
-    _put(ws, headers)
-    return ws
+#: Rows a worksheet holds, its header included (Excel's limit); a longer sheet continues in
+#: another one named "<title> (2)".
+MAX_ROWS = 1_048_576
+#: Column widths, in characters, for kinds of columns (others fit their header).
+NAME_WIDTH, TEXT_WIDTH, DATE_WIDTH, NOTE_WIDTH = 32, 44, 12, 80
+
+
+class _Sheet:
+    """A write-only, right-to-left sheet whose header row stays in view and filters its rows,
+    with columns wide enough to read without resizing them."""
+
+    def __init__(self, wb: Workbook, title: str, headers: Sequence[str], widths: Sequence[int | None] = ()) -> None:
+        ws = wb.create_sheet(title[:31])
+        ws.sheet_view.rightToLeft = True
+        for i, header in enumerate(headers):
+            width = widths[i] if i < len(widths) else None
+            ws.column_dimensions[get_column_letter(i + 1)].width = width or max(10, min(40, len(header) + 4))
+        ws.freeze_panes = "A2"
+        _put(ws, headers)
+        self.ws, self.columns, self.rows = ws, len(headers), 1
+
+    def put(self, values: Sequence[Any]) -> None:
+        _put(self.ws, values)
+        self.rows += 1
+
+    def close(self) -> None:
+        """Sets the filter over every row written (openpyxl writes it when the book is saved)."""
+        self.ws.auto_filter.ref = f"A1:{get_column_letter(self.columns)}{self.rows}"
 
 
 def _date(value: Any, lang: str, zone: ZoneInfo) -> str:
+    """A moment as its Solar Hijri day, as text (what a reader in Iran reads)."""
     if value is None:
         return ""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return format_date(moment, lang, zone)
 
 
-def _round2(value: Any) -> float | None:
-    return None if value is None else round(float(value), 1)
+def _day(value: Any, zone: ZoneInfo) -> date | None:
+    """The same day as a real date cell (Gregorian inside Excel), so a column sorts and filters
+    by time: Solar Hijri text sorts right only while every month has two digits."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.astimezone(zone).date()
+
+
+def _dated(t: Translator, header: str) -> list[str]:
+    """A date's two headers: its Solar Hijri text, then the sortable date."""
+    return [t(header), t("{column} (date for sorting)", column=t(header))]
+
+
+def _score(value: Any) -> float | None:
+    """A score or share as the bot's messages show it (one decimal, ``rounded``)."""
+    return None if value is None else float(rounded(float(value), 1))
 
 
 def _save(wb: Workbook) -> bytes:
@@ -143,35 +185,40 @@ def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) ->
     wb = Workbook(write_only=True)
 
     dims = load_questionnaire(published.questionnaire_version).scored_dimensions if published else ()
-    headers = [t(h) for h in FIRM_HEADERS]
+    headers = [t("Firm"), t("National ID"), t("Cluster"), t("Sector"), t("Employees"),
+               *_dated(t, N_("Registered on")), t("Submission status"), *_dated(t, N_("Submitted on"))]
+    widths: list[int | None] = [NAME_WIDTH, 14, NAME_WIDTH, TEXT_WIDTH, None, DATE_WIDTH, DATE_WIDTH,
+                                None, DATE_WIDTH, DATE_WIDTH]
     if published is not None:
         headers += [t("Overall score"), *(d.title(lang) for d in dims), *(t(h) for h in SCORE_HEADERS)]
-    ws = _sheet(wb, t("Firms"), headers)
+    sheet = _Sheet(wb, t("Firms"), headers, widths)
     _step("firms")
     for f in data.firms:
         row: list[Any] = [
             f.name, f.national_id, data.clusters.get(f.cluster_id or 0, ""),
             _sector(t, f.sector), f.employees,
-            _date(f.created_at, lang, zone), t(STATUS.get(f.status, STATUS[None])),
-            _date(f.submitted_at, lang, zone),
+            _date(f.created_at, lang, zone), _day(f.created_at, zone), t(STATUS.get(f.status, STATUS[None])),
+            _date(f.submitted_at, lang, zone), _day(f.submitted_at, zone),
         ]
         if published is not None:
             s = data.scores.get(f.firm_id)
             if s is None:
                 row += [None] * (1 + len(dims) + len(SCORE_HEADERS))
             else:
-                row += [_round2(s["composite"]), *(_round2(s["dimensions"].get(d.id)) for d in dims),
+                row += [_score(s["composite"]), *(_score(s["dimensions"].get(d.id)) for d in dims),
                         s["rank_estate"], s["rank_province"], s["rank_nation"]]
-        _put(ws, row)
+        sheet.put(row)
+    sheet.close()
 
-    ws = _sheet(wb, t("Pressure points"), [
-        t("Problem"), t("Firms reporting it"), t("Share of respondents (%)"), t("Named as the biggest obstacle")])
+    sheet = _Sheet(wb, t("Pressure points"), [
+        t("Problem"), t("Firms reporting it"), t("Share of respondents (%)"), t("Named as the biggest obstacle")],
+        [TEXT_WIDTH])
     _step("pressure points")
     notes: list[str] = []
     if data.tally is not None and data.tally.withheld:
         # The sheets stay, with the reason in place of rows (a reader knows where to look).
         notes = [withheld_line(data.tally, t, lang)]
-        _put(ws, notes)
+        sheet.put(notes)
     elif round_ is not None and data.tally is not None:
         tally = data.tally
         questions = problem_questions(load_questionnaire(round_.questionnaire_version))
@@ -181,16 +228,18 @@ def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) ->
             for option in multi.options:
                 n = tally.counts.get(multi.id, {}).get(option.id, 0)
                 top = tally.counts.get(single.id, {}).get(option.id, 0) if single else 0
-                _put(ws, [option.label(lang), n, round(share(n, tally.respondents), 1), top])
+                sheet.put([option.label(lang), n, _score(share(n, tally.respondents)), top])
         notes = tally.notes
-    ws = _sheet(wb, t("Notes"), [t("Notes from firms (anonymous):")])
+    sheet.close()
+    sheet = _Sheet(wb, t("Notes"), [t("Notes from firms (anonymous):")], [NOTE_WIDTH])
     for note in notes:
-        _put(ws, [note])
+        sheet.put([note])
+    sheet.close()
 
-    ws = _sheet(wb, t("About"), [t("Estate"), data.estate.name])
-    _put(ws, [t("Round"), round_.title if round_ else ""])
-    _put(ws, [t("Scores of the round"), published.title if published else ""])
-    _put(ws, [t("Exported on"), format_date(now, lang, zone)])
+    sheet = _Sheet(wb, t("About"), [t("Estate"), data.estate.name], [TEXT_WIDTH, TEXT_WIDTH])
+    sheet.put([t("Round"), round_.title if round_ else ""])
+    sheet.put([t("Scores of the round"), published.title if published else ""])
+    sheet.put([t("Exported on"), format_date(now, lang, zone)])
     return _save(wb)
 
 
@@ -205,17 +254,27 @@ class _NationalData:
     firms: list[bytes]
     submissions: list[bytes]
     scores: list[bytes]
+    #: the round whose answers fill the answers sheet (the open or latest one), if any
+    round: Round | None = None
+    answers: list[bytes] = field(default_factory=list)
+    #: answer_values id -> (question id, stored JSON value), to read the packed answers
+    values: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 async def national_workbook(db: Database, lang: str, settings: Settings) -> bytes:
-    """Every live firm, every submission and every score, one sheet each."""
+    """Every live firm, every submission and every score, one sheet each; and every answer of
+    the open (or latest) round's submissions, one row per question."""
     async with db.snapshot() as repo:
         estates, clusters = await repo.estates.names(), await repo.clusters.names()
         provinces = {p.id: p.name(lang) for p in await repo.provinces.all()}
         firms = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_firms()]
         submissions = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_submissions()]
         scores = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_scores()]
-    data = _NationalData(estates, clusters, provinces, firms, submissions, scores)
+        round_ = await repo.reports.current_or_latest_round()
+        answers = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_answers(round_.id)] \
+            if round_ is not None else []
+        values = await repo.reports.answer_values() if answers else {}
+    data = _NationalData(estates, clusters, provinces, firms, submissions, scores, round_, answers, values)
     return await run_heavy(_national_book, data, lang, settings.zone)
 
 
@@ -234,44 +293,109 @@ def _national_book(data: _NationalData, lang: str, zone: ZoneInfo) -> bytes:
          founded_year, phone, consent_public, created_at) = row
         return [id_, name, national_id, provinces.get(province_id, ""), estates.get(estate_id, ""),
                 clusters.get(cluster_id or 0, ""), _sector(t, sector), employees, founded_year, phone,
-                yes if consent_public else no, _date(created_at, lang, zone)]
+                yes if consent_public else no, _date(created_at, lang, zone), _day(created_at, zone)]
 
-    ws = _sheet(wb, t("Firms"), [t(h) for h in (
-        N_("Firm number"), N_("Firm"), N_("National ID"), N_("Province"), N_("Estate"), N_("Cluster"),
-        N_("Sector"), N_("Employees"), N_("Year founded"), N_("Phone"), N_("Named in public rankings"),
-        N_("Registered on"))])
-    _append(ws, "firms", data.firms, firm)
+    sheet = _Sheet(wb, t("Firms"), [
+        t("Firm number"), t("Firm"), t("National ID"), t("Province"), t("Estate"), t("Cluster"),
+        t("Sector"), t("Employees"), t("Year founded"), t("Phone"), t("Named in public rankings"),
+        *_dated(t, N_("Registered on"))],
+        [None, NAME_WIDTH, 14, 16, NAME_WIDTH, NAME_WIDTH, TEXT_WIDTH, None, None, 16, None, DATE_WIDTH, DATE_WIDTH])
+    _append(sheet, "firms", data.firms, firm)
 
     def submission(row: tuple[Any, ...]) -> list[Any]:
         title, firm_id, name, status, started_at, submitted_at = row
         return [title, firm_id, name, t(STATUS.get(status, STATUS[None])),
-                _date(started_at, lang, zone), _date(submitted_at, lang, zone)]
+                _date(started_at, lang, zone), _day(started_at, zone),
+                _date(submitted_at, lang, zone), _day(submitted_at, zone)]
 
-    ws = _sheet(wb, t("Submissions"), [t(h) for h in (
-        N_("Round"), N_("Firm number"), N_("Firm"), N_("Submission status"), N_("Started on"),
-        N_("Submitted on"))])
-    _append(ws, "submissions", data.submissions, submission)
+    sheet = _Sheet(wb, t("Submissions"), [
+        t("Round"), t("Firm number"), t("Firm"), t("Submission status"), *_dated(t, N_("Started on")),
+        *_dated(t, N_("Submitted on"))],
+        [NAME_WIDTH, None, NAME_WIDTH, None, DATE_WIDTH, DATE_WIDTH, DATE_WIDTH, DATE_WIDTH])
+    _append(sheet, "submissions", data.submissions, submission)
 
     def score(row: tuple[Any, ...]) -> list[Any]:
         title, firm_id, name, composite, dimensions, rank_estate, rank_province, rank_nation, percentile = row
         values = json.loads(dimensions) if dimensions else {}
-        return [title, firm_id, name or t("(deleted)"), _round2(composite),
-                *(_round2(values.get(d.id)) for d in dims), rank_estate, rank_province,
-                rank_nation, _round2(percentile)]
+        return [title, firm_id, name or t("(deleted)"), _score(composite),
+                *(_score(values.get(d.id)) for d in dims), rank_estate, rank_province,
+                rank_nation, _score(percentile)]
 
-    ws = _sheet(wb, t("Scores"), [t("Round"), t("Firm number"), t("Firm"), t("Overall score"),
-                                  *(d.title(lang) for d in dims), t("Rank in the estate"),
-                                  t("Rank in the province"), t("National rank"), t("Percentile")])
-    _append(ws, "scores", data.scores, score)
+    sheet = _Sheet(wb, t("Scores"), [t("Round"), t("Firm number"), t("Firm"), t("Overall score"),
+                                     *(d.title(lang) for d in dims), t("Rank in the estate"),
+                                     t("Rank in the province"), t("National rank"), t("Percentile")],
+                   [NAME_WIDTH, None, NAME_WIDTH])
+    _append(sheet, "scores", data.scores, score)
+
+    if data.round is not None:
+        _answers_sheets(wb, data, data.round, t, lang)
     return _save(wb)
 
 
-def _append(ws: Any, sheet: str, batches: Iterable[bytes], cells: Callable[[Any], Sequence[Any]]) -> None:
-    """Writes a sheet's rows, batch by batch."""
+def _answers_sheets(wb: Workbook, data: _NationalData, round_: Round, t: Translator, lang: str) -> None:
+    """The long-format sheet: one row per question each firm of the round answered (or had
+    skipped by an earlier answer, with the value the skip implies), with the points it scored.
+    Free-text notes stay out: the estate's managers read them anonymously, and here they would
+    stand next to the firm's name.  More rows than a sheet holds continue in "<title> (2)"."""
+    questionnaire = load_questionnaire(round_.questionnaire_version)
+    ref_year = reference_year(round_)
+    private = set(questionnaire.free_text_ids)
+    title = t("Answers")
+    headers = [t("Round"), t("Firm number"), t("Firm"), t("Question"), t("Question text"), t("Answer"),
+               t("Points (0–100)")]
+    widths: list[int | None] = [NAME_WIDTH, None, NAME_WIDTH, None, NOTE_WIDTH, TEXT_WIDTH]
+    sheets = 1
+    sheet = _Sheet(wb, title, headers, widths)
+    skipped_mark = t("(skipped: implied by an earlier answer)")
+    for batch in data.answers:
+        _step("answers")
+        for firm_id, name, sector, packed, packed_text, loose in unpack(batch):
+            answers = _stored_answers(packed, packed_text, loose, data.values)
+            score = score_submission(questionnaire, answers, sector=sector, reference_year=ref_year)
+            skipped = questionnaire.skipped(sector, answers)
+            for q in questionnaire.questions_for(sector):
+                if q.id in private:
+                    continue
+                implied = q.id in skipped
+                value = skipped[q.id] if implied else answers.get(q.id)
+                if value is None:
+                    continue
+                shown = _shown(questionnaire, q.id, value, lang)
+                if sheet.rows >= MAX_ROWS:
+                    sheet.close()
+                    sheets += 1
+                    sheet = _Sheet(wb, f"{title} ({localize_digits(str(sheets), lang)})", headers, widths)
+                sheet.put([round_.title, firm_id, name, q.id, q.text.get(lang),
+                           f"{shown} {skipped_mark}" if implied else shown, _score(score.question_scores.get(q.id))])
+    sheet.close()
+
+
+def _stored_answers(packed: bytes | None, packed_text: str | None, loose: str | None,
+                    values: dict[int, tuple[str, str]]) -> dict[str, Any]:
+    """A submission's answers (question id -> stored value) from its packed copy, or from the
+    answers table's rows when it has none (storage/packed_answers.py)."""
+    pairs: list[tuple[str, str]] = []
+    if packed is not None:
+        pairs += [values[i] for i in unpack_ids(packed) if i in values]
+        text = packed_text
+    else:
+        text = loose
+    if text:
+        pairs += [tuple(item.split(US, 1)) for item in text.split(RS)]  # type: ignore[misc]
+    return {qid: json.loads(value) for qid, value in pairs}
+
+
+def _shown(questionnaire: Questionnaire, qid: str, value: Any, lang: str) -> str:
+    return localize_digits(display(questionnaire.question(qid), value, lang, limit=10_000), lang)
+
+
+def _append(sheet: _Sheet, name: str, batches: Iterable[bytes], cells: Callable[[Any], Sequence[Any]]) -> None:
+    """Writes a sheet's rows, batch by batch, then its filter."""
     for batch in batches:
-        _step(sheet)
+        _step(name)
         for row in unpack(batch):
-            _put(ws, cells(row))
+            sheet.put(cells(row))
+    sheet.close()
 
 
 def _sector(t: Translator, code: str) -> str:

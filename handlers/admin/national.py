@@ -8,6 +8,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
+from bot.domain.calendar import file_date
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.text import number, parse_id
 from bot.services import dashboard
@@ -113,7 +114,7 @@ async def export_all(update: Update, context: KhoosheContext) -> None:
     data = await exports.national_workbook(context.db, context.lang, context.settings)
     async with context.db.transaction() as repo:
         await audit(repo, user_id=user.id, action="exportall")
-    day = context.now().astimezone(context.settings.zone).date().isoformat()
+    day = file_date(context.now(), context.settings.zone)
     await context.bot.send_document(chat.id, InputFile(data, filename=f"khooshe-all-{day}.xlsx"),
                                     caption=context.t("📥 All firms, submissions and scores."))
 

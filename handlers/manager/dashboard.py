@@ -12,6 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
+from bot.domain.calendar import file_date
 from bot.domain.text import number, parse_id
 from bot.services import dashboard
 from bot.services.access import Role, audit
@@ -159,7 +160,7 @@ async def send_export(update: Update, context: KhoosheContext, estate_id: int) -
         return
     async with context.db.transaction() as repo:
         await audit(repo, user_id=user.id, action="export", target=f"estate:{estate_id}")
-    day = context.now().astimezone(context.settings.zone).date().isoformat()
+    day = file_date(context.now(), context.settings.zone)
     await context.bot.send_document(
         chat.id, InputFile(data, filename=f"khooshe-estate-{estate_id}-{day}.xlsx"),
         caption=context.t("📥 The estate's firms, their answers and the pressure points."),

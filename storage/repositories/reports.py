@@ -187,8 +187,29 @@ class ReportRepository(Repository):
         ):
             yield batch
 
-    async def _batches(self, sql: str, size: int = EXPORT_BATCH) -> AsyncIterator[list[aiosqlite.Row]]:
-        async with self.conn.execute(sql) as cur:
+    async def export_answers(self, round_id: int) -> AsyncIterator[list[aiosqlite.Row]]:
+        """The submitted answers of the round's live firms, one row per submission by firm id:
+        (firm_id, name, sector, packed, packed_text, loose); ``loose`` holds the answers of a
+        submission without a packed copy, packed like packed_text (see storage/packed_answers.py)."""
+        async for batch in self._batches(
+            "SELECT s.firm_id, f.name, f.sector, s.packed, s.packed_text,"
+            " CASE WHEN s.packed IS NULL THEN (SELECT group_concat(a.qid || char(31) || a.value, char(30))"
+            "   FROM answers a WHERE a.submission_id = s.id) END AS loose"
+            " FROM submissions s JOIN firms f ON f.id = s.firm_id"
+            " WHERE s.round_id = ? AND s.status = 'submitted' AND f.deleted_at IS NULL ORDER BY s.firm_id",
+            (round_id,),
+        ):
+            yield batch
+
+    async def answer_values(self) -> dict[int, tuple[str, str]]:
+        """Every ``answer_values`` row: id -> (question id, stored JSON value)."""
+        rows = await self._all("SELECT id, qid, value FROM answer_values")
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    async def _batches(
+        self, sql: str, params: Sequence[Any] = (), size: int = EXPORT_BATCH,
+    ) -> AsyncIterator[list[aiosqlite.Row]]:
+        async with self.conn.execute(sql, params) as cur:
             while batch := await cur.fetchmany(size):
                 yield list(batch)
 

@@ -133,3 +133,12 @@ def test_ids_are_read_as_people_type_them(typed: str, expected: int) -> None:
 @pytest.mark.parametrize("typed", ["", "abc", "-3", "1.5", ",12", "12,", "1,,023", "۱۲الف", None])
 def test_what_is_not_an_id_is_refused(typed: str | None) -> None:
     assert parse_id(typed) is None
+
+
+def test_a_half_rounds_away_from_zero_as_printed() -> None:
+    # 12.45 is stored as 12.4499999…; half-to-even (Babel's default) or round() would show 12.4
+    assert number(12.45, "en", decimals=1) == "12.5"
+
+
+def test_a_whole_number_half_rounds_up() -> None:
+    assert number(2.5, "en") == "3"
