@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -254,27 +254,17 @@ class _NationalData:
     firms: list[bytes]
     submissions: list[bytes]
     scores: list[bytes]
-    #: the round whose answers fill the answers sheet (the open or latest one), if any
-    round: Round | None = None
-    answers: list[bytes] = field(default_factory=list)
-    #: answer_values id -> (question id, stored JSON value), to read the packed answers
-    values: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 async def national_workbook(db: Database, lang: str, settings: Settings) -> bytes:
-    """Every live firm, every submission and every score, one sheet each; and every answer of
-    the open (or latest) round's submissions, one row per question."""
+    """Every live firm, every submission and every score, one sheet each."""
     async with db.snapshot() as repo:
         estates, clusters = await repo.estates.names(), await repo.clusters.names()
         provinces = {p.id: p.name(lang) for p in await repo.provinces.all()}
         firms = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_firms()]
         submissions = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_submissions()]
         scores = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_scores()]
-        round_ = await repo.reports.current_or_latest_round()
-        answers = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_answers(round_.id)] \
-            if round_ is not None else []
-        values = await repo.reports.answer_values() if answers else {}
-    data = _NationalData(estates, clusters, provinces, firms, submissions, scores, round_, answers, values)
+    data = _NationalData(estates, clusters, provinces, firms, submissions, scores)
     return await run_heavy(_national_book, data, lang, settings.zone)
 
 
@@ -326,24 +316,53 @@ def _national_book(data: _NationalData, lang: str, zone: ZoneInfo) -> bytes:
                                      t("Rank in the province"), t("National rank"), t("Percentile")],
                    [NAME_WIDTH, None, NAME_WIDTH])
     _append(sheet, "scores", data.scores, score)
-
-    if data.round is not None:
-        _answers_sheets(wb, data, data.round, t, lang)
     return _save(wb)
 
 
-def _answers_sheets(wb: Workbook, data: _NationalData, round_: Round, t: Translator, lang: str) -> None:
-    """The long-format sheet: one row per question each firm of the round answered (or had
-    skipped by an earlier answer, with the value the skip implies), with the points it scored.
-    Free-text notes stay out: the estate's managers read them anonymously, and here they would
-    stand next to the firm's name.  More rows than a sheet holds continue in "<title> (2)"."""
+@dataclass(frozen=True)
+class _AnswersData:
+    """One round's submitted answers, read in one snapshot: the rows of ``export_answers`` as
+    pickled batches, and the ``answer_values`` that their packed copies name."""
+
+    round: Round
+    answers: list[bytes]
+    #: answer_values id -> (question id, stored JSON value)
+    values: dict[int, tuple[str, str]]
+
+
+async def answers_workbook(db: Database, round_id: int | None, lang: str, settings: Settings) -> tuple[Round, bytes] | None:
+    """Every answer of a round (``round_id``, or the open or latest one), one row per firm and
+    question, in its own workbook: at 100,000 firms it has millions of cells and takes minutes
+    to write, which the firms, submissions and scores export should not wait for.  None when
+    there is no such round."""
+    async with db.snapshot() as repo:
+        round_ = await repo.rounds.get(round_id) if round_id is not None else await repo.reports.current_or_latest_round()
+        if round_ is None:
+            return None
+        answers = [pack([tuple(r) for r in batch]) async for batch in repo.reports.export_answers(round_.id)]
+        values = await repo.reports.answer_values() if answers else {}
+    return round_, await run_heavy(_answers_book, _AnswersData(round_, answers, values), lang)
+
+
+def _answers_book(data: _AnswersData, lang: str) -> bytes:
+    """The answers workbook (in the worker process): one row per question each firm answered,
+    or had skipped by an earlier answer (with the value the skip implies, marked so), with the
+    points it scored; a sheet of the questions' texts.  Free-text notes stay out: the estate's
+    managers read them anonymously, and here they would stand next to the firm's name.  More
+    rows than a sheet holds continue in "<title> (2)"."""
+    from openpyxl import Workbook  # only where workbooks are built: 0.15 s to import
+
+    t = translator(lang)
+    wb = Workbook(write_only=True)
+    round_ = data.round
     questionnaire = load_questionnaire(round_.questionnaire_version)
     ref_year = reference_year(round_)
     private = set(questionnaire.free_text_ids)
     title = t("Answers")
-    headers = [t("Round"), t("Firm number"), t("Firm"), t("Question"), t("Question text"), t("Answer"),
-               t("Points (0–100)")]
-    widths: list[int | None] = [NAME_WIDTH, None, NAME_WIDTH, None, NOTE_WIDTH, TEXT_WIDTH]
+    # Five cells a row (openpyxl writes about 50,000 cells a second): the question's text is
+    # in the Questions sheet, the round in the About sheet.
+    headers = [t("Firm number"), t("Firm"), t("Question"), t("Answer"), t("Points (0–100)")]
+    widths: list[int | None] = [None, NAME_WIDTH, None, TEXT_WIDTH]
     sheets = 1
     sheet = _Sheet(wb, title, headers, widths)
     skipped_mark = t("(skipped: implied by an earlier answer)")
@@ -365,9 +384,18 @@ def _answers_sheets(wb: Workbook, data: _NationalData, round_: Round, t: Transla
                     sheet.close()
                     sheets += 1
                     sheet = _Sheet(wb, f"{title} ({localize_digits(str(sheets), lang)})", headers, widths)
-                sheet.put([round_.title, firm_id, name, q.id, q.text.get(lang),
-                           f"{shown} {skipped_mark}" if implied else shown, _score(score.question_scores.get(q.id))])
+                sheet.put([firm_id, name, q.id, f"{shown} {skipped_mark}" if implied else shown,
+                           _score(score.question_scores.get(q.id))])
     sheet.close()
+    sheet = _Sheet(wb, t("Questions"), [t("Question"), t("Question text")], [None, NOTE_WIDTH])
+    for q in questionnaire.questions:
+        if q.id not in private:
+            sheet.put([q.id, q.text.get(lang)])
+    sheet.close()
+    sheet = _Sheet(wb, t("About"), [t("Round"), round_.title], [TEXT_WIDTH, TEXT_WIDTH])
+    sheet.put([t("Questionnaire version"), round_.questionnaire_version])
+    sheet.close()
+    return _save(wb)
 
 
 def _stored_answers(packed: bytes | None, packed_text: str | None, loose: str | None,

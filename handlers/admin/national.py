@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from telegram import InputFile, Update
+from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
@@ -117,6 +118,34 @@ async def export_all(update: Update, context: KhoosheContext) -> None:
     day = file_date(context.now(), context.settings.zone)
     await context.bot.send_document(chat.id, InputFile(data, filename=f"khooshe-all-{day}.xlsx"),
                                     caption=context.t("📥 All firms, submissions and scores."))
+    await say(update, context, context.t("Every answer of a round, one row per question: /exportanswers [ROUND_ID]"))
+
+
+@admin_only
+async def export_answers(update: Update, context: KhoosheContext) -> None:
+    """/exportanswers [ROUND_ID]: every answer of the round (the open or latest by default)."""
+    from bot.services import exports
+
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    args = context.args or []
+    round_id = parse_id(args[0]) if args else None
+    if args and round_id is None:
+        await say(update, context, context.t("There is no round with that number. /rounds lists them."))
+        return
+    await say(update, context, context.t("Preparing the export…"))
+    built = await exports.answers_workbook(context.db, round_id, context.lang, context.settings)
+    if built is None:
+        await say(update, context, context.t("There is no round with that number. /rounds lists them."))
+        return
+    round_, data = built
+    async with context.db.transaction() as repo:
+        await audit(repo, user_id=user.id, action="exportanswers", target=f"round:{round_.id}")
+    day = file_date(context.now(), context.settings.zone)
+    await context.bot.send_document(
+        chat.id, InputFile(data, filename=f"khooshe-answers-round-{round_.id}-{day}.xlsx"),
+        caption=context.t("📥 Every answer of «{title}», one row per firm and question.", title=esc(round_.title)),
+        parse_mode=ParseMode.HTML)
 
 
 def register(app: KhoosheApp) -> None:
@@ -125,3 +154,4 @@ def register(app: KhoosheApp) -> None:
         app.add_handler(CallbackQueryHandler(pressed(command), pattern=cb.TASK.pattern_of(task)))
     app.add_handler(CommandHandler("top", top))
     app.add_handler(CommandHandler("exportall", export_all))
+    app.add_handler(CommandHandler("exportanswers", export_answers))

@@ -65,6 +65,7 @@ ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
     "stats": (None, N_("National statistics")),
     "top": (N_("[ROUND_ID]"), N_("The national top 100")),
     "exportall": (None, N_("Everything as an Excel file")),
+    "exportanswers": (N_("[ROUND_ID]"), N_("Every answer of a round as an Excel file")),
 }
 
 

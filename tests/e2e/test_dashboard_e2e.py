@@ -176,7 +176,7 @@ async def test_national_stats_top_and_export_all(published: tuple[Khooshe, int])
     doc = await admin.wait_for(lambda e: e.is_message and e.kind == "document")
     assert doc.data is not None
     wb = load_workbook(io.BytesIO(doc.data))
-    assert [ws.title for ws in wb.worksheets] == ["بنگاه‌ها", "پاسخ‌ها", "امتیازها", "پاسخ به سؤال‌ها"]
+    assert [ws.title for ws in wb.worksheets] == ["بنگاه‌ها", "پاسخ‌ها", "امتیازها"]
     assert all(ws.sheet_view.rightToLeft for ws in wb.worksheets)
     firms = list(wb.worksheets[0].values)
     assert "شناسه ملی" in firms[0] and len(firms) == 1 + 8

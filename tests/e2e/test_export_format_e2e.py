@@ -79,22 +79,40 @@ async def test_the_national_file_name_carries_the_solar_hijri_day(published: tup
     assert doc.file_name == f"khooshe-all-{day}.xlsx"
 
 
+async def answers_export(khooshe: Khooshe, command: str = "/exportanswers") -> BotEvent:
+    admin = khooshe.user(ADMIN_ID)
+    await admin.send(command)
+    return await admin.wait_for(_is_document, timeout=20)
+
+
 def answers_of(wb: Workbook, firm_name: str) -> dict[str, tuple[str, float | None]]:
     sheet = wb["پاسخ به سؤال‌ها"]
     header, *rows = [[c.value for c in r] for r in sheet.iter_rows()]
-    assert header == ["دوره", "شماره بنگاه", "بنگاه", "سؤال", "متن سؤال", "پاسخ", "امتیاز (۰ تا ۱۰۰)"]
-    return {r[3]: (r[5], r[6]) for r in rows if r[2] == firm_name}
+    assert header == ["شماره بنگاه", "بنگاه", "سؤال", "پاسخ", "امتیاز (۰ تا ۱۰۰)"]
+    return {r[2]: (r[3], r[4]) for r in rows if r[1] == firm_name}
 
 
-async def test_the_national_answers_sheet_holds_each_answer_with_its_points(published: tuple[Khooshe, int]) -> None:
-    wb = book(await national_export(published[0]))
+async def test_the_answers_export_holds_each_answer_with_its_points(published: tuple[Khooshe, int]) -> None:
+    wb = book(await answers_export(published[0]))
     strongest = answers_of(wb, f"بنگاه شماره {OWNERS[2]}")  # full_answers(2)
     assert strongest["T1"] == ("بله", 100.0)
     assert strongest["T8"] == ("۴۰٪", 40.0)
     assert len(strongest) == 27  # every question a manufacturer answers but the free-text note
 
 
-async def test_the_national_answers_sheet_leaves_the_notes_out(published: tuple[Khooshe, int]) -> None:
-    wb = book(await national_export(published[0]))
-    sheet = wb["پاسخ به سؤال‌ها"]
-    assert NOTE not in {c.value for row in sheet.iter_rows() for c in row}
+async def test_the_answers_export_leaves_the_notes_out(published: tuple[Khooshe, int]) -> None:
+    wb = book(await answers_export(published[0]))
+    assert NOTE not in {c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row}
+
+
+async def test_the_answers_export_names_its_round_in_the_file_name(published: tuple[Khooshe, int]) -> None:
+    khooshe, round_id = published
+    doc = await answers_export(khooshe, f"/exportanswers {round_id}")
+    day = JalaliDate(TEST_NOW.astimezone(TEHRAN).date()).strftime("%Y-%m-%d")
+    assert doc.file_name == f"khooshe-answers-round-{round_id}-{day}.xlsx"
+
+
+async def test_the_answers_export_of_an_unknown_round_says_so(published: tuple[Khooshe, int]) -> None:
+    admin = published[0].user(ADMIN_ID)
+    await admin.send("/exportanswers 999")
+    await admin.wait_for("دوره‌ای با این شماره")

@@ -72,6 +72,7 @@ COMMANDS: list[tuple[str, set[str]]] = [
     ("/stats", ADMIN),
     ("/top", ADMIN),
     ("/exportall", ADMIN),
+    ("/exportanswers", ADMIN),
 ]
 
 

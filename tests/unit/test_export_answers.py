@@ -1,4 +1,4 @@
-"""The national workbook's answers sheet, built from a real database in the test's thread."""
+"""The answers workbook (/exportanswers), built from a real database in the test's thread."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 from openpyxl import load_workbook
 
-from bot.services.exports import national_workbook
+from bot.services.exports import answers_workbook
 from bot.settings import Settings
 from storage.database import Database
 from tests.support.factories import add_firm, full_answers, submit
@@ -21,9 +21,10 @@ async def answers_sheet(db: Database, version: int) -> dict[str, tuple[str, floa
     assert current is not None
     firm = await add_firm(db, 7001, name="Firm A", lang="en")
     await submit(db, current.id, firm, full_answers(0))  # no certificate, no exports
-    data = await national_workbook(db, "en", Settings(_env_file=None, token="1:x"))  # type: ignore[call-arg]
-    sheet = load_workbook(io.BytesIO(data))["Answers"]
-    return {r[3]: (r[5], r[6]) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    built = await answers_workbook(db, None, "en", Settings(_env_file=None, token="1:x"))  # type: ignore[call-arg]
+    assert built is not None
+    sheet = load_workbook(io.BytesIO(built[1]))["Answers"]
+    return {r[2]: (r[3], r[4]) for r in sheet.iter_rows(min_row=2, values_only=True)}
 
 
 async def test_a_question_an_earlier_answer_skips_shows_its_implied_value_and_points(db: Database) -> None:
