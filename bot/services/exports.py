@@ -185,9 +185,9 @@ def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) ->
     wb = Workbook(write_only=True)
 
     dims = load_questionnaire(published.questionnaire_version).scored_dimensions if published else ()
-    headers = [t("Firm"), t("National ID"), t("Cluster"), t("Sector"), t("Employees"),
+    headers = [t("Firm"), t("National ID"), t("Phone"), t("Cluster"), t("Sector"), t("Employees"),
                *_dated(t, N_("Registered on")), t("Submission status"), *_dated(t, N_("Submitted on"))]
-    widths: list[int | None] = [NAME_WIDTH, 14, NAME_WIDTH, TEXT_WIDTH, None, DATE_WIDTH, DATE_WIDTH,
+    widths: list[int | None] = [NAME_WIDTH, 14, 16, NAME_WIDTH, TEXT_WIDTH, None, DATE_WIDTH, DATE_WIDTH,
                                 None, DATE_WIDTH, DATE_WIDTH]
     if published is not None:
         headers += [t("Overall score"), *(d.title(lang) for d in dims), *(t(h) for h in SCORE_HEADERS)]
@@ -195,7 +195,8 @@ def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) ->
     _step("firms")
     for f in data.firms:
         row: list[Any] = [
-            f.name, f.national_id, data.clusters.get(f.cluster_id or 0, ""),
+            # The estate's managers may call the firm: the registration says so where it asks.
+            f.name, f.national_id, f.phone or "", data.clusters.get(f.cluster_id or 0, ""),
             _sector(t, f.sector), f.employees,
             _date(f.created_at, lang, zone), _day(f.created_at, zone), t(STATUS.get(f.status, STATUS[None])),
             _date(f.submitted_at, lang, zone), _day(f.submitted_at, zone),

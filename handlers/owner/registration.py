@@ -109,7 +109,8 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
             [[KeyboardButton(t("📱 Share my phone number"), request_contact=True)]],
             resize_keyboard=True, one_time_keyboard=True,
         )
-        await say(update, context, t("Please share your mobile number with the button below."), markup)
+        await say(update, context, t("Please share your mobile number with the button below. "
+                                     "The managers of your estate will see it, to reach you about the programme."), markup)
     elif step is Step.CONSENT:
         await say(update, context, t("May Khooshe show your firm's name in public rankings, such as the top 100? "
                                      "Your scores stay private either way."),

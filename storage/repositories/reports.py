@@ -39,6 +39,7 @@ class FirmStatus(BaseModel):
     employees: int
     consent_public: bool
     created_at: datetime
+    phone: str | None = None
     #: None: not started; "draft": in progress; "submitted".
     status: str | None = None
     submitted_at: datetime | None = None
@@ -77,7 +78,7 @@ class ReportRepository(Repository):
         """The (live) firms of one estate, or of all, with their submission in the round."""
         sql = (
             "SELECT f.id AS firm_id, f.name, f.national_id, f.estate_id, f.province_id, f.cluster_id,"
-            " f.sector, f.employees, f.consent_public, f.created_at, s.status, s.submitted_at"
+            " f.sector, f.employees, f.consent_public, f.created_at, f.phone, s.status, s.submitted_at"
             " FROM firms f LEFT JOIN submissions s ON s.firm_id = f.id AND s.round_id = ?"
             " WHERE f.deleted_at IS NULL"
         )

@@ -116,3 +116,10 @@ async def test_the_answers_export_of_an_unknown_round_says_so(published: tuple[K
     admin = published[0].user(ADMIN_ID)
     await admin.send("/exportanswers 999")
     await admin.wait_for("دوره‌ای با این شماره")
+
+
+async def test_the_estate_export_gives_its_managers_each_firms_phone(published: tuple[Khooshe, int]) -> None:
+    firms = book(await estate_export(published[0])).worksheets[0]
+    header, *rows = [[c.value for c in r] for r in firms.iter_rows()]
+    phones = {r[0]: r[header.index("تلفن همراه")] for r in rows}
+    assert phones[f"بنگاه شماره {OWNERS[0]}"] == "+989120000000"
