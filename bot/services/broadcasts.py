@@ -112,6 +112,12 @@ class BadMoment:
     reason: Literal["bad_date", "past"]
 
 
+@dataclass(frozen=True)
+class NoRecipients:
+    """A broadcast refused because no firm matches its audience (now): nothing would be sent,
+    and its report would say "0 of 0" to a sender who thinks it went out."""
+
+
 def in_scope(access: Access, audience: Audience) -> bool:
     """Admins reach anyone; a manager only firms of estates they manage."""
     if access.is_admin:
@@ -254,7 +260,8 @@ class BroadcastService:
         async with self.db.read() as repo:
             return await repo.broadcasts.count_audience(audience)
 
-    async def send_now(self, access: Access, audience: Audience, content: Content, *, chat_id: int) -> Created:
+    async def send_now(self, access: Access, audience: Audience, content: Content, *,
+                       chat_id: int) -> Created | NoRecipients:
         """Creates the broadcast due now; ``start_due`` starts it without waiting for the tick."""
         return await self._create(access, audience, content, send_at=self.clock.now(), chat_id=chat_id)
 
@@ -264,7 +271,7 @@ class BroadcastService:
             await self.runner.tick(self.clock.now())
 
     async def schedule(self, access: Access, audience: Audience, content: Content, typed: str, *,
-                       chat_id: int) -> Created | BadMoment:
+                       chat_id: int) -> Created | BadMoment | NoRecipients:
         """Schedules it for a Solar Hijri date and Tehran time (09:00 without a time); quiet hours
         still apply when it is sent."""
         checked(access, audience)
@@ -275,15 +282,19 @@ class BroadcastService:
         if when <= self.clock.now():
             return BadMoment("past")
         created = await self._create(access, audience, content, send_at=when, chat_id=chat_id)
+        if isinstance(created, NoRecipients):
+            return created
         if not self.quiet.allowed(when):
             return Created(created.broadcast_id, created.count, when, quiet_until=self.quiet.next_allowed(when))
         return created
 
     async def _create(self, access: Access, audience: Audience, content: Content, *, send_at: datetime,
-                      chat_id: int) -> Created:
+                      chat_id: int) -> Created | NoRecipients:
         checked(access, audience)
         async with self.db.transaction() as repo:
             count = await repo.broadcasts.count_audience(audience)
+            if count == 0:
+                return NoRecipients()
             broadcast_id = await repo.broadcasts.create(
                 created_by=access.user_id, audience=audience, content=content, send_at=send_at,
                 progress_chat=chat_id,

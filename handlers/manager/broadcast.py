@@ -36,6 +36,7 @@ from bot.services.broadcasts import (
     BadMoment,
     BroadcastService,
     Created,
+    NoRecipients,
     OutOfScope,
     Tally,
     TooLong,
@@ -253,7 +254,8 @@ async def show_filters(update: Update, context: KhoosheContext, *, edit: bool = 
     lines, count = await describe_audience(context, audience)
     text = "\n".join([t("<b>Recipients</b>"), *lines, "",
                       t("Firms that will receive it: {n}", n=number(count, lang)),
-                      t("Narrow it down with the buttons, or continue.")])
+                      t("Narrow it down with the buttons, or continue.") if count else
+                      t("No firm matches these filters. Change a filter, or cancel.")])
     any_value = t("any")
     buttons = [
         [button(t("🏷 Cluster: {value}", value=any_value if audience.get("cluster") is None else "✓"), cb.BC_FILTER.build("cl")),
@@ -267,7 +269,8 @@ async def show_filters(update: Update, context: KhoosheContext, *, edit: bool = 
         size = audience.get("size")
         row.append(button(t("👥 Employees: {value}", value=band_label(size, lang) if size else any_value), cb.BC_FILTER.build("size")))
     buttons.append(row)
-    buttons.append([button(t("➡️ Continue"), cb.BC_CONTINUE.build()), button(t("✖️ Cancel"), cb.BC_LEAVE.build())])
+    leave_button = button(t("✖️ Cancel"), cb.BC_LEAVE.build())
+    buttons.append([button(t("➡️ Continue"), cb.BC_CONTINUE.build()), leave_button] if count else [leave_button])
     query = update.callback_query
     if edit and query is not None and isinstance(query.message, Message):
         await query.message.edit_text(text, parse_mode="HTML", reply_markup=keyboard(*buttons))
@@ -331,10 +334,14 @@ async def filter_value(update: Update, context: KhoosheContext) -> Step | None:
 
 @manager_or_admin
 async def ask_content(update: Update, context: KhoosheContext) -> Step | None:
-    """Asks for the notice itself."""
-    if await checked_draft(update, context) is None:
+    """Asks for the notice itself (unless no firm would receive it: an old Continue button)."""
+    draft = await checked_draft(update, context)
+    if draft is None:
         return None
     await settle_query(update)
+    if not await service(context).count(context.access, draft["audience"]):
+        await show_filters(update, context)
+        return Step.FILTERS
     await close_prompt(update, context.t("Now send the notice: a text, or a photo or a document with a caption. "
                                          "Firms receive it exactly as you send it."))
     return Step.CONTENT
@@ -392,6 +399,8 @@ async def send_now(update: Update, context: KhoosheContext) -> int | None:
     await settle_query(update)
     context.user_data.broadcast = None
     created = await service(context).send_now(context.access, draft["audience"], draft["content"], chat_id=chat_of(update))
+    if isinstance(created, NoRecipients):
+        return await nobody_left(update, context, draft)
     await close_prompt(update, context.t("🚀 Broadcast #{id} to {n} firms is on its way. Progress follows.",
                                          id=number(created.broadcast_id, context.lang), n=number(created.count, context.lang)))
     await service(context).start_due()
@@ -418,6 +427,8 @@ async def got_when(update: Update, context: KhoosheContext) -> Step | int | None
     typed = update.message.text or ""
     outcome = await service(context).schedule(context.access, draft["audience"], draft["content"], typed,
                                               chat_id=chat_of(update))
+    if isinstance(outcome, NoRecipients):
+        return await nobody_left(update, context, draft)
     if isinstance(outcome, BadMoment):
         if outcome.reason == "bad_date":
             await say(update, context, t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.", text=esc(typed)))
@@ -427,6 +438,16 @@ async def got_when(update: Update, context: KhoosheContext) -> Step | int | None
     context.user_data.broadcast = None
     await say(update, context, scheduled_text(context, outcome))
     return ConversationHandler.END
+
+
+async def nobody_left(update: Update, context: KhoosheContext, draft: dict[str, Any]) -> Step:
+    """No firm matches the audience any more (firms left or submitted meanwhile): nothing was
+    created; the notice is kept and the sender is back at the filters."""
+    context.user_data.broadcast = draft
+    await say(update, context, context.t("No firm would receive it now, so nothing was sent. Your notice is kept: "
+                                         "change the recipients, or cancel."))
+    await show_filters(update, context)
+    return Step.FILTERS
 
 
 def scheduled_text(context: KhoosheContext, created: Created) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bot.emulator import FakeBotApi
+from bot.emulator import BotEvent, FakeBotApi
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import add_firm, full_answers, submit, tehran
@@ -276,3 +276,37 @@ async def test_a_demoted_manager_pressing_a_visible_filter_is_refused_and_the_bo
     owner = khooshe.user(ESTATE_1[1])
     await owner.send("/start")
     await owner.wait_for(lambda e: e.is_message, timeout=3)
+
+
+def has_button(event: BotEvent, label: str) -> bool:
+    rows = (event.reply_markup or {}).get("inline_keyboard", [])
+    return any(label in b.get("text", "") for row in rows for b in row)
+
+
+async def test_an_audience_of_no_firm_offers_no_way_forward(estates: Khooshe) -> None:
+    manager = estates.user(MANAGER, "Manager", language_code="en")
+    await manager.send("/broadcast")
+    await manager.wait_for("Which of your estates")
+    await manager.press_data("bc:est:3")  # an estate of the manager's with no firm yet
+    shown = await manager.wait_for("Firms that will receive it: 0")
+    assert "No firm matches these filters" in shown.text
+    assert not has_button(shown, "Continue")
+
+
+async def test_sending_when_no_firm_is_left_creates_nothing_and_keeps_the_notice(estates: Khooshe) -> None:
+    manager = estates.user(MANAGER, "Manager", language_code="en")
+    await manager.send("/broadcast")
+    await manager.wait_for("Which of your estates")
+    await manager.press_data("bc:est:1")
+    await manager.wait_for("Firms that will receive it: 3")
+    await manager.press("Continue")
+    await manager.wait_for("Now send the notice")
+    await manager.send("Gas cut tomorrow")
+    await manager.wait_for("It will go to 3 firms")
+    async with estates.db.transaction() as repo:  # meanwhile every firm of the estate is gone
+        await repo.conn.execute("UPDATE firms SET deleted_at = '2000-01-01' WHERE estate_id = 1")
+    await manager.press("Send now")
+    await manager.wait_for("nothing was sent")
+    await manager.wait_for("Firms that will receive it: 0")
+    async with estates.db.read() as repo:
+        assert await repo.broadcasts.recent(created_by=None) == []
