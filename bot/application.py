@@ -52,6 +52,7 @@ from handlers.common import flood, private_only
 from handlers.common.ui import say
 from handlers.manager import broadcast as broadcast_handlers
 from handlers.manager import dashboard as manager_dashboard
+from handlers.manager import funnel as manager_funnel
 from handlers.owner import assessment, privacy, registration, results
 from storage.database import Database
 from storage.repositories.base import use_clock
@@ -352,6 +353,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     results.register(app)
     admin_rounds.register(app)
     manager_dashboard.register(app)
+    manager_funnel.register(app)
     national.register(app)
     privacy.register(app)
     admin_access.register(app)

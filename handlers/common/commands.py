@@ -29,6 +29,7 @@ MANAGER_COMMANDS: dict[str, tuple[str | None, str]] = {
     "dashboard": (N_("[ESTATE_ID]"), N_("Your estate's dashboard")),
     "export": (N_("[ESTATE_ID]"), N_("Your estate's firms as an Excel file")),
     "nudge": (N_("[ESTATE_ID]"), N_("Remind firms that have not answered")),
+    "funnel": (N_("[ESTATE_ID]"), N_("Where firms give up in the round")),
 }
 
 ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
