@@ -45,6 +45,7 @@ from bot.services.users import UsersService
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
 from handlers.admin import access as admin_access
+from handlers.admin import audit as admin_audit
 from handlers.admin import invitations, national
 from handlers.admin import places as admin_places
 from handlers.admin import rounds as admin_rounds
@@ -357,6 +358,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     national.register(app)
     privacy.register(app)
     admin_access.register(app)
+    admin_audit.register(app)
     admin_places.register(app)
     broadcast_handlers.register(app)
     menu.register(app)
