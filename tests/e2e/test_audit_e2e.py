@@ -66,7 +66,7 @@ async def test_audit_shows_views_when_asked_by_button(khooshe: Khooshe) -> None:
     await prepare(khooshe)
     shown = await audit(khooshe, f"/audit {MANAGER}")
     admin = khooshe.user(ADMIN_ID)
-    await admin.press("دیدن‌ها را هم نشان بده", shown.message_id)
+    await admin.press("بازدیدها را هم نشان بده", shown.message_id)
     edited = await admin.wait_for(lambda e: e.event == "edit" and e.message_id == shown.message_id)
     assert count(edited.text, VIEWED_DASHBOARD) == 5
 
