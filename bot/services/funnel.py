@@ -5,7 +5,8 @@ their own estates (or one of them).
   draft's cursor; if it has none, the last question answered), in questionnaire order, the
   review screen last.
 - **Time per question**: the median of the seconds between an answer and the submission's
-  previous answer (the first one: since the submission was started). An answer changed later
+  previous answer (the first one: since the submission was started), to the second under 90
+  minutes and to the minute beyond (the repository counts answers per such step). An answer changed later
   counts from its last change. A question's median is shown only from ``MIN_GROUP`` answers.
 - **Never started**: of the firms whose round announcement was delivered (outbox status
   ``sent``), those with no submission row.
@@ -19,13 +20,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from statistics import median
 
 from bot.delivery.keys import round_key_parts
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.questionnaire.model import Questionnaire
 from bot.domain.ranking import MIN_GROUP
 from bot.services.access import Access, audit
+from storage.database import Database
 from storage.models import Round
 from storage.repositories import Repositories
 
@@ -78,11 +79,21 @@ def stopped_at(cursor: str | None, last_answered: str | None, questionnaire: Que
     return None
 
 
+async def funnel_report(db: Database, access: Access, estate_id: int | None) -> FunnelView:
+    """The funnel in the user's scope, read on a snapshot (the writer is not held while a
+    national round's answers are counted), then audited as a view."""
+    async with db.read() as repo:
+        view = await funnel_view(repo, access, estate_id)
+    async with db.transaction() as repo:
+        await audit(repo, user_id=access.user_id, action="funnel",
+                    target=f"estate:{estate_id}" if estate_id is not None else ("all" if view.estate_ids is None
+                                                                                 else "own estates"))
+    return view
+
+
 async def funnel_view(repo: Repositories, access: Access, estate_id: int | None) -> FunnelView:
-    """The funnel of the open (or latest) round in the user's scope; audited as a view."""
+    """The funnel of the open (or latest) round in the user's scope."""
     scope = scope_of(access, estate_id)
-    await audit(repo, user_id=access.user_id, action="funnel",
-                target=f"estate:{estate_id}" if estate_id is not None else ("all" if scope is None else "own estates"))
     round_ = await repo.reports.current_or_latest_round()
     view = FunnelView(round=round_, estate_ids=scope, firms=await repo.funnel.firm_count(scope))
     if round_ is None:
@@ -99,20 +110,36 @@ async def funnel_view(repo: Repositories, access: Access, estate_id: int | None)
         if (where := stopped_at(cursor, last, questionnaire)) is not None
     )
     view.stops = sorted(stops.items(), key=lambda item: order[item[0]])
-    view.timings = timings(await repo.funnel.answer_seconds(round_.id, scope), questionnaire)
+    view.timings = timings(await repo.funnel.answer_time_histogram(round_.id, scope), questionnaire)
     prefix, suffix = round_key_parts(round_.id, ANNOUNCEMENT_KIND)
     view.announced, view.never_started = await repo.funnel.announcement_reach(round_.id, prefix, suffix, scope)
     return view
 
 
-def timings(samples: Sequence[tuple[str, float]], questionnaire: Questionnaire) -> list[Timing]:
-    """The median seconds per question, in questionnaire order, for the questions answered."""
-    by_question: dict[str, list[float]] = {}
-    for qid, seconds in samples:
-        by_question.setdefault(qid, []).append(max(0.0, seconds))
+def median_of(histogram: Sequence[tuple[int, int]]) -> float:
+    """The median of values given as (value, how many times); the mean of the middle two for an
+    even count."""
+    ordered = sorted(histogram)
+    total = sum(n for _, n in ordered)
+    wanted = [(total - 1) // 2, total // 2]  # 0-based ranks of the middle value(s)
+    found: list[int] = []
+    seen = 0
+    for value, n in ordered:
+        while wanted and wanted[0] < seen + n:
+            found.append(value)
+            wanted.pop(0)
+        seen += n
+    return sum(found) / len(found)
+
+
+def timings(histogram: Sequence[tuple[str, int, int]], questionnaire: Questionnaire) -> list[Timing]:
+    """The questions answered, in questionnaire order, with their median (from MIN_GROUP answers)."""
+    by_question: dict[str, list[tuple[int, int]]] = {}
+    for qid, seconds, n in histogram:
+        by_question.setdefault(qid, []).append((seconds, n))
     out = []
     for q in questionnaire.questions:
-        values = by_question.get(q.id)
-        if values:
-            out.append(Timing(q.id, median(values) if len(values) >= MIN_GROUP else None, len(values)))
+        if q.id in by_question:
+            answers = sum(n for _, n in by_question[q.id])
+            out.append(Timing(q.id, median_of(by_question[q.id]) if answers >= MIN_GROUP else None, answers))
     return out

@@ -111,8 +111,7 @@ async def funnel_command(update: Update, context: KhoosheContext) -> None:
         if found is None:
             await say(update, context, t("There is no estate #{id}.", id=number(estate_id, lang)))
             return
-    async with context.db.transaction() as repo:
-        view = await funnel.funnel_view(repo, context.access, estate_id)
+    view = await funnel.funnel_report(context.db, context.access, estate_id)
     if view.round is None:
         await say(update, context, t("No round has opened yet."))
         return

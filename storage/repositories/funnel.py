@@ -38,17 +38,25 @@ class FunnelRepository(Repository):
         ) + _scope(estate_ids, params)
         return [(r[0], r[1]) for r in await self._all(sql, params)]
 
-    async def answer_seconds(self, round_id: int, estate_ids: Sequence[int] | None) -> list[tuple[str, float]]:
-        """(question id, seconds) of every answer of the round: the time since the submission's
-        previous answer, or since it was started for its first."""
+    async def answer_time_histogram(
+        self, round_id: int, estate_ids: Sequence[int] | None,
+    ) -> list[tuple[str, int, int]]:
+        """(question id, seconds, answers) of the round: how many answers to each question took
+        that long, to the second under 90 minutes and to the minute beyond (so a national
+        round's million answers come back as a few thousand rows). An answer's time runs from
+        the submission's previous answer (its first: from the submission's start); a negative
+        time (clocks) counts as 0."""
         params: list[Any] = [round_id]
+        scope = _scope(estate_ids, params)
         sql = (
-            "SELECT a.qid, (julianday(a.answered_at) - julianday(coalesce(LAG(a.answered_at) OVER"
-            "  (PARTITION BY a.submission_id ORDER BY a.answered_at, a.qid), s.started_at))) * 86400.0"
-            " FROM answers a JOIN submissions s ON s.id = a.submission_id JOIN firms f ON f.id = s.firm_id"
-            " WHERE s.round_id = ? AND f.deleted_at IS NULL"
-        ) + _scope(estate_ids, params)
-        return [(r[0], float(r[1])) for r in await self._all(sql, params)]
+            "WITH d AS (SELECT a.qid, max(0.0, (julianday(a.answered_at) - julianday(coalesce(LAG(a.answered_at)"
+            "   OVER (PARTITION BY a.submission_id ORDER BY a.answered_at, a.qid), s.started_at))) * 86400.0) AS secs"
+            "  FROM answers a JOIN submissions s ON s.id = a.submission_id JOIN firms f ON f.id = s.firm_id"
+            f"  WHERE s.round_id = ? AND f.deleted_at IS NULL{scope})"
+            " SELECT qid, CASE WHEN secs < 5400 THEN CAST(round(secs) AS INTEGER)"
+            "  ELSE CAST(round(secs / 60) AS INTEGER) * 60 END AS b, COUNT(*) FROM d GROUP BY 1, 2"
+        )
+        return [(r[0], int(r[1]), int(r[2])) for r in await self._all(sql, params)]
 
     async def announcement_reach(
         self, round_id: int, key_prefix: str, key_suffix: str, estate_ids: Sequence[int] | None,
