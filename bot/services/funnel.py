@@ -105,10 +105,10 @@ async def funnel_view(repo: Repositories, access: Access, estate_id: int | None)
     view.questionnaire = questionnaire
     order = {q.id: i for i, q in enumerate(questionnaire.questions)}
     order[REVIEW] = len(order)
-    stops = Counter(
-        where for cursor, last in await repo.funnel.draft_positions(round_.id, scope)
-        if (where := stopped_at(cursor, last, questionnaire)) is not None
-    )
+    stops: Counter[str] = Counter()
+    for cursor, last, drafts in await repo.funnel.draft_positions(round_.id, scope):
+        if (where := stopped_at(cursor, last, questionnaire)) is not None:
+            stops[where] += drafts
     view.stops = sorted(stops.items(), key=lambda item: order[item[0]])
     view.timings = timings(await repo.funnel.answer_time_histogram(round_.id, scope), questionnaire)
     prefix, suffix = round_key_parts(round_.id, ANNOUNCEMENT_KIND)

@@ -27,16 +27,19 @@ class FunnelRepository(Repository):
         sql = "SELECT COUNT(*) FROM firms f WHERE f.deleted_at IS NULL" + _scope(estate_ids, params)
         return int(await self._scalar(sql, params))
 
-    async def draft_positions(self, round_id: int, estate_ids: Sequence[int] | None) -> list[tuple[str | None, str | None]]:
-        """(cursor, last answered question) of every draft (not submitted) submission of the round."""
+    async def draft_positions(
+        self, round_id: int, estate_ids: Sequence[int] | None,
+    ) -> list[tuple[str | None, str | None, int]]:
+        """(cursor, last answered question, drafts) over the draft (not submitted) submissions of
+        the round."""
         params: list[Any] = [round_id]
         sql = (
             "SELECT s.cursor, (SELECT a.qid FROM answers a WHERE a.submission_id = s.id"
-            "  ORDER BY a.answered_at DESC, a.qid DESC LIMIT 1) AS last_qid"
+            "  ORDER BY a.answered_at DESC, a.qid DESC LIMIT 1) AS last_qid, COUNT(*)"
             " FROM submissions s JOIN firms f ON f.id = s.firm_id"
             " WHERE s.round_id = ? AND s.status = 'draft' AND f.deleted_at IS NULL"
-        ) + _scope(estate_ids, params)
-        return [(r[0], r[1]) for r in await self._all(sql, params)]
+        ) + _scope(estate_ids, params) + " GROUP BY 1, 2"
+        return [(r[0], r[1], int(r[2])) for r in await self._all(sql, params)]
 
     async def answer_time_histogram(
         self, round_id: int, estate_ids: Sequence[int] | None,
