@@ -145,7 +145,8 @@ def parse_filter(words: list[str]) -> AuditFilter:
     include = False
     bound: str | None = None
     for raw in words:
-        word = normalize(raw).lower()
+        # Bale shows an underscore outside code as a look-alike (bot.domain.formatting); read it back.
+        word = normalize(raw).lower().replace("\u02cd", "_")
         if word in keyword(FROM) or word in keyword(TO):
             if bound is not None:
                 raise BadFilter(raw)

@@ -76,7 +76,7 @@ def render(entries: list[AuditEntry], filt: AuditFilter, page: int, more: bool,
     if filt.user_id is not None:
         shown.append(t("user {user}", user=number(filt.user_id, lang, grouping=False)))
     if filt.action is not None:
-        shown.append(t("action {code}", code=esc(filt.action)))
+        shown.append(t("action {code}", code=f"<code>{esc(filt.action)}</code>"))
     if filt.since is not None:
         shown.append(t("from {day}", day=format_date(filt.since, lang, zone)))
     if filt.until is not None:
@@ -103,7 +103,7 @@ def render(entries: list[AuditEntry], filt: AuditFilter, page: int, more: bool,
 
 def actions_list(t: Translator) -> str:
     lines = [t("<b>Action codes</b> (type one, or its start, after /audit)")]
-    lines += [t("{code} – {name}", code=code, name=t(name)) for code, name in sorted(ACTION_NAMES.items())]
+    lines += [t("{code} – {name}", code=f"<code>{code}</code>", name=t(name)) for code, name in sorted(ACTION_NAMES.items())]
     return "\n".join(lines)
 
 

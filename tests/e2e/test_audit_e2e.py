@@ -111,3 +111,15 @@ async def test_audit_pages_edit_the_message_in_place(khooshe: Khooshe) -> None:
 async def test_audit_explains_a_filter_it_cannot_read(khooshe: Khooshe) -> None:
     shown = await audit(khooshe, "/audit @someone")
     assert "شناسه‌ی عددی" in shown.text
+
+
+async def test_help_shows_the_audit_filters(khooshe: Khooshe) -> None:
+    admin = khooshe.user(ADMIN_ID)
+    await admin.send("/help")
+    shown = await admin.wait_for("/audit ")
+    assert "/audit [شناسه‌کاربر] [کار] [از تاریخ] [تا تاریخ] [همه]" in shown.text
+
+
+async def test_audit_actions_lists_codes_with_their_names(khooshe: Khooshe) -> None:
+    shown = await audit(khooshe, "/audit کارها")
+    assert "round_open – دوره‌ای را باز کرد" in shown.text

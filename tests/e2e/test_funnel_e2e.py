@@ -144,3 +144,13 @@ async def test_funnel_of_fewer_than_five_firms_says_so_without_counts(khooshe: K
     assert f"بنگاه‌های این محدوده: {fa_digits(3)}" in text
     assert f"کمتر از {fa_digits(5)} بنگاه" in text
     assert "پیش‌نویس" not in text and "٪" not in text and "T2" not in text
+
+
+async def test_help_lists_funnel_for_a_manager_only(khooshe: Khooshe) -> None:
+    await prepare(khooshe)
+    manager, owner = khooshe.user(MANAGER), khooshe.user(OWNER)
+    await manager.send("/help")
+    shown = await manager.wait_for("/funnel")
+    assert "بنگاه‌ها کجای دوره دست می‌کشند" in shown.text
+    await owner.send("/help")
+    assert "/funnel" not in (await owner.wait_for("/assess")).text

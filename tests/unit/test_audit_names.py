@@ -94,6 +94,10 @@ def test_filter_reads_user_action_range_and_views() -> None:
         user_id=7001, action="round", since=date(2026, 11, 22), until=date(2026, 12, 21), include_views=True)
 
 
+def test_filter_reads_an_action_copied_with_bales_underscore_look_alike() -> None:
+    assert parse_filter(["round\u02cdopen"]) == AuditFilter(action="round_open")
+
+
 def test_filter_reads_persian_digits_of_a_user_id() -> None:
     assert parse_filter(["۷۰۰۱"]) == AuditFilter(user_id=7001)
 
