@@ -10,7 +10,7 @@ from tests.support.khooshe import ADMIN_ID, Khooshe
 
 MANAGER = 7602
 BLOCKED = "کاربری را مسدود کرد"
-PROMOTED = "کاربری را مدیر کل کرد"
+PROMOTED = "کاربری را مدیر سامانه کرد"
 VIEWED_DASHBOARD = "داشبوردی را دید"
 OPENED_DASHBOARD = "داشبوردی را باز کرد"
 OLDER, NEWER = "قدیمی‌تر", "تازه‌تر"
@@ -123,3 +123,19 @@ async def test_help_shows_the_audit_filters(khooshe: Khooshe) -> None:
 async def test_audit_actions_lists_codes_with_their_names(khooshe: Khooshe) -> None:
     shown = await audit(khooshe, "/audit کارها")
     assert "round_open – دوره‌ای را باز کرد" in shown.text
+
+
+async def test_a_forged_audit_page_button_is_refused_to_a_manager(khooshe: Khooshe) -> None:
+    await prepare(khooshe)
+    async with khooshe.db.transaction() as repo:
+        await repo.access.add_manager(user_id=MANAGER, estate_id=1, by=ADMIN_ID)
+    manager = khooshe.user(MANAGER)
+    await manager.send("/start")
+    await manager.wait_for(lambda e: e.is_message)
+    await manager.settle()
+    await manager.press_data("aud:0:::::1")
+    answer = await manager.wait_for(lambda e: e.event == "answer")
+    assert "فقط برای مدیران سامانه" in answer.text
+    async with khooshe.db.read() as repo:
+        entries = await repo.access.audit_entries(user_id=MANAGER, limit=1)
+    assert [(e.action, e.outcome, e.target) for e in entries] == [("audit_page", "refused", "aud:0:::::1")]
