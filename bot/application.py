@@ -45,6 +45,7 @@ from bot.services.users import UsersService
 from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
 from handlers.admin import access as admin_access
+from handlers.admin import audit as admin_audit
 from handlers.admin import invitations, national
 from handlers.admin import places as admin_places
 from handlers.admin import rounds as admin_rounds
@@ -52,6 +53,7 @@ from handlers.common import flood, private_only
 from handlers.common.ui import say
 from handlers.manager import broadcast as broadcast_handlers
 from handlers.manager import dashboard as manager_dashboard
+from handlers.manager import funnel as manager_funnel
 from handlers.owner import assessment, privacy, registration, results
 from storage.database import Database
 from storage.repositories.base import use_clock
@@ -352,9 +354,11 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     results.register(app)
     admin_rounds.register(app)
     manager_dashboard.register(app)
+    manager_funnel.register(app)
     national.register(app)
     privacy.register(app)
     admin_access.register(app)
+    admin_audit.register(app)
     admin_places.register(app)
     broadcast_handlers.register(app)
     menu.register(app)

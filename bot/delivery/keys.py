@@ -15,6 +15,12 @@ def firms_prefix(round_id: int) -> str:
     return f"round:{round_id}:firm:"
 
 
+def round_key_parts(round_id: int, kind: str) -> tuple[str, str]:
+    """What comes before and after the firm id in every ``round_key(round_id, firm, kind)``
+    (for a query that joins firms to their messages)."""
+    return firms_prefix(round_id), f":{kind}"
+
+
 def admin_notice_key(round_id: int, admin_id: int, event: str) -> str:
     """A round's notice to one admin: it opened or closed by itself, or its results went out."""
     return f"round:{round_id}:admin:{admin_id}:{event}"

@@ -126,3 +126,6 @@ ROUND_DISMISS = Callback("adm:rx", _TOKEN)
 ROUND_CHOICE = Callback("adm", "r[cx]", _TOKEN)
 INVITATION = Callback("inv", "ok|no", _TOKEN)
 IMPORT_KIND = Callback("imp", "[ecx]", _TOKEN)
+#: An /audit page: page, user id, action code (or its start), from and to (Gregorian YYYYMMDD;
+#: empty: unset), views included.
+AUDIT_PAGE = Callback("aud", r"\d{1,5}", r"\d{0,12}", r"[a-z_]{0,20}", r"(?:\d{8})?", r"(?:\d{8})?", "[01]")

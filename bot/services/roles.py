@@ -8,13 +8,29 @@ them runs before every other handler; the service keeps that set and the databas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
+from bot.domain.audit_log import VIEWS, AuditFilter
+from bot.domain.calendar import start_of_day
 from bot.services.access import Access, access_of, audit
 from storage.database import Database
 from storage.models import Estate, User
 from storage.repositories import Repositories
 from storage.repositories.access import AuditEntry
+
+#: Entries on one page of /audit.
+AUDIT_PAGE = 15
+
+
+def describe(filt: AuditFilter, page: int) -> str | None:
+    """The filter and page of an /audit view, for its own audit row."""
+    parts = [f"action {filt.action}" if filt.action else "",
+             f"from {filt.since.isoformat()}" if filt.since else "",
+             f"to {filt.until.isoformat()}" if filt.until else "",
+             "with views" if filt.include_views else "", f"page {page + 1}" if page else ""]
+    return ", ".join(p for p in parts if p) or None
 
 
 @dataclass(frozen=True)
@@ -148,12 +164,22 @@ class RolesService:
             await audit(repo, user_id=access.user_id, action="my_estates")
         return estates
 
-    async def audit_log(self, actor: int, who: int | None, *, limit: int = 50) -> list[AuditEntry]:
-        """The latest entries (of one user's actions, or everyone's), newest first; audited."""
+    async def audit_log(
+        self, actor: int, filt: AuditFilter, zone: ZoneInfo, *, page: int = 0, per_page: int = AUDIT_PAGE,
+    ) -> tuple[list[AuditEntry], bool]:
+        """One page of entries (newest first) matching the filter, and whether an older page
+        follows; successful views are left out unless the filter includes them. Audited."""
         async with self.db.transaction() as repo:
-            entries = await repo.access.audit_entries(user_id=who, limit=limit)
-            await audit(repo, user_id=actor, action="audit", target=f"user {who}" if who else None)
-        return entries
+            entries = await repo.access.audit_page(
+                user_id=filt.user_id, action=filt.action,
+                since=start_of_day(filt.since, zone) if filt.since else None,
+                until=start_of_day(filt.until + timedelta(days=1), zone) if filt.until else None,
+                hidden=() if filt.include_views else sorted(VIEWS),
+                offset=page * per_page, limit=per_page + 1,
+            )
+            await audit(repo, user_id=actor, action="audit", target=f"user {filt.user_id}" if filt.user_id else None,
+                        detail=describe(filt, page))
+        return entries[:per_page], len(entries) > per_page
 
     async def audit_export(self, actor: int) -> list[AuditEntry]:
         async with self.db.transaction() as repo:

@@ -304,35 +304,6 @@ async def my_estates(update: Update, context: KhoosheContext) -> None:
 
 
 @admin_only
-async def show_audit(update: Update, context: KhoosheContext) -> None:
-    """/audit [USER_ID]: the latest 50 entries, newest first."""
-    t, lang, zone = context.t, context.lang, context.settings.zone
-    who = int_arg(context)
-    if context.args and who is None:
-        await say(update, context, t("Usage: /audit [USER_ID]"))
-        return
-    entries = await context.services.roles.audit_log(user_id_of(update), who)
-    if not entries:
-        await say(update, context, t("The audit log has no entries yet."))
-        return
-    lines = [t("<b>Audit log</b> (latest {n}, newest first)", n=number(len(entries), lang))]
-    for e in entries:
-        outcome = t("ok") if e.outcome == "ok" else t("refused")
-        lines.append(t("{when} · {user} · {action} · {target} · {outcome}",
-                       when=format_datetime(e.at, lang, zone), user=uid(e.user_id, lang), action=esc(e.action),
-                       target=esc(e.target or "–"), outcome=outcome))
-    # Telegram allows 4096 characters a message; split on entry boundaries.
-    chunk: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > 3800:
-            await say(update, context, "\n".join(chunk))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        await say(update, context, "\n".join(chunk))
-
-
-@admin_only
 async def export_audit(update: Update, context: KhoosheContext) -> None:
     """/auditexport: the whole log as a CSV document (UTF-8 with BOM, so Excel reads Persian)."""
     t, zone = context.t, context.settings.zone
@@ -364,5 +335,4 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("removemanager", remove_manager))
     app.add_handler(CommandHandler("myestates", my_estates))
     app.add_handler(CallbackQueryHandler(pressed(my_estates), pattern=cb.TASK.pattern_of("myestates")))
-    app.add_handler(CommandHandler("audit", show_audit))
     app.add_handler(CommandHandler("auditexport", export_audit))

@@ -29,6 +29,7 @@ MANAGER_COMMANDS: dict[str, tuple[str | None, str]] = {
     "dashboard": (N_("[ESTATE_ID]"), N_("Your estate's dashboard")),
     "export": (N_("[ESTATE_ID]"), N_("Your estate's firms as an Excel file")),
     "nudge": (N_("[ESTATE_ID]"), N_("Remind firms that have not answered")),
+    "funnel": (N_("[ESTATE_ID]"), N_("Where firms give up in the round")),
 }
 
 ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
@@ -60,7 +61,8 @@ ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
     "deactivatecluster": (N_("ID"), N_("Deactivate a cluster")),
     "reactivatecluster": (N_("ID"), N_("Reactivate a cluster")),
     "import": (N_("estates|clusters"), N_("Import estates or clusters from a CSV file")),
-    "audit": (N_("[USER_ID]"), N_("The latest entries of the audit log")),
+    "audit": (N_("[USER_ID] [ACTION] [from DATE] [to DATE] [all]"),
+              N_("The audit log, filtered and paged (/audit actions: the actions)")),
     "auditexport": (None, N_("The whole audit log as a CSV file")),
     "stats": (None, N_("National statistics")),
     "top": (N_("[ROUND_ID]"), N_("The national top 100")),

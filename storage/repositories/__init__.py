@@ -10,6 +10,7 @@ from storage.repositories.access import AccessRepository
 from storage.repositories.broadcasts import BroadcastRepository
 from storage.repositories.drafts import RegistrationDraftRepository
 from storage.repositories.firms import FirmRepository
+from storage.repositories.funnel import FunnelRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.places import (
@@ -41,6 +42,7 @@ class Repositories:
         "drafts",
         "estates",
         "firms",
+        "funnel",
         "inbox",
         "outbox",
         "privacy",
@@ -68,6 +70,7 @@ class Repositories:
         self.scores = ScoreRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.reports = ReportRepository(conn)
+        self.funnel = FunnelRepository(conn)
         self.privacy = PrivacyRepository(conn)
         self.broadcasts = BroadcastRepository(conn)
         self._ranking: RankingRepository | None = None

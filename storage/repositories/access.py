@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -181,6 +183,33 @@ class AccessRepository(Repository):
         rows = await self._all(
             "SELECT id, at, user_id, action, target, outcome, detail FROM audit_log ORDER BY id"
         )
+        return [AuditEntry(**dict(r)) for r in rows]
+
+    async def audit_page(
+        self, *, user_id: int | None = None, action: str | None = None, since: datetime | None = None,
+        until: datetime | None = None, hidden: Sequence[str] = (), offset: int = 0, limit: int = 20,
+    ) -> list[AuditEntry]:
+        """Entries newest first, filtered: one user's; an action code or codes starting with
+        ``action`` + "_"; at or after ``since`` and before ``until``; without the successful
+        ``hidden`` actions (refusals are kept)."""
+        sql = "SELECT id, at, user_id, action, target, outcome, detail FROM audit_log WHERE 1"
+        params: list[Any] = []
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        if action is not None:
+            sql += " AND (action = ? OR substr(action, 1, ?) = ?)"
+            params += [action, len(action) + 1, action + "_"]
+        if since is not None:
+            sql += " AND at >= ?"
+            params.append(stamp(since))
+        if until is not None:
+            sql += " AND at < ?"
+            params.append(stamp(until))
+        if hidden:
+            sql += f" AND NOT (outcome = 'ok' AND action IN ({', '.join('?' for _ in hidden)}))"
+            params += list(hidden)
+        rows = await self._all(sql + " ORDER BY id DESC LIMIT ? OFFSET ?", [*params, limit, offset])
         return [AuditEntry(**dict(r)) for r in rows]
 
     async def audit_entries(self, *, user_id: int | None = None, limit: int = 50) -> list[AuditEntry]:

@@ -294,7 +294,7 @@ async def test_block_promote_demote_and_menus(bot: Khooshe) -> None:
     shown = await admin.wait_for("Audit log")
     assert "block" in shown.text and "refused" in shown.text and "14" in shown.text  # Solar Hijri year
     await admin.send(f"/audit {OWNER}")
-    await admin.wait_for("demote")
+    await admin.wait_for("took admin rights away")
     await admin.send("/auditexport")
     document = await admin.wait_for(lambda e: e.kind == "document")
     assert document.data is not None and document.data.startswith("\ufeff".encode())

@@ -68,6 +68,8 @@ COMMANDS: list[tuple[str, set[str]]] = [
     ("/dashboard 1", {"manager", "admin"}),
     ("/export 1", {"manager", "admin"}),
     ("/nudge 1", {"manager", "admin"}),
+    ("/funnel", MANAGERS),
+    ("/funnel 1", {"manager", "admin"}),
     ("/broadcasts", MANAGERS),
     ("/stats", ADMIN),
     ("/top", ADMIN),
