@@ -77,3 +77,89 @@ def number(value: float | int, lang: str, *, grouping: bool = True, decimals: in
 def year(value: int, lang: str) -> str:
     """Formats a calendar year without grouping (۱۴۰۴, not ۱٬۴۰۴)."""
     return localize_digits(str(value), lang)
+
+
+# --- finding a place by what people type -------------------------------------------------------
+
+# Harakat, superscript alef, small high marks and tatweel: decoration, never part of a name.
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+# Letters written more than one way in names of places: Arabic forms and hamza carriers.
+_LETTER_FORMS = str.maketrans({
+    "آ": "ا", "أ": "ا", "إ": "ا", "ٱ": "ا",
+    "ي": "ی", "ى": "ی", "ې": "ی", "ئ": "ی",
+    "ك": "ک", "ڪ": "ک",
+    "ة": "ه", "ۀ": "ه", "ە": "ه", "ھ": "ه",
+    "ؤ": "و",
+})
+# Anything but letters and digits (spaces, ZWNJ, dashes, brackets) separates words.
+_NOT_WORD = re.compile(r"[\W_]+")
+#: Words that every estate's name carries («شهرک صنعتی …», «ناحیه صنعتی …»), so they tell
+#: none apart: a search ignores them.
+GENERIC_PLACE_WORDS = frozenset({"شهرک", "ناحیه", "صنعتی"})
+
+
+def search_key(text: str | None) -> str:
+    """The words of a place's name as a search compares them: «شهرك صنعتي عباس آباد» and
+    «عبّاس‌آباد» both give ``عباس اباد``.  Arabic letter forms, hamza carriers, diacritics and
+    tatweel are folded, digits of any script become Latin, Latin letters lose their case,
+    spaces and ZWNJ both separate words, and the generic words (GENERIC_PLACE_WORDS) are dropped."""
+    folded = _DIACRITICS.sub("", normalize(text)).translate(_LETTER_FORMS).casefold()
+    return " ".join(w for w in _NOT_WORD.split(folded) if w and w not in GENERIC_PLACE_WORDS)
+
+
+def key_matches(query_key: str, name_key: str) -> bool:
+    """Whether a name (its ``search_key``) holds every word of a query's key, wherever the
+    name splits its own words: «عباس اباد» and «عباساباد» both find ``عباس اباد``."""
+    name = name_key.replace(" ", "")
+    return all(word in name for word in query_key.split())
+
+
+# --- Persian alphabetical order ----------------------------------------------------------------
+
+_PERSIAN_ALPHABET = "ءابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهی"
+# Each form of a letter sorts with its letter; the number breaks ties (آب after اب).
+_LETTER_OF = {ch: (ch, 0) for ch in _PERSIAN_ALPHABET} | {
+    "آ": ("ا", 1), "أ": ("ا", 2), "إ": ("ا", 3), "ٱ": ("ا", 4),
+    "ي": ("ی", 1), "ى": ("ی", 2), "ئ": ("ی", 3), "ې": ("ی", 4),
+    "ك": ("ک", 1), "ڪ": ("ک", 2),
+    "ة": ("ه", 1), "ۀ": ("ه", 2), "ە": ("ه", 3), "ھ": ("ه", 4),
+    "ؤ": ("و", 1),
+}
+_RANK = {ch: i for i, ch in enumerate(_PERSIAN_ALPHABET)}
+_DIGIT_RUN = re.compile(r"\d+")
+# Classes of a sort key's elements, in the order they sort: separators, numbers, Persian
+# letters, Latin (and other) letters.
+_SPACE, _NUMBER, _PERSIAN, _OTHER = range(4)
+
+
+def persian_sort_key(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...], str]:
+    """A key that sorts names in Persian alphabetical order (ا ب پ ت … ک گ … و ه ی), not by
+    code point: Arabic letter forms sort with their Persian letter (آ with ا, ي with ی, ك with
+    ک), diacritics, tatweel and ZWNJ are ignored, a number sorts by its value in any script
+    («شماره ۲» before «شماره ۱۰»), and Persian names come before Latin ones."""
+    plain = _DIACRITICS.sub("", digits.ar_to_fa(text)).replace("\u200c", "")
+    plain = digits.fa_to_en(plain)
+    primary: list[tuple[int, int]] = []
+    ties: list[int] = []
+    position = 0
+    for run in _DIGIT_RUN.finditer(plain):
+        _letters(plain[position:run.start()], primary, ties)
+        primary.append((_NUMBER, int(run.group())))
+        position = run.end()
+    _letters(plain[position:], primary, ties)
+    return tuple(primary), tuple(ties), text
+
+
+def _letters(text: str, primary: list[tuple[int, int]], ties: list[int]) -> None:
+    for ch in text:
+        if ch in _LETTER_OF:
+            letter, tie = _LETTER_OF[ch]
+            primary.append((_PERSIAN, _RANK[letter]))
+            ties.append(tie)
+        elif ch.isspace() or not ch.isalnum():
+            if primary and primary[-1] != (_SPACE, 0):
+                primary.append((_SPACE, 0))
+        else:
+            folded = ch.casefold()
+            primary.append((_OTHER, ord(folded[0])))
+            ties.append(0 if folded == ch else 1)
