@@ -83,19 +83,22 @@ def year(value: int, lang: str) -> str:
 
 # Harakat, superscript alef, small high marks and tatweel: decoration, never part of a name.
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-# Letters written more than one way in names of places: Arabic forms and hamza carriers.
+# Letters written more than one way in names of places: Arabic forms and hamza carriers
+# (آ أ إ ٱ → ا, ي ى ې ئ → ی, ك ڪ → ک, ة ۀ ە ھ → ه, ؤ → و).
 _LETTER_FORMS = str.maketrans({
-    "آ": "ا", "أ": "ا", "إ": "ا", "ٱ": "ا",
-    "ي": "ی", "ى": "ی", "ې": "ی", "ئ": "ی",
-    "ك": "ک", "ڪ": "ک",
-    "ة": "ه", "ۀ": "ه", "ە": "ه", "ھ": "ه",
-    "ؤ": "و",
+    "\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627",
+    "\u064a": "\u06cc", "\u0649": "\u06cc", "\u06d0": "\u06cc", "\u0626": "\u06cc",
+    "\u0643": "\u06a9", "\u06aa": "\u06a9",
+    "\u0629": "\u0647", "\u06c0": "\u0647", "\u06d5": "\u0647", "\u06be": "\u0647",
+    "\u0624": "\u0648",
 })
 # Anything but letters and digits (spaces, ZWNJ, dashes, brackets) separates words.
 _NOT_WORD = re.compile(r"[\W_]+")
-#: Words that every estate's name carries («شهرک صنعتی …», «ناحیه صنعتی …»), so they tell
-#: none apart: a search ignores them.
-GENERIC_PLACE_WORDS = frozenset({"شهرک", "ناحیه", "صنعتی"})
+#: Words that every estate's name carries («شهرک صنعتی …», «ناحیه صنعتی …»), so they tell none
+#: apart: a search ignores them.  شهرک, ناحیه, صنعتی:
+GENERIC_PLACE_WORDS = frozenset({
+    "\u0634\u0647\u0631\u06a9", "\u0646\u0627\u062d\u06cc\u0647", "\u0635\u0646\u0639\u062a\u06cc",
+})
 
 
 def search_key(text: str | None) -> str:
@@ -116,14 +119,17 @@ def key_matches(query_key: str, name_key: str) -> bool:
 
 # --- Persian alphabetical order ----------------------------------------------------------------
 
-_PERSIAN_ALPHABET = "ءابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهی"
+# ء ا ب پ ت ث ج چ ح خ د ذ ر ز ژ س ش ص ض ط ظ ع غ ف ق ک گ ل م ن و ه ی
+_PERSIAN_ALPHABET = (
+    "\u0621\u0627\u0628\u067e\u062a\u062b\u062c\u0686\u062d\u062e\u062f\u0630\u0631\u0632\u0698\u0633\u0634\u0635\u0636\u0637\u0638\u0639\u063a\u0641\u0642\u06a9\u06af\u0644\u0645\u0646\u0648\u0647\u06cc"
+)
 # Each form of a letter sorts with its letter; the number breaks ties (آب after اب).
 _LETTER_OF = {ch: (ch, 0) for ch in _PERSIAN_ALPHABET} | {
-    "آ": ("ا", 1), "أ": ("ا", 2), "إ": ("ا", 3), "ٱ": ("ا", 4),
-    "ي": ("ی", 1), "ى": ("ی", 2), "ئ": ("ی", 3), "ې": ("ی", 4),
-    "ك": ("ک", 1), "ڪ": ("ک", 2),
-    "ة": ("ه", 1), "ۀ": ("ه", 2), "ە": ("ه", 3), "ھ": ("ه", 4),
-    "ؤ": ("و", 1),
+    "\u0622": ("\u0627", 1), "\u0623": ("\u0627", 2), "\u0625": ("\u0627", 3), "\u0671": ("\u0627", 4),
+    "\u064a": ("\u06cc", 1), "\u0649": ("\u06cc", 2), "\u0626": ("\u06cc", 3), "\u06d0": ("\u06cc", 4),
+    "\u0643": ("\u06a9", 1), "\u06aa": ("\u06a9", 2),
+    "\u0629": ("\u0647", 1), "\u06c0": ("\u0647", 2), "\u06d5": ("\u0647", 3), "\u06be": ("\u0647", 4),
+    "\u0624": ("\u0648", 1),
 }
 _RANK = {ch: i for i, ch in enumerate(_PERSIAN_ALPHABET)}
 _DIGIT_RUN = re.compile(r"\d+")
