@@ -150,8 +150,11 @@ async def ask_estate(
             await show(update, context, text, keyboard(again, whole_list, change), replace=replace)
         else:
             found = [[button(e.name, cb.REG_ESTATE.build(e.id))] for e in choices.matches[:MATCHES_SHOWN]]
-            await show(update, context, t("Estates matching «{query}»:", query=query),
-                       keyboard(*found, whole_list, change), replace=replace)
+            text = t("Estates matching «{query}»:", query=query)
+            if len(choices.matches) > MATCHES_SHOWN:
+                text += "\n" + t("The first {shown} of {total}; type more of the name to narrow them down.",
+                                 shown=number(MATCHES_SHOWN, lang), total=number(len(choices.matches), lang))
+            await show(update, context, text, keyboard(*found, whole_list, change), replace=replace)
         return
     pages = max(1, -(-len(estates) // ESTATES_PER_PAGE))
     page = min(max(page, 0), pages - 1)

@@ -204,3 +204,15 @@ async def test_a_number_in_arabic_digits_tells_two_estates_apart(khooshe: Khoosh
     await owner.send("اهواز ٢")  # Arabic-Indic two; the import stored the name with a Latin 2
     await owner.wait_for(CLUSTER_QUESTION)
     assert await chosen_estate(khooshe, owner) == "شهرک صنعتی شماره 2 اهواز"
+
+
+async def test_a_search_finding_more_than_the_list_holds_says_how_many(khooshe: Khooshe) -> None:
+    async with khooshe.db.transaction() as repo:
+        ilam = next(p for p in await repo.provinces.all() if p.name_fa == "ایلام")
+        await repo.estates.add_many([(ilam.id, f"شهرک صنعتی مهران {n}", "estate") for n in range(1, 26)])
+    owner = khooshe.user(4115)
+    await reach_estates(owner, province="ایلام")
+    await owner.send("مهران")
+    found = await owner.wait_for("منطبق با «مهران»")
+    assert "۲۰ مورد اول از ۲۵" in found.text
+    assert len(estate_buttons(found)) == 20
