@@ -34,6 +34,20 @@ async def test_estates_of_a_province_are_found_by_its_english_name(khooshe: Khoo
     assert all(name in listing.text for name in sample_estates_in("تهران"))
 
 
+
+async def test_an_admin_finds_an_estate_typed_with_arabic_letters_and_a_space(khooshe: Khooshe) -> None:
+    admin = khooshe.user(ADMIN_ID, "Admin")
+    await admin.send("/estates شهرك صنعتي عباس آباد")
+    listing = await admin.wait_for("#")
+    assert "شهرک صنعتی عباس\u200cآباد" in listing.text
+
+
+async def test_an_admin_sees_a_province_s_estates_in_persian_order(khooshe: Khooshe) -> None:
+    admin = khooshe.user(ADMIN_ID, "Admin")
+    await admin.send("/estates تهران")
+    listing = await admin.wait_for("#")
+    assert listing.text.index("شهرک صنعتی پرند") < listing.text.index("شهرک صنعتی خوارزمی")
+
 # --- a firm owner finds their estate at registration -----------------------------------------
 
 ZWNJ = "\u200c"
