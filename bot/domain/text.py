@@ -86,3 +86,95 @@ def number(value: float | int, lang: str, *, grouping: bool = True, decimals: in
 def year(value: int, lang: str) -> str:
     """Formats a calendar year without grouping (۱۴۰۴, not ۱٬۴۰۴)."""
     return localize_digits(str(value), lang)
+
+
+# --- finding a place by what people type -------------------------------------------------------
+
+# Harakat, superscript alef, small high marks and tatweel: decoration, never part of a name.
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+# Letters written more than one way in names of places: Arabic forms and hamza carriers
+# (آ أ إ ٱ → ا, ي ى ې ئ → ی, ك ڪ → ک, ة ۀ ە ھ → ه, ؤ → و).
+_LETTER_FORMS = str.maketrans({
+    "\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627",
+    "\u064a": "\u06cc", "\u0649": "\u06cc", "\u06d0": "\u06cc", "\u0626": "\u06cc",
+    "\u0643": "\u06a9", "\u06aa": "\u06a9",
+    "\u0629": "\u0647", "\u06c0": "\u0647", "\u06d5": "\u0647", "\u06be": "\u0647",
+    "\u0624": "\u0648",
+})
+# Anything but letters and digits (spaces, ZWNJ, dashes, brackets) separates words.
+_NOT_WORD = re.compile(r"[\W_]+")
+#: Words that every estate's name carries («شهرک صنعتی …», «ناحیه صنعتی …»), so they tell none
+#: apart: a search ignores them.  شهرک, ناحیه, صنعتی:
+GENERIC_PLACE_WORDS = frozenset({
+    "\u0634\u0647\u0631\u06a9", "\u0646\u0627\u062d\u06cc\u0647", "\u0635\u0646\u0639\u062a\u06cc",
+})
+
+
+def search_key(text: str | None) -> str:
+    """The words of a place's name as a search compares them: «شهرك صنعتي عباس آباد» and
+    «عبّاس‌آباد» both give ``عباس اباد``.  Arabic letter forms, hamza carriers, diacritics and
+    tatweel are folded, digits of any script become Latin, Latin letters lose their case,
+    spaces and ZWNJ both separate words, and the generic words (GENERIC_PLACE_WORDS) are dropped."""
+    folded = _DIACRITICS.sub("", normalize(text)).translate(_LETTER_FORMS).casefold()
+    return " ".join(w for w in _NOT_WORD.split(folded) if w and w not in GENERIC_PLACE_WORDS)
+
+
+def key_matches(query_key: str, name_key: str) -> bool:
+    """Whether a name (its ``search_key``) holds every word of a query's key, wherever the
+    name splits its own words: «عباس اباد» and «عباساباد» both find ``عباس اباد``."""
+    name = name_key.replace(" ", "")
+    return all(word in name for word in query_key.split())
+
+
+# --- Persian alphabetical order ----------------------------------------------------------------
+
+# ء ا ب پ ت ث ج چ ح خ د ذ ر ز ژ س ش ص ض ط ظ ع غ ف ق ک گ ل م ن و ه ی
+_PERSIAN_ALPHABET = (
+    "\u0621\u0627\u0628\u067e\u062a\u062b\u062c\u0686\u062d\u062e\u062f\u0630\u0631\u0632\u0698\u0633\u0634\u0635\u0636\u0637\u0638\u0639\u063a\u0641\u0642\u06a9\u06af\u0644\u0645\u0646\u0648\u0647\u06cc"
+)
+# Each form of a letter sorts with its letter; the number breaks ties (آب after اب).
+_LETTER_OF = {ch: (ch, 0) for ch in _PERSIAN_ALPHABET} | {
+    "\u0622": ("\u0627", 1), "\u0623": ("\u0627", 2), "\u0625": ("\u0627", 3), "\u0671": ("\u0627", 4),
+    "\u064a": ("\u06cc", 1), "\u0649": ("\u06cc", 2), "\u0626": ("\u06cc", 3), "\u06d0": ("\u06cc", 4),
+    "\u0643": ("\u06a9", 1), "\u06aa": ("\u06a9", 2),
+    "\u0629": ("\u0647", 1), "\u06c0": ("\u0647", 2), "\u06d5": ("\u0647", 3), "\u06be": ("\u0647", 4),
+    "\u0624": ("\u0648", 1),
+}
+_RANK = {ch: i for i, ch in enumerate(_PERSIAN_ALPHABET)}
+_DIGIT_RUN = re.compile(r"\d+")
+# Classes of a sort key's elements, in the order they sort: separators, numbers, Persian
+# letters, Latin (and other) letters.
+_SPACE, _NUMBER, _PERSIAN, _OTHER = range(4)
+
+
+def persian_sort_key(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...], str]:
+    """A key that sorts names in Persian alphabetical order (ا ب پ ت … ک گ … و ه ی), not by
+    code point: Arabic letter forms sort with their Persian letter (آ with ا, ي with ی, ك with
+    ک), diacritics, tatweel and ZWNJ are ignored, a number sorts by its value in any script
+    («شماره ۲» before «شماره ۱۰»), and Persian names come before Latin ones."""
+    plain = _DIACRITICS.sub("", digits.ar_to_fa(text)).replace("\u200c", "")
+    plain = digits.fa_to_en(plain)
+    primary: list[tuple[int, int]] = []
+    ties: list[int] = []
+    position = 0
+    for run in _DIGIT_RUN.finditer(plain):
+        _letters(plain[position:run.start()], primary, ties)
+        primary.append((_NUMBER, int(run.group())))
+        position = run.end()
+    _letters(plain[position:], primary, ties)
+    return tuple(primary), tuple(ties), text
+
+
+def _letters(text: str, primary: list[tuple[int, int]], ties: list[int]) -> None:
+    for ch in text:
+        if ch in _LETTER_OF:
+            letter, tie = _LETTER_OF[ch]
+            primary.append((_PERSIAN, _RANK[letter]))
+            ties.append(tie)
+        elif ch.isspace() or not ch.isalnum():
+            if primary and primary[-1] != (_SPACE, 0):
+                primary.append((_SPACE, 0))
+        else:
+            folded = ch.casefold()
+            primary.append((_OTHER, ord(folded[0])))
+            ties.append(0 if folded == ch else 1)

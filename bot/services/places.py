@@ -12,7 +12,7 @@ import io
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.domain.text import normalize
+from bot.domain.text import key_matches, normalize, persian_sort_key, search_key
 from bot.services.access import audit
 from bot.services.places_import import (
     ImportRefused,
@@ -41,7 +41,7 @@ def _one_row_csv(header: str, values: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Found:
-    items: list[Estate] | list[Cluster]
+    items: list[Estate | Cluster]
     total: int
     provinces: dict[int, Province]
 
@@ -71,17 +71,28 @@ class PlacesService:
         return repo.estates if what == "estates" else repo.clusters
 
     async def search(self, actor: int, what: What, text: str) -> Found:
-        """Those whose name contains ``text``, or in a province whose Persian or English name
-        contains it (at most LIST_CAP, with the total); audited."""
+        """Those whose name holds ``text`` as registration's estate search finds it (spelling
+        variants, ZWNJ or space, the generic words ignored), or in a province whose Persian or
+        English name contains it: at most LIST_CAP, by province and in Persian order, with the
+        total; audited."""
         text = normalize(text)
         async with self.db.transaction() as repo:
             provinces = {p.id: p for p in await repo.provinces.all()}
             key = text.casefold()
-            in_province = [p.id for p in provinces.values()
-                           if key and (key in normalize(p.name_fa).casefold() or key in p.name_en.casefold())]
-            found, total = await self._store(repo, what).search(text, limit=LIST_CAP, province_ids=in_province)
+            in_province = {p.id for p in provinces.values()
+                           if key and (key in normalize(p.name_fa).casefold() or key in p.name_en.casefold())}
+            everything: list[Estate] | list[Cluster] = await self._store(repo, what).every()
             await audit(repo, user_id=actor, action=f"list_{what}", target=text or None)
-        return Found(found, total, provinces)
+        query = search_key(text)
+
+        def named(name: str) -> bool:
+            # Only the generic words typed («/estates ناحیه»): those whose name has them.
+            return key_matches(query, search_key(name)) if query else key in normalize(name).casefold()
+
+        found: list[Estate | Cluster] = [x for x in everything
+                                         if not text or x.province_id in in_province or named(x.name)]
+        found.sort(key=lambda x: (x.province_id, persian_sort_key(x.name)))
+        return Found(found[:LIST_CAP], len(found), provinces)
 
     async def add(self, actor: int, what: What, province: str, name: str, third: str) -> Added:
         """Adds one estate (``third`` its kind) or cluster (``third`` its ISIC sector)."""

@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.domain.calendar import solar_year
 from bot.domain.national_id import parse_national_id, shape_problem
 from bot.domain.sectors import SECTORS
-from bot.domain.text import fold_full_width_digits, normalize, only_digits
+from bot.domain.text import fold_full_width_digits, key_matches, normalize, only_digits, persian_sort_key, search_key
 from storage.database import Database
 from storage.models import Cluster, Estate, Firm, Province
 from storage.repositories import Repositories
@@ -128,7 +128,31 @@ class Places:
     cluster: Cluster | None
 
 
+@dataclass(frozen=True)
+class EstateChoices:
+    """What the estate question shows: the province, its active estates in Persian
+    alphabetical order, and those a typed name finds (None when nothing was typed, or only the
+    words every estate's name carries)."""
+
+    province: Province | None
+    estates: list[Estate]
+    matches: list[Estate] | None = None
+    query: str = ""
+
+
 Answer = Stored | Refused
+
+
+def _by_name(places: list[Estate]) -> list[Estate]:
+    return sorted(places, key=lambda p: persian_sort_key(p.name))
+
+
+def the_one(matches: list[Estate], query_key: str) -> Estate | None:
+    """The estate a search names: its only match, or the only match named exactly that."""
+    if len(matches) == 1:
+        return matches[0]
+    exact = [e for e in matches if search_key(e.name) == query_key]
+    return exact[0] if len(exact) == 1 else None
 
 
 class RegistrationService:
@@ -349,17 +373,34 @@ class RegistrationService:
 
     async def clusters(self, province_id: int) -> list[Cluster]:
         async with self.db.read() as repo:
-            return await repo.clusters.in_province(province_id)
+            clusters = await repo.clusters.in_province(province_id)
+        return sorted(clusters, key=lambda c: persian_sort_key(c.name))
 
-    async def estates(self, province_id: int, query: str | None = None) -> tuple[Province | None, list[Estate], list[Estate] | None]:
-        """The province, its estates, and those whose name contains ``query`` (None without one)."""
+    async def estates(self, province_id: int, query: str | None = None) -> EstateChoices:
+        """The province's estates in Persian alphabetical order, and those ``query`` finds:
+        spelling variants, ZWNJ or space, and the words «شهرک»/«ناحیه»/«صنعتی» do not matter."""
         async with self.db.read() as repo:
-            estates = await repo.estates.in_province(province_id)
+            estates = _by_name(await repo.estates.in_province(province_id))
             province = await repo.provinces.get(province_id)
-        if not query:
-            return province, estates, None
-        needle = normalize(query).casefold()
-        return province, estates, [e for e in estates if needle in normalize(e.name).casefold()]
+        query = normalize(query)
+        key = search_key(query)
+        if not key:
+            return EstateChoices(province, estates)
+        matches = [e for e in estates if key_matches(key, search_key(e.name))]
+        return EstateChoices(province, estates, matches, query)
+
+    async def find_estate(self, user_id: int, text: str) -> Stored | EstateChoices:
+        """A typed estate name: the one estate it names is chosen at once (``Stored``, its label
+        the estate); otherwise what the question should list."""
+        position = await self.current(user_id)
+        province_id = position.data.get("province_id")
+        if province_id is None:
+            return EstateChoices(None, [])
+        choices = await self.estates(province_id, text)
+        one = the_one(choices.matches or [], search_key(choices.query))
+        if one is None:
+            return choices
+        return await self.store(user_id, label=one, estate_id=one.id)
 
     async def places(self, data: dict[str, Any]) -> Places:
         async with self.db.read() as repo:

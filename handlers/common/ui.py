@@ -41,6 +41,27 @@ async def say(
     )
 
 
+async def show(
+    update: Update, context: KhoosheContext, text: str, markup: InlineKeyboardMarkup | None = None, *,
+    replace: bool = False,
+) -> None:
+    """Sends ``text``, or with ``replace`` edits the pressed message into it in place (a page
+    of a list, the next screen of a menu); sends it when that message can no longer be edited."""
+    query = update.callback_query
+    if replace and query is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                          disable_web_page_preview=True)
+            return
+        except BadRequest as exc:
+            reason = str(exc).lower()
+            if "not modified" in reason:
+                return
+            if "message to edit not found" not in reason and "can't be edited" not in reason:
+                raise
+    await say(update, context, text, markup)
+
+
 # Ids of recently answered button presses: a press can be answered only once, and some paths
 # (a language switch that then re-shows a question) would otherwise answer it twice.
 _answered: OrderedDict[str, None] = OrderedDict()

@@ -30,6 +30,7 @@ from bot.services.registration import (
     MAX_EMPLOYEES,
     NAME_LENGTH,
     Answer,
+    EstateChoices,
     Finished,
     Places,
     Position,
@@ -48,6 +49,7 @@ from handlers.common.ui import (
     rows,
     say,
     settle_query,
+    show,
 )
 from storage.models import Cluster, Estate, Province
 
@@ -64,6 +66,8 @@ FIELD_LABELS = {
     Step.CONSENT: N_("Name in public rankings"),
 }
 ESTATES_PER_PAGE = 8
+#: Estates a search lists at most; a longer list asks for more of the name.
+MATCHES_SHOWN = 20
 
 
 def state_of(step: str) -> Step:
@@ -90,7 +94,7 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
         buttons = [button(p.name(lang), cb.REG_PROVINCE.build(p.id)) for p in provinces]
         await say(update, context, t("Which province is the firm in?"), keyboard(*rows(buttons, 3)))
     elif step is Step.ESTATE:
-        await ask_estate(update, context, data, page=0, query=None)
+        await ask_estate(update, context, data, page=0)
     elif step is Step.CLUSTER:
         clusters = await service(context).clusters(data["province_id"])
         choices = [[button(c.name, cb.REG_CLUSTER.build(c.id))] for c in clusters]
@@ -122,27 +126,37 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
 
 
 async def ask_estate(
-    update: Update, context: KhoosheContext, data: dict[str, Any], *, page: int, query: str | None
+    update: Update, context: KhoosheContext, data: dict[str, Any], *, page: int,
+    choices: EstateChoices | None = None, replace: bool = False,
 ) -> None:
-    """Lists the province's estates a page at a time, or those whose name contains ``query``."""
+    """Lists the province's estates a page at a time (``replace``: in the pressed message), or
+    those a typed name found (``choices``), or says in one line that it found none."""
     t, lang = context.t, context.lang
-    province, estates, matches = await service(context).estates(data["province_id"], query)
-    province_name = province.name(lang) if province else ""
+    if choices is None:
+        choices = await service(context).estates(data["province_id"])
+    estates = choices.estates
+    province_name = choices.province.name(lang) if choices.province else ""
     change = [button(t("↩️ Change province"), cb.REG_EDIT_PROVINCE.build())]
+    whole_list = [button(t("📋 All estates of {province}", province=province_name), cb.REG_ESTATE_PAGE.build(0))]
     if not estates:
-        await say(update, context, t("No estates of {province} are registered in Khooshe yet. "
-                                     "Please choose another province, or ask your estate office to contact us.",
-                                     province=esc(province_name)), keyboard(change))
+        await show(update, context, t("No estates of {province} are registered in Khooshe yet. "
+                                      "Please choose another province, or ask your estate office to contact us.",
+                                      province=esc(province_name)), keyboard(change), replace=replace)
         return
-    if query and matches is not None:
-        if not matches:
-            text = t("No estate of {province} matches «{query}». Choose from the list or type another part of its name.",
-                     province=esc(province_name), query=esc(query))
-            await say(update, context, text)
+    if choices.matches is not None:
+        query = esc(choices.query)
+        if not choices.matches:
+            text = t("No estate of {province} matches «{query}».", province=esc(province_name), query=query)
+            again = [button(t("🔎 Search again"), cb.REG_ESTATE_SEARCH.build())]
+            await show(update, context, text, keyboard(again, whole_list, change), replace=replace)
         else:
-            text = t("Estates matching «{query}»:", query=esc(query))
-            await say(update, context, text, keyboard(*[[button(e.name, cb.REG_ESTATE.build(e.id))] for e in matches[:20]], change))
-            return
+            found = [[button(e.name, cb.REG_ESTATE.build(e.id))] for e in choices.matches[:MATCHES_SHOWN]]
+            text = t("Estates matching «{query}»:", query=query)
+            if len(choices.matches) > MATCHES_SHOWN:
+                text += "\n" + t("The first {shown} of {total}; type more of the name to narrow them down.",
+                                 shown=number(MATCHES_SHOWN, lang), total=number(len(choices.matches), lang))
+            await show(update, context, text, keyboard(*found, whole_list, change), replace=replace)
+        return
     pages = max(1, -(-len(estates) // ESTATES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = estates[page * ESTATES_PER_PAGE : (page + 1) * ESTATES_PER_PAGE]
@@ -154,7 +168,8 @@ async def ask_estate(
     text = t("Which estate or industrial zone is the firm in? Tap it, or type part of its name.")
     if pages > 1:
         text += "\n" + t("Page {page} of {pages}", page=number(page + 1, lang), pages=number(pages, lang))
-    await say(update, context, text, keyboard(*[[button(e.name, cb.REG_ESTATE.build(e.id))] for e in shown], nav, change))
+    await show(update, context, text, keyboard(*[[button(e.name, cb.REG_ESTATE.build(e.id))] for e in shown], nav, change),
+               replace=replace)
 
 
 def describe(context: KhoosheContext, data: dict[str, Any], places: Places) -> list[tuple[Step, str]]:
@@ -337,14 +352,51 @@ async def estate_page(update: Update, context: KhoosheContext) -> Step:
     position = await service(context).current(user_of(update))
     if "province_id" not in position.data:
         return await ask(update, context, position.step, position.data)
-    await ask_estate(update, context, position.data, page=cb.REG_ESTATE_PAGE.parse_int(query.data), query=None)
+    await ask_estate(update, context, position.data, page=cb.REG_ESTATE_PAGE.parse_int(query.data), replace=True)
+    return Step.ESTATE
+
+
+async def search_again(update: Update, context: KhoosheContext) -> Step:
+    """🔎 Search again: the no-match message asks for another part of the name."""
+    await settle_query(update)
+    t = context.t
+    position = await service(context).current(user_of(update))
+    if "province_id" not in position.data:
+        return await ask(update, context, position.step, position.data)
+    choices = await service(context).estates(position.data["province_id"])
+    province = choices.province.name(context.lang) if choices.province else ""
+    await show(update, context, t("Type another part of the estate's name."), keyboard(
+        [button(t("📋 All estates of {province}", province=province), cb.REG_ESTATE_PAGE.build(0))],
+        [button(t("↩️ Change province"), cb.REG_EDIT_PROVINCE.build())]), replace=True)
     return Step.ESTATE
 
 
 async def got_estate_text(update: Update, context: KhoosheContext) -> Step:
-    """Filters the estate list by the typed text."""
+    """Finds the estate by the typed text: the one it names is chosen at once (with a button to
+    change it); otherwise the estates it found, or a line saying it found none."""
+    found = await service(context).find_estate(user_of(update), typed(update))
+    if isinstance(found, EstateChoices):
+        position = await service(context).current(user_of(update))
+        if "province_id" not in position.data:
+            return await ask(update, context, position.step, position.data)
+        await ask_estate(update, context, position.data, page=0, choices=found)
+        return Step.ESTATE
+    name = found.label.name if isinstance(found.label, Estate) else ""
+    await say(update, context, context.t("✅ Estate: <b>{name}</b>\nNot this one? Change it with the button.", name=esc(name)),
+              keyboard([button(context.t("✏️ Change the estate"), cb.REG_EDIT_ESTATE.build())]))
+    return await ask(update, context, found.step, found.data)
+
+
+async def change_estate(update: Update, context: KhoosheContext) -> Step:
+    """✏️ Change the estate, pressed on the line that says which estate a search chose: that
+    message becomes the estate list (from any later step)."""
+    await settle_query(update)
     position = await service(context).current(user_of(update))
-    await ask_estate(update, context, position.data, page=0, query=typed(update) or None)
+    if "province_id" not in position.data:
+        return await ask(update, context, position.step, position.data)
+    edited = await service(context).edit(user_of(update), Step.ESTATE.name)
+    assert edited is not None
+    await ask_estate(update, context, edited.data, page=0, replace=True)
     return Step.ESTATE
 
 
@@ -487,6 +539,9 @@ async def show_profile(update: Update, context: KhoosheContext) -> None:
 def register(app: KhoosheApp) -> None:
     text = filters.TEXT & ~filters.COMMAND
     buttons_only: list[BaseHandler[Update, KhoosheContext, object]] = [MessageHandler(text, use_buttons)]
+    # The line saying which estate a search chose keeps its ✏️ button working at every later step.
+    change: list[BaseHandler[Update, KhoosheContext, object]] = [
+        CallbackQueryHandler(change_estate, pattern=cb.REG_EDIT_ESTATE.pattern)]
     conversation = ConversationHandler(
         entry_points=[
             CommandHandler("register", begin),
@@ -500,15 +555,16 @@ def register(app: KhoosheApp) -> None:
                             MessageHandler(text, got_province_text)],
             Step.ESTATE: [CallbackQueryHandler(got_estate_button, pattern=cb.REG_ESTATE.pattern),
                           CallbackQueryHandler(estate_page, pattern=cb.REG_ESTATE_PAGE.pattern),
+                          CallbackQueryHandler(search_again, pattern=cb.REG_ESTATE_SEARCH.pattern), *change,
                           CallbackQueryHandler(edit_field, pattern=cb.REG_EDIT_PROVINCE.pattern),
                           MessageHandler(text, got_estate_text)],
-            Step.CLUSTER: [CallbackQueryHandler(got_cluster, pattern=cb.REG_CLUSTER.pattern), *buttons_only],
-            Step.SECTOR: [CallbackQueryHandler(got_sector, pattern=cb.REG_SECTOR.pattern), *buttons_only],
-            Step.EMPLOYEES: [MessageHandler(text, got_employees)],
-            Step.FOUNDED: [MessageHandler(text, got_founded)],
-            Step.PHONE: [MessageHandler(filters.CONTACT, got_contact), MessageHandler(text, got_phone_text)],
-            Step.CONSENT: [CallbackQueryHandler(got_consent, pattern=cb.REG_CONSENT.pattern), *buttons_only],
-            Step.REVIEW: [CallbackQueryHandler(edit_field, pattern=cb.REG_EDIT.pattern),
+            Step.CLUSTER: [CallbackQueryHandler(got_cluster, pattern=cb.REG_CLUSTER.pattern), *change, *buttons_only],
+            Step.SECTOR: [CallbackQueryHandler(got_sector, pattern=cb.REG_SECTOR.pattern), *change, *buttons_only],
+            Step.EMPLOYEES: [MessageHandler(text, got_employees), *change],
+            Step.FOUNDED: [MessageHandler(text, got_founded), *change],
+            Step.PHONE: [MessageHandler(filters.CONTACT, got_contact), MessageHandler(text, got_phone_text), *change],
+            Step.CONSENT: [CallbackQueryHandler(got_consent, pattern=cb.REG_CONSENT.pattern), *change, *buttons_only],
+            Step.REVIEW: [*change, CallbackQueryHandler(edit_field, pattern=cb.REG_EDIT.pattern),
                           CallbackQueryHandler(confirm, pattern=cb.REG_CONFIRM.pattern), *buttons_only],
         },
         fallbacks=fallbacks(command="register", resume=resume, leave=leave,

@@ -98,6 +98,11 @@ class EstateRepository(Repository):
         """Every estate's name by id (active or not), for exports."""
         return {r[0]: r[1] for r in await self._all("SELECT id, name FROM estates")}
 
+    async def every(self) -> list[Estate]:
+        """Every estate (active or not), for a search that compares names in Python."""
+        rows = await self._all(f"SELECT {self._COLUMNS} FROM estates ORDER BY id")
+        return [Estate(**dict(r)) for r in rows]
+
     async def search(
         self, text: str = "", *, limit: int = 30, province_ids: Sequence[int] = (),
     ) -> tuple[list[Estate], int]:
@@ -168,6 +173,11 @@ class ClusterRepository(Repository):
     async def names(self) -> dict[int, str]:
         """Every cluster's name by id (active or not), for exports."""
         return {r[0]: r[1] for r in await self._all("SELECT id, name FROM clusters")}
+
+    async def every(self) -> list[Cluster]:
+        """Every cluster (active or not), for a search that compares names in Python."""
+        rows = await self._all(f"SELECT {self._COLUMNS} FROM clusters ORDER BY id")
+        return [Cluster(**dict(r)) for r in rows]
 
     async def search(
         self, text: str = "", *, limit: int = 30, province_ids: Sequence[int] = (),

@@ -122,11 +122,11 @@ async def test_typed_province_with_arabic_kaf_and_estate_search_with_arabic_yeh(
     await owner.wait_for("کدام استان")
     await owner.send("كرمان")  # Arabic kaf
     await owner.wait_for("کدام شهرک")
-    await owner.send("بم")
-    found = await owner.wait_for("بم")
-    assert has_button(found, "شهرک صنعتی بم")
     await owner.send("زيرزمين")  # no such estate, Arabic yeh
     await owner.wait_for("«زیرزمین»")  # echoed normalised, with a polite "no match"
+    await owner.send("بم")
+    found = await owner.wait_for("بم")  # the only match: chosen at once
+    assert "شهرک صنعتی بم" in found.text and has_button(found, "✏️ تغییر شهرک")
 
 
 async def test_province_without_estates_offers_to_change_province(khooshe: Khooshe) -> None:
@@ -644,9 +644,10 @@ async def test_multi_choice_toggle_after_done_changes_nothing(khooshe: Khooshe) 
 
 
 async def test_stale_estate_page_mid_registration_asks_the_current_step_again(khooshe: Khooshe) -> None:
-    """Each «Next »» sends a new list; after choosing on page 2, page 1's buttons are stale.
-    Pressing one is answered «no longer active» and the cluster question is asked again; the
-    estate chosen on page 2 stays chosen."""
+    """«Next »» turns the list into its second page in place; a search's list is a message of
+    its own.  After choosing on page 2, the search list's buttons are stale: pressing one is
+    answered «no longer active» and the cluster question is asked again; the estate chosen on
+    page 2 stays chosen."""
     owner = khooshe.user(3402)
     await start_registration(owner)
     await owner.send("کارخانه نمونه")
@@ -656,12 +657,14 @@ async def test_stale_estate_page_mid_registration_asks_the_current_step_again(kh
     await owner.press("تهران")
     page1 = await owner.wait_for(lambda e: e.event == "send" and "کدام شهرک" in e.text)
     assert "صفحه ۱ از ۲" in page1.text
+    await owner.send("آباد")
+    found = await owner.wait_for("منطبق با")
     await owner.press("بعدی", message=page1.message_id)
-    page2 = await owner.wait_for(lambda e: e.event == "send" and "صفحه ۲ از ۲" in e.text)
+    page2 = await owner.wait_for(lambda e: e.event == "edit" and "صفحه ۲ از ۲" in e.text)
     chosen = int((page2.button_data[0][0] or "").rsplit(":", 1)[1])
     await owner.press(page2.buttons[0][0], message=page2.message_id)
     await owner.wait_for("خوشه کسب‌وکار")
-    await owner.press(page1.buttons[0][0], message=page1.message_id)
+    await owner.press(found.buttons[0][0], message=found.message_id)
     events = await owner.settle()
     assert [e.text for e in events if e.event == "answer"] == [NO_LONGER_ACTIVE_FA]
     assert said(events) == [CLUSTER_QUESTION_FA]

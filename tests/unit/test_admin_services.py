@@ -14,7 +14,7 @@ import pytest_asyncio
 from bot.delivery.keys import broadcast_key, broadcast_prefix
 from bot.domain.quiet_hours import QuietHours
 from bot.services.access import Access
-from bot.services.broadcasts import BadMoment, BroadcastService, Created, OutOfScope, Tally, TooLong
+from bot.services.broadcasts import BadMoment, BroadcastService, Created, NoRecipients, OutOfScope, Tally, TooLong
 from bot.services.invitations import Accepted, InvitationService, Opened, Unusable
 from bot.services.places import PlacesService
 from bot.services.roles import RolesService
@@ -210,7 +210,14 @@ async def test_a_schedule_in_the_past_is_refused(db: Database, clock: TestClock)
     assert outcome == BadMoment("past")
 
 
+async def test_a_schedule_for_no_firm_is_refused(db: Database, clock: TestClock) -> None:
+    outcome = await broadcasting(db, clock).schedule(
+        ADMIN_ACCESS, {"estates": None}, {"kind": "text", "text": "hi"}, "1405/09/11 10:00", chat_id=ADMIN)
+    assert outcome == NoRecipients()
+
+
 async def test_a_schedule_in_quiet_hours_says_when_it_goes_out(db: Database, clock: TestClock) -> None:
+    await add_firm(db, OWNER, estate_id=1)  # a broadcast needs a recipient
     outcome = await broadcasting(db, clock).schedule(
         ADMIN_ACCESS, {"estates": None}, {"kind": "text", "text": "hi"}, "1405/09/11 22:00", chat_id=ADMIN)
     assert isinstance(outcome, Created) and outcome.quiet_until == tehran("1405/09/12 08:00")
@@ -218,6 +225,7 @@ async def test_a_schedule_in_quiet_hours_says_when_it_goes_out(db: Database, clo
 
 
 async def test_only_its_sender_or_an_admin_cancels_a_broadcast(db: Database, clock: TestClock) -> None:
+    await add_firm(db, OWNER, estate_id=1)  # a broadcast needs a recipient
     service = broadcasting(db, clock)
     created = await service.schedule(ADMIN_ACCESS, {"estates": None}, {"kind": "text", "text": "hi"},
                                      "1405/09/11 10:00", chat_id=ADMIN)
@@ -227,6 +235,7 @@ async def test_only_its_sender_or_an_admin_cancels_a_broadcast(db: Database, clo
 
 
 async def test_a_broadcast_s_delivery_is_counted_by_its_keys(db: Database, clock: TestClock) -> None:
+    await add_firm(db, OWNER, estate_id=1)  # a broadcast needs a recipient
     service = broadcasting(db, clock)
     created = await service.schedule(ADMIN_ACCESS, {"estates": None}, {"kind": "text", "text": "hi"},
                                      "1405/09/11 10:00", chat_id=ADMIN)

@@ -11,8 +11,19 @@ from typing import Any
 
 import pytest_asyncio
 
-from bot.services.registration import Finished, Position, Refused, RegistrationService, Step, Stored
+from bot.domain.text import search_key
+from bot.services.registration import (
+    EstateChoices,
+    Finished,
+    Position,
+    Refused,
+    RegistrationService,
+    Step,
+    Stored,
+    the_one,
+)
 from storage.database import Database
+from storage.models import Estate
 from storage.repositories import base
 from storage.repositories.base import use_clock
 from tests.support.clock import TEHRAN, TestClock
@@ -145,3 +156,44 @@ async def test_leaving_a_profile_edit_drops_it_and_a_registration_is_kept(db: Da
     assert await service.leave(OTHER) == "edit_dropped"
     assert await service.leave(OWNER) == "paused"
     assert await service.current(OWNER) == Position(Step.NATIONAL_ID, {"name": "کارخانه"})
+
+
+# --- finding the estate by what the owner types ------------------------------------------------
+
+
+async def in_tehran(db: Database, service: RegistrationService) -> int:
+    async with db.read() as repo:
+        tehran = next(p for p in await repo.provinces.all() if p.name_fa == "تهران")
+    await service.store(OWNER, name="کارخانه", national_id=national_id(1), province_id=tehran.id)
+    return tehran.id
+
+
+async def test_a_typed_name_naming_one_estate_stores_it(db: Database, service: RegistrationService) -> None:
+    await in_tehran(db, service)
+    found = await service.find_estate(OWNER, "شهرك صنعتي عباس آباد")
+    assert isinstance(found, Stored) and found.step is Step.CLUSTER
+    assert isinstance(found.label, Estate) and found.label.name == "شهرک صنعتی عباس\u200cآباد"
+
+
+async def test_a_typed_name_naming_several_estates_lists_them(db: Database, service: RegistrationService) -> None:
+    await in_tehran(db, service)
+    found = await service.find_estate(OWNER, "آباد")
+    assert isinstance(found, EstateChoices) and found.matches is not None and len(found.matches) == 3
+
+
+async def test_only_the_generic_words_list_every_estate(db: Database, service: RegistrationService) -> None:
+    await in_tehran(db, service)
+    found = await service.find_estate(OWNER, "شهرک صنعتی")
+    assert isinstance(found, EstateChoices) and found.matches is None and len(found.estates) == 10
+
+
+async def test_the_estates_of_a_province_come_in_persian_order(db: Database, service: RegistrationService) -> None:
+    province_id = await in_tehran(db, service)
+    names = [e.name for e in (await service.estates(province_id)).estates]
+    assert names[:3] == ["شهرک صنعتی ابن\u200cسینا", "شهرک صنعتی پرند", "شهرک صنعتی چرمشهر"]
+
+
+def test_of_several_matches_the_one_named_exactly_is_the_one() -> None:
+    near = Estate(id=1, province_id=1, name="شهرک صنعتی زاویه جدید", kind="estate", active=True)
+    exact = Estate(id=2, province_id=1, name="شهرک صنعتی زاویه", kind="estate", active=True)
+    assert the_one([near, exact], search_key("زاویه")) == exact
