@@ -1,24 +1,41 @@
 """A smooth pacer just under the Bot API's ~30 messages/second, shared with interactive replies.
 
 Bursting to the limit and backing off on 429 loses time; spacing sends evenly never trips it.
+
+Interactive replies and edits that fail on a fault that may clear (a 429, a 5xx, a time-out, a
+dropped connection) are sent again before the handler hears of it, so a passing fault costs the
+user a moment, not an apology: after a 429 once ``retry_after`` has passed, otherwise a few times
+with a short backoff, none starting more than ``REPLY_RETRY_SECONDS`` after the first try. The price,
+stated: a reply the server had delivered before its answer was lost arrives twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 SEND_METHODS = frozenset({
     "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "forwardMessage",
 })
+EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"})
 # Interactive replies may borrow at most this much of the bulk budget ahead of time.
 MAX_BORROW_SECONDS = 1.0
+# A reply or edit that failed on a passing fault: tries in all, the pauses between them, and how
+# long after the first try a new one may still start (a 5 s time-out leaves room for one more).
+REPLY_ATTEMPTS = 4
+REPLY_BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+REPLY_RETRY_SECONDS = 6.0
+# A 429 asking for a longer silence than this is not waited out by a user's reply.
+REPLY_MAX_RETRY_AFTER = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -79,10 +96,15 @@ class Pacer:
 
 class InteractiveRateLimiter(BaseRateLimiter[dict[str, Any]]):
     """Lets replies to users through at once (they are never queued behind bulk sends), counts
-    them against the pacer's budget, and retries a reply once after a 429."""
+    them against the pacer's budget, and sends a reply or edit again after a passing fault."""
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(
+        self, pacer: Pacer, *, clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.pacer = pacer
+        self._clock = clock
+        self._sleep = sleep
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -102,12 +124,30 @@ class InteractiveRateLimiter(BaseRateLimiter[dict[str, Any]]):
         bulk = bool(rate_limit_args and rate_limit_args.get("bulk"))
         if bulk:
             return await callback(*args, **kwargs)
-        if endpoint in SEND_METHODS:
-            self.pacer.note()
-        try:
+        if endpoint not in SEND_METHODS and endpoint not in EDIT_METHODS:
             return await callback(*args, **kwargs)
-        except RetryAfter as exc:
-            seconds = retry_seconds(exc)
-            self.pacer.pause(seconds)
-            await asyncio.sleep(seconds)
-            return await callback(*args, **kwargs)
+        started = self._clock()
+        for attempt in range(1, REPLY_ATTEMPTS + 1):
+            if endpoint in SEND_METHODS:
+                self.pacer.note()
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                seconds = retry_seconds(exc)
+                self.pacer.pause(seconds)
+                if attempt == REPLY_ATTEMPTS or seconds > REPLY_MAX_RETRY_AFTER:
+                    raise
+                log.info("%s: 429, sending again in %.1f s", endpoint, seconds)
+                await self._sleep(seconds)
+            except BadRequest as exc:
+                # An edit made again after a lost answer finds the message already edited.
+                if attempt > 1 and endpoint in EDIT_METHODS and "not modified" in str(exc):
+                    return True
+                raise
+            except NetworkError as exc:
+                pause = REPLY_BACKOFF_SECONDS[min(attempt, len(REPLY_BACKOFF_SECONDS)) - 1]
+                if attempt == REPLY_ATTEMPTS or self._clock() + pause - started > REPLY_RETRY_SECONDS:
+                    raise
+                log.info("%s failed (%s), sending again in %.1f s", endpoint, exc or type(exc).__name__, pause)
+                await self._sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises
