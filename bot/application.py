@@ -249,6 +249,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     services.worker = DeliveryWorker(
         bot=app.bot, db=db, pacer=pacer, clock=services.clock, quiet=quiet,
         unreachable=services.unreachable, concurrency=settings.send_concurrency,
+        read_timeout=settings.bulk_read_timeout,
     )
     services.worker.preparers.update(publishing.preparers(db))
     services.worker.preparers.update(broadcasts.preparers(db))

@@ -95,11 +95,13 @@ class DeliveryWorker:
 
     def __init__(
         self, *, bot: ExtBot[dict[str, Any]], db: Database, pacer: Pacer, clock: Clock, quiet: QuietHours,
-        unreachable: set[int], concurrency: int = 1,
+        unreachable: set[int], concurrency: int = 1, read_timeout: float | None = None,
     ) -> None:
         self.bot, self.db, self.pacer, self.clock, self.quiet = bot, db, pacer, clock, quiet
         self.unreachable = unreachable
         self.concurrency = max(1, concurrency)
+        # How long a send waits for its answer (None: the request layer's default).
+        self.read_timeout = read_timeout
         self.flights = FlightLimit(1.0 / pacer.interval, self.concurrency, clock=time.monotonic)
         self.preparers: dict[str, Preparer] = {"text": prepare_text}
         self._wake = asyncio.Event()
@@ -317,25 +319,29 @@ class DeliveryWorker:
             await repo.outbox.finish(row.id, status=status, error=error)
 
     async def _call(self, chat_id: int, prepared: Prepared) -> Message:
-        return await send_prepared(self.bot, chat_id, prepared, bulk=True)
+        return await send_prepared(self.bot, chat_id, prepared, bulk=True, read_timeout=self.read_timeout)
 
 
-async def send_prepared(bot: ExtBot[dict[str, Any]], chat_id: int, prepared: Prepared, *, bulk: bool) -> Message:
-    """Sends one prepared message; previews use it too, so they look exactly like delivery."""
+async def send_prepared(
+    bot: ExtBot[dict[str, Any]], chat_id: int, prepared: Prepared, *, bulk: bool, read_timeout: float | None = None,
+) -> Message:
+    """Sends one prepared message; previews use it too, so they look exactly like delivery.
+    ``read_timeout`` (None: the request layer's) bounds the wait for the server's answer."""
     limit = {"bulk": True} if bulk else None
+    waits: dict[str, Any] = {} if read_timeout is None else {"read_timeout": read_timeout}
     if prepared.method == "photo":
         assert prepared.photo is not None
         return await bot.send_photo(
             chat_id, prepared.photo, caption=prepared.text or None, parse_mode=ParseMode.HTML,
-            reply_markup=markup(prepared.buttons), rate_limit_args=limit,
+            reply_markup=markup(prepared.buttons), rate_limit_args=limit, **waits,
         )
     if prepared.method == "document":
         assert prepared.document is not None
         return await bot.send_document(
             chat_id, prepared.document, caption=prepared.text or None, parse_mode=ParseMode.HTML,
-            reply_markup=markup(prepared.buttons), rate_limit_args=limit,
+            reply_markup=markup(prepared.buttons), rate_limit_args=limit, **waits,
         )
     return await bot.send_message(
         chat_id, prepared.text, parse_mode=ParseMode.HTML, reply_markup=markup(prepared.buttons),
-        disable_web_page_preview=True, rate_limit_args=limit,
+        disable_web_page_preview=True, rate_limit_args=limit, **waits,
     )
