@@ -5,7 +5,8 @@ Bursting to the limit and backing off on 429 loses time; spacing sends evenly ne
 Interactive replies and edits that fail on a fault that may clear (a 429, a 5xx, a time-out, a
 dropped connection) are sent again before the handler hears of it, so a passing fault costs the
 user a moment, not an apology: after a 429 once ``retry_after`` has passed, otherwise a few times
-with a short backoff, none starting more than ``REPLY_RETRY_SECONDS`` after the first try. The price,
+with a short backoff, once at least and then none starting more than ``REPLY_RETRY_SECONDS``
+after the first try. The price,
 stated: a reply the server had delivered before its answer was lost arrives twice.
 """
 
@@ -28,7 +29,7 @@ EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageR
 # Interactive replies may borrow at most this much of the bulk budget ahead of time.
 MAX_BORROW_SECONDS = 1.0
 # A reply or edit that failed on a passing fault: tries in all, the pauses between them, and how
-# long after the first try a new one may still start (a 5 s time-out leaves room for one more).
+# long after the first try a second retry may still start (the first retry always happens).
 REPLY_ATTEMPTS = 4
 REPLY_BACKOFF_SECONDS = (0.5, 1.0, 2.0)
 REPLY_RETRY_SECONDS = 6.0
@@ -146,7 +147,9 @@ class InteractiveRateLimiter(BaseRateLimiter[dict[str, Any]]):
                 raise
             except NetworkError as exc:
                 pause = REPLY_BACKOFF_SECONDS[min(attempt, len(REPLY_BACKOFF_SECONDS)) - 1]
-                if attempt == REPLY_ATTEMPTS or self._clock() + pause - started > REPLY_RETRY_SECONDS:
+                # A first failure is always tried again: a time-out alone can outlast the budget.
+                late = attempt > 1 and self._clock() + pause - started > REPLY_RETRY_SECONDS
+                if attempt == REPLY_ATTEMPTS or late:
                     raise
                 log.info("%s failed (%s), sending again in %.1f s", endpoint, exc or type(exc).__name__, pause)
                 await self._sleep(pause)
