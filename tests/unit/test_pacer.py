@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery.pacer import InteractiveRateLimiter, Pacer
+from bot.delivery.pacer import REPLY_FIRST_SECONDS, InteractiveRateLimiter, Pacer
 
 
 class FakeTime:
@@ -132,3 +132,19 @@ async def test_a_reply_told_to_wait_longer_than_ten_seconds_is_not_held() -> Non
     with pytest.raises(RetryAfter):
         await reply(time, call)
     assert call.at == [0.0]
+
+
+async def test_a_reply_met_by_five_429s_in_a_row_still_goes_out() -> None:
+    time = FakeTime()
+    call = Failing(time, [RetryAfter(1)] * 5)
+    assert await reply(time, call) == "sent"
+
+
+async def test_after_a_replys_429_the_bulk_sends_wait_longer_than_the_reply() -> None:
+    time = FakeTime()
+    pacer = Pacer(29.0, clock=time.clock, sleep=time.sleep)
+    limiter = InteractiveRateLimiter(pacer, clock=time.clock, sleep=time.sleep)
+    call = Failing(time, [RetryAfter(1)])
+    await limiter.process_request(call, (), {}, "sendMessage", {}, None)
+    await pacer.acquire()
+    assert time.now >= call.at[-1] + REPLY_FIRST_SECONDS
