@@ -609,7 +609,7 @@ class FakeBotApi:
             result = handler(params)
             if asyncio.iscoroutine(result):
                 result = await result
-            self._inject_faults(method.lower(), after=True)
+            self._inject_faults_after(method.lower())
         except ApiError as exc:
             self.calls.append((method, params, exc.code))
             return exc.code, exc.payload()
@@ -645,7 +645,11 @@ class FakeBotApi:
             pass  # the client hung up: it had read enough
         return response
 
-    def _inject_faults(self, method: str, *, after: bool = False) -> None:
+    def _inject_faults_after(self, method: str) -> None:
+        """The faults fail_next(after=True) asked for, once the call has been applied."""
+        self._take_fault(method, after=True)
+
+    def _take_fault(self, method: str, *, after: bool) -> None:
         for fault in self._faults:
             if fault["method"] in (method, "*") and fault["times"] > 0 and fault["after"] == after:
                 fault["times"] -= 1
@@ -653,8 +657,9 @@ class FakeBotApi:
                 if fault["error"].code == 429:
                     self.count_429 += 1
                 raise fault["error"]
-        if after:
-            return
+
+    def _inject_faults(self, method: str) -> None:
+        self._take_fault(method, after=False)
         if self.error_rate_5xx and method != "getupdates" and self.random.random() < self.error_rate_5xx:
             raise ApiError(502, "Bad Gateway")
         if method in RATE_LIMITED and self.rate_limit:
