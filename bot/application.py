@@ -213,7 +213,8 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     )
     processor = PerUserUpdateProcessor(settings.max_concurrent_updates)
     # Replies and bulk sends each get their connections, so neither waits for the other's.
-    requests = transport.requests(settings.http, settings.max_concurrent_updates + settings.send_concurrency + 4)
+    requests = transport.requests(settings.http, settings.max_concurrent_updates + settings.send_concurrency + 4,
+                                  read_timeout=settings.reply_read_timeout)
     bot = KhoosheBot(
         settings.token.get_secret_value(), base_url=settings.api_url, base_file_url=settings.file_url,
         platform=settings.messenger,
@@ -251,6 +252,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
     services.worker = DeliveryWorker(
         bot=app.bot, db=db, pacer=pacer, clock=services.clock, quiet=quiet,
         unreachable=services.unreachable, concurrency=settings.send_concurrency,
+        read_timeout=settings.bulk_read_timeout,
     )
     services.worker.preparers.update(publishing.preparers(db))
     services.worker.preparers.update(broadcasts.preparers(db))

@@ -106,6 +106,13 @@ class Settings(OperatorSettings):
     # Bulk sends in flight at most, all within send_rate: enough that a slow Bot API (300 ms a
     # round trip needs ~9 at 29/s) does not lower the rate; fewer go when the API is fast.
     send_concurrency: int = Field(default=16, ge=1, le=100)
+    # Seconds a bulk send waits for the Bot API's answer once the request is out: past it the
+    # message may have arrived and is counted uncertain, never resent, so a slow but working
+    # server (answers in 3-7 s) must not get there.
+    bulk_read_timeout: float = Field(default=20.0, gt=0)
+    # The same for replies to users and every other call: past it a reply is sent again (and may
+    # then arrive twice), so a slow but working server (3-7 s) must not get there either.
+    reply_read_timeout: float = Field(default=10.0, gt=0)
     # One user's updates: this many at once, then this many per second; the rest are dropped
     # (with one "slow down" notice), so one flooding user cannot slow everyone else.
     user_burst: int = Field(default=30, ge=1)

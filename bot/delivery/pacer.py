@@ -1,24 +1,47 @@
 """A smooth pacer just under the Bot API's ~30 messages/second, shared with interactive replies.
 
 Bursting to the limit and backing off on 429 loses time; spacing sends evenly never trips it.
+
+Interactive replies and edits that fail on a fault that may clear (a 429, a 5xx, a time-out, a
+dropped connection) are sent again before the handler hears of it, so a passing fault costs the
+user a moment, not an apology: after a 429 once ``retry_after`` has passed (and ahead of the bulk
+sends, which wait a little longer), for as long as the waits stay short; otherwise a few times
+with a short backoff, once at least and then none starting more than ``REPLY_RETRY_SECONDS``
+after the first try. The price, stated: a reply the server had delivered before its answer was
+lost arrives twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 SEND_METHODS = frozenset({
     "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "forwardMessage",
 })
+EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"})
 # Interactive replies may borrow at most this much of the bulk budget ahead of time.
 MAX_BORROW_SECONDS = 1.0
+# A reply or edit that failed on a passing fault (not a 429): tries in all, the pauses between
+# them, and how long after the first try a second retry may still start (the first always does).
+REPLY_ATTEMPTS = 4
+REPLY_BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+REPLY_RETRY_SECONDS = 6.0
+# A 429 asking for a longer silence than this is not waited out by a user's reply, nor are
+# 429s in a row once their waits add up to the second figure.
+REPLY_MAX_RETRY_AFTER = 10.0
+REPLY_MAX_429_WAIT = 30.0
+# After a reply's 429, bulk sends stay silent this much longer than the reply, so it goes first.
+REPLY_FIRST_SECONDS = 0.5
+
+log = logging.getLogger(__name__)
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -79,10 +102,15 @@ class Pacer:
 
 class InteractiveRateLimiter(BaseRateLimiter[dict[str, Any]]):
     """Lets replies to users through at once (they are never queued behind bulk sends), counts
-    them against the pacer's budget, and retries a reply once after a 429."""
+    them against the pacer's budget, and sends a reply or edit again after a passing fault."""
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(
+        self, pacer: Pacer, *, clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.pacer = pacer
+        self._clock = clock
+        self._sleep = sleep
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -102,12 +130,36 @@ class InteractiveRateLimiter(BaseRateLimiter[dict[str, Any]]):
         bulk = bool(rate_limit_args and rate_limit_args.get("bulk"))
         if bulk:
             return await callback(*args, **kwargs)
-        if endpoint in SEND_METHODS:
-            self.pacer.note()
-        try:
+        if endpoint not in SEND_METHODS and endpoint not in EDIT_METHODS:
             return await callback(*args, **kwargs)
-        except RetryAfter as exc:
-            seconds = retry_seconds(exc)
-            self.pacer.pause(seconds)
-            await asyncio.sleep(seconds)
-            return await callback(*args, **kwargs)
+        started = self._clock()
+        failures = 0  # tries that ended in a 5xx, a time-out or a transport failure
+        waited = 0.0  # seconds spent waiting out 429s
+        while True:
+            if endpoint in SEND_METHODS:
+                self.pacer.note()
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                seconds = retry_seconds(exc)
+                # The reply goes first once the silence is over: bulk sends wait a little longer.
+                self.pacer.pause(seconds + REPLY_FIRST_SECONDS)
+                if seconds > REPLY_MAX_RETRY_AFTER or waited + seconds > REPLY_MAX_429_WAIT:
+                    raise
+                waited += seconds
+                log.info("%s: 429, sending again in %.1f s", endpoint, seconds)
+                await self._sleep(seconds)
+            except BadRequest as exc:
+                # An edit made again after a lost answer finds the message already edited.
+                if failures and endpoint in EDIT_METHODS and "not modified" in str(exc):
+                    return True
+                raise
+            except NetworkError as exc:
+                failures += 1
+                pause = REPLY_BACKOFF_SECONDS[min(failures, len(REPLY_BACKOFF_SECONDS)) - 1]
+                # A first failure is always tried again: a time-out alone can outlast the budget.
+                late = failures > 1 and self._clock() + pause - started - waited > REPLY_RETRY_SECONDS
+                if failures == REPLY_ATTEMPTS or late:
+                    raise
+                log.info("%s failed (%s), sending again in %.1f s", endpoint, exc or type(exc).__name__, pause)
+                await self._sleep(pause)

@@ -15,6 +15,8 @@ sent again. So a kill can cause at most one duplicate per message on the wire an
 A failure after the request went out (a 5xx answer, a time-out waiting for it) may mean the
 message was delivered: the row becomes 'uncertain', is counted in its broadcast's report, and is
 never sent again. A failure before anything was sent (no connection could be opened) is retried.
+Any other refusal (409, a migrated chat, a body that is not JSON) or an unexpected exception
+ends the row 'failed': no row stays 'sending' while the bot runs.
 
 ``stop()`` is the clean way out: the worker takes no new row, lets the sends already on the wire
 finish (their rows end 'sent'), and gives back rows it had claimed but not yet sent.  If a send
@@ -34,7 +36,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.clock import Clock
@@ -93,11 +95,13 @@ class DeliveryWorker:
 
     def __init__(
         self, *, bot: ExtBot[dict[str, Any]], db: Database, pacer: Pacer, clock: Clock, quiet: QuietHours,
-        unreachable: set[int], concurrency: int = 1,
+        unreachable: set[int], concurrency: int = 1, read_timeout: float | None = None,
     ) -> None:
         self.bot, self.db, self.pacer, self.clock, self.quiet = bot, db, pacer, clock, quiet
         self.unreachable = unreachable
         self.concurrency = max(1, concurrency)
+        # How long a send waits for its answer (None: the request layer's default).
+        self.read_timeout = read_timeout
         self.flights = FlightLimit(1.0 / pacer.interval, self.concurrency, clock=time.monotonic)
         self.preparers: dict[str, Preparer] = {"text": prepare_text}
         self._wake = asyncio.Event()
@@ -207,6 +211,11 @@ class DeliveryWorker:
         except asyncio.CancelledError:
             await self._interrupted(row, flight)
             raise
+        except Exception as exc:
+            # Whatever went wrong (a preparer's bug, an answer nobody expected), the row must not
+            # stay 'sending' until the next start: it ends 'failed', or 'sent' if it was accepted.
+            log.exception("outbox %s (%s): unexpected failure", row.id, row.kind)
+            await self._settle_unexpected(row, flight, exc)
         finally:
             flight.must_finish = False
         return True
@@ -259,11 +268,30 @@ class DeliveryWorker:
                 backoff = timedelta(seconds=BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1))
                 async with self.db.transaction() as repo:
                     await repo.outbox.retry_later(row.id, at=self.clock.now() + backoff, error=str(exc))
+        except TelegramError as exc:
+            # Any other answer the server gave (409 Conflict, a chat that migrated, a 401/404, a
+            # body that is not JSON): it refused this send, and the same send would be refused again.
+            log.error("outbox %s (%s) refused: %s: %s", row.id, row.kind, type(exc).__name__, exc)
+            await self._finish(row, "failed", f"{type(exc).__name__}: {exc}")
         else:
             flight.accepted = message
             async with self.db.transaction() as repo:
                 await repo.outbox.mark_sent(row.id, message_id=message.message_id, at=self.clock.now())
             self.sent += 1
+
+    async def _settle_unexpected(self, row: OutboxRow, flight: Flight, exc: Exception) -> None:
+        try:
+            async with self.db.transaction() as repo:
+                current = await repo.outbox.by_key(row.dedupe_key)
+                if current is None or current.status != "sending":
+                    return
+                if flight.accepted is not None:
+                    await repo.outbox.mark_sent(row.id, message_id=flight.accepted.message_id, at=self.clock.now())
+                    self.sent += 1
+                else:
+                    await repo.outbox.finish(row.id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        except Exception:  # the database itself failed: the row is recovered on the next start
+            log.exception("could not settle outbox row %s", row.id)
 
     async def _give_back(self, row: OutboxRow, error: str) -> None:
         async with self.db.transaction() as repo:
@@ -291,25 +319,29 @@ class DeliveryWorker:
             await repo.outbox.finish(row.id, status=status, error=error)
 
     async def _call(self, chat_id: int, prepared: Prepared) -> Message:
-        return await send_prepared(self.bot, chat_id, prepared, bulk=True)
+        return await send_prepared(self.bot, chat_id, prepared, bulk=True, read_timeout=self.read_timeout)
 
 
-async def send_prepared(bot: ExtBot[dict[str, Any]], chat_id: int, prepared: Prepared, *, bulk: bool) -> Message:
-    """Sends one prepared message; previews use it too, so they look exactly like delivery."""
+async def send_prepared(
+    bot: ExtBot[dict[str, Any]], chat_id: int, prepared: Prepared, *, bulk: bool, read_timeout: float | None = None,
+) -> Message:
+    """Sends one prepared message; previews use it too, so they look exactly like delivery.
+    ``read_timeout`` (None: the request layer's) bounds the wait for the server's answer."""
     limit = {"bulk": True} if bulk else None
+    waits: dict[str, Any] = {} if read_timeout is None else {"read_timeout": read_timeout}
     if prepared.method == "photo":
         assert prepared.photo is not None
         return await bot.send_photo(
             chat_id, prepared.photo, caption=prepared.text or None, parse_mode=ParseMode.HTML,
-            reply_markup=markup(prepared.buttons), rate_limit_args=limit,
+            reply_markup=markup(prepared.buttons), rate_limit_args=limit, **waits,
         )
     if prepared.method == "document":
         assert prepared.document is not None
         return await bot.send_document(
             chat_id, prepared.document, caption=prepared.text or None, parse_mode=ParseMode.HTML,
-            reply_markup=markup(prepared.buttons), rate_limit_args=limit,
+            reply_markup=markup(prepared.buttons), rate_limit_args=limit, **waits,
         )
     return await bot.send_message(
         chat_id, prepared.text, parse_mode=ParseMode.HTML, reply_markup=markup(prepared.buttons),
-        disable_web_page_preview=True, rate_limit_args=limit,
+        disable_web_page_preview=True, rate_limit_args=limit, **waits,
     )

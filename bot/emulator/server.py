@@ -311,15 +311,17 @@ class FakeBotApi:
         self.blocked.discard(user_id)
 
     def fail_next(self, method: str, error_code: int, description: str | None = None,
-                  retry_after: int | None = None, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` ('*' = any) with this error."""
+                  retry_after: int | None = None, times: int = 1, *, after: bool = False) -> None:
+        """Answer the next `times` calls of `method` ('*' = any) with this error; with `after`,
+        each call is applied first (the message stored, the edit made), as when a proxy loses
+        the server's answer."""
         if description is None:
             description = DEFAULT_DESCRIPTIONS.get(error_code, "Error")
             if error_code == 429:
                 retry_after = retry_after or 1
                 description = f"Too Many Requests: retry after {retry_after}"
         self._faults.append({"method": method.lower(), "error": ApiError(error_code, description, retry_after),
-                             "times": times})
+                             "times": times, "after": after})
 
     def hang_next(self, method: str, *, chat_id: int | None = None, seconds: float | None = None,
                   times: int = 1) -> None:
@@ -607,6 +609,7 @@ class FakeBotApi:
             result = handler(params)
             if asyncio.iscoroutine(result):
                 result = await result
+            self._inject_faults_after(method.lower())
         except ApiError as exc:
             self.calls.append((method, params, exc.code))
             return exc.code, exc.payload()
@@ -642,14 +645,21 @@ class FakeBotApi:
             pass  # the client hung up: it had read enough
         return response
 
-    def _inject_faults(self, method: str) -> None:
+    def _inject_faults_after(self, method: str) -> None:
+        """The faults fail_next(after=True) asked for, once the call has been applied."""
+        self._take_fault(method, after=True)
+
+    def _take_fault(self, method: str, *, after: bool) -> None:
         for fault in self._faults:
-            if fault["method"] in (method, "*") and fault["times"] > 0:
+            if fault["method"] in (method, "*") and fault["times"] > 0 and fault["after"] == after:
                 fault["times"] -= 1
                 self._faults = [f for f in self._faults if f["times"] > 0]
                 if fault["error"].code == 429:
                     self.count_429 += 1
                 raise fault["error"]
+
+    def _inject_faults(self, method: str) -> None:
+        self._take_fault(method, after=False)
         if self.error_rate_5xx and method != "getupdates" and self.random.random() < self.error_rate_5xx:
             raise ApiError(502, "Bad Gateway")
         if method in RATE_LIMITED and self.rate_limit:

@@ -164,10 +164,14 @@ def closed_notice(t: Translator, lang: str, r: Round, scored: int) -> str:
 
 
 def publish_report(t: Translator, lang: str, r: Round, counts: dict[str, int]) -> str:
-    return t("📬 The results of round #{id} «{title}» are out: {sent} firms received them, "
+    text = t("📬 The results of round #{id} «{title}» are out: {sent} firms received them, "
              "{blocked} had blocked the bot, {failed} could not be reached.",
              id=number(r.id, lang), title=r.title, sent=number(counts.get("sent", 0), lang),
              blocked=number(counts.get("unreachable", 0), lang), failed=number(counts.get("failed", 0), lang))
+    if counts.get("uncertain", 0):
+        # The Bot API failed after receiving these summaries: they may have arrived, so they are not resent.
+        text += "\n" + t("Uncertain (may have arrived, not sent again): {n}", n=number(counts["uncertain"], lang))
+    return text
 
 
 # --- the rules ----------------------------------------------------------------------------------

@@ -483,14 +483,17 @@ async def use_buttons(update: Update, context: KhoosheContext) -> None:
 
 def describe(b: Broadcast, tally: Tally, context: KhoosheContext) -> str:
     t, lang, zone = context.t, context.lang, context.settings.zone
-    return "\n".join([
+    lines = [
         t("<b>#{id}</b> — {state} — {when}", id=number(b.id, lang), state=t(STATE_NAMES[b.state]),
           when=format_datetime(b.send_at, lang, zone)),
         t("Recipients {n}: delivered {delivered}, blocked the bot {blocked}, failed {failed}, remaining {remaining}",
           n=number(b.recipients or tally.total, lang), delivered=number(tally.delivered, lang),
           blocked=number(tally.blocked, lang), failed=number(tally.failed, lang),
           remaining=number(tally.remaining, lang)),
-    ])
+    ]
+    if tally.uncertain:
+        lines.append(t("Uncertain (may have arrived, not sent again): {n}", n=number(tally.uncertain, lang)))
+    return "\n".join(lines)
 
 
 @manager_or_admin

@@ -162,3 +162,13 @@ async def test_the_report_counts_the_sends_answered_502_after_acting_as_uncertai
     found = re.search(r"Uncertain[^:\n]*: (\d+)", report)
     assert found is not None, report
     assert int(found.group(1)) == answered_502
+
+
+async def test_a_send_answered_after_six_seconds_is_delivered_not_uncertain(
+    bulk: tuple[Khooshe, list[int]], api: InFlightApi, db_path: Path,
+) -> None:
+    """Past the replies' 5 s read time-out, within the bulk sends' own (KHOOSHE_BULK_READ_TIMEOUT)."""
+    khooshe, owners = bulk
+    api.hang_next("sendMessage", chat_id=owners[0], seconds=6.0)
+    report = await broadcast(khooshe, db_path)
+    assert f"Delivered: {FIRMS}" in report

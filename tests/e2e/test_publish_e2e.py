@@ -127,3 +127,24 @@ async def test_sigkill_during_publish_completes_without_duplicates(api: FakeBotA
         assert api.count_429 == 0
     finally:
         bot.stop()
+
+
+async def test_the_publish_report_counts_a_summary_answered_502_after_acting_as_uncertain(
+    closed_round: tuple[Khooshe, int],
+) -> None:
+    khooshe, round_id = closed_round
+    api = khooshe.api
+    await khooshe.tick()  # closes and scores the round
+    admin = khooshe.user(ADMIN_ID)
+    await publish_round(admin, round_id)
+    # The first summary is stored by the server, which then answers 502: it may have arrived.
+    api.fail_next("sendMessage", 502, after=True)
+    for _ in range(50):  # the report is queued by a tick once every summary has its outcome
+        await khooshe.drain()
+        await khooshe.tick()
+        await khooshe.drain()
+        if any("📬" in m.text for m in api.messages(ADMIN_ID)):
+            break
+        await asyncio.sleep(0.1)
+    report = await admin.wait_for("📬")
+    assert "نامعلوم (شاید رسیده باشد؛ دوباره فرستاده نمی‌شود): ۱" in report.text

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 from telegram import Bot
-from telegram.error import NetworkError
+from telegram.error import ChatMigrated, NetworkError, TelegramError
 from telegram.ext import ExtBot
 
 from bot.delivery.pacer import Pacer
@@ -28,7 +28,7 @@ CHAT = 42
 class FailingBot:
     """Stands in for the bot: every send fails with ``error``."""
 
-    def __init__(self, error: NetworkError) -> None:
+    def __init__(self, error: Exception) -> None:
         self.error = error
 
     async def send_message(self, *args: Any, **kwargs: Any) -> None:
@@ -62,7 +62,18 @@ async def unanswered() -> NetworkError:
     return caught.value
 
 
-async def send_once(db: Database, error: NetworkError) -> OutboxRow:
+async def answered_with(code: int) -> TelegramError:
+    """The error the real request layer raises when the fake answers the send with ``code``."""
+    async with FakeBotApi(token=TOKEN) as api:
+        api.user(CHAT)
+        async with Bot(TOKEN, base_url=api.base_url, request=AiohttpRequest()) as bot:
+            api.fail_next("sendMessage", code, "Conflict: terminated by other getUpdates request")
+            with pytest.raises(TelegramError) as caught:
+                await bot.send_message(CHAT, "notice")
+    return caught.value
+
+
+async def send_once(db: Database, error: Exception) -> OutboxRow:
     """Queues one message, lets the worker try it once against a bot failing with ``error``."""
     async with db.transaction() as repo:
         await repo.outbox.add(kind="text", dedupe_key="test:1", chat_id=CHAT,
@@ -86,3 +97,18 @@ async def test_a_send_refused_at_connect_is_queued_again_for_later(db: Database)
 async def test_a_send_left_unanswered_is_uncertain_and_not_queued_again(db: Database) -> None:
     row = await send_once(db, await unanswered())
     assert row.status == "uncertain"
+
+
+async def test_a_send_answered_409_ends_failed_not_left_sending(db: Database) -> None:
+    row = await send_once(db, await answered_with(409))
+    assert row.status == "failed"
+
+
+async def test_a_send_to_a_chat_that_migrated_ends_failed_not_left_sending(db: Database) -> None:
+    row = await send_once(db, ChatMigrated(-100123))
+    assert row.status == "failed"
+
+
+async def test_a_send_that_crashed_unexpectedly_ends_failed_not_left_sending(db: Database) -> None:
+    row = await send_once(db, ValueError("a bug in the bot"))
+    assert row.status == "failed"

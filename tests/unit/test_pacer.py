@@ -7,8 +7,9 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery.pacer import Pacer
+from bot.delivery.pacer import REPLY_FIRST_SECONDS, InteractiveRateLimiter, Pacer
 
 
 class FakeTime:
@@ -65,3 +66,85 @@ async def test_after_a_pause_the_senders_are_spaced_again() -> None:
     times = await start_times(pacer, time, senders=3)
     assert times == pytest.approx([1.0, 1.1, 1.2])
 
+
+
+class Failing:
+    """A Bot API call that fails with the errors given, in turn, then succeeds; ``at`` records
+    when each try started on the fake clock."""
+
+    def __init__(self, time: FakeTime, errors: list[Exception], *, takes: float = 0.0) -> None:
+        self.time, self.errors, self.takes = time, errors, takes
+        self.at: list[float] = []
+
+    async def __call__(self) -> str:
+        self.at.append(self.time.now)
+        self.time.now += self.takes
+        if self.errors:
+            raise self.errors.pop(0)
+        return "sent"
+
+
+async def reply(time: FakeTime, call: Failing, endpoint: str = "sendMessage") -> object:
+    limiter = InteractiveRateLimiter(Pacer(29.0, clock=time.clock, sleep=time.sleep), clock=time.clock,
+                                     sleep=time.sleep)
+    return await limiter.process_request(call, (), {}, endpoint, {}, None)
+
+
+async def test_a_reply_failing_with_502_three_times_is_sent_on_the_fourth_try() -> None:
+    time = FakeTime()
+    call = Failing(time, [NetworkError("Bad Gateway")] * 3)
+    assert await reply(time, call) == "sent"
+
+
+async def test_a_reply_that_keeps_failing_gives_up_within_a_few_seconds() -> None:
+    time = FakeTime()
+    call = Failing(time, [NetworkError("Bad Gateway")] * 10)
+    with pytest.raises(NetworkError):
+        await reply(time, call)
+    assert call.at == [0.0, 0.5, 1.5, 3.5]
+
+
+async def test_a_reply_timing_out_twice_is_not_tried_a_third_time() -> None:
+    time = FakeTime()
+    call = Failing(time, [TimedOut()] * 3, takes=10.0)
+    with pytest.raises(TimedOut):
+        await reply(time, call)
+    assert call.at == [0.0, 10.5]
+
+
+async def test_a_reply_refused_with_400_is_not_tried_again() -> None:
+    time = FakeTime()
+    call = Failing(time, [BadRequest("Bad Request: can't parse entities")])
+    with pytest.raises(BadRequest):
+        await reply(time, call)
+    assert call.at == [0.0]
+
+
+async def test_an_edit_whose_lost_answer_had_applied_it_counts_as_done() -> None:
+    time = FakeTime()
+    call = Failing(time, [NetworkError("Bad Gateway"), BadRequest("Bad Request: message is not modified")])
+    assert await reply(time, call, "editMessageText") is True
+
+
+async def test_a_reply_told_to_wait_longer_than_ten_seconds_is_not_held() -> None:
+    time = FakeTime()
+    call = Failing(time, [RetryAfter(30)])
+    with pytest.raises(RetryAfter):
+        await reply(time, call)
+    assert call.at == [0.0]
+
+
+async def test_a_reply_met_by_five_429s_in_a_row_still_goes_out() -> None:
+    time = FakeTime()
+    call = Failing(time, [RetryAfter(1)] * 5)
+    assert await reply(time, call) == "sent"
+
+
+async def test_after_a_replys_429_the_bulk_sends_wait_longer_than_the_reply() -> None:
+    time = FakeTime()
+    pacer = Pacer(29.0, clock=time.clock, sleep=time.sleep)
+    limiter = InteractiveRateLimiter(pacer, clock=time.clock, sleep=time.sleep)
+    call = Failing(time, [RetryAfter(1)])
+    await limiter.process_request(call, (), {}, "sendMessage", {}, None)
+    await pacer.acquire()
+    assert time.now >= call.at[-1] + REPLY_FIRST_SECONDS

@@ -4,6 +4,7 @@ API or a port nothing listens on."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 
@@ -45,6 +46,34 @@ async def test_a_refused_connection_never_reached_the_server() -> None:
         assert never_sent(await failure(bot))
     finally:
         await bot.request.shutdown()
+
+
+def full_backlog() -> tuple[int, list[socket.socket]]:
+    """A port whose listener accepts nothing and whose backlog is full: a new connection to it
+    waits for ever (its SYN is dropped), as to a host that does not answer."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    held = [listener]
+    for _ in range(3):
+        sock = socket.socket()
+        sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            sock.connect(listener.getsockname())
+        held.append(sock)
+    return int(listener.getsockname()[1]), held
+
+
+async def test_a_connect_time_out_never_reached_the_server() -> None:
+    port, held = full_backlog()
+    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest(connect_timeout=0.3))
+    await bot.request.initialize()
+    try:
+        assert never_sent(await failure(bot))
+    finally:
+        await bot.request.shutdown()
+        for sock in held:
+            sock.close()
 
 
 async def test_a_502_may_have_been_acted_on(api: FakeBotApi) -> None:
