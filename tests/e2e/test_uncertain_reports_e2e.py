@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bench.broadcast_drill import prepare, queue_broadcast
 from bot.delivery.keys import broadcast_prefix
 from bot.emulator import FakeBotApi
+from tests.support.broadcast_drill import prepare, queue_broadcast
 from tests.support.clock import TEST_NOW, TestClock
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 
