@@ -145,3 +145,27 @@ async def test_leaving_a_profile_edit_drops_it_and_a_registration_is_kept(db: Da
     assert await service.leave(OTHER) == "edit_dropped"
     assert await service.leave(OWNER) == "paused"
     assert await service.current(OWNER) == Position(Step.NATIONAL_ID, {"name": "کارخانه"})
+
+
+async def test_employees_with_a_unit_word_are_accepted(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_employees(OWNER, "حدود ۲۵ نفر")
+    assert isinstance(answer, Stored) and answer.data["employees"] == 25
+
+
+async def test_employees_given_as_a_range_are_refused(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_employees(OWNER, "۲۰ تا ۳۰ نفر")
+    assert isinstance(answer, Refused) and answer.reason == "employees"
+
+
+async def test_a_two_digit_founding_year_is_solar_hijri(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_founded(OWNER, "۸۵")
+    assert isinstance(answer, Stored) and answer.data["founded_year"] == 1385
+
+
+async def test_a_founding_year_with_words_is_accepted(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_founded(OWNER, "سال ۱۳۸۵")
+    assert isinstance(answer, Stored) and answer.data["founded_year"] == 1385

@@ -128,6 +128,13 @@ def _whole(match: re.Match[str]) -> int | None:
     return -value if match.group(1) else value
 
 
+def single_number(text: str) -> int | None:
+    """The one whole number in ``text``, words and units around it allowed («۲۵ نفر», "about
+    20"); None when there is none, more than one, or a decimal."""
+    found = _numbers(normalize(text))
+    return _whole(found[0]) if len(found) == 1 else None
+
+
 def _parse_number(question: Question, cleaned: str) -> int:
     """One whole number, with any words or units around it: «۲۵ نفر», «حدود ۳۰٪», "about 20",
     "30%". No number, a decimal or a number out of range is refused; two numbers (a range such
