@@ -173,6 +173,24 @@ class FakeUser:
         extra = {"caption": caption} if caption else {}
         return int((await self._send_message(photo=photo, **extra))["message_id"])
 
+    async def send_sticker(self, emoji: str = "\U0001f44d") -> int:
+        """Send a (regular, static) sticker."""
+        stored = self.api.add_file(b"RIFF\0\0\0\0WEBP", "sticker.webp", "image/webp", "stickers")
+        sticker = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "width": 512,
+                   "height": 512, "is_animated": False, "is_video": False, "type": "regular", "emoji": emoji}
+        return int((await self._send_message(sticker=sticker))["message_id"])
+
+    async def send_voice(self, content: bytes = b"OggS\0", duration: int = 3) -> int:
+        """Send a voice message."""
+        stored = self.api.add_file(content, "voice.ogg", "audio/ogg", "voice")
+        voice = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "duration": duration,
+                 "mime_type": "audio/ogg", "file_size": len(content)}
+        return int((await self._send_message(voice=voice))["message_id"])
+
+    async def send_location(self, latitude: float = 35.6892, longitude: float = 51.389) -> int:
+        """Send a location."""
+        return int((await self._send_message(location={"latitude": latitude, "longitude": longitude}))["message_id"])
+
     def _target(self, message: Any) -> BotMessage:
         if message is None:
             for msg in reversed(self.api.messages(self.id)):

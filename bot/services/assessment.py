@@ -21,9 +21,11 @@ from bot.domain.questionnaire.answers import (
     InvalidAnswer,
     check_refusal,
     choose,
+    expectation,
     finish_multi,
     parse_typed,
     toggle,
+    typed_choice,
 )
 from bot.domain.scoring import SubmissionScore, score_submission
 from storage.database import Database
@@ -169,12 +171,15 @@ class Begun:
 
 @dataclass(frozen=True)
 class Typed:
-    """A typed answer: on the review screen or a button question (``review``, ``buttons``),
-    refused (``invalid``, with the reason), or saved (``saved``, with the next cursor)."""
+    """A typed answer: on the review screen or a button question it does not answer
+    (``review``, ``buttons``), refused (``invalid``, with the reason), saved (``saved``, with
+    the next cursor), or a typed yes or no saved as that button's option (``chosen``, with the
+    next cursor and the stored value)."""
 
-    outcome: Literal["review", "buttons", "invalid", "saved"]
+    outcome: Literal["review", "buttons", "invalid", "saved", "chosen"]
     cursor: str
     error: InvalidAnswer | None = None
+    value: Any = None
 
 
 @dataclass(frozen=True)
@@ -254,14 +259,33 @@ class AssessmentService:
         if question is None:
             return Typed("review", sitting.cursor)
         if not question.is_typed:
-            return Typed("buttons", question.id)
-        this_year = solar_year(self.clock.now().astimezone(self.zone))
+            option = typed_choice(question, text)
+            if option is None:
+                return Typed("buttons", question.id)
+            try:
+                check_refusal(question, option, sitting.answers)
+            except InvalidAnswer as exc:
+                return Typed("invalid", question.id, error=exc)
+            return Typed("chosen", await self.answer(sitting, question.id, option), value=option)
+        this_year = self.current_year()
         try:
             value = parse_typed(question, text, current_year=this_year)
             check_refusal(question, value, sitting.answers)
         except InvalidAnswer as exc:
             return Typed("invalid", question.id, error=exc)
         return Typed("saved", await self.answer(sitting, question.id, value))
+
+    def current_year(self) -> int:
+        """The Solar Hijri year now, by the app's clock: the latest year a year question takes,
+        and the pivot of two-digit years."""
+        return solar_year(self.clock.now().astimezone(self.zone))
+
+    def expected(self, sitting: Sitting) -> InvalidAnswer | None:
+        """What the question on screen needs, as one short line; None on the review screen."""
+        question = sitting.question(sitting.cursor)
+        if question is None:
+            return None
+        return expectation(question, current_year=self.current_year())
 
     async def answer_press(self, sitting: Sitting, question: Question, op: str) -> tuple[str, Any] | None:
         """Stores the answer a button gives (``o.OPTION``, ``done`` after ticking, ``skip``);

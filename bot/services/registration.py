@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.domain.calendar import solar_year
 from bot.domain.national_id import parse_national_id, shape_problem
+from bot.domain.questionnaire.answers import single_number, two_digit_year
 from bot.domain.sectors import SECTORS
 from bot.domain.text import fold_full_width_digits, key_matches, normalize, only_digits, persian_sort_key, search_key
 from storage.database import Database
@@ -317,10 +318,12 @@ class RegistrationService:
         return await self.store(user_id, sector=code)
 
     async def give_employees(self, user_id: int, text: str) -> Answer:
+        # "1 200" and "1,200" as before; else one number with words around it («۲۵ نفر»).
         digits = only_digits(text, ignore=" ,")
-        if digits is None or not 1 <= int(digits) <= MAX_EMPLOYEES:
+        employees = int(digits) if digits is not None else single_number(text)
+        if employees is None or not 1 <= employees <= MAX_EMPLOYEES:
             return await self._refuse(user_id, "employees")
-        return await self.store(user_id, employees=int(digits))
+        return await self.store(user_id, employees=employees)
 
     def this_year(self) -> int:
         """The current Solar Hijri year, the latest a firm can have been founded in."""
@@ -329,10 +332,17 @@ class RegistrationService:
     async def give_founded(self, user_id: int, text: str) -> Answer:
         this_year = self.this_year()
         digits = only_digits(text, ignore=" ")
-        if digits is None or not EARLIEST_FOUNDING_YEAR <= int(digits) <= this_year:
-            gregorian = digits is not None and 1800 <= int(digits) <= 2100
+        if digits is None:  # one number with words around it: «سال ۱۳۸۵»
+            number = single_number(text)
+            digits = str(number) if number is not None and number >= 0 else None
+        founded = None
+        if digits is not None:
+            # A two-digit year is Solar Hijri, pivoting on the clock's year: «۸۵» → 1385.
+            founded = two_digit_year(int(digits), this_year) if len(digits) == 2 else int(digits)
+        if founded is None or not EARLIEST_FOUNDING_YEAR <= founded <= this_year:
+            gregorian = founded is not None and 1800 <= founded <= 2100
             return await self._refuse(user_id, "founded_gregorian" if gregorian else "founded", count=this_year)
-        return await self.store(user_id, founded_year=int(digits))
+        return await self.store(user_id, founded_year=founded)
 
     async def share_contact(self, user_id: int, *, contact_user_id: int | None, phone_number: str) -> Answer:
         """Only the sender's own contact proves the number is theirs."""

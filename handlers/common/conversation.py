@@ -31,16 +31,18 @@ def language_switch(resume: Step[S]) -> Step[S]:
 
 
 def fallbacks(
-    *, command: str, resume_pattern: str, resume: Step[Any], leave: Step[int],
+    *, command: str, resume_pattern: str, resume: Step[Any], leave: Step[int], media: Step[Any],
 ) -> list[BaseHandler[Update, KhoosheContext, object]]:
     """/cancel, /start and /menu (and the menu's buttons) ``leave``; the conversation's own
-    ``command``, its buttons matching ``resume_pattern``, and a photo, sticker or file where
-    text was expected ``resume``; the language buttons switch and resume."""
+    ``command`` and its buttons matching ``resume_pattern`` ``resume``; the language buttons
+    switch and resume; a sticker, voice, photo, video, file, location or contact where text or
+    a button was expected goes to ``media``, which says in one short line what the step needs
+    and keeps the conversation where it is."""
     return [
         CommandHandler(["cancel", "start", "menu"], leave),
         CommandHandler(command, resume),
         CallbackQueryHandler(resume, pattern=resume_pattern),
         CallbackQueryHandler(language_switch(resume), pattern=cb.LANGUAGE.pattern),
         CallbackQueryHandler(leave, pattern=cb.starts_with(cb.MENU_PREFIX)),
-        MessageHandler(~filters.COMMAND & ~filters.TEXT, resume),
+        MessageHandler(~filters.COMMAND & ~filters.TEXT, media),
     ]

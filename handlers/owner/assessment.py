@@ -25,7 +25,7 @@ from telegram.ext import (
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.questionnaire import NONE_OPTION, Question
-from bot.domain.questionnaire.answers import InvalidAnswer, display
+from bot.domain.questionnaire.answers import MSG_BUTTONS, InvalidAnswer, display
 from bot.domain.scoring import SubmissionScore
 from bot.domain.text import localize_digits, number, year
 from bot.persistence import ASSESSMENT
@@ -234,16 +234,47 @@ async def typed_answer(update: Update, context: KhoosheContext) -> Stage | int:
     sitting = await load(context, user.id)
     if sitting is None:
         return await gone(update, context)
+    on_screen = sitting.question(sitting.cursor)
     typed = await context.services.assessment.answer_typed(sitting, update.message.text or "")
+    if typed.outcome == "saved":
+        return await show(update, context, sitting, typed.cursor)
+    if typed.outcome == "chosen":
+        # A typed «بله» answers like the button: the next question opens with what was saved.
+        assert on_screen is not None
+        shown = localize_digits(display(on_screen, typed.value, context.lang), context.lang)
+        return await show(update, context, sitting, typed.cursor, note=f"✔️ <i>{esc(shown)}</i>")
+    # Refused: one short line says what is expected; the question stays on screen above it.
     if typed.outcome == "review":
         await say(update, context, context.t("Please use the buttons to edit or submit."))
-    elif typed.outcome == "buttons":
-        await say(update, context, context.t("Please answer with the buttons."))
+        return Stage.REVIEWING
+    if typed.outcome == "buttons":
+        await say(update, context, context.t(MSG_BUTTONS))
     elif typed.error is not None:
-        params = {k: number(v, context.lang, grouping=False) if isinstance(v, int) else v
-                  for k, v in typed.error.params.items()}
-        await say(update, context, context.t(typed.error.msgid, **params))
-    return await show(update, context, sitting, typed.cursor)
+        await say(update, context, explain(context, typed.error))
+    return Stage.ANSWERING
+
+
+def explain(context: KhoosheContext, error: InvalidAnswer) -> str:
+    """A refusal's message in the owner's language, its numbers in the owner's digits."""
+    params = {k: number(v, context.lang, grouping=False) if isinstance(v, int) else v
+              for k, v in error.params.items()}
+    return context.t(error.msgid, **params)
+
+
+async def media(update: Update, context: KhoosheContext) -> Stage | int:
+    """A sticker, voice, photo, file, location or contact where an answer was expected: one
+    short line says what the question on screen needs, and it stays on screen."""
+    user = update.effective_user
+    assert user is not None
+    sitting = await load(context, user.id)
+    if sitting is None:
+        return await gone(update, context)
+    needed = context.services.assessment.expected(sitting)
+    if needed is None:
+        await say(update, context, context.t("Please use the buttons to edit or submit."))
+        return Stage.REVIEWING
+    await say(update, context, explain(context, needed))
+    return Stage.ANSWERING
 
 
 async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
@@ -365,8 +396,8 @@ async def leave(update: Update, context: KhoosheContext) -> int:
 
 
 async def resume(update: Update, context: KhoosheContext) -> Stage | int:
-    """Shows the question on screen again (/assess, the menu's continue button, or a photo,
-    sticker or file where an answer was expected)."""
+    """Shows the question on screen again (/assess, the menu's continue button, a language
+    switch)."""
     await settle_query(update)
     user = update.effective_user
     assert user is not None
@@ -407,7 +438,8 @@ def register(app: KhoosheApp) -> None:
                 MessageHandler(text, use_buttons),
             ],
         },
-        fallbacks=fallbacks(command="assess", resume_pattern=cb.ASSESS.pattern, resume=resume, leave=leave),
+        fallbacks=fallbacks(command="assess", resume_pattern=cb.ASSESS.pattern, resume=resume, leave=leave,
+                            media=media),
         # One conversation per user and chat, whichever message a button is on: the steps mix
         # typed text and buttons (per_message=True would need only CallbackQueryHandlers).
         per_message=False,

@@ -509,9 +509,32 @@ async def use_buttons(update: Update, context: KhoosheContext) -> Step:
     return await retry(update, context, context.t("Please answer with the buttons."), position.step, position.data)
 
 
+#: What each step needs, said in one line when a sticker, photo, voice or file arrives instead.
+MEDIA_NEEDS = {
+    Step.NAME: N_("Please type the firm's name as a text message."),
+    Step.NATIONAL_ID: N_("Please type the firm's 11-digit national ID as a text message."),
+    Step.PROVINCE: N_("Please choose the province with the buttons above."),
+    Step.ESTATE: N_("Please choose the estate with the buttons above, or type part of its name."),
+    Step.EMPLOYEES: N_("Please type the number of employees, like {example}."),
+    Step.FOUNDED: N_("Please type the year the firm was founded, like {example}."),
+    Step.PHONE: N_("Please share your mobile number with the button below."),
+}
+
+
+async def media(update: Update, context: KhoosheContext) -> Step:
+    """A sticker, voice, photo, video, file, location (or someone's contact before the phone
+    step) where text or a button was expected: one short line says what this step needs; the
+    step stays on screen."""
+    position = await service(context).current(user_of(update))
+    needed = MEDIA_NEEDS.get(position.step, N_("Please answer with the buttons."))
+    example = year(1385, context.lang) if position.step is Step.FOUNDED else number(25, context.lang)
+    await say(update, context, context.t(needed, example=example))
+    return position.step
+
+
 async def resume(update: Update, context: KhoosheContext) -> Step:
-    """Asks the current step again: /register or the menu's continue button mid-way, a photo
-    or sticker where text was expected, or a button from an older message."""
+    """Asks the current step again: /register or the menu's continue button mid-way, a
+    language switch, or a button from an older message."""
     if update.callback_query is not None and (update.callback_query.data or "").startswith(cb.REG_PREFIX + ":"):
         await settle_query(update, text=context.t("This button is no longer active."))
     else:
@@ -567,7 +590,7 @@ def register(app: KhoosheApp) -> None:
             Step.REVIEW: [*change, CallbackQueryHandler(edit_field, pattern=cb.REG_EDIT.pattern),
                           CallbackQueryHandler(confirm, pattern=cb.REG_CONFIRM.pattern), *buttons_only],
         },
-        fallbacks=fallbacks(command="register", resume=resume, leave=leave,
+        fallbacks=fallbacks(command="register", resume=resume, leave=leave, media=media,
                             resume_pattern=f"{cb.REGISTER.pattern}|{cb.starts_with(cb.REG_PREFIX)}"),
         # One conversation per user and chat, whichever message a button is on: the steps mix
         # typed text and buttons (per_message=True would need only CallbackQueryHandlers).

@@ -85,9 +85,11 @@ async def test_typing_we_do_not_export_after_exports_is_refused(khooshe: Khooshe
     owner = await owner_who_answered_e1(khooshe, 3006, "۷۰ ۲۰ ۱۰")
     await owner.wait_for("سؤال ۱۷ از")
     await owner.send("ندارم")
-    await owner.wait_for("صادرات گزارش کرده‌اید")
-    again = await owner.wait_for("سؤال ۱۷ از")
-    assert "از چه سالی صادرات" in again.text
+    refusal = await owner.wait_for("صادرات گزارش کرده‌اید")
+    # The question is not sent again: it stays on screen above the refusal.
+    assert [e for e in await owner.settle() if e.is_message] == []
+    assert sum("سؤال ۱۷ از" in m.text for m in owner.messages()) == 1
+    assert refusal.buttons == []
 
 
 async def test_a_version_1_round_still_asks_e2_after_no_exports(khooshe: Khooshe) -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.domain.questionnaire.answers import InvalidAnswer
+from bot.domain.questionnaire.answers import MSG_BUTTONS, InvalidAnswer
 from bot.services.assessment import REVIEW, AssessmentService, Sitting
 from storage.database import Database
 from storage.repositories import base
 from storage.repositories.base import use_clock
-from tests.support.clock import TEHRAN, TestClock
+from tests.support.clock import TEHRAN, TestClock, tehran
 from tests.support.factories import add_firm, full_answers
 from tests.support.khooshe import seed
 
@@ -156,3 +156,43 @@ async def test_leaving_keeps_the_answers(db: Database, service: AssessmentServic
         submission = await repo.submissions.get(sitting.submission.id)
     assert submission is not None and not submission.active
     assert (await stored(db, sitting))[1] == {"T1": "yes"}
+
+
+async def test_a_typed_yes_on_a_yes_no_question_is_stored_as_its_option(
+    db: Database, service: AssessmentService,
+) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    typed = await service.answer_typed(sitting, "آره")
+    assert (typed.outcome, typed.value, typed.cursor) == ("chosen", "yes", "T2")
+    assert await stored(db, sitting) == ("T2", {"T1": "yes"})
+
+
+async def test_typed_text_that_is_no_option_of_a_button_question_stores_nothing(
+    db: Database, service: AssessmentService,
+) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    assert (await service.answer_typed(sitting, "شاید")).outcome == "buttons"
+    assert await stored(db, sitting) == ("T1", {})
+
+
+async def test_a_two_digit_year_pivots_on_the_clocks_solar_hijri_year(db: Database) -> None:
+    # The same «۰۶» is 1406 once the clock is in 1406, and 1306 while it was 1405.
+    clock = TestClock(tehran("1406/02/01 10:00"))
+    later = AssessmentService(db, clock, TEHRAN)
+    sitting = (await later.begin(OWNER)).sitting
+    assert sitting is not None
+    assert await later.answer(sitting, "E1", [70, 20, 10]) == "E2"
+    reloaded = await later.load(OWNER)
+    assert reloaded is not None
+    typed = await later.answer_typed(reloaded, "۰۶")
+    assert typed.outcome == "saved"
+    assert (await stored(db, reloaded))[1]["E2"] == 1406
+
+
+async def test_expected_names_what_the_question_on_screen_needs(service: AssessmentService) -> None:
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    assert (needed := service.expected(sitting)) is not None
+    assert needed.msgid == MSG_BUTTONS

@@ -197,3 +197,27 @@ def test_of_several_matches_the_one_named_exactly_is_the_one() -> None:
     near = Estate(id=1, province_id=1, name="شهرک صنعتی زاویه جدید", kind="estate", active=True)
     exact = Estate(id=2, province_id=1, name="شهرک صنعتی زاویه", kind="estate", active=True)
     assert the_one([near, exact], search_key("زاویه")) == exact
+
+
+async def test_employees_with_a_unit_word_are_accepted(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_employees(OWNER, "حدود ۲۵ نفر")
+    assert isinstance(answer, Stored) and answer.data["employees"] == 25
+
+
+async def test_employees_given_as_a_range_are_refused(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_employees(OWNER, "۲۰ تا ۳۰ نفر")
+    assert isinstance(answer, Refused) and answer.reason == "employees"
+
+
+async def test_a_two_digit_founding_year_is_solar_hijri(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_founded(OWNER, "۸۵")
+    assert isinstance(answer, Stored) and answer.data["founded_year"] == 1385
+
+
+async def test_a_founding_year_with_words_is_accepted(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_founded(OWNER, "سال ۱۳۸۵")
+    assert isinstance(answer, Stored) and answer.data["founded_year"] == 1385

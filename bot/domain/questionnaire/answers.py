@@ -27,15 +27,19 @@ from bot.domain.questionnaire.model import NONE_OPTION, Question
 from bot.domain.text import normalize
 from bot.i18n import N_
 
-MSG_WHOLE_NUMBER = N_("Please type a whole number between {low} and {high}.")
+MSG_WHOLE_NUMBER = N_("Please send one number between {low} and {high}, like {example}.")
+MSG_ONE_NUMBER = N_("Please send just one number between {low} and {high}, not two.")
 MSG_SHARES_TOTAL = N_("The three shares add up to {total}%; they must add up to 100%.")
 MSG_SHARES_FORMAT = N_(
-    "Please type three numbers: domestic, indirect export and direct export, e.g. 70 20 10."
+    "Please type three numbers: domestic, indirect export and direct export, e.g. 70 20 10 "
+    "(or just 100 if all sales were domestic)."
 )
 MSG_YEAR = N_("Please type a Solar Hijri year between {low} and {high}, e.g. 1398.")
 MSG_GREGORIAN_YEAR = N_(
     "That looks like a Gregorian year; please type the Solar Hijri year (between {low} and {high})."
 )
+MSG_TEXT = N_("Please type your answer as a text message.")
+MSG_BUTTONS = N_("Please answer with the buttons of the question above.")
 GREGORIAN_YEARS = (1800, 2100)
 MSG_TOO_LONG = N_("Please keep it under {limit} characters.")
 MSG_EMPTY = N_("Please type your answer.")
@@ -49,12 +53,28 @@ REFUSALS = {
     ),
 }
 
-_PERCENT_SIGNS = "%\u066a"  # % and the Arabic percent sign
 _INTEGER = re.compile(r"\d+")
-_PERCENT = re.compile(r"[%\u066a]? ?(\d+) ?[%\u066a]?")  # one optional sign, before or after
-_SHARE_SEPARATORS = re.compile(r"[\s,\u060c;/+|\-\u2013\u2014]+")  # spaces, commas (Latin and Arabic), ; / + | and dashes
-_AND = "\u0648"  # the Persian word for "and", as in "70 and 20 and 10"
+# One number as people type it, digits already Latin (normalize): "25", "-5", "1,200" or
+# "۱٬۲۰۰" (thousands), "12.5" or "۱۲٫۵" (a decimal, refused: answers are whole numbers).
+_NUMBER = re.compile(r"(-)?(\d+(?:[.,\u066b\u066c]\d+)*)")
+# In shares, commas separate the three numbers ("70,20,10"); only a point makes a decimal.
+_SHARE_NUMBER = re.compile(r"\d+(?:[.\u066b]\d+)?")
+_THOUSANDS = re.compile(r"\d{1,3}(?:[,\u066c]\d{3})+")
 _ARABIC_COMMA = "\u060c"
+#: The examples the "one number" message gives: a share for percentages, a few for counts.
+_EXAMPLES = {"percent": 25, "count": 3}
+
+# Yes and no as people type them, folded like option labels (see _fold): Persian «بله», «بلی»,
+# «آره», «اره», «آری» / «خیر», «نه», «نخیر» (escaped: no Persian literals in code), and English.
+# They are matched against a question's own option labels, never against option ids.
+_YES_WORDS = frozenset({
+    "\u0628\u0644\u0647", "\u0628\u0644\u06cc", "\u0622\u0631\u0647", "\u0627\u0631\u0647",
+    "\u0622\u0631\u06cc", "yes", "y", "yeah", "yep",
+})
+_NO_WORDS = frozenset({
+    "\u062e\u06cc\u0631", "\u0646\u0647", "\u0646\u062e\u06cc\u0631", "no", "n", "nope",
+})
+_FOLD_DROP = re.compile(r"[\s\u200c.!?\u061f,\u060c\u061b;:\-_()«»\"'\u2019]+")
 
 
 class InvalidAnswer(ValueError):
@@ -79,19 +99,69 @@ def parse_typed(question: Question, text: str, *, current_year: int) -> Any:
         return _parse_text(question, text)
     cleaned = normalize(text)
     if kind in ("percent", "count"):
-        low, high = question.range
-        match = (_PERCENT if kind == "percent" else _INTEGER).fullmatch(cleaned)
-        if not match:
-            raise InvalidAnswer(MSG_WHOLE_NUMBER, low=low, high=high)
-        value = int(match.group(1) if kind == "percent" else cleaned)
-        if not low <= value <= high:
-            raise InvalidAnswer(MSG_WHOLE_NUMBER, low=low, high=high)
-        return value
+        return _parse_number(question, cleaned)
     if kind == "shares":
         return _parse_shares(cleaned)
     if kind == "year_or_none":
         return _parse_year(question, cleaned, current_year)
     raise TypeError(f"question {question.id}: a {kind} question is answered with buttons")
+
+
+def _number_message(question: Question) -> InvalidAnswer:
+    low, high = question.range
+    example = min(max(_EXAMPLES.get(question.type, low), low), high)
+    return InvalidAnswer(MSG_WHOLE_NUMBER, low=low, high=high, example=example)
+
+
+def _numbers(cleaned: str) -> list[re.Match[str]]:
+    return list(_NUMBER.finditer(cleaned))
+
+
+def _whole(match: re.Match[str]) -> int | None:
+    """The whole number a match of _NUMBER stands for, or None for a decimal."""
+    digits = match.group(2)
+    if not digits.isdigit():
+        if not _THOUSANDS.fullmatch(digits):
+            return None
+        digits = re.sub(r"\D", "", digits)
+    value = int(digits)
+    return -value if match.group(1) else value
+
+
+def single_number(text: str) -> int | None:
+    """The one whole number in ``text``, words and units around it allowed («۲۵ نفر», "about
+    20"); None when there is none, more than one, or a decimal."""
+    found = _numbers(normalize(text))
+    return _whole(found[0]) if len(found) == 1 else None
+
+
+def _parse_number(question: Question, cleaned: str) -> int:
+    """One whole number, with any words or units around it: «۲۵ نفر», «حدود ۳۰٪», "about 20",
+    "30%". No number, a decimal or a number out of range is refused; two numbers (a range such
+    as «۲۰ تا ۳۰») get their own message."""
+    low, high = question.range
+    found = _numbers(cleaned)
+    if len(found) > 1:
+        raise InvalidAnswer(MSG_ONE_NUMBER, low=low, high=high)
+    value = _whole(found[0]) if found else None
+    if value is None or not low <= value <= high:
+        raise _number_message(question)
+    return value
+
+
+def expectation(question: Question, *, current_year: int) -> InvalidAnswer:
+    """What ``question`` needs, as the one short line shown when something else arrives (a
+    sticker, a photo, text where buttons are expected)."""
+    kind = question.type
+    if kind in ("percent", "count"):
+        return _number_message(question)
+    if kind == "shares":
+        return InvalidAnswer(MSG_SHARES_FORMAT)
+    if kind == "year_or_none":
+        return InvalidAnswer(MSG_YEAR, low=question.min_year or 0, high=current_year)
+    if kind == "text":
+        return InvalidAnswer(MSG_TEXT)
+    return InvalidAnswer(MSG_BUTTONS)
 
 
 def _parse_text(question: Question, text: str) -> str:
@@ -105,29 +175,85 @@ def _parse_text(question: Question, text: str) -> str:
 
 
 def _parse_shares(cleaned: str) -> list[int]:
-    for sign in _PERCENT_SIGNS:
-        cleaned = cleaned.replace(sign, " ")
-    tokens = [t for t in _SHARE_SEPARATORS.split(cleaned) if t and t != _AND]
-    if len(tokens) != 3 or not all(_INTEGER.fullmatch(t) for t in tokens):
+    """Three whole numbers in any separators or words («۷۰ ۲۰ ۱۰», "70% / 20% / 10%"), or a
+    single 100: all sales domestic."""
+    # Dashes here separate shares ("70-20-10"), so no number is read as negative.
+    found = _SHARE_NUMBER.findall(cleaned)
+    if not all(token.isdigit() for token in found):
+        raise InvalidAnswer(MSG_SHARES_FORMAT)  # a decimal
+    values = [int(token) for token in found]
+    if values == [100]:
+        return [100, 0, 0]
+    if len(values) != 3:
         raise InvalidAnswer(MSG_SHARES_FORMAT)
-    values = [int(t) for t in tokens]
     total = sum(values)
     if total != 100:
         raise InvalidAnswer(MSG_SHARES_TOTAL, total=total)
     return values
 
 
+def two_digit_year(value: int, current_year: int) -> int:
+    """The Solar Hijri year a two-digit year means.
+
+    The rule: the year in the current Solar Hijri century, unless that lies in the future, then
+    the year in the century before. In 1405: «۰۲» → 1402, «۹۵» → 1395, «۰۵» → 1405, «۰۶» →
+    1306. ``current_year`` comes from the app's Clock (the caller converts its now), never the
+    wall clock, so the pivot moves with the calendar and tests pin it.
+    """
+    century = current_year - current_year % 100
+    year = century + value
+    return year if year <= current_year else year - 100
+
+
 def _parse_year(question: Question, cleaned: str, current_year: int) -> int | str:
     low = question.min_year or 0
     if question.has_option(NONE_OPTION):
         option = question.option(NONE_OPTION)
-        if cleaned.casefold() in {NONE_OPTION, option.fa.casefold(), option.en.casefold()}:
+        if _fold(cleaned) in {NONE_OPTION, _fold(option.fa), _fold(option.en)}:
             return NONE_OPTION
-    if _INTEGER.fullmatch(cleaned) and GREGORIAN_YEARS[0] <= int(cleaned) <= GREGORIAN_YEARS[1]:
-        raise InvalidAnswer(MSG_GREGORIAN_YEAR, low=low, high=current_year)
-    if not _INTEGER.fullmatch(cleaned) or not low <= int(cleaned) <= current_year:
+    found = _numbers(cleaned)
+    digits = found[0].group(2) if len(found) == 1 and not found[0].group(1) else ""
+    if not digits.isdigit() or len(digits) not in (2, 4):
         raise InvalidAnswer(MSG_YEAR, low=low, high=current_year)
-    return int(cleaned)
+    value = two_digit_year(int(digits), current_year) if len(digits) == 2 else int(digits)
+    if GREGORIAN_YEARS[0] <= value <= GREGORIAN_YEARS[1]:
+        raise InvalidAnswer(MSG_GREGORIAN_YEAR, low=low, high=current_year)
+    if not low <= value <= current_year:
+        raise InvalidAnswer(MSG_YEAR, low=low, high=current_year)
+    return value
+
+
+def _fold(text: str) -> str:
+    """``text`` as typed answers are compared with option labels: normalised (Persian ی and ک,
+    Latin digits), without spaces, ZWNJ or punctuation, case-folded."""
+    return _FOLD_DROP.sub("", normalize(text)).casefold()
+
+
+def typed_choice(question: Question, text: str) -> str | None:
+    """The option a typed text picks on a yes/no-like button question, or None.
+
+    A question is yes/no-like when one option's label (Persian or English) is a yes word and
+    another's a no word (T1 «بله»/«خیر», Q1 «بله»/«در حال اخذ»/«خیر»/«نمی‌دانم»). Its options'
+    own labels are then matched first («در حال اخذ» typed picks that option), then the yes and
+    no words («آره» → the option labelled «بله»)."""
+    if question.type not in ("yesno", "single", "ladder"):
+        return None
+    labels = [(o.id, {_fold(o.fa), _fold(o.en)}) for o in question.options]
+    yes = next((oid for oid, folded in labels if folded & _YES_WORDS), None)
+    no = next((oid for oid, folded in labels if folded & _NO_WORDS), None)
+    if yes is None or no is None:
+        return None
+    typed = _fold(text)
+    if not typed:
+        return None
+    for oid, folded in labels:
+        if typed in folded:
+            return oid
+    if typed in _YES_WORDS:
+        return yes
+    if typed in _NO_WORDS:
+        return no
+    return None
 
 
 def check_refusal(question: Question, value: Any, answers: Mapping[str, Any]) -> None:
