@@ -11,6 +11,7 @@ import pytest_asyncio
 from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.clock import TestClock
+from tests.support.factories import add_firm
 from tests.support.khooshe import ADMIN_ID, Khooshe, seed, start_khooshe, stop_khooshe
 
 MANAGER = 4901
@@ -46,6 +47,7 @@ async def test_the_dashboard_button_opens_the_managers_estate(bot: Khooshe) -> N
 
 
 async def test_the_broadcast_button_starts_a_broadcast(bot: Khooshe) -> None:
+    await add_firm(bot.db, 4950, estate_id=1)  # someone to send it to: an empty audience has no way forward
     manager = bot.user(MANAGER, "Mina")
     await manager.send("/start")
     await manager.wait_for("کارهای شما")
