@@ -26,6 +26,7 @@ from bot.domain.questionnaire.answers import (
     parse_typed,
     toggle,
     typed_choice,
+    validate_stored,
 )
 from bot.domain.scoring import SubmissionScore, score_submission
 from storage.database import Database
@@ -113,6 +114,37 @@ def before(questions: list[Question], current: str) -> str | None:
     return ids[index - 1] if index > 0 else None
 
 
+def carried_over(
+    round_: Round, firm: Firm, answers: Mapping[str, Any], previous: Mapping[str, Any], *,
+    current_year: int,
+) -> dict[str, Any]:
+    """The earlier round's answers that can stand for this round's unanswered questions: those
+    the firm is asked, still well-formed (an option that was dropped, a year now out of range
+    do not carry) and not refused given the other answers. Words of the firm's own (free-text
+    notes) belong to their round and never carry."""
+    free_text = questionnaire_of(round_).free_text_ids
+    candidates = {
+        qid: value for qid, value in previous.items() if qid not in answers and qid not in free_text
+    }
+    merged = {**answers, **candidates}
+    carried: dict[str, Any] = {}
+    for question in questions_for(round_, firm, merged):
+        if question.id not in candidates:
+            continue
+        value = candidates[question.id]
+        if not validate_stored(question, value, current_year=current_year):
+            continue
+        try:
+            check_refusal(question, value, {**answers, **carried})
+        except InvalidAnswer:
+            continue
+        carried[question.id] = value
+    # Dropping a refused or malformed answer can undo a skip it caused; keep only answers to
+    # questions still asked once the carried set is final.
+    asked = {q.id for q in questions_for(round_, firm, {**answers, **carried})}
+    return {qid: value for qid, value in carried.items() if qid in asked}
+
+
 def provisional(round_: Round, firm: Firm, answers: dict[str, Any]) -> SubmissionScore:
     """Scores the answers the way the round will score them when it closes."""
     return score_submission(
@@ -167,6 +199,18 @@ class Begun:
     cursor: str = REVIEW
     answered: int = 0
     total: int = 0
+    #: The earlier round whose submitted answers can be taken over (a new draft only).
+    previous: Round | None = None
+
+
+@dataclass(frozen=True)
+class Reused:
+    """The earlier round's answers taken over: how many, and where the owner goes next (the
+    review screen, or the first question they still have to answer)."""
+
+    carried: int
+    cursor: str
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -229,10 +273,37 @@ class AssessmentService:
             answers = await repo.answers.all(submission.id)
             cursor = first_unanswered(questions_for(status.round, firm, answers), answers)
             await repo.submissions.move(submission_id=submission.id, cursor=cursor)
+            previous = None
+            if not answers:
+                earlier = await repo.submissions.previous_submitted(firm_id=firm.id, round_id=status.round.id)
+                if earlier is not None:
+                    previous = await repo.rounds.get(earlier.round_id)
         sitting = await self.load(user_id)
         assert sitting is not None
         return Begun("resume" if answers else "new", round=status.round, sitting=sitting, cursor=cursor,
-                     answered=status.answered, total=status.total)
+                     answered=status.answered, total=status.total, previous=previous)
+
+    async def reuse_previous(self, sitting: Sitting) -> Reused:
+        """Takes the firm's answers to its latest earlier round over for every question still
+        unanswered in this draft, in one transaction with the next cursor: the review screen
+        when nothing required is left open, else the first question to answer."""
+        async with self.db.transaction() as repo:
+            earlier = await repo.submissions.previous_submitted(
+                firm_id=sitting.firm.id, round_id=sitting.round.id)
+            previous = await repo.answers.all(earlier.id) if earlier is not None else {}
+            earlier_round = await repo.rounds.get(earlier.round_id) if earlier is not None else None
+            carried = carried_over(sitting.round, sitting.firm, sitting.answers, previous,
+                                   current_year=self.current_year())
+            answers = {**sitting.answers, **carried}
+            # An optional question left (a note) is no reason to stop short of the review.
+            required = [q for q in questions_for(sitting.round, sitting.firm, answers) if q.required]
+            cursor = first_unanswered(required, answers)
+            for qid, value in carried.items():
+                await repo.answers.put(submission_id=sitting.submission.id, qid=qid, value=value)
+            await repo.submissions.move(submission_id=sitting.submission.id, cursor=cursor)
+        sitting.answers = answers
+        return Reused(carried=len(carried), cursor=cursor,
+                      title=earlier_round.title if earlier_round is not None else "")
 
     async def answer(self, sitting: Sitting, qid: str, value: Any) -> str:
         """Stores the answer and the next cursor in one transaction; returns the cursor.

@@ -75,7 +75,7 @@ def fiscal_year(context: KhoosheContext, sitting: Sitting) -> str:
 
 async def show(
     update: Update, context: KhoosheContext, sitting: Sitting, cursor: str, *,
-    replace: bool = False, note: str | None = None,
+    replace: bool = False, note: str | None = None, offer_previous: bool = False,
 ) -> Stage:
     """Shows the question at ``cursor`` (or the review) and returns the matching state.
 
@@ -87,7 +87,8 @@ async def show(
         return Stage.REVIEWING
     question = sitting.question(cursor)
     assert question is not None
-    await show_question(update, context, sitting, question, replace=replace, note=note)
+    await show_question(update, context, sitting, question, replace=replace, note=note,
+                        offer_previous=offer_previous)
     return Stage.ANSWERING
 
 
@@ -108,8 +109,10 @@ async def post(update: Update, context: KhoosheContext, text: str, markup: Any, 
 
 async def show_question(
     update: Update, context: KhoosheContext, sitting: Sitting, q: Question, *,
-    replace: bool = False, note: str | None = None,
+    replace: bool = False, note: str | None = None, offer_previous: bool = False,
 ) -> None:
+    """One question with its buttons; ``offer_previous`` adds the button that fills the draft
+    with the firm's answers to its last round (on the first screen of a repeat assessment)."""
     t, lang = context.t, context.lang
     position = [x.id for x in sitting.questions].index(q.id) + 1
     dimension = assessment.questionnaire_of(sitting.round).dimension(q.dimension).title(lang)
@@ -144,6 +147,8 @@ async def show_question(
     if q.help is not None:
         nav.append(button(t("❓ Help"), data(sitting, q.id, "help")))
     buttons.append(nav)
+    if offer_previous:
+        buttons.append([button(t("📋 Same answers as last round"), data(sitting, q.id, "prev"))])
     await post(update, context, "\n".join(lines), keyboard(*buttons), replace=replace)
 
 
@@ -210,6 +215,13 @@ async def begin(update: Update, context: KhoosheContext) -> Stage | int:
         return ConversationHandler.END
     sitting = begun.sitting
     assert sitting is not None and begun.round is not None
+    if begun.outcome == "new" and begun.previous is not None:
+        await say(update, context, t(
+            "<b>{title}</b>\n{count} questions. You answered «{previous}»: press «📋 Same answers as "
+            "last round» to start from those answers and change only what is different.",
+            title=esc(begun.round.title), count=number(len(sitting.questions), context.lang),
+            previous=esc(begun.previous.title)))
+        return await show(update, context, sitting, begun.cursor, offer_previous=True)
     if begun.outcome == "new":
         await say(update, context, t("<b>{title}</b>\n{count} questions, about five minutes. "
                                      "Every answer is saved as you go: you can leave and come back at any time.",
@@ -303,6 +315,9 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
         await settle_query(update)
         await say(update, context, "❓ " + esc(localize_digits(question.help_text(lang) or "", lang)))
         return Stage.ANSWERING
+    if op == "prev":
+        await settle_query(update)
+        return await take_over_previous(update, context, sitting)
     if op == "back":
         await settle_query(update)
         target = await context.services.assessment.back(sitting, qid)
@@ -326,6 +341,22 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
     # The pressed message becomes the next question; a first line confirms what was saved.
     note = f"✔️ <i>{esc(localize_digits(shown, lang))}</i>"
     return await show(update, context, sitting, cursor, replace=True, note=note)
+
+
+async def take_over_previous(update: Update, context: KhoosheContext, sitting: Sitting) -> Stage:
+    """Fills the draft with the last round's answers and turns the pressed question into the
+    review (or into the first question still to answer)."""
+    t, lang = context.t, context.lang
+    reused = await context.services.assessment.reuse_previous(sitting)
+    if reused.carried == 0:
+        note = t("None of your last round's answers fit this round's questions; please answer them here.")
+    elif reused.cursor == REVIEW:
+        note = t("📋 {count} answers from «{title}» are filled in. Change what is different with ✏️, then submit.",
+                 count=number(reused.carried, lang), title=esc(reused.title))
+    else:
+        note = t("📋 {count} answers from «{title}» are filled in. A few questions are new or changed: "
+                 "please answer them, then review.", count=number(reused.carried, lang), title=esc(reused.title))
+    return await show(update, context, sitting, reused.cursor, replace=True, note=note)
 
 
 async def redraw_ticks(message: Message, context: KhoosheContext, sitting: Sitting, question: Question, ticked: list[str]) -> None:

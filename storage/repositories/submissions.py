@@ -22,6 +22,8 @@ _COLUMNS = (
     " submitted_at"
 )
 
+_S_COLUMNS = ", ".join("s." + c.strip() for c in _COLUMNS.split(","))
+
 
 def _submission(row: aiosqlite.Row) -> Submission:
     data = dict(row)
@@ -40,6 +42,18 @@ class SubmissionRepository(Repository):
         row = await self._one(
             f"SELECT {_COLUMNS} FROM submissions WHERE round_id = ? AND firm_id = ?",
             (round_id, firm_id),
+        )
+        return _submission(row) if row else None
+
+    async def previous_submitted(self, *, firm_id: int, round_id: int) -> Submission | None:
+        """The firm's submitted answers to the latest round that opened before ``round_id``."""
+        row = await self._one(
+            f"SELECT {_S_COLUMNS} FROM submissions s"
+            " JOIN rounds r ON r.id = s.round_id"
+            " WHERE s.firm_id = ? AND s.status = 'submitted' AND s.round_id != ?"
+            " AND r.opens_at < (SELECT opens_at FROM rounds WHERE id = ?)"
+            " ORDER BY r.opens_at DESC LIMIT 1",
+            (firm_id, round_id, round_id),
         )
         return _submission(row) if row else None
 

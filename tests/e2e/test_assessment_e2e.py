@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
+from tests.support.factories import full_answers, submit
 from tests.support.journeys import (
     MANUFACTURER_ANSWERS,
     OTHER_VALID_NATIONAL_IDS,
@@ -166,3 +168,29 @@ async def test_no_open_round(khooshe_no_round: Khooshe) -> None:
     await register(owner)
     await owner.send("/assess")
     await owner.wait_for("دوره ارزیابی بازی وجود ندارد")
+
+
+async def test_a_repeat_firm_submits_last_rounds_answers_in_three_presses(khooshe: Khooshe) -> None:
+    owner = khooshe.user(2011)
+    await register(owner, national_id=OTHER_VALID_NATIONAL_IDS[2])
+    now = khooshe.services.clock.now()
+    async with khooshe.db.transaction() as repo:
+        earlier = await repo.rounds.create(
+            title="تابستان ۱۴۰۵", questionnaire_version=1, opens_at=now - timedelta(days=100),
+            closes_at=now - timedelta(days=70), state="closed",
+        )
+        firm = await repo.firms.by_owner(2011)
+    assert firm is not None
+    await submit(khooshe.db, earlier.id, firm.id, full_answers(1))
+
+    await owner.press("📋 شروع خودارزیابی")
+    await owner.wait_for("«تابستان ۱۴۰۵»")
+    first = await owner.wait_for("سؤال ۱ از")
+    assert ["📋 همان پاسخ‌های دور قبل"] in first.buttons
+    await owner.press("📋 همان پاسخ‌های دور قبل")
+    review = await owner.wait_for("پاسخ‌هایتان را مرور کنید")
+    assert f"{fa_digits(TOTAL_QUESTIONS - 1)} پاسخ از «تابستان ۱۴۰۵» پر شد" in review.text
+    await owner.press("✅ ارسال")
+    await owner.wait_for("امتیازهای موقت")
+    answers = await stored_answers(khooshe, 2011)
+    assert answers == {qid: value for qid, value in full_answers(1).items() if qid != "P3"}
