@@ -52,7 +52,7 @@ FA_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
 QUESTION = re.compile(r"سؤال ([۰-۹]+) از ([۰-۹]+)")
 REVIEW = "پاسخ‌هایتان را مرور کنید"
 SUBMIT = "✅ ارسال"
-DONE = "تمام ✔️"
+DONE = "ثبت انتخاب‌ها ✔️"
 # How long an owner waits for a reply before trying again (/assess): a reply later than this
 # counts as never come. A restart takes a few seconds; at 3–7 s per request a reply takes up to
 # three round trips (getUpdates, the callback answer, the edit), hence the longer wait there.

@@ -48,7 +48,7 @@ OWNER_BASE = 7_000_000  # Khooshe owners' user ids
 ECHO_BASE = 8_000_000  # echo users' user ids
 BUSHEHR = 7
 REVIEW_TEXT = "پاسخ‌هایتان را مرور کنید"
-DONE_LABEL = "تمام ✔️"
+DONE_LABEL = "ثبت انتخاب‌ها ✔️"
 
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 150.0

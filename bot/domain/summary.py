@@ -143,6 +143,28 @@ def short_prompt(question: Question, lang: str, limit: int = MAX_PROMPT) -> str:
     return _shorten(text, limit)
 
 
+#: Below this many scored firms a national percentage says little ("better than 86%" of 8 is one
+#: firm either way): the rank is shown instead.
+PERCENT_FROM = 20
+
+
+def national_line(
+    t: Translate, n: Callable[[float | int], str], score: ScoreRowLike,
+    position: Callable[[int | None, int | None], str | None],
+) -> list[str]:
+    """The national line of the ranks: "the highest score among N firms" for the first,
+    "better than P%" (rounded down, so never an overstatement) in a large enough field, else
+    the rank itself ("8 of 8", never "better than 0%")."""
+    rank, size = score.rank_nation, score.size_nation
+    if rank == 1 and size is not None and size > 1:
+        return ["• " + t("Nationally: the highest score among {size} firms", size=_bold(n(size)))]
+    share = max(0, min(100, math.floor(score.percentile))) if score.percentile is not None else None
+    if share is not None and share > 0 and (size is None or size >= PERCENT_FROM):
+        return ["• " + t("Nationally: better than {percent}% of firms", percent=_bold(n(share)))]
+    nation = position(rank, size)
+    return ["• " + t("Nationally: {position}", position=nation)] if nation is not None else []
+
+
 def _score(value: float) -> int:
     """Scores are shown, and compared, as whole numbers."""
     return round(value)
@@ -241,14 +263,7 @@ def compose_summary(
     province = position(score.rank_province, score.size_province)
     if province is not None:
         ranks.append("• " + t("In your province: {position}", position=province))
-    if score.percentile is not None:
-        # Rounded down, so that "better than" is never an overstatement.
-        share = max(0, min(100, math.floor(score.percentile)))
-        ranks.append("• " + t("Nationally: better than {percent}% of firms", percent=_bold(n(share))))
-    else:
-        nation = position(score.rank_nation, score.size_nation)
-        if nation is not None:
-            ranks.append("• " + t("Nationally: {position}", position=nation))
+    ranks.extend(national_line(t, n, score, position))
     if len(ranks) == 1:
         ranks = []
 
@@ -257,7 +272,8 @@ def compose_summary(
         if not questionnaire.has_question(qid):
             continue
         question = questionnaire.question(qid)
-        item = f"{n(len(weak_items) + 1)}. " + _italic(short_prompt(question, lang))
+        heading = question.topic.get(lang) if question.topic is not None else short_prompt(question, lang)
+        item = f"{n(len(weak_items) + 1)}. " + _italic(heading)
         if question.advice is not None:
             advice = _PLACEHOLDER.sub("", question.advice.get(lang))
             item += "\n💡 " + _escape(advice)

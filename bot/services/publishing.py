@@ -46,7 +46,10 @@ async def firm_result(
     t = translator(lang)
     questionnaire = questionnaire_of(round_)
     medians = {metric: stat.median for metric, stat in peers.items()} if peers else None
-    in_top = firm.consent_public and any(entry.firm_id == firm_id for entry in top)
+    # "Among the country's top 100" is earned only when more firms than that were scored:
+    # among 8, the last one is in the list too.
+    in_top = (firm.consent_public and (score.size_nation or 0) > TOP_LIMIT
+              and any(entry.firm_id == firm_id for entry in top))
     text = ""
     if with_text:
         text = compose_summary(

@@ -46,7 +46,7 @@ async def test_full_assessment_with_mistakes_back_and_edit(khooshe: Khooshe) -> 
 
     # Back from T9 to T8 shows the saved answer; answering it again moves on to T9.
     await owner.wait_for("سؤال ۹ از")
-    await owner.press("▶️ قبلی")
+    await owner.press("➡️ قبلی")
     again = await owner.wait_for("سؤال ۸ از")
     assert "پاسخ فعلی: ۳۰٪" in again.text
     await owner.send("35")
@@ -121,7 +121,7 @@ async def test_old_buttons_and_multi_choice_rules(khooshe: Khooshe) -> None:
     assert sum("سؤال ۲ از" in m.text for m in owner.messages()) == 1
     await owner.press("خیر")
     await owner.wait_for("سؤال ۳ از")
-    await owner.press("تمام ✔️")  # nothing ticked
+    await owner.press("ثبت انتخاب‌ها ✔️")  # nothing ticked
     alert = await owner.wait_for(lambda e: e.event == "answer" and "دست‌کم یک گزینه" in e.text)
     assert alert.show_alert
     await owner.press("شبکه‌های اجتماعی")
@@ -129,7 +129,7 @@ async def test_old_buttons_and_multi_choice_rules(khooshe: Khooshe) -> None:
     await owner.press("هیچ‌کدام")  # exclusive: clears the others
     ticked = await owner.wait_for(lambda e: e.event == "edit")
     assert ["✅ هیچ‌کدام"] in ticked.buttons and ["▫️ شبکه‌های اجتماعی"] in ticked.buttons
-    await owner.press("تمام ✔️")
+    await owner.press("ثبت انتخاب‌ها ✔️")
     await owner.wait_for("سؤال ۴ از")
     assert (await stored_answers(khooshe, 2003))["T3"] == ["none"]
 
@@ -167,7 +167,7 @@ async def test_no_open_round(khooshe_no_round: Khooshe) -> None:
     owner = khooshe_no_round.user(2007)
     await register(owner)
     await owner.send("/assess")
-    await owner.wait_for("دوره ارزیابی بازی وجود ندارد")
+    await owner.wait_for("هیچ دوره ارزیابی‌ای باز نیست")
 
 
 async def test_a_repeat_firm_submits_last_rounds_answers_in_three_presses(khooshe: Khooshe) -> None:

@@ -148,3 +148,18 @@ async def test_the_publish_report_counts_a_summary_answered_502_after_acting_as_
         await asyncio.sleep(0.1)
     report = await admin.wait_for("📬")
     assert "نامعلوم (شاید رسیده باشد؛ دوباره فرستاده نمی‌شود): ۱" in report.text
+
+
+async def test_the_best_firm_of_a_small_field_hears_it_is_the_highest_and_no_top_100_praise(
+    closed_round: tuple[Khooshe, int],
+) -> None:
+    khooshe, round_id = closed_round
+    await khooshe.tick()
+    await publish_round(khooshe.user(ADMIN_ID), round_id)
+    await khooshe.drain()
+    best = OWNERS[2]  # the strongest answers (full_answers(2)), named in public rankings
+    owner = khooshe.user(best)
+    summary = await owner.wait_for("Autumn 1405")
+    size = str(len(OWNERS)).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    assert f"در کشور: بالاترین امتیاز در میان {size} بنگاه" in summary.text
+    assert "تبریک" not in summary.text and "بهتر از" not in summary.text

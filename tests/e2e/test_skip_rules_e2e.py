@@ -54,7 +54,7 @@ async def test_no_exports_leaves_e2_out_of_the_review(khooshe: Khooshe) -> None:
 async def test_back_from_e4_skips_over_e2_and_e3(khooshe: Khooshe) -> None:
     owner = await owner_who_answered_e1(khooshe, 3003, "۱۰۰ ۰ ۰")
     await owner.wait_for("سؤال ۱۷ از")
-    await owner.press("▶️ قبلی")
+    await owner.press("➡️ قبلی")
     back = await owner.wait_for("سؤال ۱۶ از")
     assert "فروش سال مالی گذشته" in back.text
 
@@ -62,7 +62,7 @@ async def test_back_from_e4_skips_over_e2_and_e3(khooshe: Khooshe) -> None:
 async def test_reporting_exports_after_all_asks_e2(khooshe: Khooshe) -> None:
     owner = await owner_who_answered_e1(khooshe, 3004, "۱۰۰ ۰ ۰")
     await owner.wait_for("سؤال ۱۷ از")
-    await owner.press("▶️ قبلی")
+    await owner.press("➡️ قبلی")
     await owner.wait_for("سؤال ۱۶ از")
     await owner.send("۷۰ ۲۰ ۱۰")
     e2 = await owner.wait_for("سؤال ۱۷ از")

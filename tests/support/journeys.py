@@ -73,7 +73,7 @@ MANUFACTURER_ANSWERS: list[tuple[str, object]] = [
     ("type", "20%"),                                    # T10: 20
     ("press", "در حال اخذ"),                             # Q1: 50
     ("tick", ["ISO 9001"]),                             # Q2: 30
-    ("press", "اجباری و دارای پروانه"),                  # Q3: 100
+    ("press", "پروانه داریم (اجباری)"),                 # Q3: 100
     ("press", "بله"),                                   # Q4: 100
     ("press", "خیر"),                                   # Q5 returns: 100
     ("type", "۷۰ ۲۰ ۱۰"),                               # E1: 2×10 + 20 = 40
@@ -103,7 +103,7 @@ async def give(user: FakeUser, answer: tuple[str, object]) -> None:
             await user.press(label)
             await user.wait_for(lambda e, label=label: e.event == "edit" and any(
                 b == f"✅ {label}" for row in e.buttons for b in row))
-        await user.press("تمام ✔️")
+        await user.press("ثبت انتخاب‌ها ✔️")
     else:
         await user.send(str(what))
 

@@ -296,3 +296,13 @@ def test_dimension_without_questions(tmp_path: Path, raw: dict) -> None:
 def test_models_are_frozen(q1: Questionnaire) -> None:
     with pytest.raises(ValidationError, match="frozen"):
         q1.question("T1").weight = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_every_scored_question_names_its_topic_in_a_few_words(version: int) -> None:
+    """The improvement priorities are headed by the topic, not by the question's wording."""
+    for q in load_questionnaire(version).questions:
+        if q.is_scored:
+            assert q.topic is not None, q.id
+            assert 0 < len(q.topic.fa) <= 40 and 0 < len(q.topic.en) <= 40, q.id
+            assert "?" not in q.topic.en and "؟" not in q.topic.fa, q.id

@@ -232,6 +232,9 @@ class Question(BaseModel):
     help: LocalText | None = None
     #: scored questions: one line of practical advice for a firm that scored low on it.
     advice: LocalText | None = None
+    #: scored questions: what the advice is about, in a few words («نشان استاندارد ملی»), the
+    #: heading of an improvement priority (a question's wording reads oddly as one).
+    topic: LocalText | None = None
     weight: float = 1
     required: bool = True
     #: ISIC section letters the question applies to; None means every sector.
