@@ -78,6 +78,10 @@ class OwnerResult:
     published: bool = False
     #: The summary and chart; None also when the score vanished after it was found.
     result: FirmResult | None = None
+    #: Nothing published: the latest closed round whose answers the firm never submitted.
+    unsubmitted: Round | None = None
+    #: Nothing published: the round open now, if the firm can still answer it.
+    open_round: Round | None = None
 
 
 class ResultsService:
@@ -91,10 +95,17 @@ class ResultsService:
             firm = await repo.firms.by_owner(user_id)
             score = await repo.scores.latest_published_for_firm(firm.id) if firm else None
             round_ = await repo.rounds.get(score.round_id) if score else None
+            unsubmitted = open_round = None
+            if firm is not None and (score is None or round_ is None):
+                missed = await repo.submissions.latest_unsubmitted_round(firm.id)
+                unsubmitted = await repo.rounds.get(missed) if missed is not None else None
+                current = await repo.rounds.open_round()
+                mine = await repo.submissions.for_firm(round_id=current.id, firm_id=firm.id) if current else None
+                open_round = current if current is not None and (mine is None or mine.status == "draft") else None
         if firm is None:
             return OwnerResult(registered=False)
         if score is None or round_ is None:
-            return OwnerResult(registered=True)
+            return OwnerResult(registered=True, unsubmitted=unsubmitted, open_round=open_round)
         return OwnerResult(registered=True, published=True, result=await firm_result(self.db, round_, firm.id))
 
 

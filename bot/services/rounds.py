@@ -152,6 +152,18 @@ def stale_nudge(r: Round, lang: str, percent: int, zone: ZoneInfo) -> dict[str, 
     return {"type": "text", "text": text, "buttons": _assess_button(lang, "📋 Continue the assessment")}
 
 
+def unsubmitted_notice(r: Round, lang: str, next_round: Round | None, zone: ZoneInfo) -> dict[str, object]:
+    """What an owner who answered but never submitted hears when the round closes."""
+    t = translator(lang)
+    text = t("🔒 The self-assessment «{title}» has closed. Your answers were not submitted before it "
+             "closed, so they are not scored this time.", title=r.title)
+    if next_round is not None:
+        text += "\n" + t("The next round opens on {date}.", date=format_long_date(next_round.opens_at, lang, zone))
+    else:
+        text += "\n" + t("You will hear from us when the next round opens.")
+    return {"type": "text", "text": text, "buttons": [[{"text": t("🏠 Menu"), "data": cb.MENU.build()}]]}
+
+
 def opened_notice(t: Translator, lang: str, r: Round, announced: int) -> str:
     return t("📣 Round #{id} «{title}» opened by itself at its opening time; {n} firms are being told.",
              id=number(r.id, lang), title=r.title, n=number(announced, lang))
@@ -367,6 +379,7 @@ class RoundService:
             await repo.rounds.update(found.id, closes_at=now)
             await repo.rounds.set_state(found.id, "closed")
             await audit(repo, user_id=actor, action="round_close", target=f"round {found.id}")
+            await self._tell_unsubmitted(repo, found, now)
         scored = await self._score(found.id)
         return CloseResult(round=await self.get(found.id), scored=scored)
 
@@ -464,6 +477,7 @@ class RoundService:
                 # Also a scheduled round whose whole span passed while the bot was down.
                 await repo.rounds.set_state(r.id, "closed")
                 await audit(repo, user_id=SYSTEM, action="round_close", target=f"round {r.id}", detail="at its closing time")
+                report.queued += await self._tell_unsubmitted(repo, r, now)
                 report.closed.append(r.id)
                 log.info("round %s closed", r.id)
 
@@ -488,6 +502,20 @@ class RoundService:
             queued += await repo.outbox.add(
                 kind="announcement", dedupe_key=round_key(r.id, who.firm_id, "announcement"),
                 chat_id=who.owner_id, payload=announcement(opened, who.language, self.policy.zone),
+                not_before=not_before,
+            )
+        return queued
+
+    async def _tell_unsubmitted(self, repo: Repositories, r: Round, now: datetime) -> int:
+        """Queues, for every firm whose answers to the closing round were never submitted, a
+        notice that they are not scored (muted firms too: it is about their own answers)."""
+        not_before = self.policy.quiet.next_allowed(now)
+        next_round = await repo.rounds.next_scheduled(now)
+        queued = 0
+        for who in await repo.firms.unsubmitted_drafts(r.id):
+            queued += await repo.outbox.add(
+                kind="closing", dedupe_key=round_key(r.id, who.firm_id, "unsubmitted"),
+                chat_id=who.owner_id, payload=unsubmitted_notice(r, who.language, next_round, self.policy.zone),
                 not_before=not_before,
             )
         return queued

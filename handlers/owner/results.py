@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
+from bot.domain.calendar import format_long_date
+from bot.services.publishing import OwnerResult
 from handlers.common.menu import show_menu
-from handlers.common.ui import button, keyboard, say, settle_query
+from handlers.common.ui import button, esc, keyboard, say, settle_query
 
 
 async def my_rank(update: Update, context: KhoosheContext) -> None:
@@ -22,7 +24,7 @@ async def my_rank(update: Update, context: KhoosheContext) -> None:
         await show_menu(update, context, intro=context.t("Your firm is not registered yet."))
         return
     if not latest.published:
-        await say(update, context, context.t("No results have been published for your firm yet. They are published after a round closes."))
+        await say(update, context, *nothing_published(context, latest))
         return
     result = latest.result
     if result is None:
@@ -31,6 +33,22 @@ async def my_rank(update: Update, context: KhoosheContext) -> None:
     if result.chart is not None:
         await context.bot.send_photo(update.effective_chat.id, result.chart, caption=result.caption,
                                      parse_mode=ParseMode.HTML)
+
+
+def nothing_published(context: KhoosheContext, latest: OwnerResult) -> tuple[str, InlineKeyboardMarkup]:
+    """Why there is no result yet, and the next step: the open round's assessment, or the menu."""
+    t = context.t
+    if latest.unsubmitted is not None:
+        text = t("Your answers to «{title}» were not submitted before it closed, so there is no score for it.",
+                 title=esc(latest.unsubmitted.title))
+    else:
+        text = t("No results have been published for your firm yet. They are published after a round closes.")
+    if latest.open_round is not None:
+        text += "\n" + t("«{title}» is open until {date}: answer it to get your score and rank.",
+                          title=esc(latest.open_round.title),
+                          date=format_long_date(latest.open_round.closes_at, context.lang, context.settings.zone))
+        return text, keyboard([button(t("📋 Start the self-assessment"), cb.ASSESS.build())])
+    return text, keyboard([button(t("🏠 Menu"), cb.MENU.build())])
 
 
 async def settings_menu(update: Update, context: KhoosheContext) -> None:

@@ -84,6 +84,17 @@ class FirmRepository(Repository):
         )
         return [Recipient(**dict(r)) for r in rows]
 
+    async def unsubmitted_drafts(self, round_id: int) -> list[Recipient]:
+        """Owners who answered something in the round but never submitted it."""
+        rows = await self._all(
+            "SELECT f.id AS firm_id, f.owner_id, f.sector, u.language, u.muted"
+            " FROM submissions s JOIN firms f ON f.id = s.firm_id JOIN users u ON u.id = f.owner_id"
+            " WHERE s.round_id = ? AND s.status = 'draft' AND f.deleted_at IS NULL"
+            " AND EXISTS (SELECT 1 FROM answers a WHERE a.submission_id = s.id) ORDER BY f.id",
+            (round_id,),
+        )
+        return [Recipient(**dict(r)) for r in rows]
+
     async def stale_drafts(self, round_id: int, *, untouched_since: str) -> list[tuple[Recipient, int]]:
         """Owners whose draft has not moved since ``untouched_since``, with their submission id."""
         rows = await self._all(

@@ -57,6 +57,18 @@ class SubmissionRepository(Repository):
         )
         return _submission(row) if row else None
 
+    async def latest_unsubmitted_round(self, firm_id: int) -> int | None:
+        """The latest round no longer open in which the firm answered something but never
+        submitted."""
+        row = await self._one(
+            "SELECT s.round_id FROM submissions s JOIN rounds r ON r.id = s.round_id"
+            " WHERE s.firm_id = ? AND s.status = 'draft' AND r.state NOT IN ('open', 'scheduled')"
+            " AND EXISTS (SELECT 1 FROM answers a WHERE a.submission_id = s.id)"
+            " ORDER BY r.opens_at DESC LIMIT 1",
+            (firm_id,),
+        )
+        return int(row[0]) if row else None
+
     async def start(self, *, round_id: int, firm_id: int, cursor: str) -> Submission:
         """Returns the firm's submission for the round, creating a draft if there is none."""
         now = stamp()
