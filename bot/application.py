@@ -61,12 +61,13 @@ from storage.repositories.base import use_clock
 log = logging.getLogger(__name__)
 
 # Commands a firm owner sees in the client's menu, per language.
-OWNER_COMMANDS = ("start", "assess", "myrank", "profile", "settings", "language", "help", "cancel")
+OWNER_COMMANDS = ("start", "assess", "myrank", "ranking", "profile", "settings", "language", "help", "cancel")
 COMMAND_DESCRIPTIONS = {
     "start": N_("Main menu"),
     "assess": N_("Answer the self-assessment"),
     "profile": N_("Your firm's profile"),
     "myrank": N_("Your latest score and rank"),
+    "ranking": N_("The published top firms"),
     "settings": N_("Reminders and language"),
     "language": N_("Persian / English"),
     "help": N_("What this bot can do"),

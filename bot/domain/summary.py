@@ -283,7 +283,7 @@ def compose_summary(
     if consented_top100:
         closing.append("🏆 " + _bold(t(
             "Congratulations! Your firm is among the country's top 100 this round and appears "
-            "in the published ranking.")))
+            "in the published ranking (/ranking).")))
 
     def assemble(weak: list[str]) -> str:
         weak_section: list[str]

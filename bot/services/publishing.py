@@ -16,6 +16,7 @@ from bot.services.assessment import questionnaire_of
 from storage.database import Database
 from storage.models import Round
 from storage.repositories.outbox import OutboxRow
+from storage.repositories.scores import TopEntry
 
 MIN_GROUP = 5
 TOP_LIMIT = 100
@@ -84,11 +85,32 @@ class OwnerResult:
     open_round: Round | None = None
 
 
+@dataclass(frozen=True)
+class PublicRanking:
+    """The national top list as everyone may see it: only firms that agreed to be named, with
+    their national rank and overall score; None round when nothing is published yet."""
+
+    round: Round | None
+    entries: tuple[TopEntry, ...] = ()
+    #: How many firms were scored nationally (the field the ranks are out of).
+    scored: int = 0
+
+
 class ResultsService:
     """What a firm owner sees of published results."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def public_ranking(self) -> PublicRanking:
+        """The latest published round's top ``TOP_LIMIT``, consenting firms only."""
+        async with self.db.read() as repo:
+            round_ = await repo.reports.latest_published_round()
+            if round_ is None:
+                return PublicRanking(round=None)
+            top, _extended = await repo.scores.top(round_.id, TOP_LIMIT)
+            scored = await repo.scores.count(round_.id)
+        return PublicRanking(round=round_, entries=tuple(e for e in top if e.name), scored=scored)
 
     async def latest_for_owner(self, user_id: int) -> OwnerResult:
         async with self.db.read() as repo:

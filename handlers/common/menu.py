@@ -125,6 +125,7 @@ async def help_command(update: Update, context: KhoosheContext) -> None:
         t("/assess – answer or continue the self-assessment"),
         t("/profile – see and edit your firm's profile"),
         t("/myrank – your latest published score and rank"),
+        t("/ranking – the published top firms (only those that agreed to be named)"),
         t("/settings – reminders and language"),
         t("/language – switch between Persian and English"),
         t("/cancel – leave what you are doing (your answers are kept)"),

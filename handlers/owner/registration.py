@@ -116,8 +116,10 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
         await say(update, context, t("Please share your mobile number with the button below. "
                                      "The managers of your estate will see it, to reach you about the programme."), markup)
     elif step is Step.CONSENT:
-        await say(update, context, t("May Khooshe show your firm's name in public rankings, such as the top 100? "
-                                     "Your scores stay private either way."),
+        await say(update, context, t("May Khooshe name your firm in the public ranking? If your firm is among the "
+                                     "country's top 100 in a round, its name and overall score appear in the list "
+                                     "every Khooshe user sees with /ranking once results are published. Your "
+                                     "answers, dimension scores and ranks stay private either way."),
                   keyboard([button(t("Yes, show our name"), cb.REG_CONSENT.build(1))],
                            [button(t("No, keep us anonymous"), cb.REG_CONSENT.build(0))]))
     else:

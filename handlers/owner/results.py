@@ -9,6 +9,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.calendar import format_long_date
+from bot.domain.text import number
+from bot.services.dashboard import chunks
 from bot.services.publishing import OwnerResult
 from handlers.common.menu import show_menu
 from handlers.common.ui import button, esc, keyboard, say, settle_query
@@ -51,6 +53,26 @@ def nothing_published(context: KhoosheContext, latest: OwnerResult) -> tuple[str
     return text, keyboard([button(t("🏠 Menu"), cb.MENU.build())])
 
 
+async def ranking(update: Update, context: KhoosheContext) -> None:
+    """/ranking: the published national top list, open to everyone; only firms that agreed to
+    be named appear, with the rank they hold among all scored firms."""
+    t, lang = context.t, context.lang
+    public = await context.services.results.public_ranking()
+    if public.round is None:
+        await say(update, context, t("No ranking has been published yet. It is published after a round closes."))
+        return
+    head = t("🏆 <b>Top firms, «{title}»</b>", title=esc(public.round.title))
+    if not public.entries:
+        await say(update, context, head + "\n" + t("No firm in the top list agreed to be named."))
+        return
+    lines = [t("{rank}. {name} — {score}", rank=number(e.rank, lang), name=esc(e.name or ""),
+               score=number(e.composite, lang, decimals=1)) for e in public.entries]
+    note = t("Ranks are among all {n} firms scored nationally; only firms that agreed to be named are listed. "
+             "Your own result: /myrank", n=number(public.scored, lang))
+    for text in chunks([head, "\n".join(lines), note]):
+        await say(update, context, text)
+
+
 async def settings_menu(update: Update, context: KhoosheContext) -> None:
     """Shows the reminder setting with a button to switch it."""
     await settle_query(update)
@@ -90,6 +112,7 @@ async def language_from_settings(update: Update, context: KhoosheContext) -> Non
 
 def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("myrank", my_rank))
+    app.add_handler(CommandHandler("ranking", ranking))
     app.add_handler(CallbackQueryHandler(my_rank, pattern=cb.MY_RANK.pattern))
     app.add_handler(CommandHandler("settings", settings_menu))
     app.add_handler(CallbackQueryHandler(settings_menu, pattern=cb.SETTINGS.pattern))
