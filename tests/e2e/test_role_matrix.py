@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from bot.emulator import BotEvent, FakeBotApi
+from bot.emulator import BotEvent, FakeBotApi, FakeUser
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import add_firm
@@ -126,6 +126,13 @@ def refusals(events: list[BotEvent]) -> list[str]:
     return [r for e in events if e.is_message for r in REFUSALS if r in e.text]
 
 
+async def answers_to(user: FakeUser) -> list[BotEvent]:
+    """Every role gets an answer (a refusal or the command's reply): its first message is
+    awaited, so a slow machine cannot make a reply look missing, then the rest."""
+    first = await user.wait_for(lambda e: e.is_message, timeout=10)
+    return [first, *await user.settle(0.25)]
+
+
 async def test_every_privileged_command_by_every_role(roles: Khooshe) -> None:
     khooshe = roles
     users = {role: khooshe.user(uid, language_code="en") for role, uid in ROLES.items()}
@@ -133,11 +140,9 @@ async def test_every_privileged_command_by_every_role(roles: Khooshe) -> None:
     for command, allowed in COMMANDS:
         before = {role: await refused_count(khooshe, uid) for role, uid in ROLES.items()}
         await asyncio.gather(*(u.send(command) for u in users.values()))
-        for role, user in users.items():
-            # Every role gets an answer (a refusal or the command's reply): wait for its first
-            # message, so a slow machine cannot make a reply look missing, then for the rest.
-            first = await user.wait_for(lambda e: e.is_message, timeout=10)
-            events = [first, *await user.settle(0.25)]
+        # The four roles are watched side by side: each waits for its own quiet spell.
+        seen = await asyncio.gather(*(answers_to(user) for user in users.values()))
+        for (role, _user), events in zip(users.items(), seen, strict=True):
             refused = refusals(events)
             audited = await refused_count(khooshe, ROLES[role]) - before[role]
             expected_refused = role not in allowed
@@ -157,22 +162,25 @@ async def test_forged_buttons_are_refused_and_audited(roles: Khooshe) -> None:
         await user.send("/start")
         await user.wait_for("Hello")
     wrong: list[str] = []
+
+    async def press(role: str, user: FakeUser, data: str, answer: str, audits: int) -> None:
+        before = await refused_count(khooshe, ROLES[role])
+        start = len(user.events)
+        await user.press_data(data)
+        # Every press is answered; on a loaded machine that can take longer than a quiet spell.
+        await user.wait_for(lambda e: e.event == "answer", timeout=15)
+        await user.settle(0.25)
+        events = user.events[start:]
+        answers = [e.text for e in events if e.event == "answer"]
+        messages = [e.text for e in events if e.is_message]
+        audited = await refused_count(khooshe, ROLES[role]) - before
+        if answers != [answer] or messages != [] or audited != audits:
+            wrong.append(f"{data} by {role}: answers={answers} (want {[answer]}), messages={messages}, "
+                         f"audited={audited} (want {audits})")
+
     for data, expected in CALLBACKS:
-        for role, user in users.items():
-            answer, audits = expected[role]
-            before = await refused_count(khooshe, ROLES[role])
-            start = len(user.events)
-            await user.press_data(data)
-            # Every press is answered; on a loaded machine that can take longer than a quiet spell.
-            await user.wait_for(lambda e: e.event == "answer", timeout=15)
-            await user.settle(0.25)
-            events = user.events[start:]
-            answers = [e.text for e in events if e.event == "answer"]
-            messages = [e.text for e in events if e.is_message]
-            audited = await refused_count(khooshe, ROLES[role]) - before
-            if answers != [answer] or messages != [] or audited != audits:
-                wrong.append(f"{data} by {role}: answers={answers} (want {[answer]}), messages={messages}, "
-                             f"audited={audited} (want {audits})")
+        # The roles press side by side; each one's answers and audit rows are its own.
+        await asyncio.gather(*(press(role, user, data, *expected[role]) for role, user in users.items()))
     assert wrong == []
 
 
