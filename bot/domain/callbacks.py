@@ -99,6 +99,7 @@ REG_CONFIRM = Callback("reg:confirm")
 REG_PREFIX = "reg"
 QUESTION = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", r"[a-z][A-Za-z0-9_.-]{0,40}")  # op: o.OPTION, t.OPTION, done, back…
 QUESTION_EDIT = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", "edit")
+ASSESS_REOPEN = Callback("q:reopen")
 PRIVACY_DATA = Callback("priv:data")
 PRIVACY_DELETE = Callback("priv:delete")
 PRIVACY_CONFIRM_DELETE = Callback("priv:del", _TOKEN)

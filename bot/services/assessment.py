@@ -145,6 +145,20 @@ def carried_over(
     return {qid: value for qid, value in carried.items() if qid in asked}
 
 
+async def resubmit_reopened(repo: Repositories, round_: Round) -> int:
+    """At a round's close: answers that were submitted, reopened for a change and left so are
+    submitted again when still complete (the owner's submission stands); returns how many."""
+    free_text = questionnaire_of(round_).free_text_ids
+    resubmitted = 0
+    for submission in await repo.submissions.reopened_drafts(round_.id):
+        firm = await repo.firms.by_id(submission.firm_id)
+        answers = await repo.answers.all(submission.id)
+        if firm is not None and provisional(round_, firm, answers).complete:
+            await repo.submissions.submit(submission.id, free_text=free_text)
+            resubmitted += 1
+    return resubmitted
+
+
 def provisional(round_: Round, firm: Firm, answers: dict[str, Any]) -> SubmissionScore:
     """Scores the answers the way the round will score them when it closes."""
     return score_submission(
@@ -412,6 +426,20 @@ class AssessmentService:
             await repo.submissions.submit(
                 sitting.submission.id, free_text=questionnaire_of(sitting.round).free_text_ids)
         return Submitted(scores=result)
+
+    async def reopen(self, user_id: int) -> Sitting | None:
+        """Reopens the owner's submitted answers to the open round for changes, on the review
+        screen; None when there is nothing to reopen (no submission, or the round is closing)."""
+        now = self.clock.now()
+        async with self.db.transaction() as repo:
+            firm = await repo.firms.by_owner(user_id)
+            round_ = await repo.rounds.open_round()
+            if firm is None or round_ is None or round_.closes_at <= now:
+                return None
+            submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
+            if submission is None or not await repo.submissions.reopen(submission.id):
+                return None
+        return await self.load(user_id)
 
     async def leave(self, user_id: int) -> bool:
         """Steps out of the draft (every answer stays); False when there was none."""

@@ -30,6 +30,7 @@ from bot.domain.quiet_hours import QuietHours
 from bot.domain.text import localize_digits, number
 from bot.i18n import N_, Translator, translator
 from bot.services.access import audit
+from bot.services.assessment import resubmit_reopened
 from bot.settings import OperatorSettings
 from storage.database import Database
 from storage.models import Round
@@ -377,6 +378,7 @@ class RoundService:
             found = await _existing(repo, round_id)
             _check_closable(found)
             await repo.rounds.update(found.id, closes_at=now)
+            await resubmit_reopened(repo, found)
             await repo.rounds.set_state(found.id, "closed")
             await audit(repo, user_id=actor, action="round_close", target=f"round {found.id}")
             await self._tell_unsubmitted(repo, found, now)
@@ -475,6 +477,7 @@ class RoundService:
         for r in [await repo.rounds.open_round(), *await repo.rounds.due_to_open(now)]:
             if r is not None and r.closes_at <= now:
                 # Also a scheduled round whose whole span passed while the bot was down.
+                await resubmit_reopened(repo, r)
                 await repo.rounds.set_state(r.id, "closed")
                 await audit(repo, user_id=SYSTEM, action="round_close", target=f"round {r.id}", detail="at its closing time")
                 report.queued += await self._tell_unsubmitted(repo, r, now)

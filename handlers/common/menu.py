@@ -73,7 +73,10 @@ async def show_menu(update: Update, context: KhoosheContext, *, intro: str | Non
                 )
         elif status.submitted:
             lines.append(t("You have submitted the assessment of «{title}». Thank you!", title=esc(round_.title)))
-            buttons.append([button(t("📊 My provisional scores"), cb.ASSESS.build())])
+            lines.append(t("You can change your answers until {date}.",
+                           date=format_long_date(round_.closes_at, context.lang, zone)))
+            buttons.append([button(t("📊 My provisional scores"), cb.ASSESS.build()),
+                            button(t("✏️ Change my answers"), cb.ASSESS_REOPEN.build())])
         else:
             lines.append(
                 t("Round «{title}» is open until {date}.", title=esc(round_.title),

@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
+from bot.domain.calendar import format_long_date
 from bot.domain.questionnaire import NONE_OPTION, Question
 from bot.domain.questionnaire.answers import MSG_BUTTONS, InvalidAnswer, display
 from bot.domain.scoring import SubmissionScore
@@ -179,8 +180,11 @@ async def show_review(
     ), replace=replace)
 
 
-async def show_scores(update: Update, context: KhoosheContext, round_: Round, result: SubmissionScore) -> None:
-    """Shows the provisional dimension scores and the composite."""
+async def show_scores(
+    update: Update, context: KhoosheContext, round_: Round, result: SubmissionScore, *, changeable: bool = False,
+) -> None:
+    """Shows the provisional dimension scores and the composite; ``changeable`` adds the button
+    that reopens the answers while the round is open."""
     t, lang = context.t, context.lang
     questionnaire = assessment.questionnaire_of(round_)
     lines = [t("<b>Your provisional scores</b> (out of 100)"), ""]
@@ -190,7 +194,12 @@ async def show_scores(update: Update, context: KhoosheContext, round_: Round, re
     if result.composite is not None:
         lines += ["", t("Overall score: <b>{score}</b>", score=number(result.composite, lang))]
     lines += ["", t("Ranks among your peers are published after the round closes.")]
-    await say(update, context, "\n".join(lines))
+    markup = None
+    if changeable:
+        lines.append(t("You can change your answers until {date}.",
+                       date=format_long_date(round_.closes_at, lang, context.settings.zone)))
+        markup = keyboard([button(t("✏️ Change my answers"), cb.ASSESS_REOPEN.build())])
+    await say(update, context, "\n".join(lines), markup)
 
 
 # --- moving ----------------------------------------------------------------------------------------
@@ -211,7 +220,7 @@ async def begin(update: Update, context: KhoosheContext) -> Stage | int:
         return ConversationHandler.END
     if begun.outcome == "submitted":
         assert begun.round is not None and begun.scores is not None
-        await show_scores(update, context, begun.round, begun.scores)
+        await show_scores(update, context, begun.round, begun.scores, changeable=True)
         return ConversationHandler.END
     sitting = begun.sitting
     assert sitting is not None and begun.round is not None
@@ -230,6 +239,23 @@ async def begin(update: Update, context: KhoosheContext) -> Stage | int:
         await say(update, context, t("Welcome back! You have answered {done} of {total}. Let's continue.",
                                      done=number(begun.answered, context.lang), total=number(begun.total, context.lang)))
     return await show(update, context, sitting, begun.cursor)
+
+
+async def reopen(update: Update, context: KhoosheContext) -> Stage | int:
+    """Reopens the submitted answers on the review screen, to change some while the round is
+    open; they stand as submitted unless a change leaves them incomplete."""
+    await settle_query(update)
+    user = update.effective_user
+    assert user is not None
+    sitting = await context.services.assessment.reopen(user.id)
+    if sitting is None:
+        await show_menu(update, context, intro=context.t("These answers can no longer be changed."))
+        return ConversationHandler.END
+    note = context.t(
+        "✏️ Your answers are open for changes until {date}. Change what you need with ✏️, then submit "
+        "again; if you change nothing, your submitted answers stand.",
+        date=format_long_date(sitting.round.closes_at, context.lang, context.settings.zone))
+    return await show(update, context, sitting, REVIEW, note=note)
 
 
 async def gone(update: Update, context: KhoosheContext) -> int:
@@ -455,6 +481,7 @@ def register(app: KhoosheApp) -> None:
         entry_points=[
             CommandHandler("assess", begin),
             CallbackQueryHandler(begin, pattern=cb.ASSESS.pattern),
+            CallbackQueryHandler(reopen, pattern=cb.ASSESS_REOPEN.pattern),
         ],
         states={
             # A button from an older message lands in ``pressed`` too, which checks it

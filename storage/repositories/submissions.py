@@ -114,6 +114,25 @@ class SubmissionRepository(Repository):
         )
         await self.pack([submission_id], free_text=free_text)
 
+    async def reopen(self, submission_id: int) -> bool:
+        """Turns a submitted submission back into a draft on its review screen, answers kept
+        (``submitted_at`` stays: the round's close submits it again if it is still complete)."""
+        async with self.conn.execute(
+            "UPDATE submissions SET status = 'draft', cursor = 'review', active = 1, updated_at = ?"
+            " WHERE id = ? AND status = 'submitted'",
+            (stamp(), submission_id),
+        ) as cur:
+            return cur.rowcount > 0
+
+    async def reopened_drafts(self, round_id: int) -> list[Submission]:
+        """The round's drafts that were submitted once and reopened to change answers."""
+        rows = await self._all(
+            f"SELECT {_COLUMNS} FROM submissions WHERE round_id = ? AND status = 'draft'"
+            " AND submitted_at IS NOT NULL ORDER BY id",
+            (round_id,),
+        )
+        return [_submission(r) for r in rows]
+
     async def pack(self, submission_ids: Iterable[int], *, free_text: Collection[str]) -> int:
         """(Re)writes the packed copy of the answers of the given submissions (those that exist);
         returns how many were packed.  Also the backfill for submissions from before the

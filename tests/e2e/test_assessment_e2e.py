@@ -194,3 +194,32 @@ async def test_a_repeat_firm_submits_last_rounds_answers_in_three_presses(khoosh
     await owner.wait_for("امتیازهای موقت")
     answers = await stored_answers(khooshe, 2011)
     assert answers == {qid: value for qid, value in full_answers(1).items() if qid != "P3"}
+
+
+async def test_submitted_answers_can_be_changed_while_the_round_is_open(khooshe: Khooshe) -> None:
+    owner = khooshe.user(2012)
+    await register(owner, national_id=OTHER_VALID_NATIONAL_IDS[3])
+    await owner.press("📋 شروع خودارزیابی")
+    await answer_questions(owner, 1, TOTAL_QUESTIONS)
+    await owner.wait_for("پاسخ‌هایتان را مرور کنید")
+    await owner.press("✅ ارسال")
+    menu = await owner.wait_for("می‌توانید پاسخ‌هایتان را تغییر دهید")
+    assert any("✏️ تغییر پاسخ‌ها" in row for row in menu.buttons)
+
+    await owner.press("✏️ تغییر پاسخ‌ها")
+    review = await owner.wait_for("پاسخ‌هایتان را مرور کنید")
+    assert "برای تغییر باز است" in review.text
+    await owner.press("✏️ ۸")
+    await owner.wait_for("سؤال ۸ از")
+    await owner.send("80")
+    await owner.wait_for("پاسخ‌هایتان را مرور کنید")
+    await owner.press("✅ ارسال")
+    await owner.wait_for("امتیازهای موقت")
+    async with khooshe.db.read() as repo:
+        firm = await repo.firms.by_owner(2012)
+        round_ = await repo.rounds.open_round()
+        assert firm is not None and round_ is not None
+        submission = await repo.submissions.for_firm(round_id=round_.id, firm_id=firm.id)
+        assert submission is not None
+        answers = await repo.answers.all(submission.id)
+    assert submission.status == "submitted" and answers["T8"] == 80

@@ -11,12 +11,13 @@ import pytest_asyncio
 from bot.emulator import FakeBotApi
 from storage.database import Database
 from tests.support.clock import TestClock
-from tests.support.factories import add_firm, submit
+from tests.support.factories import add_firm, full_answers, submit
 from tests.support.khooshe import Khooshe, start_khooshe, stop_khooshe
 from tests.support.scenarios import OWNERS, prepare_closed_round
 
 DRAFTER = 5301  # answered three questions, never submitted
 SILENT = 5302  # never started
+REOPENER = 5303  # submitted, reopened the answers to change them, left them so
 
 NOTICE = "پاسخ‌های شما پیش از بسته شدن ارسال نشده بود"
 
@@ -28,7 +29,12 @@ async def closing(api: FakeBotApi, db_path: Path) -> AsyncIterator[Khooshe]:
         drafter = await add_firm(db, DRAFTER)
         await submit(db, round_id, drafter, {"T1": "yes", "T2": "no", "T3": ["social"]}, status="draft")
         await add_firm(db, SILENT)
-    for uid in (*OWNERS, DRAFTER, SILENT):
+        reopener = await add_firm(db, REOPENER)
+        await submit(db, round_id, reopener, full_answers(1))
+        async with db.transaction() as repo:
+            submission = await repo.submissions.for_firm(round_id=round_id, firm_id=reopener)
+            assert submission is not None and await repo.submissions.reopen(submission.id)
+    for uid in (*OWNERS, DRAFTER, SILENT, REOPENER):
         api.user(uid)
     running = await start_khooshe(api, db_path, clock=TestClock(), seeded=True, tick_seconds=3600)
     await running.tick()  # its closing time has passed: closed and scored by the scheduler
@@ -55,3 +61,13 @@ async def test_myrank_says_the_answers_were_not_submitted(closing: Khooshe) -> N
     reply = await owner.wait_for("ارسال نشد")
     assert "«Autumn 1405»" in reply.text and "منتشر" not in reply.text
     assert reply.buttons == [["🏠 منو"]]
+
+
+async def test_answers_reopened_and_left_complete_are_scored_at_the_close(closing: Khooshe) -> None:
+    async with closing.db.read() as repo:
+        firm = await repo.firms.by_owner(REOPENER)
+        round_ = (await repo.rounds.all())[0]
+        assert firm is not None
+        score = await repo.scores.for_firm(round_.id, firm.id)
+    assert score is not None and score.composite is not None
+    assert [m.text for m in closing.api.messages(REOPENER) if NOTICE in m.text] == []

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from bot.domain.questionnaire.answers import MSG_BUTTONS, InvalidAnswer
-from bot.services.assessment import REVIEW, AssessmentService, Sitting
+from bot.services.assessment import REVIEW, AssessmentService, Sitting, resubmit_reopened
 from storage.database import Database
 from storage.repositories import base
 from storage.repositories.base import use_clock
@@ -196,3 +196,51 @@ async def test_expected_names_what_the_question_on_screen_needs(service: Assessm
     assert sitting is not None
     assert (needed := service.expected(sitting)) is not None
     assert needed.msgid == MSG_BUTTONS
+
+
+async def submitted_sitting(service: AssessmentService) -> Sitting:
+    """The owner's complete answers to the open round, submitted."""
+    sitting = (await service.begin(OWNER)).sitting
+    assert sitting is not None
+    for qid, value in full_answers(1).items():
+        await service.answer(sitting, qid, value)
+    assert (await service.submit(sitting)).scores is not None
+    return sitting
+
+
+async def test_reopening_submitted_answers_opens_them_on_the_review(db: Database, service: AssessmentService) -> None:
+    submitted = await submitted_sitting(service)
+    reopened = await service.reopen(OWNER)
+    assert reopened is not None and reopened.submission.status == "draft"
+    assert reopened.submission.id == submitted.submission.id
+    assert await stored(db, reopened) == (REVIEW, full_answers(1))
+
+
+async def test_nothing_submitted_means_nothing_to_reopen(service: AssessmentService) -> None:
+    await service.begin(OWNER)
+    assert await service.reopen(OWNER) is None
+
+
+async def test_at_the_close_reopened_answers_still_complete_are_submitted_again(
+    db: Database, service: AssessmentService,
+) -> None:
+    await submitted_sitting(service)
+    reopened = await service.reopen(OWNER)
+    assert reopened is not None
+    await service.answer(reopened, "T8", 60)
+    async with db.transaction() as repo:
+        assert await resubmit_reopened(repo, reopened.round) == 1
+        again = await repo.submissions.get(reopened.submission.id)
+    assert again is not None and again.status == "submitted"
+
+
+async def test_at_the_close_reopened_answers_left_incomplete_stay_a_draft(db: Database, service: AssessmentService) -> None:
+    await submitted_sitting(service)
+    reopened = await service.reopen(OWNER)
+    assert reopened is not None
+    async with db.transaction() as repo:
+        await repo.answers.delete(submission_id=reopened.submission.id, qid="T4")
+    async with db.transaction() as repo:
+        assert await resubmit_reopened(repo, reopened.round) == 0
+        again = await repo.submissions.get(reopened.submission.id)
+    assert again is not None and again.status == "draft"
