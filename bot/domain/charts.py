@@ -40,6 +40,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 from PIL import Image
@@ -53,10 +54,11 @@ TICKS = (0, 25, 50, 75, 100)
 
 FIRM_COLOR = "#2e7d32"  # Khooshe green
 MEDIAN_COLOR = "#b0bec5"  # blue grey
+PREVIOUS_COLOR = "#e65100"  # deep orange: last round's mark across the firm's bar
 INK = "#263238"
 GRID = "#e3e7ea"
 
-DEFAULT_LEGEND = {"firm": "Your firm", "median": "Estate median"}
+DEFAULT_LEGEND = {"firm": "Your firm", "median": "Estate median", "previous": "Previous round"}
 
 #: A bar whose value reaches this far carries its label inside, in white.
 _INSIDE_FROM = 88
@@ -132,11 +134,12 @@ class _Template:
     """A figure with its static part drawn and saved; bars and value labels are redrawn per chart."""
 
     def __init__(self, dims: tuple[str, ...], names: tuple[str, ...], lang: str, with_median: bool,
-                 legend: tuple[str, str], title: str) -> None:
+                 with_previous: bool, legend: tuple[str, str, str], title: str) -> None:
         self.lock = threading.Lock()
         self.rtl = lang == "fa"
         self.lang = lang
         self.with_median = with_median
+        self.with_previous = with_previous
         n = len(dims)
         fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="white",
                      layout=ConstrainedLayoutEngine(w_pad=0.12, h_pad=0.1))
@@ -173,10 +176,20 @@ class _Template:
         if with_median:
             self.median_bars = [self._bar(i + offset, height, MEDIAN_COLOR) for i in range(n)]
             self.median_values = [self._value(i + offset) for i in range(n)]
+        # Last round's score: a short upright stroke across the firm's bar.
+        self.previous_marks: list[Line2D] = []
+        if with_previous:
+            for i in range(n):
+                y = i - offset
+                (mark,) = ax.plot([0, 0], [y - height / 2 - 0.06, y + height / 2 + 0.06],
+                                  color=PREVIOUS_COLOR, linewidth=3, solid_capstyle="butt", animated=True)
+                self.previous_marks.append(mark)
 
-        entries = [Patch(facecolor=FIRM_COLOR, label=chart_text(legend[0]))]
+        entries: list[Patch | Line2D] = [Patch(facecolor=FIRM_COLOR, label=chart_text(legend[0]))]
         if with_median:
             entries.append(Patch(facecolor=MEDIAN_COLOR, label=chart_text(legend[1])))
+        if with_previous:
+            entries.append(Line2D([], [], color=PREVIOUS_COLOR, linewidth=3, label=chart_text(legend[2])))
         if self.rtl:
             entries.reverse()  # read from the right: the firm first
         fig.legend(handles=entries, loc="outside lower center", ncols=len(entries), frameon=False,
@@ -192,7 +205,7 @@ class _Template:
         # mapping each chart onto it is far cheaper than a full-colour PNG and a third the size.
         self.palette: Image.Image | None = None
         sample = [95.0 if i % 2 else 40.0 for i in range(n)]
-        self._draw(sample, sample[::-1] if with_median else None)
+        self._draw(sample, sample[::-1] if with_median else None, sample[::-1] if with_previous else None)
         self.palette = self._rgb().quantize(colors=256, method=Image.Quantize.FASTOCTREE)
 
     def _bar(self, y: float, height: float, color: str) -> Rectangle:
@@ -223,9 +236,10 @@ class _Template:
         label.set_horizontalalignment(towards_zero if inside else away)
         label.set_color("white" if inside else dark_text)
 
-    def _draw(self, values: Sequence[float | None], medians: Sequence[float | None] | None) -> None:
+    def _draw(self, values: Sequence[float | None], medians: Sequence[float | None] | None,
+              previous: Sequence[float | None] | None = None) -> None:
         self.canvas.restore_region(self.background)
-        artists: list[Rectangle | Text] = []
+        artists: list[Rectangle | Text | Line2D] = []
         for bar, label, value in zip(self.firm_bars, self.firm_values, values, strict=True):
             self._place(bar, label, value, INK)
             artists += (bar, label)
@@ -233,6 +247,12 @@ class _Template:
             for bar, label, value in zip(self.median_bars, self.median_values, medians or (), strict=True):
                 self._place(bar, label, value, "#546e7a")
                 artists += (bar, label)
+        if self.with_previous:
+            for mark, value in zip(self.previous_marks, previous or (), strict=True):
+                mark.set_visible(value is not None)
+                if value is not None:
+                    mark.set_xdata([value, value])
+                artists.append(mark)
         for artist in artists:
             if artist.get_visible():
                 artist.draw(self.renderer)
@@ -240,8 +260,9 @@ class _Template:
     def _rgb(self) -> Image.Image:
         return Image.frombuffer("RGBA", self.size, self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
 
-    def render(self, values: Sequence[float | None], medians: Sequence[float | None] | None) -> bytes:
-        self._draw(values, medians)
+    def render(self, values: Sequence[float | None], medians: Sequence[float | None] | None,
+               previous: Sequence[float | None] | None = None) -> bytes:
+        self._draw(values, medians, previous)
         image = self._rgb()
         if self.palette is not None:
             image = image.quantize(palette=self.palette, dither=Image.Dither.NONE)
@@ -251,8 +272,8 @@ class _Template:
         return out.getvalue()
 
 
-#: dimension ids, their labels, the language, with a median?, the legend, the title.
-_Key: TypeAlias = tuple[tuple[str, ...], tuple[str, ...], str, bool, tuple[str, str], str]
+#: dimension ids, their labels, the language, with a median?, with last round?, the legend, the title.
+_Key: TypeAlias = tuple[tuple[str, ...], tuple[str, ...], str, bool, bool, tuple[str, str, str], str]
 _templates: OrderedDict[_Key, _Template] = OrderedDict()
 _templates_lock = threading.Lock()
 
@@ -261,8 +282,8 @@ def _template(key: _Key) -> _Template:
     with _templates_lock:
         template = _templates.get(key)
         if template is None:
-            dims, names, lang, with_median, legend, title = key
-            template = _Template(dims, names, lang, with_median, legend, title)
+            dims, names, lang, with_median, with_previous, legend, title = key
+            template = _Template(dims, names, lang, with_median, with_previous, legend, title)
             _templates[key] = template
             if len(_templates) > _TEMPLATES:
                 _templates.popitem(last=False)
@@ -288,13 +309,15 @@ def render_dimension_chart(
     *,
     title: str,
     legend: Mapping[str, str] | None = None,
+    previous: Mapping[str, float] | None = None,
 ) -> bytes:
     """A PNG (720 × 450 px) of the firm's score per dimension, 0–100, with the estate median
     beside each bar when ``estate_median`` is given (None: the group is too small to show).
 
     ``labels`` maps dimension ids to their titles and sets the order of the bars; dimensions of
     ``scores`` it does not name come last, under their ids.  ``legend`` holds the translated
-    legend texts under ``"firm"`` and ``"median"``.  Numbers are shown with Persian digits for
+    legend texts under ``"firm"``, ``"median"`` and ``"previous"``; ``previous`` (the firm's
+    scores in its previous published round) adds a mark across each bar where it stood then.  Numbers are shown with Persian digits for
     ``lang == "fa"``, and the chart is then laid out right to left.  All texts arrive translated
     (see ``bot.domain.summary.chart_labels``).  Safe to call from several threads at once.
     """
@@ -303,16 +326,19 @@ def render_dimension_chart(
         raise ValueError("no dimension scores to chart")
     legend = {**DEFAULT_LEGEND, **(legend or {})}
     with_median = estate_median is not None
+    with_previous = previous is not None and any(d in previous for d in dims)
     key: _Key = (
         tuple(dims),
         tuple(labels.get(d, d) for d in dims),
         "fa" if lang == "fa" else "en",
         with_median,
-        (legend["firm"], legend["median"]),
+        with_previous,
+        (legend["firm"], legend["median"], legend["previous"]),
         title,
     )
     values = [_clamp(scores[d]) for d in dims]
     medians = [_clamp(estate_median.get(d)) for d in dims] if estate_median is not None else None
+    before = [_clamp(previous.get(d)) for d in dims] if previous is not None and with_previous else None
     template = _template(key)
     with template.lock:  # one chart at a time per figure
-        return template.render(values, medians)
+        return template.render(values, medians, before)

@@ -23,6 +23,7 @@ import html
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.domain.text import number
@@ -38,6 +39,15 @@ MAX_NAME = 120
 MAX_PROMPT = 110
 #: How many weak points the summary lists at most.
 MAX_WEAK = 3
+
+
+@dataclass(frozen=True)
+class PreviousResult:
+    """The firm's published result in its previous round: what the summary compares with."""
+
+    round_title: str
+    composite: float
+    dimensions: Mapping[str, float]
 
 
 class ScoreRowLike(Protocol):
@@ -202,13 +212,15 @@ def compose_summary(
     questionnaire: Questionnaire,
     estate_medians: Mapping[str, float] | None,
     consented_top100: bool,
+    previous: PreviousResult | None = None,
 ) -> str:
     """The firm's result summary as Telegram HTML, in ``lang`` (``t`` translates into it).
 
     ``estate_medians`` maps dimension ids (and possibly "composite") to the estate's medians;
     None when the estate has fewer than five scored firms, which the message then explains.
     ``consented_top100``: the firm is in the national top 100 and agreed to appear in public
-    rankings; it gets a congratulation.
+    rankings; it gets a congratulation. ``previous``: the firm's result in its previous published
+    round, for a section on what changed since.
     """
     # Named ``t`` like everywhere else, so that message extraction (-k t) finds the msgids.
     t = _HtmlTranslator(t)
@@ -246,6 +258,29 @@ def compose_summary(
         scores.append(_italic(t(
             "Comparisons with your estate's median are shown only for estates with at least "
             "five responding firms.")))
+
+    since: list[str] = []
+    if previous is not None:
+        since = [_bold(t("Since «{round}»", round=_shorten(previous.round_title, MAX_NAME)))]
+
+        def change(now: int, before: int) -> str:
+            if now > before:
+                return t("{n} points up", n=n(now - before))
+            if now < before:
+                return t("{n} points down", n=n(before - now))
+            return t("no change")
+
+        pairs: list[tuple[str, float, float | None]] = [(t("Overall score"), score.composite, previous.composite)]
+        pairs += [(_dimension_title(questionnaire, did, lang), score.dimensions[did], previous.dimensions.get(did))
+                  for did in dims]
+        for title, now_value, before_value in pairs:
+            if before_value is None:
+                continue
+            now, before = _score(now_value), _score(before_value)
+            since.append("• " + t("{dimension}: {now}, was {before} ({change})", dimension=title,
+                                  now=_bold(n(now)), before=n(before), change=change(now, before)))
+        if len(since) == 1:
+            since = []
 
     ranks: list[str] = [_bold(t("Your rank"))]
 
@@ -293,7 +328,7 @@ def compose_summary(
             weak_section = [t("Well done: no weak points stood out this round.")]
         else:
             weak_section = []
-        sections = [head, scores, ranks, weak_section, closing]
+        sections = [head, scores, since, ranks, weak_section, closing]
         return "\n\n".join("\n".join(s) for s in sections if s)
 
     text = assemble(weak_items)
@@ -316,12 +351,12 @@ class ChartLabels(dict[str, Any]):
 def chart_labels(t: Translate, lang: str, questionnaire: Questionnaire) -> ChartLabels:
     """The translated texts of the dimension chart, as keyword arguments of
     ``render_dimension_chart``: ``labels`` (dimension id → title, in questionnaire order),
-    ``legend`` ({"firm", "median"}) and ``title`` (also fit as the photo's caption)::
+    ``legend`` ({"firm", "median", "previous"}) and ``title`` (also fit as the photo's caption)::
 
         render_dimension_chart(row.dimensions, medians, lang=lang, **chart_labels(t, lang, q))
     """
     return ChartLabels(
         labels={d.id: d.title(lang) for d in questionnaire.scored_dimensions},
-        legend={"firm": t("Your firm"), "median": t("Estate median")},
+        legend={"firm": t("Your firm"), "median": t("Estate median"), "previous": t("Previous round")},
         title=t("Scores by area (out of 100)"),
     )

@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.delivery.prepared import Prepared, Preparer
-from bot.domain.summary import chart_labels, compose_summary
+from bot.domain.summary import PreviousResult, chart_labels, compose_summary
 from bot.i18n import translator
 from bot.services.assessment import questionnaire_of
 from storage.database import Database
@@ -42,6 +42,7 @@ async def firm_result(
             return None
         owner = await repo.users.get(firm.owner_id)
         peers = await repo.scores.peers_for(round_.id, "estate", score.estate_id)
+        earlier = await repo.scores.previous_published_for_firm(firm_id, round_.id)
         top, _extended = await repo.scores.top(round_.id, TOP_LIMIT)
     lang = owner.language if owner else "fa"
     t = translator(lang)
@@ -56,6 +57,8 @@ async def firm_result(
         text = compose_summary(
             t, lang, firm_name=firm.name, round_title=round_.title, score=score,
             questionnaire=questionnaire, estate_medians=medians, consented_top100=in_top,
+            previous=PreviousResult(round_title=earlier[0], composite=earlier[1].composite,
+                                    dimensions=earlier[1].dimensions) if earlier is not None else None,
         )
     labels = chart_labels(t, lang, questionnaire)
     chart = None
@@ -65,7 +68,9 @@ async def firm_result(
 
         # Rendering takes tens of milliseconds; a thread keeps the bot answering meanwhile.
         chart = await asyncio.to_thread(
-            lambda: render_dimension_chart(score.dimensions, medians, lang=lang, **labels)
+            lambda: render_dimension_chart(score.dimensions, medians, lang=lang,
+                                           previous=earlier[1].dimensions if earlier is not None else None,
+                                           **labels)
         )
     return FirmResult(text=text, chart=chart, caption=labels["title"])
 

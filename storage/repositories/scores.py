@@ -7,7 +7,8 @@ the transaction belongs to the caller.
 from __future__ import annotations
 
 import json
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import aiosqlite
 from pydantic import BaseModel, ConfigDict
@@ -80,7 +81,7 @@ class TopEntry(BaseModel):
     province_id: int
 
 
-def _score(row: aiosqlite.Row) -> ScoreRow:
+def _score(row: aiosqlite.Row | Mapping[str, Any]) -> ScoreRow:
     data = dict(row)
     data["dimensions"] = json.loads(data["dimensions"]) if data["dimensions"] else {}
     data["weakest"] = json.loads(data["weakest"]) if data["weakest"] else []
@@ -108,6 +109,22 @@ class ScoreRepository(Repository):
             (firm_id,),
         )
         return _score(row) if row else None
+
+    async def previous_published_for_firm(self, firm_id: int, round_id: int) -> tuple[str, ScoreRow] | None:
+        """The firm's row (and the round's title) in the latest published round that opened
+        before ``round_id``."""
+        columns = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
+        row = await self._one(
+            f"SELECT r.title AS round_title, {columns} FROM scores s JOIN rounds r ON r.id = s.round_id"
+            " WHERE s.firm_id = ? AND r.published_at IS NOT NULL"
+            " AND r.opens_at < (SELECT opens_at FROM rounds WHERE id = ?)"
+            " ORDER BY r.opens_at DESC, r.id DESC LIMIT 1",
+            (firm_id, round_id),
+        )
+        if row is None:
+            return None
+        data = {k: row[k] for k in row.keys() if k != "round_title"}  # noqa: SIM118
+        return row["round_title"], _score(data)
 
     async def peer(self, round_id: int, scope: str, scope_id: int, metric: str) -> PeerStat | None:
         row = await self._one(

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest_asyncio
 
 from bot.emulator import FakeBotApi
+from bot.services.ranking import score_round
 from storage.database import Database
 from tests.support.bot_process import BotProcess
 from tests.support.clock import TestClock
+from tests.support.factories import full_answers, submit
 from tests.support.journeys import publish_round
 from tests.support.khooshe import ADMIN_ID, Khooshe, start_khooshe, stop_khooshe
 from tests.support.scenarios import OWNERS, prepare_closed_round
@@ -163,3 +166,25 @@ async def test_the_best_firm_of_a_small_field_hears_it_is_the_highest_and_no_top
     size = str(len(OWNERS)).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
     assert f"در کشور: بالاترین امتیاز در میان {size} بنگاه" in summary.text
     assert "تبریک" not in summary.text and "بهتر از" not in summary.text
+
+
+async def test_a_firm_scored_in_an_earlier_round_reads_what_changed_since(closed_round: tuple[Khooshe, int]) -> None:
+    khooshe, round_id = closed_round
+    now = khooshe.services.clock.now()
+    async with khooshe.db.transaction() as repo:
+        earlier = await repo.rounds.create(
+            title="تابستان ۱۴۰۵", questionnaire_version=1, opens_at=now - timedelta(days=100),
+            closes_at=now - timedelta(days=70), state="closed",
+        )
+        firm = await repo.firms.by_owner(OWNERS[0])  # full_answers(0) now: the weakest
+    assert firm is not None
+    await submit(khooshe.db, earlier.id, firm.id, full_answers(2))
+    await score_round(khooshe.db, earlier.id)
+    async with khooshe.db.transaction() as repo:
+        await repo.rounds.mark_published(earlier.id, now - timedelta(days=60), by=ADMIN_ID)
+    await khooshe.tick()
+    await publish_round(khooshe.user(ADMIN_ID), round_id)
+    await khooshe.drain()
+    summary = await khooshe.user(OWNERS[0]).wait_for("Autumn 1405")
+    assert "نسبت به «تابستان ۱۴۰۵»" in summary.text
+    assert "امتیاز کمتر" in summary.text and "امتیاز بیشتر" not in summary.text

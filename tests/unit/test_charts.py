@@ -18,17 +18,28 @@ LABELS = {
     "en": {"tech": "Technology adoption", "quality": "Standards and quality",
            "export": "Export orientation", "innovation": "Innovation and competitiveness"},
 }
-LEGEND = {"fa": {"firm": "بنگاه شما", "median": "میانه شهرک"},
-          "en": {"firm": "Your firm", "median": "Estate median"}}
+LEGEND = {"fa": {"firm": "بنگاه شما", "median": "میانه شهرک", "previous": "دور قبل"},
+          "en": {"firm": "Your firm", "median": "Estate median", "previous": "Previous round"}}
 TITLE = {"fa": "امتیاز در هر حوزه (از ۱۰۰)", "en": "Scores by area (out of 100)"}
 SCORES = {"tech": 82.4, "quality": 95.0, "export": 12.5, "innovation": 0.0}
 MEDIANS = {"tech": 61.7, "quality": 60.0, "export": 35.0, "innovation": 48.0, "composite": 50.0}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def chart(lang: str, medians: dict[str, float] | None = MEDIANS, scores: dict[str, float] = SCORES) -> bytes:
+PREVIOUS = {"tech": 70.0, "quality": 80.0, "export": 30.0}
+
+
+def chart(lang: str, medians: dict[str, float] | None = MEDIANS, scores: dict[str, float] = SCORES,
+          previous: dict[str, float] | None = None) -> bytes:
     return render_dimension_chart(scores, medians, LABELS[lang], lang, title=TITLE[lang],
-                                  legend=LEGEND[lang])
+                                  legend=LEGEND[lang], previous=previous)
+
+
+def orange_pixels(data: bytes) -> int:
+    """How many pixels are close to the previous-round mark's colour."""
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 16) or []
+    return sum(count for count, (r, g, b) in colours if r > 200 and 60 < g < 110 and b < 40)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -54,6 +65,18 @@ def test_medians_change_the_picture() -> None:
     assert chart("en", MEDIANS) != chart("en", None)
     assert chart("fa", MEDIANS) != chart("en", MEDIANS)
     assert chart("en", scores={**SCORES, "tech": 10.0}) != chart("en")
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_last_rounds_scores_are_marked_across_the_bars(lang: str) -> None:
+    assert orange_pixels(chart(lang)) == 0
+    assert orange_pixels(chart(lang, previous=PREVIOUS)) > 100
+
+
+def test_a_chart_without_last_round_keeps_no_mark_of_one_drawn_before() -> None:
+    first = chart("en", previous=None)
+    chart("en", previous=PREVIOUS)
+    assert chart("en", previous=None) == first
 
 
 def test_same_input_gives_the_same_png() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.domain.charts import render_dimension_chart
 from bot.domain.questionnaire.loader import load_questionnaire
-from bot.domain.summary import MAX_MESSAGE, chart_labels, compose_summary, short_prompt
+from bot.domain.summary import MAX_MESSAGE, PreviousResult, chart_labels, compose_summary, short_prompt
 from bot.emulator.strict import check_text
 from bot.i18n import translations
 
@@ -38,6 +38,12 @@ FA = {
     "In your province: {position}": "در استان: {position}",
     "Nationally: better than {percent}% of firms": "در کشور: بهتر از {percent}٪ بنگاه‌ها",
     "Nationally: {position}": "در کشور: {position}",
+    "Since «{round}»": "نسبت به «{round}»",
+    "no change": "بدون تغییر",
+    "{dimension}: {now}, was {before} ({change})": "{dimension}: {now}، در دور قبل {before} ({change})",
+    "{n} points down": "{n} امتیاز کمتر",
+    "{n} points up": "{n} امتیاز بیشتر",
+    "Overall score": "امتیاز کل",
     "Nationally: the highest score among {size} firms": "در کشور: بالاترین امتیاز در میان {size} بنگاه",
     "Where to improve first": "اولویت‌های بهبود",
     "Well done: no weak points stood out this round.":
@@ -48,6 +54,7 @@ FA = {
         "منتشرشده آمده است (/ranking).",
     "Your firm": "بنگاه شما",
     "Estate median": "میانه شهرک",
+    "Previous round": "دور قبل",
 }
 
 
@@ -95,12 +102,16 @@ MEDIANS = {"tech": 62.0, "quality": 70.0, "export": 20.2, "innovation": 40.0, "c
 Q = load_questionnaire(1)
 
 
+PREVIOUS = PreviousResult(round_title="Summer 1405", composite=71.6,
+                          dimensions={"tech": 73.0, "quality": 61.9, "export": 35.2})
+
+
 def summary(lang: str = "en", *, row: Row | None = None, medians: dict[str, float] | None = MEDIANS,
             top: bool = False, name: str = "Sepahan Dates Co.", title: str = "Autumn 1405",
-            t: StandIn | None = None) -> str:
+            t: StandIn | None = None, previous: PreviousResult | None = None) -> str:
     return compose_summary(
         t or StandIn(lang), lang, firm_name=name, round_title=title, score=row or Row(),
-        questionnaire=Q, estate_medians=medians, consented_top100=top,
+        questionnaire=Q, estate_medians=medians, consented_top100=top, previous=previous,
     )
 
 
@@ -168,7 +179,9 @@ def test_persian_summary_uses_persian_digits_and_texts() -> None:
 
 def test_persian_summary_translates_every_message() -> None:
     t = StandIn("fa")
-    text = plain(summary("fa", t=t, top=True, name="خرمای سپاهان", title="پاییز ۱۴۰۵"))
+    text = plain(summary("fa", t=t, top=True, name="خرمای سپاهان", title="پاییز ۱۴۰۵",
+                         previous=PreviousResult(round_title="تابستان ۱۴۰۵", composite=60.0,
+                                                 dimensions={"tech": 80.0, "export": 35.0})))
     summary("fa", t=t, medians=None, row=Row(percentile=None, weakest=[]))
     summary("fa", t=t, row=Row(dimensions={"tech": 50.0, "quality": 50.0, "export": 50.0,
                                            "innovation": 50.0}))
@@ -216,6 +229,26 @@ def test_without_a_percentile_the_national_rank_is_shown() -> None:
     text = plain(summary("en", row=Row(percentile=None)))
     assert "Nationally: 1,200 of 8,000" in text
     assert "better than" not in text
+
+
+def test_the_change_since_the_previous_round_is_shown_per_area() -> None:
+    text = plain(summary("en", previous=PREVIOUS))
+    assert "Since «Summer 1405»" in text
+    assert "Overall score: 72, was 72 (no change)" in text
+    assert "Technology adoption: 80, was 73 (7 points up)" in text
+    assert "Export orientation: 20, was 35 (15 points down)" in text
+    assert "Innovation and competitiveness: 55, was" not in text  # not scored last time
+
+
+def test_the_change_since_the_previous_round_reads_in_persian() -> None:
+    text = plain(summary("fa", previous=PREVIOUS))
+    assert "نسبت به «Summer 1405»" in text
+    assert "صادرات: ۲۰، در دور قبل ۳۵ (۱۵ امتیاز کمتر)" in text
+    assert "فناوری: ۸۰، در دور قبل ۷۳ (۷ امتیاز بیشتر)" in text
+
+
+def test_a_first_round_has_no_comparison_with_an_earlier_one() -> None:
+    assert "Since «" not in plain(summary("en"))
 
 
 def test_percentile_is_never_rounded_up() -> None:
@@ -276,10 +309,11 @@ def test_very_long_names_are_cut() -> None:
 
 
 def test_only_this_firms_row_is_taken() -> None:
-    """The function has no way to receive another firm's scores: one row and aggregate medians."""
+    """The function has no way to receive another firm's scores: one row, the same firm's own
+    previous result and aggregate medians."""
     parameters = list(inspect.signature(compose_summary).parameters)
     assert parameters == ["t", "lang", "firm_name", "round_title", "score", "questionnaire",
-                          "estate_medians", "consented_top100"]
+                          "estate_medians", "consented_top100", "previous"]
     other = Row(firm_id=11, dimensions={"tech": 13.0, "quality": 17.0, "export": 19.0,
                                         "innovation": 23.0}, composite=29.0)
     mine = summary("en")
@@ -317,9 +351,9 @@ def test_chart_labels_feed_the_chart(lang: str) -> None:
     labels = chart_labels(StandIn(lang), lang, Q)
     assert list(labels["labels"]) == ["tech", "quality", "export", "innovation"]
     assert labels["labels"]["tech"] == Q.dimension("tech").title(lang)
-    assert set(labels["legend"]) == {"firm", "median"}
+    assert set(labels["legend"]) == {"firm", "median", "previous"}
     if lang == "fa":
-        assert labels["legend"] == {"firm": "بنگاه شما", "median": "میانه شهرک"}
+        assert labels["legend"] == {"firm": "بنگاه شما", "median": "میانه شهرک", "previous": "دور قبل"}
     png = render_dimension_chart(Row().dimensions, MEDIANS, lang=lang, **labels)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert set(labels) == {"labels", "legend", "title"}
