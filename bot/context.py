@@ -96,6 +96,9 @@ class UserData:
     broadcast: dict[str, Any] | None = None
     #: The one-time token of the "delete my data" confirmation.
     delete_token: str | None = None
+    #: The message of the assessment screen now shown: its buttons are taken away when a newer
+    #: screen is sent below it, so only one live keyboard stays in the chat.
+    screen: int | None = None
 
     def clear(self) -> None:
         """Forgets everything held for the user (after they deleted their data)."""

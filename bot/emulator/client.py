@@ -34,6 +34,9 @@ class BotEvent:
     url: str | None = None
     callback_query_id: str | None = None
     at: float = 0.0
+    #: An edit that only took the keyboard off a message (its text unchanged): nothing new to
+    #: read, so waiting for a text never stops at it.
+    keyboard_removed: bool = False
 
     @property
     def html(self) -> str:
@@ -77,9 +80,12 @@ def _button_text(button: Any) -> str:
 def _snapshot(event: str, msg: BotMessage | None, **extra: Any) -> BotEvent:
     if msg is None:
         return BotEvent(event, at=time.monotonic(), **extra)
+    before = msg.history[-1] if event == "edit" and msg.history else None
+    removed = (before is not None and before["raw"] == msg.raw and bool(before["reply_markup"])
+               and not (msg.reply_markup or {}).get("inline_keyboard"))
     return BotEvent(event, msg.message_id, msg.kind, msg.text, msg.raw, msg.parse_mode,
                     dict(msg.reply_markup) if msg.reply_markup else None, list(msg.entities),
-                    msg.file_name, msg.data, at=time.monotonic())
+                    msg.file_name, msg.data, at=time.monotonic(), keyboard_removed=removed)
 
 
 class FakeUser:
@@ -260,7 +266,8 @@ class FakeUser:
         return self.events[self._seen - 1]
 
     async def wait_for(self, match: str | Callable[[BotEvent], bool], timeout: float = 5) -> BotEvent:
-        """Consume events until a message contains `match` (or the predicate accepts any event)."""
+        """Consume events until a message contains `match` (or the predicate accepts any event);
+        an edit that only took a message's keyboard off does not count as containing it."""
         deadline = asyncio.get_running_loop().time() + timeout
         skipped: list[BotEvent] = []
         while True:
@@ -270,7 +277,8 @@ class FakeUser:
             except AssertionError:
                 raise AssertionError(f"user {self.id}: nothing matching {match!r} within {timeout}s; skipped "
                                      f"{[str(e) for e in skipped]}\n{self._history()}") from None
-            ok = match(event) if callable(match) else (event.is_message and match in event.text)
+            ok = match(event) if callable(match) else (
+                event.is_message and not event.keyboard_removed and match in event.text)
             if ok:
                 return event
             skipped.append(event)

@@ -8,12 +8,13 @@ next cursor before the next question is shown.
 
 from __future__ import annotations
 
+import logging
 from enum import IntEnum
 from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -47,6 +48,8 @@ from storage.models import Round
 
 REVIEW_LINE_LIMIT = 48
 
+log = logging.getLogger(__name__)
+
 
 class Stage(IntEnum):
     ANSWERING = 1
@@ -76,7 +79,7 @@ def fiscal_year(context: KhoosheContext, sitting: Sitting) -> str:
 
 async def show(
     update: Update, context: KhoosheContext, sitting: Sitting, cursor: str, *,
-    replace: bool = False, note: str | None = None, offer_previous: bool = False,
+    replace: bool = False, note: str | None = None, offer_previous: bool = False, help_open: bool = False,
 ) -> Stage:
     """Shows the question at ``cursor`` (or the review) and returns the matching state.
 
@@ -89,31 +92,50 @@ async def show(
     question = sitting.question(cursor)
     assert question is not None
     await show_question(update, context, sitting, question, replace=replace, note=note,
-                        offer_previous=offer_previous)
+                        offer_previous=offer_previous, help_open=help_open)
     return Stage.ANSWERING
 
 
 async def post(update: Update, context: KhoosheContext, text: str, markup: Any, *, replace: bool) -> None:
-    """Edits the pressed message into ``text`` when asked to, otherwise sends a new one."""
+    """Edits the pressed message into ``text`` when asked to, otherwise sends a new one and
+    takes the buttons off the screen it supersedes."""
     query = update.callback_query
     if replace and query is not None and isinstance(query.message, Message):
         try:
             await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            context.user_data.screen = query.message.message_id
             return
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
                 return
             if "message to edit not found" not in str(exc).lower():
                 raise
-    await say(update, context, text, markup)
+    sent = await say(update, context, text, markup)
+    await retire_screen(update, context, keep=sent.message_id)
+    context.user_data.screen = sent.message_id
+
+
+async def retire_screen(update: Update, context: KhoosheContext, *, keep: int | None = None) -> None:
+    """Removes the buttons of the previous assessment screen (a typed answer leaves it above the
+    next question); best effort: an old message that cannot be edited keeps them, and a press
+    on it is answered as stale."""
+    old, chat = context.user_data.screen, update.effective_chat
+    if old is None or old == keep or chat is None:
+        return
+    context.user_data.screen = None
+    try:
+        await context.bot.edit_message_reply_markup(chat.id, old, reply_markup=None)
+    except TelegramError as exc:
+        log.info("could not take the buttons off an old screen: %s", exc)
 
 
 async def show_question(
     update: Update, context: KhoosheContext, sitting: Sitting, q: Question, *,
-    replace: bool = False, note: str | None = None, offer_previous: bool = False,
+    replace: bool = False, note: str | None = None, offer_previous: bool = False, help_open: bool = False,
 ) -> None:
     """One question with its buttons; ``offer_previous`` adds the button that fills the draft
-    with the firm's answers to its last round (on the first screen of a repeat assessment)."""
+    with the firm's answers to its last round (on the first screen of a repeat assessment);
+    ``help_open`` shows the question's help inside the message (its button then hides it)."""
     t, lang = context.t, context.lang
     position = [x.id for x in sitting.questions].index(q.id) + 1
     dimension = assessment.questionnaire_of(sitting.round).dimension(q.dimension).title(lang)
@@ -124,6 +146,8 @@ async def show_question(
         "",
         f"<b>{esc(localize_digits(q.prompt(lang, fiscal_year=fiscal_year(context, sitting)), lang))}</b>",
     ]
+    if help_open and q.help is not None:
+        lines += ["", "❓ <i>" + esc(localize_digits(q.help_text(lang) or "", lang)) + "</i>"]
     answer = sitting.answers.get(q.id)
     if q.id in sitting.answers and answer is not None:
         lines += ["", t("Current answer: {answer}", answer=esc(localize_digits(display(q, answer, lang), lang)))]
@@ -145,7 +169,9 @@ async def show_question(
     nav = []
     if assessment.before(sitting.questions, q.id) is not None:
         nav.append(button(t("◀️ Back"), data(sitting, q.id, "back")))
-    if q.help is not None:
+    if q.help is not None and help_open:
+        nav.append(button(t("❓ Hide help"), data(sitting, q.id, "nohelp")))
+    elif q.help is not None:
         nav.append(button(t("❓ Help"), data(sitting, q.id, "help")))
     buttons.append(nav)
     if offer_previous:
@@ -337,10 +363,10 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
         await settle_query(update)
         return await show(update, context, sitting, assessment.first_unanswered(sitting.questions, sitting.answers))
 
-    if op == "help":
+    if op in ("help", "nohelp"):
+        # The help opens and closes inside the question's own message: nothing is left behind.
         await settle_query(update)
-        await say(update, context, "❓ " + esc(localize_digits(question.help_text(lang) or "", lang)))
-        return Stage.ANSWERING
+        return await show(update, context, sitting, qid, replace=True, help_open=op == "help")
     if op == "prev":
         await settle_query(update)
         return await take_over_previous(update, context, sitting)
@@ -420,6 +446,7 @@ async def on_review(update: Update, context: KhoosheContext, sitting: Sitting, o
         return await show(update, context, sitting, submitted.missing)
     assert submitted.scores is not None
     await close_prompt(update, t("✅ Your answers are submitted."))
+    context.user_data.screen = None
     await show_scores(update, context, sitting.round, submitted.scores)
     await show_menu(update, context)
     return ConversationHandler.END
@@ -446,6 +473,7 @@ async def leave(update: Update, context: KhoosheContext) -> int:
     await settle_query(update)
     user = update.effective_user
     assert user is not None
+    await retire_screen(update, context)
     if await context.services.assessment.leave(user.id):
         await say(update, context, context.t("Your answers are saved. Continue any time from the menu."))
     await show_menu(update, context)

@@ -223,3 +223,33 @@ async def test_submitted_answers_can_be_changed_while_the_round_is_open(khooshe:
         assert submission is not None
         answers = await repo.answers.all(submission.id)
     assert submission.status == "submitted" and answers["T8"] == 80
+
+
+async def test_help_opens_and_closes_inside_the_question(khooshe: Khooshe) -> None:
+    owner = khooshe.user(2013)
+    await register(owner, national_id=OTHER_VALID_NATIONAL_IDS[0])
+    await owner.press("📋 شروع خودارزیابی")
+    await answer_questions(owner, 1, 2)
+    question = await owner.wait_for("سؤال ۳ از")
+    sent_before = len(owner.messages())
+    await owner.press("❓ راهنما")
+    opened = await owner.wait_for("دیجی‌کالا")
+    assert opened.message_id == question.message_id
+    assert any("❓ بستن راهنما" in row for row in opened.buttons)
+    await owner.press("❓ بستن راهنما")
+    closed = await owner.wait_for(lambda e: e.message_id == question.message_id and "❓ راهنما" in str(e.buttons))
+    assert "دیجی‌کالا" not in closed.text
+    assert len(owner.messages()) == sent_before  # no message left behind
+
+
+async def test_a_typed_answer_takes_the_buttons_off_the_question_it_answers(khooshe: Khooshe) -> None:
+    owner = khooshe.user(2014)
+    await register(owner, national_id=OTHER_VALID_NATIONAL_IDS[1])
+    await owner.press("📋 شروع خودارزیابی")
+    await answer_questions(owner, 1, 7)
+    t8 = await owner.wait_for("سؤال ۸ از")
+    assert t8.buttons != []
+    await owner.send("30")
+    await owner.wait_for("سؤال ۹ از")
+    await owner.settle()
+    assert not (khooshe.api.message(owner.id, t8.message_id).reply_markup or {}).get("inline_keyboard")

@@ -44,8 +44,9 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def said(events: list[BotEvent]) -> list[str]:
-    """The texts of the messages among ``events`` (sent or edited), in order."""
-    return [e.text for e in events if e.is_message]
+    """The texts of the messages among ``events`` (sent or edited), in order; an older screen
+    whose keyboard was only taken off says nothing new."""
+    return [e.text for e in events if e.is_message and not e.keyboard_removed]
 
 
 def no_apology(user: FakeUser) -> None:
