@@ -39,6 +39,8 @@ class LoopLag:
         self.loop = loop
         self.samples: list[tuple[float, float]] = []
         self.collections: list[tuple[float, float, int]] = []  # (start, seconds, generation)
+        #: Per sample, the loop thread's (CPU seconds, seconds waiting for a core) so far.
+        self.threads: list[tuple[float, float]] = []
         self._gc_written = 0
         self._gc_start = 0.0
         self._out = out
@@ -69,6 +71,7 @@ class LoopLag:
 
             def ran(sent: float = sent, done: threading.Event = done) -> None:
                 self.samples.append((sent, time.monotonic() - sent))
+                self.threads.append(_thread_times())
                 done.set()
 
             try:
@@ -88,11 +91,12 @@ class LoopLag:
     def flush(self) -> None:
         if self._out is None:
             return
-        new, self._written = self.samples[self._written:], len(self.samples)
+        start, self._written = self._written, len(self.samples)
+        new = list(zip(self.samples[start:self._written], self.threads[start:self._written], strict=True))
         collections, self._gc_written = self.collections[self._gc_written:], len(self.collections)
         if new or collections:
             with self._out.open("a", encoding="ascii") as f:
-                f.writelines(f"{s:.6f} {lag:.6f}\n" for s, lag in new)
+                f.writelines(f"{s:.6f} {lag:.6f} {cpu:.6f} {wait:.6f}\n" for (s, lag), (cpu, wait) in new)
                 f.writelines(f"gc {s:.6f} {d:.6f} {g}\n" for s, d, g in collections)
 
     def stop(self) -> None:
@@ -102,18 +106,40 @@ class LoopLag:
         return [lag for sent, lag in self.samples if start <= sent <= end]
 
 
+def _thread_times() -> tuple[float, float]:
+    """The calling thread's CPU time and time spent runnable but waiting for a core, in seconds
+    (``/proc/thread-self/schedstat``; zeros where there is none)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            cpu, wait, *_ = f.read().split()
+        return int(cpu) / 1e9, int(wait) / 1e9
+    except (OSError, ValueError):
+        return 0.0, 0.0
+
+
 def read_samples(path: Path) -> list[tuple[float, float]]:
+    """The (due time, lag) samples ``flush`` wrote."""
+    return [(sent, lag) for sent, lag, _, _ in read_thread_samples(path)]
+
+
+def read_thread_samples(path: Path) -> list[tuple[float, float, float, float]]:
+    """The samples ``flush`` wrote with the loop thread's times when each ran: (due time, lag,
+    CPU seconds so far, seconds waited for a core so far).  Between two samples, a lag that
+    the thread's wait for a core explains was the machine; one its CPU time explains, a long
+    callback on the loop; the rest, the GIL held by another thread."""
     try:
         text = path.read_text(encoding="ascii")
     except OSError:
         return []
     samples = []
     for line in text.splitlines():
-        sent, _, lag = line.partition(" ")
+        parts = line.split()
         try:
-            samples.append((float(sent), float(lag)))
-        except ValueError:
-            continue  # a line cut short by the process being killed
+            sent, lag = float(parts[0]), float(parts[1])
+            cpu, wait = (float(parts[2]), float(parts[3])) if len(parts) == 4 else (0.0, 0.0)
+        except (ValueError, IndexError):
+            continue  # a gc line, or one cut short by the process being killed
+        samples.append((sent, lag, cpu, wait))
     return samples
 
 

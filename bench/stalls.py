@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import sys
@@ -54,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/stalls.py` puts bench/ first, not the repo root
     sys.path.insert(0, str(ROOT))
 
-from bench.lagprobe import SLOW_ENV, LoopLag, read_gc, read_samples  # noqa: E402
+from bench.lagprobe import SLOW_ENV, LoopLag, read_gc, read_samples, read_thread_samples  # noqa: E402
 from bench.updates import (  # noqa: E402
     TOKEN,
     BotProcess,
@@ -190,19 +191,28 @@ class Samples:
     sent: list[float] = field(default_factory=list)  # monotonic time of each /start
     latency: list[float] = field(default_factory=list)  # seconds to the reply
     timeouts: int = 0
+    #: Cleared while this process writes to the bot's database (``pause_owners``).
+    running: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: int = 0
 
 
 async def owner_loop(user: Any, period: float, stop: asyncio.Event, out: Samples) -> None:
     await asyncio.sleep(random.random() * period)
     while not stop.is_set():
+        if not out.running.is_set():
+            await out.running.wait()
+            await asyncio.sleep(random.random() * period)  # not all at once
         user._seen = len(user.events)
         t0 = time.monotonic()
-        await user.send("/start")
+        out.in_flight += 1
         try:
+            await user.send("/start")
             event = await user.wait_for(lambda e: e.is_message, timeout=60)
         except AssertionError:
             out.timeouts += 1
             continue
+        finally:
+            out.in_flight -= 1
         out.sent.append(t0)
         out.latency.append(event.at - t0)
         rest = period - (time.monotonic() - t0)
@@ -289,10 +299,36 @@ def _gc(collections: list[tuple[float, float, int]], p: Phase) -> str:
     return f"{len(inside):>4} {max(inside, default=0.0):>5.0f}"
 
 
+#: A loop lag from this long (s) counts as a stall in the breakdown below the table.
+STALL = 0.05
+
+
+def stall_breakdown(samples: list[tuple[float, float, float, float]], p: Phase) -> str:
+    """Where the bot loop's stalls (lag ≥ STALL) of the phase went: between the sample before
+    and the stalled one, the loop thread's time waiting for a core (the machine), its CPU time
+    (a long callback on the loop, or GC), and the rest (the GIL held by another thread)."""
+    n, total, wait, cpu = 0, 0.0, 0.0, 0.0
+    for before, now in itertools.pairwise(samples):
+        if not (p.start <= now[0] <= p.end and now[1] >= STALL):
+            continue
+        span = (now[0] + now[1]) - (before[0] + before[1])  # from one run of the probe to the next
+        n += 1
+        total += now[1]
+        # the probe's own period is not lag: share the thread's times out in proportion
+        share = now[1] / span if span > 0 else 0.0
+        wait += (now[3] - before[3]) * share
+        cpu += (now[2] - before[2]) * share
+    if not n:
+        return f"{p.name}: no stall of the bot's loop ≥ {STALL * 1000:.0f} ms"
+    rest = max(0.0, total - wait - cpu)
+    return (f"{p.name}: {n} stalls ≥ {STALL * 1000:.0f} ms, {total * 1000:.0f} ms in all: waiting for a core"
+            f" {wait * 1000:.0f}, running on the loop {cpu * 1000:.0f}, neither (GIL, other) {rest * 1000:.0f}")
+
+
 def summarise(phases: list[Phase], samples: Samples, bot_lag: list[tuple[float, float]],
               bench_lag: list[tuple[float, float]], cpu: list[tuple[float, ...]],
               bot_gc: list[tuple[float, float, int]], bench_gc: list[tuple[float, float, int]],
-              waits: list[tuple[float, float]]) -> None:
+              waits: list[tuple[float, float]], bot_threads: list[tuple[float, float, float, float]]) -> None:
     print(f"\nowner /start reply latency per phase (targets: p99 ≤ {TARGET_P99_MS:.0f} ms,"
           f" max ≤ {TARGET_MAX_MS:.0f} ms); loop lag = how late the bot's / this process's event"
           " loop ran a callback handed to it every 10 ms (p99 and max, ms); bot gc = the bot's garbage"
@@ -315,6 +351,10 @@ def summarise(phases: list[Phase], samples: Samples, bot_lag: list[tuple[float, 
     print()
     for line in verdicts:
         print(line)
+    if bot_threads:
+        print("\nthe bot's loop stalls (lag ≥ 50 ms), split by its thread's scheduler times:")
+        for p in phases:
+            print("  " + stall_breakdown(bot_threads, p))
     if samples.timeouts:
         print(f"({samples.timeouts} /start got no reply within 60 s)")
 
@@ -348,6 +388,7 @@ async def run(args: argparse.Namespace) -> None:
         await wait_until_polling(api, bot)
         admin = api.user(ADMIN_ID, first_name="Admin", language_code="en")
         owners = [api.user(USER_BASE + i, first_name="Owner", language_code="fa") for i in range(args.owners)]
+        samples.running.set()
         owners_tasks = [asyncio.create_task(owner_loop(o, args.period, stop, samples)) for o in owners]
         owners_tasks.append(asyncio.create_task(cpu_sampler(bot, cpu, waits, stop)))
         await asyncio.sleep(args.period * 2)  # every owner has had a first reply (its user row written)
@@ -375,8 +416,15 @@ async def run(args: argparse.Namespace) -> None:
         print(f"filling the round up to {args.score_firms} submitted firms (not measured)", file=sys.stderr)
         from storage.database import Database
 
+        # This process's transactions of 10,000 firms hold SQLite's write lock for a second or
+        # more, and the bot's writer waits meanwhile: the owners stop first, and the replies
+        # still on their way (counted in the import phase) come before the fill starts.
+        samples.running.clear()
+        while samples.in_flight:
+            await asyncio.sleep(0.01)
         async with Database(db_path) as db:
             await fill_round(db, round_id, args.firms, args.score_firms)
+        samples.running.set()
         await asyncio.sleep(1.0)
 
         # /closeround asks to confirm (not measured); pressing «🔒 Close» closes and scores.
@@ -402,7 +450,7 @@ async def run(args: argparse.Namespace) -> None:
         bench_lag.stop()
         bench_lag.flush()
     summarise(phases, samples, read_samples(bot_lag_path), bench_lag.samples, cpu, read_gc(bot_lag_path),
-              bench_lag.collections, waits)
+              bench_lag.collections, waits, read_thread_samples(bot_lag_path))
     with (tmp / "owner-latency.txt").open("w", encoding="ascii") as f:  # for --keep: sent, latency (s)
         f.writelines(f"{t:.6f} {lat:.6f}\n" for t, lat in zip(samples.sent, samples.latency, strict=True))
         f.writelines(f"# {p.name} {p.start:.6f} {p.end:.6f}\n" for p in phases)
