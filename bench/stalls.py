@@ -423,7 +423,9 @@ async def run(args: argparse.Namespace) -> None:
         while samples.in_flight:
             await asyncio.sleep(0.01)
         async with Database(db_path) as db:
-            await fill_round(db, round_id, args.firms, args.score_firms)
+            # 2,000 firms a transaction: the bot still writes meanwhile (it records handled
+            # updates), and under load one of 10,000 outlasted its wait for the lock.
+            await fill_round(db, round_id, args.firms, args.score_firms, step=2_000)
         samples.running.set()
         await asyncio.sleep(1.0)
 
