@@ -39,8 +39,9 @@ class LoopLag:
         self.loop = loop
         self.samples: list[tuple[float, float]] = []
         self.collections: list[tuple[float, float, int]] = []  # (start, seconds, generation)
-        #: Per sample, the loop thread's (CPU seconds, seconds waiting for a core) so far.
-        self.threads: list[tuple[float, float]] = []
+        #: Per sample, the loop thread's (CPU seconds, seconds waiting for a core) so far, how
+        #: late the probe's thread sent it, and that thread's own wait for a core so far.
+        self.threads: list[tuple[float, float, float, float]] = []
         self._gc_written = 0
         self._gc_start = 0.0
         self._out = out
@@ -67,11 +68,14 @@ class LoopLag:
             # it: a process frozen as a whole (no core for it, or the GIL held inside one C
             # call) delays this thread too, and would otherwise go unseen.
             sent = due
+            # How late this thread itself got to send it, and its own wait for a core so far.
+            woke, probe_wait = time.monotonic() - due, _thread_times()[1]
             done = threading.Event()
 
-            def ran(sent: float = sent, done: threading.Event = done) -> None:
+            def ran(sent: float = sent, done: threading.Event = done, woke: float = woke,
+                    probe_wait: float = probe_wait) -> None:
                 self.samples.append((sent, time.monotonic() - sent))
-                self.threads.append(_thread_times())
+                self.threads.append((*_thread_times(), woke, probe_wait))
                 done.set()
 
             try:
@@ -96,7 +100,8 @@ class LoopLag:
         collections, self._gc_written = self.collections[self._gc_written:], len(self.collections)
         if new or collections:
             with self._out.open("a", encoding="ascii") as f:
-                f.writelines(f"{s:.6f} {lag:.6f} {cpu:.6f} {wait:.6f}\n" for (s, lag), (cpu, wait) in new)
+                f.writelines(f"{s:.6f} {lag:.6f} {cpu:.6f} {wait:.6f} {woke:.6f} {probe:.6f}\n"
+                             for (s, lag), (cpu, wait, woke, probe) in new)
                 f.writelines(f"gc {s:.6f} {d:.6f} {g}\n" for s, d, g in collections)
 
     def stop(self) -> None:
@@ -119,14 +124,15 @@ def _thread_times() -> tuple[float, float]:
 
 def read_samples(path: Path) -> list[tuple[float, float]]:
     """The (due time, lag) samples ``flush`` wrote."""
-    return [(sent, lag) for sent, lag, _, _ in read_thread_samples(path)]
+    return [(sample[0], sample[1]) for sample in read_thread_samples(path)]
 
 
-def read_thread_samples(path: Path) -> list[tuple[float, float, float, float]]:
-    """The samples ``flush`` wrote with the loop thread's times when each ran: (due time, lag,
-    CPU seconds so far, seconds waited for a core so far).  Between two samples, a lag that
-    the thread's wait for a core explains was the machine; one its CPU time explains, a long
-    callback on the loop; the rest, the GIL held by another thread."""
+def read_thread_samples(path: Path) -> list[tuple[float, float, float, float, float, float]]:
+    """The samples ``flush`` wrote with the threads' times: (due time, lag, the loop thread's
+    CPU seconds and seconds waited for a core so far when it ran the probe, how late the
+    probe's thread sent it, that thread's wait for a core so far).  Between two samples, a lag
+    that a thread's wait for a core explains was the machine; one the loop's CPU time explains,
+    a long callback on the loop; the rest, mostly the GIL held by another thread."""
     try:
         text = path.read_text(encoding="ascii")
     except OSError:
@@ -135,11 +141,12 @@ def read_thread_samples(path: Path) -> list[tuple[float, float, float, float]]:
     for line in text.splitlines():
         parts = line.split()
         try:
-            sent, lag = float(parts[0]), float(parts[1])
-            cpu, wait = (float(parts[2]), float(parts[3])) if len(parts) == 4 else (0.0, 0.0)
-        except (ValueError, IndexError):
+            values = [float(part) for part in parts]
+        except ValueError:
             continue  # a gc line, or one cut short by the process being killed
-        samples.append((sent, lag, cpu, wait))
+        if len(values) >= 2:
+            values += [0.0] * (6 - len(values))
+            samples.append((values[0], values[1], values[2], values[3], values[4], values[5]))
     return samples
 
 

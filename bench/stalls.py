@@ -303,32 +303,38 @@ def _gc(collections: list[tuple[float, float, int]], p: Phase) -> str:
 STALL = 0.05
 
 
-def stall_breakdown(samples: list[tuple[float, float, float, float]], p: Phase) -> str:
-    """Where the bot loop's stalls (lag ≥ STALL) of the phase went: between the sample before
-    and the stalled one, the loop thread's time waiting for a core (the machine), its CPU time
-    (a long callback on the loop, or GC), and the rest (the GIL held by another thread)."""
-    n, total, wait, cpu = 0, 0.0, 0.0, 0.0
+def stall_breakdown(samples: list[tuple[float, float, float, float, float, float]], p: Phase) -> str:
+    """Where the bot loop's stalls (lag ≥ STALL) of the phase went.  A stall is the probe's
+    thread sending late, then the loop running it late.  The first part is put down to that
+    thread's wait for a core, the second to the loop thread's wait for a core and its CPU time
+    (a long callback on the loop, or GC) between the sample before and this one, in proportion;
+    what neither explains is mostly the GIL held by another of the bot's threads."""
+    n, total, core, cpu = 0, 0.0, 0.0, 0.0
     for before, now in itertools.pairwise(samples):
         if not (p.start <= now[0] <= p.end and now[1] >= STALL):
             continue
-        span = (now[0] + now[1]) - (before[0] + before[1])  # from one run of the probe to the next
         n += 1
         total += now[1]
-        # the probe's own period is not lag: share the thread's times out in proportion
-        share = now[1] / span if span > 0 else 0.0
-        wait += (now[3] - before[3]) * share
-        cpu += (now[2] - before[2]) * share
+        woke = min(max(now[4], 0.0), now[1])
+        core += min(woke, max(now[5] - before[5], 0.0))
+        on_loop = now[1] - woke
+        span = (now[0] + now[1]) - (before[0] + before[1])  # from one run of the probe to the next
+        share = on_loop / span if span > 0 else 0.0
+        waited = min(on_loop, (now[3] - before[3]) * share)
+        core += waited
+        cpu += min(on_loop - waited, (now[2] - before[2]) * share)
     if not n:
         return f"{p.name}: no stall of the bot's loop ≥ {STALL * 1000:.0f} ms"
-    rest = max(0.0, total - wait - cpu)
+    rest = max(0.0, total - core - cpu)
     return (f"{p.name}: {n} stalls ≥ {STALL * 1000:.0f} ms, {total * 1000:.0f} ms in all: waiting for a core"
-            f" {wait * 1000:.0f}, running on the loop {cpu * 1000:.0f}, neither (GIL, other) {rest * 1000:.0f}")
+            f" {core * 1000:.0f}, running on the loop {cpu * 1000:.0f}, neither (GIL, other) {rest * 1000:.0f}")
 
 
 def summarise(phases: list[Phase], samples: Samples, bot_lag: list[tuple[float, float]],
               bench_lag: list[tuple[float, float]], cpu: list[tuple[float, ...]],
               bot_gc: list[tuple[float, float, int]], bench_gc: list[tuple[float, float, int]],
-              waits: list[tuple[float, float]], bot_threads: list[tuple[float, float, float, float]]) -> None:
+              waits: list[tuple[float, float]],
+              bot_threads: list[tuple[float, float, float, float, float, float]]) -> None:
     print(f"\nowner /start reply latency per phase (targets: p99 ≤ {TARGET_P99_MS:.0f} ms,"
           f" max ≤ {TARGET_MAX_MS:.0f} ms); loop lag = how late the bot's / this process's event"
           " loop ran a callback handed to it every 10 ms (p99 and max, ms); bot gc = the bot's garbage"
