@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import sys
@@ -54,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/stalls.py` puts bench/ first, not the repo root
     sys.path.insert(0, str(ROOT))
 
-from bench.lagprobe import LoopLag, read_samples  # noqa: E402
+from bench.lagprobe import SLOW_ENV, LoopLag, read_gc, read_samples, read_thread_samples  # noqa: E402
 from bench.updates import (  # noqa: E402
     TOKEN,
     BotProcess,
@@ -190,19 +191,28 @@ class Samples:
     sent: list[float] = field(default_factory=list)  # monotonic time of each /start
     latency: list[float] = field(default_factory=list)  # seconds to the reply
     timeouts: int = 0
+    #: Cleared while this process writes to the bot's database (``pause_owners``).
+    running: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: int = 0
 
 
 async def owner_loop(user: Any, period: float, stop: asyncio.Event, out: Samples) -> None:
     await asyncio.sleep(random.random() * period)
     while not stop.is_set():
+        if not out.running.is_set():
+            await out.running.wait()
+            await asyncio.sleep(random.random() * period)  # not all at once
         user._seen = len(user.events)
         t0 = time.monotonic()
-        await user.send("/start")
+        out.in_flight += 1
         try:
+            await user.send("/start")
             event = await user.wait_for(lambda e: e.is_message, timeout=60)
         except AssertionError:
             out.timeouts += 1
             continue
+        finally:
+            out.in_flight -= 1
         out.sent.append(t0)
         out.latency.append(event.at - t0)
         rest = period - (time.monotonic() - t0)
@@ -227,9 +237,11 @@ async def admin_does(admin: Any, action: Any, timeout: float = PHASE_TIMEOUT) ->
     return start, time.monotonic(), event
 
 
-async def cpu_sampler(bot: Any, out: list[tuple[float, ...]], stop: asyncio.Event) -> None:
+async def cpu_sampler(bot: Any, out: list[tuple[float, ...]], waits: list[tuple[float, float]],
+                      stop: asyncio.Event) -> None:
     """Every 0.5 s: (time, CPU seconds of the bot's event-loop thread, of its other threads, of
-    its children - the worker process -, of this process)."""
+    its children - the worker process -, of this process) into ``out``, and (time, seconds the
+    bot's loop thread has waited for a core) into ``waits``."""
     import psutil
 
     me = psutil.Process()
@@ -244,7 +256,26 @@ async def cpu_sampler(bot: Any, out: list[tuple[float, ...]], stop: asyncio.Even
                 pass
         t = me.cpu_times()
         out.append((time.monotonic(), loop_cpu, other_cpu, children, t.user + t.system))
+        waits.append((time.monotonic(), _run_queue_wait(bot.ps.pid)))
         await asyncio.sleep(0.5)
+
+
+def _run_queue_wait(pid: int) -> float:
+    """Seconds the process's main thread (the bot's event loop) has spent ready to run but
+    waiting for a core (``/proc/PID/schedstat``, second field, ns; 0 where there is none)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _waited(waits: list[tuple[float, float]], p: Phase) -> str:
+    """Milliseconds per second the bot's loop thread waited for a core during the phase."""
+    inside = [w for w in waits if p.start - 0.5 <= w[0] <= p.end + 0.5]
+    if len(inside) < 2:
+        return "     "
+    (t0, w0), (t1, w1) = inside[0], inside[-1]
+    return f"{1000 * (w1 - w0) / (t1 - t0):>5.0f}"
 
 
 def _cpu(samples: list[tuple[float, ...]], p: Phase) -> str:
@@ -262,26 +293,74 @@ def _lag(samples: list[tuple[float, float]], p: Phase) -> str:
     return f"{percentile(values, 0.99):>6.0f} {max(values, default=0.0):>6.0f}"
 
 
+def _gc(collections: list[tuple[float, float, int]], p: Phase) -> str:
+    """The bot's garbage collections of ≥ 2 ms during the phase: how many, the longest (ms)."""
+    inside = [d * 1000 for start, d, _ in collections if p.start <= start <= p.end]
+    return f"{len(inside):>4} {max(inside, default=0.0):>5.0f}"
+
+
+#: A loop lag from this long (s) counts as a stall in the breakdown below the table.
+STALL = 0.05
+
+
+def stall_breakdown(samples: list[tuple[float, float, float, float, float, float]], p: Phase) -> str:
+    """Where the bot loop's stalls (lag ≥ STALL) of the phase went.  A stall is the probe's
+    thread sending late, then the loop running it late.  The first part is put down to that
+    thread's wait for a core, the second to the loop thread's wait for a core and its CPU time
+    (a long callback on the loop, or GC) between the sample before and this one, in proportion;
+    what neither explains is mostly the GIL held by another of the bot's threads."""
+    n, total, core, cpu = 0, 0.0, 0.0, 0.0
+    for before, now in itertools.pairwise(samples):
+        if not (p.start <= now[0] <= p.end and now[1] >= STALL):
+            continue
+        n += 1
+        total += now[1]
+        woke = min(max(now[4], 0.0), now[1])
+        core += min(woke, max(now[5] - before[5], 0.0))
+        on_loop = now[1] - woke
+        span = (now[0] + now[1]) - (before[0] + before[1])  # from one run of the probe to the next
+        share = on_loop / span if span > 0 else 0.0
+        waited = min(on_loop, (now[3] - before[3]) * share)
+        core += waited
+        cpu += min(on_loop - waited, (now[2] - before[2]) * share)
+    if not n:
+        return f"{p.name}: no stall of the bot's loop ≥ {STALL * 1000:.0f} ms"
+    rest = max(0.0, total - core - cpu)
+    return (f"{p.name}: {n} stalls ≥ {STALL * 1000:.0f} ms, {total * 1000:.0f} ms in all: waiting for a core"
+            f" {core * 1000:.0f}, running on the loop {cpu * 1000:.0f}, neither (GIL, other) {rest * 1000:.0f}")
+
+
 def summarise(phases: list[Phase], samples: Samples, bot_lag: list[tuple[float, float]],
-              bench_lag: list[tuple[float, float]], cpu: list[tuple[float, ...]]) -> None:
+              bench_lag: list[tuple[float, float]], cpu: list[tuple[float, ...]],
+              bot_gc: list[tuple[float, float, int]], bench_gc: list[tuple[float, float, int]],
+              waits: list[tuple[float, float]],
+              bot_threads: list[tuple[float, float, float, float, float, float]]) -> None:
     print(f"\nowner /start reply latency per phase (targets: p99 ≤ {TARGET_P99_MS:.0f} ms,"
           f" max ≤ {TARGET_MAX_MS:.0f} ms); loop lag = how late the bot's / this process's event"
-          " loop ran a callback handed to it every 10 ms (p99 and max, ms)")
+          " loop ran a callback handed to it every 10 ms (p99 and max, ms); bot gc = the bot's garbage"
+          " collections of ≥ 2 ms (how many, the longest in ms), bench gc the same for this process;"
+          " runq = ms per second the bot's loop thread waited for a core")
     print(f"{'phase':<9} {'took s':>7} {'replies':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
-          f" {'bot lag p99/max':>15} {'bench lag p99/max':>17}   CPU % (bot loop, bot threads, worker, bench)")
+          f" {'bot lag p99/max':>15} {'bench lag p99/max':>17} {'bot gc n/max':>12} {'bench gc n/max':>14} {'runq':>5}"
+          "   CPU % (bot loop, bot threads, worker, bench)")
     verdicts = []
     for p in phases:
         values = [lat * 1000 for t, lat in zip(samples.sent, samples.latency, strict=True) if p.start <= t <= p.end]
         p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
         worst = max(values, default=0.0)
         print(f"{p.name:<9} {p.end - p.start:>7.1f} {len(values):>8} {p50:>8.1f} {p99:>8.1f} {worst:>8.1f}"
-              f"   {_lag(bot_lag, p)}     {_lag(bench_lag, p)}        {_cpu(cpu, p)}"
+              f"   {_lag(bot_lag, p)}     {_lag(bench_lag, p)}   {_gc(bot_gc, p)}     {_gc(bench_gc, p)}"
+              f" {_waited(waits, p)}        {_cpu(cpu, p)}"
               + (f"   {p.note}" if p.note else ""))
         verdicts.append(f"{p.name}: p99 {p99:.0f} ms -> {'PASS' if p99 <= TARGET_P99_MS else 'MISS'};"
                         f" max {worst:.0f} ms -> {'PASS' if worst <= TARGET_MAX_MS else 'MISS'}")
     print()
     for line in verdicts:
         print(line)
+    if bot_threads:
+        print("\nthe bot's loop stalls (lag ≥ 50 ms), split by its thread's scheduler times:")
+        for p in phases:
+            print("  " + stall_breakdown(bot_threads, p))
     if samples.timeouts:
         print(f"({samples.timeouts} /start got no reply within 60 s)")
 
@@ -298,23 +377,26 @@ async def run(args: argparse.Namespace) -> None:
     # The import phase's file (1.97 MB, the size the field reported) has ~33,000 lines: past the
     # default KHOOSHE_IMPORT_MAX_ROWS, so the limit is raised to let the bot import it whole.
     env = child_env({"KHOOSHE_TOKEN": TOKEN, "KHOOSHE_API_URL": api.base_url, "KHOOSHE_DB": str(db_path),
-                     "KHOOSHE_ADMINS": str(ADMIN_ID), "KHOOSHE_IMPORT_MAX_ROWS": "100000"})
+                     "KHOOSHE_ADMINS": str(ADMIN_ID), "KHOOSHE_IMPORT_MAX_ROWS": "100000",
+                     **({SLOW_ENV: str(args.slow_callbacks / 1000)} if args.slow_callbacks else {})})
     # The bot runs under bench.lagprobe, which records its event loop's lag in bot_lag_path.
     bot_lag_path = tmp / "bot-loop-lag.txt"
     bot = BotProcess("khooshe", [sys.executable, "-m", "bench.lagprobe", str(bot_lag_path), "-m", "bot"],
                      env, tmp / "khooshe.log")
-    bench_lag = LoopLag(asyncio.get_running_loop())
+    bench_lag = LoopLag(asyncio.get_running_loop(), tmp / "bench-loop-lag.txt")  # for --keep (and its gc lines)
     stop = asyncio.Event()
     samples = Samples()
     cpu: list[tuple[float, ...]] = []
+    waits: list[tuple[float, float]] = []
     phases: list[Phase] = []
     owners_tasks: list[asyncio.Task[None]] = []
     try:
         await wait_until_polling(api, bot)
         admin = api.user(ADMIN_ID, first_name="Admin", language_code="en")
         owners = [api.user(USER_BASE + i, first_name="Owner", language_code="fa") for i in range(args.owners)]
+        samples.running.set()
         owners_tasks = [asyncio.create_task(owner_loop(o, args.period, stop, samples)) for o in owners]
-        owners_tasks.append(asyncio.create_task(cpu_sampler(bot, cpu, stop)))
+        owners_tasks.append(asyncio.create_task(cpu_sampler(bot, cpu, waits, stop)))
         await asyncio.sleep(args.period * 2)  # every owner has had a first reply (its user row written)
 
         print("phase idle", file=sys.stderr)
@@ -326,6 +408,8 @@ async def run(args: argparse.Namespace) -> None:
         start, end, event = await admin_does(admin, lambda: admin.send("/exportall"))
         size = len(event.data or b"") if event.kind == "document" else 0
         phases.append(Phase("export", start, end, f"{args.firms} firms, workbook {size / 1e6:.1f} MB"))
+        # The bot follows the document with a hint (/exportanswers): not the import's report.
+        await admin.wait_for("/exportanswers", timeout=30)
 
         data = estates_csv(int(args.csv_mb * 1_000_000))
         print(f"phase import ({len(data) / 1e6:.2f} MB estates CSV)", file=sys.stderr)
@@ -338,8 +422,17 @@ async def run(args: argparse.Namespace) -> None:
         print(f"filling the round up to {args.score_firms} submitted firms (not measured)", file=sys.stderr)
         from storage.database import Database
 
+        # This process's transactions of 10,000 firms hold SQLite's write lock for a second or
+        # more, and the bot's writer waits meanwhile: the owners stop first, and the replies
+        # still on their way (counted in the import phase) come before the fill starts.
+        samples.running.clear()
+        while samples.in_flight:
+            await asyncio.sleep(0.01)
         async with Database(db_path) as db:
-            await fill_round(db, round_id, args.firms, args.score_firms)
+            # 2,000 firms a transaction: the bot still writes meanwhile (it records handled
+            # updates), and under load one of 10,000 outlasted its wait for the lock.
+            await fill_round(db, round_id, args.firms, args.score_firms, step=2_000)
+        samples.running.set()
         await asyncio.sleep(1.0)
 
         # /closeround asks to confirm (not measured); pressing «🔒 Close» closes and scores.
@@ -363,7 +456,9 @@ async def run(args: argparse.Namespace) -> None:
         errors = bot.error_lines()
         await api.stop()
         bench_lag.stop()
-    summarise(phases, samples, read_samples(bot_lag_path), bench_lag.samples, cpu)
+        bench_lag.flush()
+    summarise(phases, samples, read_samples(bot_lag_path), bench_lag.samples, cpu, read_gc(bot_lag_path),
+              bench_lag.collections, waits, read_thread_samples(bot_lag_path))
     with (tmp / "owner-latency.txt").open("w", encoding="ascii") as f:  # for --keep: sent, latency (s)
         f.writelines(f"{t:.6f} {lat:.6f}\n" for t, lat in zip(samples.sent, samples.latency, strict=True))
         f.writelines(f"# {p.name} {p.start:.6f} {p.end:.6f}\n" for p in phases)
@@ -384,6 +479,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="length of the idle baseline (default 10)")
     parser.add_argument("--csv-mb", type=float, default=1.97, help="size of the imported CSV in MB (default 1.97)")
     parser.add_argument("--score-firms", type=int, default=100_000, help="submitted firms scored (default 100000)")
+    parser.add_argument("--slow-callbacks", type=float, default=0.0, metavar="MS",
+                        help="run the bot's loop in asyncio's debug mode, which logs every callback longer than"
+                             " MS ms to its log (slower; for finding what blocks the loop; use with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, bot log)")
     args = parser.parse_args(argv)
     args.score_firms = max(args.score_firms, args.firms)

@@ -42,14 +42,14 @@ from bot.services.offload import pack, run_heavy, unpack
 from bot.settings import Settings
 from storage.database import Database
 from storage.models import Estate, Round
+from storage.packed_answers import RS, US, unpack_ids
 from storage.repositories.reports import FirmStatus
 
+# openpyxl is imported only where workbooks are built, in the worker process: importing it
+# takes 0.15–0.25 s, which on the bot's event loop (the first export imports this module)
+# would hold every reply that long.
 if TYPE_CHECKING:
     from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.utils import get_column_letter
-
-from storage.packed_answers import RS, US, unpack_ids
 
 STATUS = {"submitted": N_("Submitted"), "draft": N_("In progress"), None: N_("Not started")}
 
@@ -72,6 +72,8 @@ def _put(ws: Any, values: Sequence[Any]) -> None:
     row: list[Any] = []
     for value in values:
         if isinstance(value, str) and value.startswith("="):
+            from openpyxl.cell import WriteOnlyCell
+
             cell = WriteOnlyCell(ws, value=value)
             cell.data_type = "s"
             row.append(cell)
@@ -92,6 +94,8 @@ class _Sheet:
     with columns wide enough to read without resizing them."""
 
     def __init__(self, wb: Workbook, title: str, headers: Sequence[str], widths: Sequence[int | None] = ()) -> None:
+        from openpyxl.utils import get_column_letter
+
         ws = wb.create_sheet(title[:31])
         ws.sheet_view.rightToLeft = True
         for i, header in enumerate(headers):
@@ -107,6 +111,8 @@ class _Sheet:
 
     def close(self) -> None:
         """Sets the filter over every row written (openpyxl writes it when the book is saved)."""
+        from openpyxl.utils import get_column_letter
+
         self.ws.auto_filter.ref = f"A1:{get_column_letter(self.columns)}{self.rows}"
 
 
