@@ -12,6 +12,8 @@ reminders and notices go through the outbox, at most once per firm and kind.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -462,7 +464,10 @@ class RoundService:
 
     async def _score(self, round_id: int) -> int:
         """Scores and ranks the round; ``score_round`` stamps ``scored_at`` in its last transaction."""
-        from bot.services.ranking import score_round
+        # The scorer and numpy load on the first scoring (~50 ms of imports): in a thread, so
+        # the event loop keeps answering owners meanwhile.
+        await asyncio.to_thread(importlib.import_module, "bot.services.ranking")
+        from bot.services.ranking import score_round  # already loaded: no work on the loop
 
         summary = await score_round(self.db, round_id)
         log.info("round %s scored: %s", round_id, summary)
