@@ -9,16 +9,21 @@ are the delivery's (``bot.delivery.broadcasts.BroadcastKeeper``, the ``runner`` 
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
+
+from babel.lists import format_list
 
 from bot.clock import Clock
 from bot.delivery.keys import broadcast_prefix
 from bot.domain.calendar import BadDate, parse_jalali_datetime
 from bot.domain.quiet_hours import QuietHours
 from bot.domain.sectors import SECTORS
+from bot.domain.text import number
 from bot.services.access import Access, audit
 from storage.database import Database
 from storage.models import Cluster, Estate, Province
@@ -27,6 +32,18 @@ from storage.repositories.broadcasts import SIZE_BANDS, Broadcast
 
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
+#: Estates named in a manager's sender line; more are counted ("… and 3 more estates").
+SENDER_ESTATES = 3
+
+Translate = Callable[..., str]
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The sender line of a broadcast, as plain text (for the length limit) and as HTML."""
+
+    plain: str
+    html: str
 
 Audience = dict[str, Any]
 Content = dict[str, Any]
@@ -245,15 +262,35 @@ class BroadcastService:
 
     @staticmethod
     def notice(kind: Literal["text", "photo", "document"], typed: str, escaped: str,
-               file_id: str | None = None) -> Content | TooLong:
+               file_id: str | None = None, *, sender: Sender | None = None) -> Content | TooLong:
         """The notice to send: a text (at most TEXT_LIMIT characters) or a photo or document
-        with a caption (at most CAPTION_LIMIT); ``escaped`` is ``typed`` made safe for HTML."""
+        with a caption (at most CAPTION_LIMIT); ``escaped`` is ``typed`` made safe for HTML.
+        ``sender``'s line heads it, so firms know who speaks to them; it counts in the limit."""
         limit = TEXT_LIMIT if kind == "text" else CAPTION_LIMIT
-        if len(typed) > limit:
-            return TooLong(limit)
+        head = len(sender.plain) + 2 if sender is not None else 0
+        if len(typed) + head > limit:
+            return TooLong(limit - head)
+        text = f"{sender.html}\n\n{escaped}" if sender is not None else escaped
         if kind == "text":
-            return {"kind": "text", "text": escaped}
-        return {"kind": kind, "file_id": file_id, "text": escaped}
+            return {"kind": "text", "text": text}
+        return {"kind": kind, "file_id": file_id, "text": text}
+
+    async def sender(self, access: Access, audience: Audience, t: Translate, lang: str) -> Sender:
+        """The line naming who a broadcast comes from: the estates' management for a manager
+        (the estates it goes to), the programme for an admin."""
+        if access.is_admin:
+            plain = t("📢 From the Khooshe programme team")
+        else:
+            async with self.db.read() as repo:
+                estates = [await repo.estates.get(int(e)) for e in audience.get("estates") or ()]
+            names = [e.name for e in estates if e is not None]
+            if len(names) > SENDER_ESTATES:
+                shown = t("{estates} and {n} more estates", estates=format_list(names[:SENDER_ESTATES], locale=lang),
+                          n=number(len(names) - SENDER_ESTATES, lang))
+            else:
+                shown = format_list(names, locale=lang)
+            plain = t("📢 From the management of {estates}", estates=shown)
+        return Sender(plain=plain, html=f"<b>{html.escape(plain, quote=False)}</b>")
 
     async def count(self, access: Access, audience: Audience) -> int:
         checked(access, audience)

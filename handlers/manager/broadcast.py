@@ -343,7 +343,7 @@ async def ask_content(update: Update, context: KhoosheContext) -> Step | None:
         await show_filters(update, context)
         return Step.FILTERS
     await close_prompt(update, context.t("Now send the notice: a text, or a photo or a document with a caption. "
-                                         "Firms receive it exactly as you send it."))
+                                         "Firms receive it as you send it, under a line that names you as its sender."))
     return Step.CONTENT
 
 
@@ -355,12 +355,15 @@ async def got_content(update: Update, context: KhoosheContext) -> Step | None:
     message = update.message
     if draft is None or message is None:
         return None
+    sender = await service(context).sender(context.access, draft["audience"], t, context.lang)
     if message.photo:
-        content = BroadcastService.notice("photo", message.caption or "", esc(message.caption or ""), message.photo[-1].file_id)
+        content = BroadcastService.notice("photo", message.caption or "", esc(message.caption or ""),
+                                          message.photo[-1].file_id, sender=sender)
     elif message.document:
-        content = BroadcastService.notice("document", message.caption or "", esc(message.caption or ""), message.document.file_id)
+        content = BroadcastService.notice("document", message.caption or "", esc(message.caption or ""),
+                                          message.document.file_id, sender=sender)
     elif message.text:
-        content = BroadcastService.notice("text", message.text, esc(message.text))
+        content = BroadcastService.notice("text", message.text, esc(message.text), sender=sender)
     else:
         await say(update, context, t("Please send a text, a photo or a document."))
         return Step.CONTENT

@@ -89,7 +89,15 @@ async def test_manager_filtered_scheduled_broadcast_waits_for_time_and_quiet_hou
     notice = "Water cut on Wednesday <b>& Thursday</b> from 9 to 12"
     await manager.send(notice)
     preview = await manager.wait_for(notice)
-    assert preview.entities == []  # shown as typed: the manager's "<b>" is text, not bold
+    async with khooshe.db.read() as repo:
+        estate = await repo.estates.get(1)
+    assert estate is not None
+    estate_one = estate.name
+    sender, typed = preview.text.split("\n\n", 1)
+    assert sender == f"📢 From the management of {estate_one}" and typed == notice
+    # The sender line is bold; the manager's "<b>" is text, not bold.
+    assert [(e["type"], e["offset"]) for e in preview.entities] == [("bold", 0)]
+    assert preview.entities[0]["length"] == len(sender.encode("utf-16-le")) // 2
     await manager.wait_for("It will go to 2 firms")
     await manager.press("Schedule")
     await manager.wait_for("When should it go out")
@@ -112,7 +120,8 @@ async def test_manager_filtered_scheduled_broadcast_waits_for_time_and_quiet_hou
     await tick(khooshe)
     for uid in (7001, 7002):
         [got] = [m for m in api.messages(uid) if "Water cut" in m.text]
-        assert got.text == notice  # exactly what the manager typed (escaped, sent as HTML)
+        # What the manager typed (escaped, sent as HTML), under the line naming the estate's management.
+        assert got.text == f"📢 From the management of {estate_one}\n\n{notice}"
     assert notices(khooshe, 7003, "Water cut") == 0  # it had submitted
     assert notices(khooshe, 7004, "Water cut") == 0  # another estate
     # The progress message is edited in place into the report (the edit may trail the last send).
@@ -148,12 +157,13 @@ async def test_admin_photo_and_document_broadcasts(estates: Khooshe) -> None:
         await admin.press("Continue")
         await admin.wait_for("Now send the notice")
         caption = f"New {kind} <for> all firms"
+        received = f"📢 From the Khooshe programme team\n\n{caption}"
         if kind == "photo":
             await admin.send_photo(PNG, caption=caption)
         else:
             await admin.send_document("rules.pdf", b"%PDF-1.4 rules", caption=caption, mime_type="application/pdf")
         preview = await admin.wait_for(lambda e, kind=kind: e.is_message and e.kind == kind)
-        assert preview.text == caption
+        assert preview.text == received
         await admin.wait_for("It will go to 4 firms")
         await admin.press("Send now")
         await admin.wait_for("is on its way")
@@ -163,7 +173,7 @@ async def test_admin_photo_and_document_broadcasts(estates: Khooshe) -> None:
         assert "Delivered: 3" in report.text and "Blocked the bot: 1" in report.text
         for uid in ESTATE_1:
             got = [m for m in api.messages(uid) if m.kind == kind]
-            assert len(got) == 1 and got[0].text == caption
+            assert len(got) == 1 and got[0].text == received
             assert got[0].file is not None and got[0].file.file_id == api.message(ADMIN_ID, preview.message_id).file.file_id
         assert api.messages(7004) == []
     for uid in everyone[:3]:
