@@ -31,6 +31,7 @@ ACTION_NAMES: dict[str, str] = {
     "round_open": N_("opened a round"),
     "round_close": N_("closed a round"),
     "round_extend": N_("extended a round"),
+    "round_reopen": N_("reopened a round"),
     "round_cancel": N_("cancelled a round"),
     "round_publish": N_("published a round's results"),
     # people and roles

@@ -226,6 +226,14 @@ def _check_cancellable(r: Round, *, answered: bool) -> None:
         raise RoundRefused(N_("Round #{id} has answers, so it cannot be cancelled."), id=r.id)
 
 
+def _check_reopenable(r: Round) -> None:
+    if r.state != "closed":
+        raise RoundRefused(N_("Round #{id} is not closed."), id=r.id)
+    if r.published_at is not None:
+        raise RoundRefused(N_("Round #{id} was published on {date}; a published round cannot be reopened."),
+                           id=r.id, date=r.published_at)
+
+
 def _check_publishable(r: Round) -> None:
     if r.state != "closed" or r.scored_at is None:
         raise RoundRefused(N_("Only a closed, scored round can be published."))
@@ -386,6 +394,34 @@ class RoundService:
             await self._tell_unsubmitted(repo, found, now)
         scored = await self._score(found.id)
         return CloseResult(round=await self.get(found.id), scored=scored)
+
+    async def _check_reopen(self, repo: Repositories, round_id: int, closes: datetime, now: datetime) -> Round:
+        found = await _existing(repo, round_id)
+        _check_reopenable(found)
+        current = await repo.rounds.open_round()
+        if current is not None:
+            raise RoundRefused(N_("Round #{id} «{title}» is open; only one round can be open at a time."),
+                               id=current.id, title=current.title)
+        await self._check_span(repo, found.opens_at, closes, now, besides=found.id)
+        return found
+
+    async def preview_reopen(self, round_id: int, closes: datetime) -> Round:
+        """Checks a closed, unpublished round can open again until ``closes`` (before asking the
+        admin to confirm)."""
+        async with self.db.read() as repo:
+            return await self._check_reopen(repo, round_id, closes, self.clock.now())
+
+    async def reopen(self, actor: int, round_id: int, closes: datetime) -> Round:
+        """Opens a round closed by mistake again (never one already published): firms can
+        answer and change their answers until ``closes``, and it is scored again when it closes."""
+        now = self.clock.now()
+        async with self.db.transaction() as repo:
+            found = await self._check_reopen(repo, round_id, closes, now)
+            await repo.rounds.reopen(found.id, closes)
+            await audit(repo, user_id=actor, action="round_reopen", target=f"round {found.id}", detail=stamp(closes))
+            result = await repo.rounds.get(found.id)
+        assert result is not None
+        return result
 
     async def extend(self, actor: int, round_id: int, closes: datetime) -> Round:
         """Moves the closing time of a scheduled or open round later."""

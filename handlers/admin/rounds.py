@@ -195,6 +195,10 @@ async def confirm(update: Update, context: KhoosheContext) -> None:
             closed = await service.close(actor, pending["round_id"])
             message = t("✅ Round #{id} is closed; {n} firms were scored. Publish the results with /publish {id}.",
                         id=number(closed.round.id, lang), n=number(closed.scored, lang))
+        elif action == "reopen":
+            reopened = await service.reopen(actor, pending["round_id"], datetime.fromisoformat(pending["closes"]))
+            message = t("✅ Round #{id} is open again until {closes} (Tehran time).", id=number(reopened.id, lang),
+                        closes=format_datetime(reopened.closes_at, lang, context.settings.zone))
         elif action == "cancel":
             cancelled = await service.cancel(actor, pending["round_id"])
             message = t("✅ Round #{id} «{title}» was cancelled and removed.", id=number(cancelled.id, lang),
@@ -324,6 +328,35 @@ async def extend(update: Update, context: KhoosheContext) -> None:
 
 
 @admin_only
+async def reopen_round(update: Update, context: KhoosheContext) -> None:
+    """Asks to confirm opening a round closed by mistake again, until a new closing date."""
+    t, zone, lang = context.t, context.settings.zone, context.lang
+    found = await find_round(update, context)
+    if found is None:
+        return
+    args = context.args or []
+    if len(args) < 2:
+        await say(update, context, t("Usage: /reopenround ID 1405/11/10 [23:59] (the new closing date)"))
+        return
+    try:
+        closes = parse_jalali_datetime(" ".join(args[1:]), zone, default=time(23, 59))
+    except BadDate:
+        await say(update, context, t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.",
+                                     text=esc(" ".join(args[1:]))))
+        return
+    try:
+        await context.services.rounds.preview_reopen(found.id, closes)
+    except RoundRefused as exc:
+        await refused(update, context, exc)
+        return
+    await ask(update, context, "reopen", {"round_id": found.id, "closes": closes.isoformat()},
+              t("Open round #{id} «{title}» again until {closes} (Tehran time)? Firms can answer and change "
+                "their answers until then; it is scored again when it closes.",
+                id=number(found.id, lang), title=esc(found.title), closes=format_datetime(closes, lang, zone)),
+              t("🔓 Reopen"))
+
+
+@admin_only
 async def cancel_round(update: Update, context: KhoosheContext) -> None:
     """Asks to confirm deleting a round nobody has answered."""
     t, lang = context.t, context.lang
@@ -392,6 +425,7 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("closeround", close_now))
     app.add_handler(CommandHandler("extend", extend))
     app.add_handler(CommandHandler("cancelround", cancel_round))
+    app.add_handler(CommandHandler("reopenround", reopen_round))
     app.add_handler(CommandHandler("publish", publish))
     app.add_handler(CommandHandler("sensitivity", sensitivity))
     app.add_handler(CallbackQueryHandler(confirm, pattern=cb.ROUND_CHOICE.pattern))

@@ -39,6 +39,7 @@ ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
     "openround": (N_("ID"), N_("Open a round now")),
     "closeround": (N_("ID"), N_("Close a round now")),
     "extend": (N_("ID DATE"), N_("Move a round's closing time later")),
+    "reopenround": (N_("ID DATE"), N_("Open a round closed by mistake again (before publishing)")),
     "publish": (N_("ID"), N_("Publish a round's results")),
     "sensitivity": (N_("ID WEIGHTS"), N_("How ranks move under other weights")),
     "invite": (N_("ESTATE_ID"), N_("Invitation link for an estate manager")),

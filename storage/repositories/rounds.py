@@ -99,6 +99,14 @@ class RoundRepository(Repository):
             ),
         )
 
+    async def reopen(self, round_id: int, closes_at: datetime) -> None:
+        """Opens a closed round again until ``closes_at``; its scores no longer count as final
+        (``scored_at`` cleared: it is scored again when it closes)."""
+        await self._write(
+            "UPDATE rounds SET state = 'open', closes_at = ?, scored_at = NULL WHERE id = ?",
+            (stamp(closes_at), round_id),
+        )
+
     async def mark_published(self, round_id: int, at: datetime, *, by: int | None = None) -> None:
         await self._write(
             "UPDATE rounds SET published_at = ?, published_by = ? WHERE id = ?", (stamp(at), by, round_id)

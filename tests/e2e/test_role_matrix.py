@@ -35,6 +35,7 @@ COMMANDS: list[tuple[str, set[str]]] = [
     ("/openround 999", ADMIN),
     ("/closeround 999", ADMIN),
     ("/extend 999 1405/11/10", ADMIN),
+    ("/reopenround 999 1405/11/10", ADMIN),
     ("/publish 999", ADMIN),
     ("/sensitivity 999 1,1,1,1", ADMIN),
     # handlers/invitations.py

@@ -269,3 +269,38 @@ async def test_every_round_action_is_in_the_audit_log_and_its_export(no_round: K
     assert document.data is not None
     rows = list(csv.reader(io.StringIO(document.data.decode("utf-8-sig"))))
     assert [r[4] for r in rows[1:] if r[4].startswith("round_")] == actions
+
+
+async def test_a_round_closed_by_mistake_reopens_until_a_new_date(closed: tuple[Khooshe, int]) -> None:
+    khooshe, round_id = closed
+    admin = await admin_of(khooshe)
+    await admin.send(f"/reopenround {round_id} 1405/09/20")
+    question = await admin.wait_for("again until")
+    assert "scored again when it closes" in question.text
+    await admin.press("🔓 Reopen")
+    await admin.wait_for(f"Round #{round_id} is open again until")
+    async with khooshe.db.read() as repo:
+        reopened = await repo.rounds.get(round_id)
+    assert reopened is not None and reopened.state == "open" and reopened.scored_at is None
+    assert (ADMIN_ID, "round_reopen", f"round {round_id}") in await audit_actions(khooshe)
+
+
+async def test_a_reopened_round_cannot_be_published_until_it_closes_again(closed: tuple[Khooshe, int]) -> None:
+    khooshe, round_id = closed
+    admin = await admin_of(khooshe)
+    await admin.send(f"/reopenround {round_id} 1405/09/20")
+    await admin.wait_for("again until")
+    await admin.press("🔓 Reopen")
+    await admin.wait_for("is open again")
+    await admin.send(f"/publish {round_id}")
+    await admin.wait_for("Only a closed, scored round can be published")
+
+
+async def test_a_published_round_is_never_reopened(published: tuple[Khooshe, int]) -> None:
+    khooshe, round_id = published
+    admin = khooshe.user(ADMIN_ID)
+    await admin.send(f"/reopenround {round_id} 1405/09/20")
+    await admin.wait_for("دوره منتشرشده را نمی‌توان دوباره باز کرد")
+    async with khooshe.db.read() as repo:
+        kept = await repo.rounds.get(round_id)
+    assert kept is not None and kept.state == "closed"
