@@ -46,6 +46,7 @@ ACTION_NAMES: dict[str, str] = {
     "block": N_("blocked a user"),
     "unblock": N_("unblocked a user"),
     "list_admins": N_("viewed the admins"),
+    "find_user": N_("looked a firm or person up"),
     "list_managers": N_("viewed an estate's managers"),
     "my_estates": N_("viewed their estates"),
     # estates and clusters

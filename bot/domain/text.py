@@ -52,6 +52,15 @@ def parse_id(text: str | None) -> int | None:
     return int(value)
 
 
+def local_phone(phone: str) -> str:
+    """An Iranian mobile number as people write it at home: «+989121234567» → «09121234567»
+    (a Latin "+" in a right-to-left line would jump to its other end); others unchanged."""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) == 12 and digits.startswith("98"):
+        return "0" + digits[2:]
+    return phone
+
+
 def only_digits(text: str, *, ignore: str = " -_/.") -> str | None:
     """Returns the digits of ``text`` when everything else is an ignorable separator."""
     text = normalize(text)

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.audit_log import VIEWS, AuditFilter
 from bot.domain.calendar import start_of_day
+from bot.domain.text import key_matches, only_digits, search_key
 from bot.services.access import Access, access_of, audit
 from storage.database import Database
-from storage.models import Estate, User
+from storage.models import Estate, Firm, User
 from storage.repositories import Repositories
 from storage.repositories.access import AuditEntry
 
@@ -31,6 +32,19 @@ def describe(filt: AuditFilter, page: int) -> str | None:
              f"to {filt.until.isoformat()}" if filt.until else "",
              "with views" if filt.include_views else "", f"page {page + 1}" if page else ""]
     return ", ".join(p for p in parts if p) or None
+
+
+#: Firms listed by one /find.
+FIND_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Found:
+    """A firm an admin looked for, with its estate and its owner."""
+
+    firm: Firm
+    estate: Estate | None
+    owner: Person
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,26 @@ class RolesService:
             is_admin=access.is_admin, configured_admin=user_id in self.admins, estates=estates,
             blocked=user_id in self.blocked, language=user.language if user else "fa",
         )
+
+    async def find(self, actor: int, text: str) -> tuple[list[Found], int]:
+        """Firms matching what an admin typed: a national ID, a phone number (any way it is
+        written) or an owner's user id when it is a number, else words of the firm's name (as
+        the estate search folds them); the first FIND_LIMIT and how many matched. Audited
+        without the query, which may be a phone number."""
+        digits = only_digits(text, ignore=" -_/.()+")
+        async with self.db.transaction() as repo:
+            if digits:
+                firms = await repo.firms.by_number(digits)
+                total = len(firms)
+            else:
+                query = search_key(text)
+                ids = [i for i, name in await repo.firms.names() if query and key_matches(query, search_key(name))]
+                firms = [f for f in [await repo.firms.by_id(i) for i in ids[:FIND_LIMIT]] if f is not None]
+                total = len(ids)
+            found = [Found(firm=f, estate=await repo.estates.get(f.estate_id), owner=await self._person(repo, f.owner_id))
+                     for f in firms[:FIND_LIMIT]]
+            await audit(repo, user_id=actor, action="find_user", detail=f"{total} found")
+        return found, total
 
     async def admins_and_blocked(self, actor: int) -> tuple[list[Person], list[Person]]:
         """Every admin (configured and promoted) and every blocked user; audited."""

@@ -25,9 +25,10 @@ from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.calendar import format_datetime
 from bot.domain.cells import csv_field
-from bot.domain.text import number
+from bot.domain.text import local_phone, localize_digits, number
 from bot.i18n import N_, Translator, translator
 from bot.services.access import Role
+from bot.services.dashboard import chunks as dashboard_chunks
 from bot.services.roles import Person
 from handlers.common import commands as menus
 from handlers.common.guard import refuse, requires
@@ -258,6 +259,34 @@ async def list_admins(update: Update, context: KhoosheContext) -> None:
     await say(update, context, "\n".join(lines))
 
 
+@admin_only
+async def find(update: Update, context: KhoosheContext) -> None:
+    """/find TEXT: the firms and owners matching a name, a national ID, a phone or a user id."""
+    t, lang = context.t, context.lang
+    text = " ".join(context.args or []).strip()
+    if not text:
+        await say(update, context, t("Usage: /find a firm's name, national ID, phone number or user id"))
+        return
+    found, total = await context.services.roles.find(user_id_of(update), text)
+    if not found:
+        await say(update, context, t("No firm matches «{text}».", text=esc(text)))
+        return
+    lines = [t("<b>Found {n}</b>", n=number(total, lang))
+             if total <= len(found) else t("<b>Found {n}; the first {shown}:</b>", n=number(total, lang),
+                                          shown=number(len(found), lang))]
+    for item in found:
+        firm = item.firm
+        lines += ["", t("#{id} «{name}» — {estate}", id=number(firm.id, lang), name=esc(firm.name),
+                        estate=esc(item.estate.name) if item.estate else "?"),
+                  t("Owner: {who}", who=who(item.owner, t, lang)),
+                  t("National ID {nid} · phone {phone}", nid=localize_digits(firm.national_id, lang),
+                    phone=localize_digits(local_phone(firm.phone), lang))]
+        lines.append(roles_now(item.owner, t))
+    lines += ["", t("Act on a person with their id: /block, /promote, /demote, /removemanager.")]
+    for chunk in dashboard_chunks(["\n".join(lines)]):
+        await say(update, context, chunk)
+
+
 # --- estate managers --------------------------------------------------------------------------
 
 
@@ -329,6 +358,7 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("promote", promote))
     app.add_handler(CommandHandler("demote", demote))
     app.add_handler(CommandHandler("admins", list_admins))
+    app.add_handler(CommandHandler("find", find))
     app.add_handler(CallbackQueryHandler(change_role, pattern=cb.ROLE_CHANGE.pattern))
     app.add_handler(CallbackQueryHandler(keep_roles, pattern=cb.ROLE_KEEP.pattern))
     app.add_handler(CommandHandler("managers", list_managers))

@@ -49,6 +49,7 @@ ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
     "promote": (N_("USER_ID"), N_("Make a user an admin")),
     "demote": (N_("USER_ID"), N_("Take admin rights away")),
     "admins": (None, N_("Admins and blocked users")),
+    "find": (N_("TEXT"), N_("Find a firm and its owner by name, national ID, phone or user id")),
     "block": (N_("USER_ID"), N_("Block a user")),
     "unblock": (N_("USER_ID"), N_("Unblock a user")),
     "estates": (N_("[TEXT]"), N_("List or search estates")),

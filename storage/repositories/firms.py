@@ -62,6 +62,23 @@ class FirmRepository(Repository):
         assert firm is not None
         return firm
 
+    async def by_number(self, digits: str) -> list[Firm]:
+        """Firms a number typed by an admin may mean: the national ID, the phone (its last ten
+        digits, however it was written) or the owner's user id."""
+        rows = await self._all(
+            f"SELECT {self._COLUMNS} FROM firms WHERE deleted_at IS NULL AND (national_id = ?"
+            " OR (length(?) >= 10 AND substr(replace(replace(replace(phone, '+', ''), ' ', ''), '-', ''), -10)"
+            "     = substr(?, -10))"
+            " OR owner_id = ?) ORDER BY id",
+            (digits, digits, digits, int(digits) if len(digits) <= 15 else -1),
+        )
+        return [Firm(**dict(r)) for r in rows]
+
+    async def names(self) -> list[tuple[int, str]]:
+        """Every registered firm's id and name, for a search by name."""
+        rows = await self._all("SELECT id, name FROM firms WHERE deleted_at IS NULL ORDER BY id")
+        return [(r[0], r[1]) for r in rows]
+
     async def count(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM firms WHERE deleted_at IS NULL"))
 

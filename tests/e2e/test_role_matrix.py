@@ -36,6 +36,7 @@ COMMANDS: list[tuple[str, set[str]]] = [
     ("/closeround 999", ADMIN),
     ("/extend 999 1405/11/10", ADMIN),
     ("/reopenround 999 1405/11/10", ADMIN),
+    ("/find Zarrin", ADMIN),
     ("/publish 999", ADMIN),
     ("/sensitivity 999 1,1,1,1", ADMIN),
     # handlers/invitations.py
