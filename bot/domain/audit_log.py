@@ -47,6 +47,7 @@ ACTION_NAMES: dict[str, str] = {
     "unblock": N_("unblocked a user"),
     "list_admins": N_("viewed the admins"),
     "find_user": N_("looked a firm or person up"),
+    "move_firm": N_("moved a firm to another estate"),
     "list_managers": N_("viewed an estate's managers"),
     "my_estates": N_("viewed their estates"),
     # estates and clusters

@@ -61,6 +61,17 @@ class Added:
 IMPORT_MAX_ROWS = 20_000
 
 
+@dataclass(frozen=True)
+class Moved:
+    """A firm put in another estate: its name, the estates before and after, and whether its
+    cluster (of another province) was dropped."""
+
+    firm_name: str
+    before: str | None
+    after: str
+    cluster_dropped: bool
+
+
 class PlacesService:
     def __init__(self, db: Database, *, import_max_rows: int = IMPORT_MAX_ROWS) -> None:
         self.db = db
@@ -122,6 +133,28 @@ class PlacesService:
             await audit(repo, user_id=actor, action=f"rename_{what[:-1]}", target=item_id,
                         detail=f"{before.name} -> {new_name}")
         return "renamed"
+
+    async def move_firm(self, actor: int, firm_id: int, estate_id: int) -> Moved | Literal["no_firm", "no_estate"]:
+        """Corrects the estate a firm registered in (its province follows; a cluster of another
+        province is dropped). Scores already computed keep the estate they were ranked in."""
+        async with self.db.transaction() as repo:
+            firm = await repo.firms.by_id(firm_id)
+            if firm is None:
+                return "no_firm"
+            estate = await repo.estates.get(estate_id)
+            if estate is None:
+                return "no_estate"
+            before = await repo.estates.get(firm.estate_id)
+            cluster_id = firm.cluster_id
+            if cluster_id is not None:
+                cluster = await repo.clusters.get(cluster_id)
+                if cluster is None or cluster.province_id != estate.province_id:
+                    cluster_id = None
+            await repo.firms.move(firm.id, estate_id=estate.id, province_id=estate.province_id, cluster_id=cluster_id)
+            await audit(repo, user_id=actor, action="move_firm", target=f"firm {firm.id}",
+                        detail=f"estate {firm.estate_id} -> {estate.id}")
+        return Moved(firm_name=firm.name, before=before.name if before else None, after=estate.name,
+                     cluster_dropped=firm.cluster_id is not None and cluster_id is None)
 
     async def set_active(self, actor: int, what: What, item_id: int, active: bool) -> Estate | Cluster | None:
         """Shows it in registration again (``active``) or hides it; None when there is no such one."""

@@ -276,7 +276,7 @@ async def find(update: Update, context: KhoosheContext) -> None:
                                           shown=number(len(found), lang))]
     for item in found:
         firm = item.firm
-        lines += ["", t("#{id} «{name}» — {estate}", id=number(firm.id, lang), name=esc(firm.name),
+        lines += ["", t("#{id} «{name}» — {estate}", id=number(firm.id, lang, grouping=False), name=esc(firm.name),
                         estate=esc(item.estate.name) if item.estate else "?"),
                   t("Owner: {who}", who=who(item.owner, t, lang)),
                   t("National ID {nid} · phone {phone}", nid=localize_digits(firm.national_id, lang),

@@ -308,6 +308,30 @@ async def chosen_import(update: Update, context: KhoosheContext) -> None:
     await run_import(update, context, pending["file_id"], pending["size"], what)
 
 
+@admin_only
+async def move_firm(update: Update, context: KhoosheContext) -> None:
+    """/moveestate FIRM_ID ESTATE_ID: corrects the estate a firm registered in."""
+    t, lang = context.t, context.lang
+    firm_id, estate_id = int_arg(context, 0), int_arg(context, 1)
+    if firm_id is None or estate_id is None:
+        await say(update, context, t("Usage: /moveestate FIRM_ID ESTATE_ID (/find shows a firm's number, /estates an estate's)"))
+        return
+    moved = await context.services.places.move_firm(user_id_of(update), firm_id, estate_id)
+    if moved == "no_firm":
+        await say(update, context, t("There is no firm #{id}; /find shows a firm's number.",
+                                     id=number(firm_id, lang, grouping=False)))
+        return
+    if moved == "no_estate":
+        await say(update, context, t("There is no estate #{id}; /estates lists them.",
+                                     id=number(estate_id, lang, grouping=False)))
+        return
+    text = t("✅ «{firm}» is now in «{after}» (was «{before}»). Scores already computed keep the estate they were ranked in.",
+             firm=esc(moved.firm_name), after=esc(moved.after), before=esc(moved.before or "?"))
+    if moved.cluster_dropped:
+        text += "\n" + t("Its cluster was in another province, so it no longer has one; the owner can choose one in /profile.")
+    await say(update, context, text)
+
+
 def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("estates", list_estates))
     app.add_handler(CommandHandler("clusters", list_clusters))
@@ -319,6 +343,7 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("reactivateestate", reactivate_estate))
     app.add_handler(CommandHandler("deactivatecluster", deactivate_cluster))
     app.add_handler(CommandHandler("reactivatecluster", reactivate_cluster))
+    app.add_handler(CommandHandler("moveestate", move_firm))
     app.add_handler(CommandHandler("import", import_command))
     app.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?\b"), import_with_caption))
     app.add_handler(MessageHandler(filters.Document.FileExtension("csv") & ~filters.CAPTION, plain_document))

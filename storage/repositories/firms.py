@@ -79,6 +79,13 @@ class FirmRepository(Repository):
         rows = await self._all("SELECT id, name FROM firms WHERE deleted_at IS NULL ORDER BY id")
         return [(r[0], r[1]) for r in rows]
 
+    async def move(self, firm_id: int, *, estate_id: int, province_id: int, cluster_id: int | None) -> None:
+        """Puts a firm in another estate (and its province; a cluster of another province is dropped)."""
+        await self._write(
+            "UPDATE firms SET estate_id = ?, province_id = ?, cluster_id = ?, updated_at = ? WHERE id = ?",
+            (estate_id, province_id, cluster_id, stamp(), firm_id),
+        )
+
     async def count(self) -> int:
         return int(await self._scalar("SELECT COUNT(*) FROM firms WHERE deleted_at IS NULL"))
 

@@ -68,3 +68,28 @@ async def test_each_firm_found_shows_its_owner_and_roles(firms: Khooshe) -> None
     found = await admin.wait_for("پیدا شد")
     assert f"مالک: Owner {SEPAHAN} (شناسه {fa(str(SEPAHAN))}، بنگاه «خرمای سپاهان»)" in found.text
     assert "نقش‌های کنونی: فقط صاحب بنگاه" in found.text
+
+
+async def test_an_admin_corrects_the_estate_a_firm_registered_in(firms: Khooshe) -> None:
+    admin = firms.user(ADMIN_ID)
+    async with firms.db.read() as repo:
+        firm = await repo.firms.by_owner(ZARRIN)
+        target = await repo.estates.get(2)
+    assert firm is not None and target is not None and firm.estate_id == 1
+    await admin.send(f"/moveestate {fa(str(firm.id))} 2")
+    done = await admin.wait_for("اکنون در")
+    assert f"«{target.name}»" in done.text
+    async with firms.db.read() as repo:
+        moved = await repo.firms.by_owner(ZARRIN)
+        audited = [e for e in await repo.access.all_audit_entries() if e.action == "move_firm"]
+    assert moved is not None and (moved.estate_id, moved.province_id) == (2, target.province_id)
+    assert [(e.user_id, e.target) for e in audited] == [(ADMIN_ID, f"firm {firm.id}")]
+
+
+async def test_moving_a_firm_to_an_estate_that_does_not_exist_changes_nothing(firms: Khooshe) -> None:
+    admin = firms.user(ADMIN_ID)
+    await admin.send("/moveestate 1 99999")
+    await admin.wait_for("شهرک #۹۹۹۹۹ وجود ندارد")
+    async with firms.db.read() as repo:
+        firm = await repo.firms.by_id(1)
+    assert firm is not None and firm.estate_id == 1

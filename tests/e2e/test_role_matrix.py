@@ -37,6 +37,7 @@ COMMANDS: list[tuple[str, set[str]]] = [
     ("/extend 999 1405/11/10", ADMIN),
     ("/reopenround 999 1405/11/10", ADMIN),
     ("/find Zarrin", ADMIN),
+    ("/moveestate 1 2", ADMIN),
     ("/publish 999", ADMIN),
     ("/sensitivity 999 1,1,1,1", ADMIN),
     # handlers/invitations.py
