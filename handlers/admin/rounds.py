@@ -96,10 +96,11 @@ async def list_rounds(update: Update, context: KhoosheContext) -> None:
 
 
 NEW_ROUND_HELP = N_(
-    "To create a round, send:\n/newround title | opens | closes | weights\n"
+    "To create a round, send:\n/newround title | opens | closes | weights | version\n"
     "Dates are Solar Hijri with an optional Tehran time, for example:\n"
     "/newround Winter 1405 | 1405/10/01 08:00 | 1405/10/30 23:59 | 1,1,1,1\n"
-    "Weights (technology, quality, export, innovation) are optional; the default is equal."
+    "Weights (technology, quality, export, innovation) are optional; the default is equal. "
+    "The questionnaire version is optional too: the latest ({versions}) unless you name another."
 )
 
 
@@ -110,10 +111,19 @@ async def new_round(update: Update, context: KhoosheContext) -> None:
     text = update.message.text if update.message and update.message.text else ""
     body = text.partition(" ")[2]
     parts = [p.strip() for p in body.split("|")]
+    versions = available_versions()
     if len(parts) < 3 or not parts[0]:
-        await say(update, context, t(NEW_ROUND_HELP))
+        await say(update, context, t(NEW_ROUND_HELP, versions=", ".join(number(v, context.lang) for v in versions)))
         return
-    version = max(available_versions())
+    version = max(versions)
+    if len(parts) > 4 and parts[4]:
+        chosen = parse_id(re.sub(r"[^\d۰-۹٠-٩]", "", normalize(parts[4])))
+        if chosen not in versions:
+            await say(update, context, t("There is no questionnaire version «{typed}»; choose one of {versions}.",
+                                         typed=esc(parts[4]),
+                                         versions=", ".join(number(v, context.lang) for v in versions)))
+            return
+        version = chosen
     try:
         opens = parse_jalali_datetime(parts[1], zone, default=time(8, 0))
         closes = parse_jalali_datetime(parts[2], zone, default=time(23, 59))

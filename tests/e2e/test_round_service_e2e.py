@@ -304,3 +304,22 @@ async def test_a_published_round_is_never_reopened(published: tuple[Khooshe, int
     async with khooshe.db.read() as repo:
         kept = await repo.rounds.get(round_id)
     assert kept is not None and kept.state == "closed"
+
+
+async def test_an_admin_can_choose_the_questionnaire_version_of_a_new_round(no_round: Khooshe) -> None:
+    admin = await admin_of(no_round)
+    await admin.send("/newround Winter | 1405/10/01 | 1405/10/20 | | نسخه ۱")
+    await admin.wait_for("Please confirm the new round")
+    await admin.press("✅ Create")
+    await admin.wait_for("created")
+    async with no_round.db.read() as repo:
+        [created] = await repo.rounds.all()
+    assert created.questionnaire_version == 1
+
+
+async def test_an_unknown_questionnaire_version_is_refused_with_the_choices(no_round: Khooshe) -> None:
+    admin = await admin_of(no_round)
+    await admin.send("/newround Winter | 1405/10/01 | 1405/10/20 | | 7")
+    await admin.wait_for("There is no questionnaire version «7»; choose one of 1, 2.")
+    async with no_round.db.read() as repo:
+        assert await repo.rounds.all() == []
