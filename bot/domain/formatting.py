@@ -12,7 +12,9 @@ documented.
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
@@ -24,6 +26,9 @@ _STYLE_TAGS = {"b": "bold", "strong": "bold", "i": "italic", "em": "italic", "co
 _NEUTRAL = str.maketrans({"*": "\u2217", "_": "\u02cd", "`": "\u02cb"})
 _LINK_SHAPE = re.compile(r"\]\s*\(")
 _URL = re.compile(r"https?://[^\s`<>]+")
+_TAG = re.compile(r"<[^>]*>")
+#: RIGHT-TO-LEFT MARK: an invisible strong right-to-left character.
+RLM = "\u200f"
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,30 @@ def parse(markup: str) -> list[Run]:
 def to_plain(markup: str) -> str:
     """The text a reader sees, without any styling."""
     return "".join(run.text for run in parse(markup))
+
+
+def first_strong(text: str) -> str | None:
+    """``"R"`` or ``"L"``: the direction of the first letter with one (digits, spaces, signs
+    and emoji have none), which is how clients choose a line's direction."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "L"
+        if kind in ("R", "AL"):
+            return "R"
+    return None
+
+
+def right_to_left(text: str, *, markup: bool) -> str:
+    """In a message that reads right to left (its first letter is Persian), every line whose
+    first letter is Latin ("/start – منوی اصلی", "ISO 9001 …") starts with a right-to-left mark,
+    so clients lay it out right to left like the rest; other messages are left as they are."""
+    def visible(part: str) -> str:
+        return html.unescape(_TAG.sub("", part)) if markup else part
+
+    if first_strong(visible(text)) != "R":
+        return text
+    return "\n".join(RLM + line if first_strong(visible(line)) == "L" else line for line in text.split("\n"))
 
 
 def neutralise(text: str) -> str:

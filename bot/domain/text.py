@@ -70,9 +70,22 @@ def only_digits(text: str, *, ignore: str = " -_/.") -> str | None:
     return text if _LATIN_DIGITS.fullmatch(text) else None
 
 
+#: A code written with Latin letters and digits («ISO 9001», «ISO-14001»): its digits stay Latin
+#: in Persian text too, as on the buttons and certificates.
+_CODE = re.compile(r"[A-Za-z]+[ \-]?\d+")
+
+
 def localize_digits(text: str, lang: str) -> str:
-    """Shows Latin digits as Persian digits for Persian readers."""
-    return digits.en_to_fa(text) if lang == "fa" else text
+    """Shows Latin digits as Persian digits for Persian readers, except in codes such as
+    «ISO 9001»."""
+    if lang != "fa":
+        return text
+    out, pos = [], 0
+    for code in _CODE.finditer(text):
+        out += [digits.en_to_fa(text[pos:code.start()]), code.group()]
+        pos = code.end()
+    out.append(digits.en_to_fa(text[pos:]))
+    return "".join(out)
 
 
 def rounded(value: float | int, decimals: int = 0) -> Decimal:

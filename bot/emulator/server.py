@@ -10,6 +10,7 @@ import math
 import random
 import re
 import time
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -121,6 +122,17 @@ class BotMessage:
                 "entities": copy.deepcopy(self.entities), "reply_markup": copy.deepcopy(self.reply_markup)}
 
 
+def _first_strong(text: str) -> str | None:
+    """The direction clients give a paragraph: that of its first letter with one."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "L"
+        if kind in ("R", "AL"):
+            return "R"
+    return None
+
+
 def _png_size(data: bytes) -> tuple[int, int]:
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
@@ -201,6 +213,9 @@ class FakeBotApi:
         # Texts a user would see with markup the platform does not read: `parse_mode` sent to
         # Bale (its HTML would show literally), or an HTML entity left visible.
         self.leaks: list[tuple[int, str]] = []
+        # Lines of a right-to-left message that a client would lay out left to right: their
+        # first letter is Latin ("/start – منوی اصلی") and nothing marks them right to left.
+        self.bidi_leaks: list[tuple[int, str]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -271,6 +286,10 @@ class FakeBotApi:
         if _VISIBLE_ENTITY.search(plain):
             chat = p.get("chat_id")
             self.leaks.append((chat if isinstance(chat, int) else 0, plain))
+        if _first_strong(plain) == "R":
+            chat = p.get("chat_id")
+            self.bidi_leaks += [(chat if isinstance(chat, int) else 0, line)
+                                for line in plain.split("\n") if _first_strong(line) == "L"]
         return plain, entities
 
     def _edited(self, msg: BotMessage) -> dict[str, Any]:

@@ -64,6 +64,7 @@ class KhoosheBot(ExtBot[Any]):
                     "connect_timeout": connect_timeout, "pool_timeout": pool_timeout}
         # ExtBot's own defaults (DEFAULT_NONE) are kept where the caller set nothing.
         timeouts = {k: v for k, v in timeouts.items() if v is not None}
+        data = self._right_to_left(endpoint, data)
         if self._platform.html:
             return await self._call(endpoint, data, timeouts)
         if endpoint in MENU_METHODS and not self._platform.command_menus:
@@ -82,6 +83,17 @@ class KhoosheBot(ExtBot[Any]):
             if endpoint in ("getMe", "getUpdates"):
                 raise
             raise UnsupportedMethod(endpoint) from None
+
+    @staticmethod
+    def _right_to_left(endpoint: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Persian texts read right to left on every line, whichever platform shows them."""
+        field = _TEXT_FIELDS.get(endpoint)
+        text = data.get(field) if field else None
+        if field is None or not isinstance(text, str):
+            return data
+        html = str(data.get("parse_mode") or "").upper() == "HTML"
+        marked = formatting.right_to_left(text, markup=html)
+        return data if marked == text else {**data, field: marked}
 
     @staticmethod
     def _for_markdown_platform(endpoint: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -117,7 +117,7 @@ async def new_round(update: Update, context: KhoosheContext) -> None:
         return
     version = max(versions)
     if len(parts) > 4 and parts[4]:
-        chosen = parse_id(re.sub(r"[^\d۰-۹٠-٩]", "", normalize(parts[4])))
+        chosen = parse_id(re.sub(r"\D", "", normalize(parts[4])))  # any script's digits
         if chosen not in versions:
             await say(update, context, t("There is no questionnaire version «{typed}»; choose one of {versions}.",
                                          typed=esc(parts[4]),

@@ -3,7 +3,8 @@ whose round is closed, scored and published; exports held half-built.
 
 Every end-to-end test runs twice, against the fake's Telegram profile and its Bale profile,
 unless it is marked ``@pytest.mark.platforms("telegram")`` with the reason in its docstring.
-After each test the fake must have seen no markup shown literally and no button left spinning.
+After each test the fake must have seen no markup shown literally, no line of a Persian message
+that a client would lay out left to right, and no button left spinning.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ async def api(profile: str) -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi(profile=profile) as server:
         yield server
         assert server.leaks == [], f"texts shown with their markup: {server.leaks[:3]}"
+        assert server.bidi_leaks == [], f"Persian messages with lines laid out left to right: {server.bidi_leaks[:3]}"
         unanswered = server.unanswered_callbacks()
         assert unanswered == [], f"buttons left spinning (no answerCallbackQuery): {unanswered[:3]}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from bot.domain import formatting
 from bot.domain.formatting import neutralise, parse, to_bale, to_plain
 from bot.emulator.strict import parse_bale_markdown
 
@@ -82,3 +83,25 @@ def test_a_deep_link_reaches_the_reader_exactly() -> None:
     text, entities = shown_on_bale("Send this link: " + link)
     assert text == "Send this link: " + link
     assert entities == [{"type": "code", "offset": 16, "length": len(link)}]
+
+
+def test_a_persian_line_that_starts_with_a_command_is_marked_right_to_left() -> None:
+    text = "<b>کارهایی که می‌توانید انجام دهید</b>\n/start – منوی اصلی\n/myrank – آخرین امتیاز"
+    marked = formatting.right_to_left(text, markup=True)
+    assert marked.split("\n") == ["<b>کارهایی که می‌توانید انجام دهید</b>", "\u200f/start – منوی اصلی",
+                                  "\u200f/myrank – آخرین امتیاز"]
+
+
+def test_a_line_starting_with_a_tag_around_latin_is_marked_before_the_tag() -> None:
+    marked = formatting.right_to_left("پاسخ‌ها:\n    <b>ISO 9001</b>", markup=True)
+    assert marked == "پاسخ‌ها:\n\u200f    <b>ISO 9001</b>"
+
+
+def test_an_english_message_is_left_as_it_is() -> None:
+    text = "Your tasks:\n/dashboard – شهرک صنعتی"
+    assert formatting.right_to_left(text, markup=True) == text
+
+
+def test_a_line_already_marked_is_not_marked_twice() -> None:
+    text = "سلام\n\u200f/start"
+    assert formatting.right_to_left(text, markup=False) == text

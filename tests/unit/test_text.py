@@ -142,3 +142,7 @@ def test_a_half_rounds_away_from_zero_as_printed() -> None:
 
 def test_a_whole_number_half_rounds_up() -> None:
     assert number(2.5, "en") == "3"
+
+
+def test_codes_keep_their_latin_digits_in_persian_text() -> None:
+    assert localize_digits("ISO 9001 و ISO-14001، ۳ گواهی و 45 نفر", "fa") == "ISO 9001 و ISO-14001، ۳ گواهی و ۴۵ نفر"
