@@ -107,7 +107,9 @@ PRIVACY_KEEP = Callback("priv:keep")
 
 # -- estate managers ----------------------------------------------------------------------------
 DASHBOARD = Callback("dash", _ID)
+DASHBOARD_ALL = Callback("dash:all")
 NUDGE = Callback("nudge", _ID)
+NUDGE_ALL = Callback("nudge:all")
 EXPORT = Callback("exp", _ID)
 BC_ALL = Callback("bc:all")
 BC_PROVINCE = Callback("bc:prov", _ID)

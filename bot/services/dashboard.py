@@ -11,6 +11,7 @@ fewer, the list of firms that have not answered tells whose they are.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape as esc
@@ -22,7 +23,7 @@ from bot.domain.calendar import format_long_date
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.questionnaire.model import Questionnaire
 from bot.domain.ranking import MIN_GROUP
-from bot.domain.text import number
+from bot.domain.text import number, persian_sort_key
 from bot.i18n import Translator, translator
 from bot.settings import Settings
 from storage.models import Estate, Round
@@ -69,6 +70,62 @@ class EstateView:
     @property
     def not_answered(self) -> list[FirmStatus]:
         return [f for f in self.firms if f.status != "submitted"]
+
+
+@dataclass(frozen=True)
+class EstateLine:
+    """One estate's row of a manager's overview of all their estates."""
+
+    estate: Estate
+    firms: int
+    completion: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Every estate of a manager side by side, in the open (or latest) round."""
+
+    round: Round | None
+    lines: list[EstateLine]
+
+
+async def estates_overview(repo: Repositories, estate_ids: Sequence[int]) -> Overview:
+    round_ = await repo.reports.current_or_latest_round()
+    lines = []
+    for estate_id in estate_ids:
+        estate = await repo.estates.get(estate_id)
+        if estate is None:
+            continue
+        completion = await repo.reports.completion(round_.id, estate_id) if round_ else {}
+        lines.append(EstateLine(estate, sum(completion.values()) if round_ else
+                                len(await repo.reports.firm_statuses(None, estate_id)), completion))
+    lines.sort(key=lambda line: persian_sort_key(line.estate.name))
+    return Overview(round_, lines)
+
+
+def render_overview(overview: Overview, lang: str, settings: Settings) -> list[str]:
+    """The overview as HTML messages: a line per estate, then the totals."""
+    t = translator(lang)
+    head = t("🏘 <b>All my estates ({n})</b>", n=number(len(overview.lines), lang))
+    if overview.round is None:
+        rows = [t("• {estate}: {n} firms", estate=esc(x.estate.name), n=number(x.firms, lang)) for x in overview.lines]
+        return chunks([head, "\n".join([t("No round has opened yet."), *rows])])
+    state = t("open until {date}", date=format_long_date(overview.round.closes_at, lang, settings.zone)) \
+        if overview.round.state == "open" else t("closed")
+    head += "\n" + t("<b>Round «{title}»</b> ({state})", title=esc(overview.round.title), state=state)
+    rows = []
+    for x in overview.lines:
+        submitted = x.completion.get("submitted", 0)
+        rows.append(t("• {estate}: {submitted} of {firms} submitted ({share}%), {drafts} in progress, "
+                      "{idle} not started", estate=esc(x.estate.name), submitted=number(submitted, lang),
+                      firms=number(x.firms, lang), share=number(share(submitted, x.firms), lang),
+                      drafts=number(x.completion.get("draft", 0), lang),
+                      idle=number(x.completion.get("not_started", 0), lang)))
+    firms = sum(x.firms for x in overview.lines)
+    submitted = sum(x.completion.get("submitted", 0) for x in overview.lines)
+    total = t("Together: {submitted} of {firms} firms submitted ({share}%).", submitted=number(submitted, lang),
+              firms=number(firms, lang), share=number(share(submitted, firms), lang))
+    return chunks([head, "\n".join(rows), total])
 
 
 def problem_questions(questionnaire: Questionnaire) -> list[Any]:

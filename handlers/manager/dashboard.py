@@ -7,13 +7,14 @@ audited.
 
 from __future__ import annotations
 
+from babel.lists import format_list
 from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.calendar import file_date
-from bot.domain.text import number, parse_id
+from bot.domain.text import number, parse_id, persian_sort_key
 from bot.services import dashboard
 from bot.services.access import Role, audit
 from handlers.common.guard import refuse, requires
@@ -52,8 +53,16 @@ async def estate_from_command(update: Update, context: KhoosheContext, action: s
     async with context.db.read() as repo:
         estates = [await repo.estates.get(e) for e in access.estates]
     buttons = [button(e.name, f"{action}:{e.id}") for e in estates if e is not None]
+    if action in _ALL:
+        buttons.insert(0, button(context.t("🏘 All my estates"), _ALL[action].build()))
     await say(update, context, context.t("Which estate?"), keyboard(*rows(buttons, 1)))
     return None
+
+
+def wants_all(context: KhoosheContext) -> bool:
+    """``/dashboard all`` (or «همه»): every estate of a manager of several."""
+    args = context.args or []
+    return bool(args) and args[0].casefold() in ("all", "همه") and len(context.access.estates) > 1
 
 
 async def estate_from_button(update: Update, context: KhoosheContext, action: str) -> int | None:
@@ -68,6 +77,53 @@ async def estate_from_button(update: Update, context: KhoosheContext, action: st
 
 
 _COMMANDS = {"dash": "dashboard", "nudge": "nudge", "exp": "export"}
+_ALL = {"dash": cb.DASHBOARD_ALL, "nudge": cb.NUDGE_ALL}
+
+
+async def show_overview(update: Update, context: KhoosheContext) -> None:
+    """Every estate of the manager side by side, with a button per estate and one to nudge all."""
+    t, lang = context.t, context.lang
+    access = context.access
+    async with context.db.transaction() as repo:
+        overview = await dashboard.estates_overview(repo, access.estates)
+        await audit(repo, user_id=access.user_id, action="dashboard", target="estates:all")
+    messages = dashboard.render_overview(overview, lang, context.settings)
+    buttons = [button("📊 " + x.estate.name, cb.DASHBOARD.build(x.estate.id)) for x in overview.lines]
+    markup = keyboard(*rows(buttons, 1), [button(t("⏰ Nudge non-responders in all"), cb.NUDGE_ALL.build())])
+    for i, text in enumerate(messages):
+        await say(update, context, text, markup if i == len(messages) - 1 else None)
+
+
+async def nudge_all(update: Update, context: KhoosheContext) -> None:
+    """One reminder to the firms that have not answered, in each of the manager's estates
+    (each estate still at most once a day)."""
+    t, lang = context.t, context.lang
+    access, services, now = context.access, context.services, context.now()
+    queued, already = 0, []
+    open_round = None
+    async with context.db.transaction() as repo:
+        for estate_id in access.estates:
+            result = await dashboard.nudge_estate(repo, estate_id, now, context.settings,
+                                                  services.quiet.next_allowed(now))
+            open_round = open_round or result.round
+            estate = await repo.estates.get(estate_id)
+            if result.already and estate is not None:
+                already.append(estate.name)
+            queued += result.queued
+            await audit(repo, user_id=access.user_id, action="nudge", target=f"estate:{estate_id}",
+                        detail="already sent today" if result.already else f"queued {result.queued}")
+    if open_round is None:
+        await say(update, context, t("No round is open, so there is nobody to remind."))
+        return
+    if queued and services.worker is not None:
+        services.worker.wake()
+    lines = [t("✅ A reminder is on its way to {n} firms that have not answered yet, in your {estates} estates. "
+               "Outside quiet hours it goes out at once.", n=number(queued, lang), estates=number(len(access.estates), lang))
+             if queued else t("Nobody to remind in your estates now.")]
+    if already:
+        lines.append(t("Already reminded today (once a day per estate): {estates}",
+                       estates=esc(format_list(sorted(already, key=persian_sort_key), locale=lang))))
+    await say(update, context, "\n".join(lines))
 
 
 async def show_dashboard(update: Update, context: KhoosheContext, estate_id: int) -> None:
@@ -91,7 +147,10 @@ async def show_dashboard(update: Update, context: KhoosheContext, estate_id: int
 
 @manager_only
 async def dashboard_command(update: Update, context: KhoosheContext) -> None:
-    """/dashboard [ESTATE_ID]"""
+    """/dashboard [ESTATE_ID | all]"""
+    if wants_all(context):
+        await show_overview(update, context)
+        return
     estate_id = await estate_from_command(update, context, "dash")
     if estate_id is not None:
         await show_dashboard(update, context, estate_id)
@@ -134,7 +193,10 @@ async def send_nudge(update: Update, context: KhoosheContext, estate_id: int) ->
 
 @manager_only
 async def nudge_command(update: Update, context: KhoosheContext) -> None:
-    """/nudge [ESTATE_ID]"""
+    """/nudge [ESTATE_ID | all]"""
+    if wants_all(context):
+        await nudge_all(update, context)
+        return
     estate_id = await estate_from_command(update, context, "nudge")
     if estate_id is not None:
         await send_nudge(update, context, estate_id)
@@ -182,6 +244,18 @@ async def export_button(update: Update, context: KhoosheContext) -> None:
         await send_export(update, context, estate_id)
 
 
+@manager_only
+async def overview_button(update: Update, context: KhoosheContext) -> None:
+    await settle_query(update)
+    await show_overview(update, context)
+
+
+@manager_only
+async def nudge_all_button(update: Update, context: KhoosheContext) -> None:
+    await settle_query(update)
+    await nudge_all(update, context)
+
+
 def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("dashboard", dashboard_command))
     app.add_handler(CallbackQueryHandler(pressed(dashboard_command), pattern=cb.TASK.pattern_of("dashboard")))
@@ -189,5 +263,7 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("nudge", nudge_command))
     app.add_handler(CommandHandler("export", export_command))
     app.add_handler(CallbackQueryHandler(dashboard_button, pattern=cb.DASHBOARD.pattern))
+    app.add_handler(CallbackQueryHandler(overview_button, pattern=cb.DASHBOARD_ALL.pattern))
+    app.add_handler(CallbackQueryHandler(nudge_all_button, pattern=cb.NUDGE_ALL.pattern))
     app.add_handler(CallbackQueryHandler(nudge_button, pattern=cb.NUDGE.pattern))
     app.add_handler(CallbackQueryHandler(export_button, pattern=cb.EXPORT.pattern))
