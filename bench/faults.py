@@ -184,8 +184,9 @@ def ticked(label: str) -> Callable[[BotEvent], bool]:
 
 
 class Owner:
-    def __init__(self, user: FakeUser, rng: random.Random, patience: float) -> None:
+    def __init__(self, user: FakeUser, rng: random.Random, patience: float, *, press_latest: bool = False) -> None:
         self.user, self.rng, self.patience = user, rng, patience
+        self.press_latest = press_latest  # the drill before 2026-12-04: press the newest message
         self.run = OwnerRun(user.id)
 
     async def step(self, n: int, action: str, payload: str, expect: Callable[[BotEvent], bool],
@@ -202,7 +203,7 @@ class Owner:
             if action == "text":
                 await user.send(payload)
             else:
-                await user.press(payload, on.message_id if on is not None else None)
+                await user.press(payload, on.message_id if on is not None and not self.press_latest else None)
         except AssertionError:  # the button is not there (a stale screen): look again
             return None
         if n:
@@ -212,7 +213,9 @@ class Owner:
         except AssertionError:
             if n:
                 self.run.no_reply.add(n)
-            self.run.missed.append((began, n, f"{action} {payload}"[:40]))
+            came = [f"{e.event} {e.text[:30]!r}" for e in user.events[user._seen:]]
+            self.run.missed.append((began, n, f"{action} {payload}"[:40] + (f" [got only: {'; '.join(came)}]"
+                                                                           if came else "")))
             return None
         self.run.latencies.append(event.at - began)
         return None if is_apology(event) else event
@@ -410,6 +413,7 @@ class Drill:
                  quick: bool, seed: int) -> None:
         self.api, self.db_path, self.folder, self.firms = api, db_path, folder, firms
         self.per_phase, self.quick = owners_per_phase, quick
+        self.press_latest = False
         self.rng = random.Random(seed)
         self.admin = Admin(api, db_path)
         self.bot = BotProcess(api, db_path, folder / "bot.log", KHOOSHE_ADMINS=str(ADMIN_ID),
@@ -478,7 +482,7 @@ class Drill:
 
         patience = SLOW_PATIENCE if phase.key == "lat-5s" else PATIENCE
         for uid in owners:
-            owner = Owner(api.user(uid), random.Random(self.rng.random()), patience)
+            owner = Owner(api.user(uid), random.Random(self.rng.random()), patience, press_latest=self.press_latest)
             runs.append(later(owner, self.rng.uniform(0, window / 2)))
         owners_task = asyncio.ensure_future(asyncio.gather(*runs))
         pressed = time.monotonic()
@@ -613,6 +617,7 @@ async def run(args: argparse.Namespace) -> None:
             for uid in firms:
                 api.user(uid)
             drill = Drill(api, db_path, folder, firms, owners_per_phase=per_phase, quick=quick, seed=args.seed)
+            drill.press_latest = args.press_latest
             print(f"fault drill: {len(phases)} phases, {per_phase} owners each, broadcasts to {firm_count} firms"
                   f"{' (quick)' if quick else ''}", flush=True)
             started = time.monotonic()
@@ -650,6 +655,8 @@ def main() -> None:
     parser.add_argument("--phases", default="", help="comma-separated phase keys to run (default: all): "
                         + ",".join(p.key for p in PHASES))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--press-latest", action="store_true", help="owners press the newest message with the"
+                        " button, not the one they answer (how the drill counted before 2026-12-04)")
     parser.add_argument("--keep", default="", help="a folder to keep the database and the bot's log in")
     asyncio.run(run(parser.parse_args()))
 

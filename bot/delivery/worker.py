@@ -249,12 +249,14 @@ class DeliveryWorker:
                     await self._give_back(row, "stopped before sending")
                     return
                 flight.must_finish = True
+                # The round trip the flight limit learns runs from here: the commit below takes
+                # the lane's time too (on a busy machine, as long as the request).
+                departing()
                 # Committed before the request leaves: a crash from here on cannot tell whether
                 # the firm got it, and the next start must know that (``recover_in_flight``).
                 async with self.db.transaction() as repo:
                     await repo.outbox.depart(row.id, at=self.clock.now())
                 flight.departed = True
-                departing()
                 message = await self._call(row.chat_id, prepared)
         except RetryAfter as exc:
             seconds = retry_seconds(exc)

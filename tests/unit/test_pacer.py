@@ -156,23 +156,23 @@ async def test_after_a_replys_429_the_bulk_sends_wait_longer_than_the_reply() ->
     assert time.now >= call.at[-1] + REPLY_FIRST_SECONDS
 
 
-async def test_replies_hold_the_bulk_sends_back_for_at_most_a_tenth_of_the_rate() -> None:
-    """20 replies in the first second at 29/s: two are charged (a tenth of 29, whole), so the
-    bulk sends of that second lose two slots, not twenty."""
+async def test_replies_hold_the_bulk_sends_back_for_at_most_a_twentieth_of_the_rate() -> None:
+    """20 replies at once at 29/s: one is charged (a twentieth of 29 is 1.45), so the bulk sends
+    of that second lose one slot, not twenty."""
     time = FakeTime()
     pacer = Pacer(29.0, clock=time.clock, sleep=time.sleep)
     for _ in range(20):
         pacer.note()
     times = await start_times(pacer, time, senders=29)
-    assert times[0] == pytest.approx(2 / 29)
-    assert times[-1] == pytest.approx(30 / 29)
+    assert times[0] == pytest.approx(1 / 29)
+    assert times[-1] == pytest.approx(29 / 29)
 
 
 async def test_replies_within_their_share_each_take_a_bulk_slot() -> None:
     time = FakeTime()
-    pacer = Pacer(10.0, clock=time.clock, sleep=time.sleep)
-    pacer.note()  # the share is one reply a second at 10/s
-    assert await start_times(pacer, time, senders=2) == pytest.approx([0.1, 0.2])
+    pacer = Pacer(20.0, clock=time.clock, sleep=time.sleep)
+    pacer.note()  # the share is one reply a second at 20/s
+    assert await start_times(pacer, time, senders=2) == pytest.approx([0.05, 0.1])
     time.now = 1.2  # a second later the share is back
     pacer.note()
-    assert await start_times(pacer, time, senders=1) == pytest.approx([1.3])
+    assert await start_times(pacer, time, senders=1) == pytest.approx([1.25])
