@@ -197,13 +197,16 @@ class Owner:
         conversation again below a screen that then moves on."""
         await asyncio.sleep(self.rng.uniform(*THINK))
         user = self.user
-        user._seen = len(user.events)
+        user._seen = first = len(user.events)
         began = time.monotonic()
+        target = on.message_id if on is not None and not self.press_latest else None
         try:
             if action == "text":
                 await user.send(payload)
             else:
-                await user.press(payload, on.message_id if on is not None and not self.press_latest else None)
+                if target is None:  # the newest message with buttons, for the record
+                    target = user._target(None).message_id
+                await user.press(payload, target)
         except AssertionError:  # the button is not there (a stale screen): look again
             return None
         if n:
@@ -213,8 +216,9 @@ class Owner:
         except AssertionError:
             if n:
                 self.run.no_reply.add(n)
-            came = [f"{e.event} {e.text[:30]!r}" for e in user.events[user._seen:]]
-            self.run.missed.append((began, n, f"{action} {payload}"[:40] + (f" [got only: {'; '.join(came)}]"
+            came = [f"{e.event} #{e.message_id} {e.text[:30]!r}" for e in user.events[first:]]
+            pressed = f" on #{target}, the screen showing #{on.message_id if on else '-'}" if action == "press" else ""
+            self.run.missed.append((began, n, f"{action} {payload}"[:40] + pressed + (f" [got only: {'; '.join(came)}]"
                                                                            if came else "")))
             return None
         self.run.latencies.append(event.at - began)
