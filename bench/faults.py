@@ -145,6 +145,8 @@ class OwnerRun:
     latencies: list[float] = field(default_factory=list)  # inject → the reply waited for, seconds
     sent: set[int] = field(default_factory=set)  # question numbers the owner sent an answer for
     no_reply: set[int] = field(default_factory=set)  # … whose reply never came
+    # Each reply that never came: (monotonic time sent, question number, what was sent)
+    missed: list[tuple[float, int, str]] = field(default_factory=list)
     recoveries: int = 0
     submitted: bool = False
     gave_up: bool = False
@@ -182,21 +184,29 @@ def ticked(label: str) -> Callable[[BotEvent], bool]:
 
 
 class Owner:
-    def __init__(self, user: FakeUser, rng: random.Random, patience: float) -> None:
+    def __init__(self, user: FakeUser, rng: random.Random, patience: float, *, press_latest: bool = False) -> None:
         self.user, self.rng, self.patience = user, rng, patience
+        self.press_latest = press_latest  # the drill before 2026-12-04: press the newest message
         self.run = OwnerRun(user.id)
 
-    async def step(self, n: int, action: str, payload: str, expect: Callable[[BotEvent], bool]) -> BotEvent | None:
-        """One update and its reply; None when the reply was an apology or never came."""
+    async def step(self, n: int, action: str, payload: str, expect: Callable[[BotEvent], bool],
+                   on: BotEvent | None = None) -> BotEvent | None:
+        """One update and its reply; None when the reply was an apology or never came. A press
+        is on the message ``on`` showed, the screen being answered (as a person taps what they
+        read), not on whichever message came last: after a restart the bot may show the
+        conversation again below a screen that then moves on."""
         await asyncio.sleep(self.rng.uniform(*THINK))
         user = self.user
-        user._seen = len(user.events)
+        user._seen = first = len(user.events)
         began = time.monotonic()
+        target = on.message_id if on is not None and not self.press_latest else None
         try:
             if action == "text":
                 await user.send(payload)
             else:
-                await user.press(payload)
+                if target is None:  # the newest message with buttons, for the record
+                    target = user._target(None).message_id
+                await user.press(payload, target)
         except AssertionError:  # the button is not there (a stale screen): look again
             return None
         if n:
@@ -206,6 +216,10 @@ class Owner:
         except AssertionError:
             if n:
                 self.run.no_reply.add(n)
+            came = [f"{e.event} #{e.message_id} {e.text[:30]!r}" for e in user.events[first:]]
+            pressed = f" on #{target}, the screen showing #{on.message_id if on else '-'}" if action == "press" else ""
+            self.run.missed.append((began, n, f"{action} {payload}"[:40] + pressed + (f" [got only: {'; '.join(came)}]"
+                                                                           if came else "")))
             return None
         self.run.latencies.append(event.at - began)
         return None if is_apology(event) else event
@@ -218,22 +232,22 @@ class Owner:
         """Answers what ``event`` shows; returns the next screen."""
         where = screen(event)
         if where == "review":
-            return await self.step(0, "press", SUBMIT, lambda e: screen(e) == "submitted")
+            return await self.step(0, "press", SUBMIT, lambda e: screen(e) == "submitted", on=event)
         assert isinstance(where, int)
         how, what = MANUFACTURER_ANSWERS[where - 1]
         if how == "press":
-            return await self.step(where, "press", str(what), shows(where + 1))
+            return await self.step(where, "press", str(what), shows(where + 1), on=event)
         if how == "type":
             return await self.step(where, "text", str(what), shows(where + 1))
         shown = event
         for label in what:  # type: ignore[attr-defined]
             if any(b == f"✅ {label}" for row in shown.buttons for b in row):
                 continue  # ticked before a restart or a retry
-            got = await self.step(where, "press", label, ticked(label))
+            got = await self.step(where, "press", label, ticked(label), on=shown)
             if got is None:
                 return None
             shown = got
-        return await self.step(where, "press", DONE, shows(where + 1))
+        return await self.step(where, "press", DONE, shows(where + 1), on=shown)
 
     async def journey(self) -> OwnerRun:
         run = self.run
@@ -403,6 +417,7 @@ class Drill:
                  quick: bool, seed: int) -> None:
         self.api, self.db_path, self.folder, self.firms = api, db_path, folder, firms
         self.per_phase, self.quick = owners_per_phase, quick
+        self.press_latest = False
         self.rng = random.Random(seed)
         self.admin = Admin(api, db_path)
         self.bot = BotProcess(api, db_path, folder / "bot.log", KHOOSHE_ADMINS=str(ADMIN_ID),
@@ -471,7 +486,7 @@ class Drill:
 
         patience = SLOW_PATIENCE if phase.key == "lat-5s" else PATIENCE
         for uid in owners:
-            owner = Owner(api.user(uid), random.Random(self.rng.random()), patience)
+            owner = Owner(api.user(uid), random.Random(self.rng.random()), patience, press_latest=self.press_latest)
             runs.append(later(owner, self.rng.uniform(0, window / 2)))
         owners_task = asyncio.ensure_future(asyncio.gather(*runs))
         pressed = time.monotonic()
@@ -503,6 +518,10 @@ class Drill:
             notes.append("errors answered during the window: " + ", ".join(f"{k}×{v}" for k, v in sorted(injected.items())))
         if admin.attempts - attempts0 > 1:
             notes.append(f"«Send now» took {admin.attempts - attempts0} attempts")
+        missed = sorted((t - began, run.uid, n, what) for run in results for t, n, what in run.missed)
+        if missed:
+            notes.append("no reply to: " + ", ".join(f"{what} (owner {uid % 1000}, q {n}) sent at {t:.1f} s"
+                                                     for t, uid, n, what in missed))
         gave_up = [r for r in results if r.gave_up]
         if gave_up:
             notes.append(f"{len(gave_up)} owners gave up" + (f" (first error: {gave_up[0].error})" if any(
@@ -591,7 +610,8 @@ async def run(args: argparse.Namespace) -> None:
     if firm_count < needed:
         raise SystemExit(f"{firm_count} firms cannot hold {len(phases)} phases of {per_phase} owners and a flooder")
     with tempfile.TemporaryDirectory(prefix="khooshe-faults-") as tmp:
-        folder = Path(tmp)
+        folder = Path(args.keep or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         db_path = folder / "khooshe.db"
         firms = await prepare(db_path, firm_count)
         async with Database(db_path) as db, db.read() as repo:
@@ -601,6 +621,7 @@ async def run(args: argparse.Namespace) -> None:
             for uid in firms:
                 api.user(uid)
             drill = Drill(api, db_path, folder, firms, owners_per_phase=per_phase, quick=quick, seed=args.seed)
+            drill.press_latest = args.press_latest
             print(f"fault drill: {len(phases)} phases, {per_phase} owners each, broadcasts to {firm_count} firms"
                   f"{' (quick)' if quick else ''}", flush=True)
             started = time.monotonic()
@@ -638,6 +659,9 @@ def main() -> None:
     parser.add_argument("--phases", default="", help="comma-separated phase keys to run (default: all): "
                         + ",".join(p.key for p in PHASES))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--press-latest", action="store_true", help="owners press the newest message with the"
+                        " button, not the one they answer (how the drill counted before 2026-12-04)")
+    parser.add_argument("--keep", default="", help="a folder to keep the database and the bot's log in")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -40,7 +40,8 @@ class FlightLimit:
     @asynccontextmanager
     async def flight(self) -> AsyncIterator[Callable[[], None]]:
         """Waits for room, then holds a place; the caller calls the function it gets when its
-        request starts, so the round trip measured is the request's (not the wait for the pacer)."""
+        send starts (after its pacer slot, before it records the departure and makes the
+        request), so the round trip measured is the send's, not the wait for the pacer."""
         while self.in_flight >= self.limit:
             self._changed.clear()
             await self._changed.wait()

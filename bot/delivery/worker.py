@@ -8,9 +8,13 @@ a 429 holds them all; and only as many are on the wire as the measured round tri
 (``FlightLimit``), so on a fast API it is one at a time, as before. One chat never has two messages in flight (the claim skips it), so a
 firm's messages arrive in the order they were queued.
 
-A row is committed as 'sending' just before its HTTP call and as 'sent' (with the message id)
-just after.  A SIGKILL between the two leaves the rows in flight 'sending'; on start-up they are
-sent again. So a kill can cause at most one duplicate per message on the wire and never a lost one.
+A row is committed as 'sending' when a lane claims it, marked *departed* (committed) once it has
+its slot and just before its HTTP call, and 'sent' (with the message id) just after.  A SIGKILL
+leaves the rows in hand 'sending'; on start-up those not yet departed (preparing, waiting for the
+pacer) are sent, since they certainly never left, and the departed ones become 'uncertain': the
+message may have reached the firm, so it is counted in the report and never sent again. So a kill
+causes no duplicate, however many sends were on the wire, and no silent loss: every message not
+delivered is in the report.
 
 A failure after the request went out (a 5xx answer, a time-out waiting for it) may mean the
 message was delivered: the row becomes 'uncertain', is counted in its broadcast's report, and is
@@ -20,8 +24,8 @@ ends the row 'failed': no row stays 'sending' while the bot runs.
 
 ``stop()`` is the clean way out: the worker takes no new row, lets the sends already on the wire
 finish (their rows end 'sent'), and gives back rows it had claimed but not yet sent.  If a send
-hangs past the deadline it is cancelled and its row is given back too, so nothing is left
-'sending' and the next start sends it (once, unless the server had in fact received it).
+hangs past the deadline it is cancelled; having departed, its row ends 'uncertain', as after a
+crash, so nothing is left 'sending' and nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from bot.delivery.prepared import Prepared, Preparer
 from bot.domain.quiet_hours import QuietHours
 from bot.transport.failures import never_sent
 from storage.database import Database
-from storage.repositories.outbox import OutboxRow
+from storage.repositories.outbox import IN_FLIGHT_AT_STOP, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,8 @@ class Flight:
     must_finish: bool = False
     # The message once the Bot API has accepted it, while it is not yet marked 'sent'.
     accepted: Message | None = None
+    # The row's departure is committed: its request may be on its way (a cancel makes it uncertain).
+    departed: bool = False
 
 
 @dataclass
@@ -123,9 +129,11 @@ class DeliveryWorker:
     async def start(self) -> None:
         self._stopping = False
         async with self.db.transaction() as repo:
-            recovered = await repo.outbox.recover_in_flight()
-        if recovered:
-            log.warning("resending %s message(s) that were in flight when the bot stopped", recovered)
+            queued, uncertain = await repo.outbox.recover_in_flight()
+        if queued:
+            log.info("%s message(s) claimed but not yet sent when the bot stopped are queued again", queued)
+        if uncertain:
+            log.warning("%s message(s) were on the wire when the bot stopped: uncertain, not resent", uncertain)
         for n in range(self.concurrency):
             lane = Lane()
             self._lanes[asyncio.create_task(self._run(lane), name=f"khooshe-delivery-{n + 1}")] = lane
@@ -151,7 +159,7 @@ class DeliveryWorker:
                 task.cancel()
             _, hanging = await asyncio.wait(hanging, timeout=GIVE_BACK_SECONDS)
             if hanging:
-                log.error("the delivery worker did not stop; its rows are resent on the next start")
+                log.error("the delivery worker did not stop; its rows are settled on the next start")
                 return
         for task in lanes:
             if not task.cancelled() and task.exception() is not None:
@@ -241,7 +249,14 @@ class DeliveryWorker:
                     await self._give_back(row, "stopped before sending")
                     return
                 flight.must_finish = True
+                # The round trip the flight limit learns runs from here: the commit below takes
+                # the lane's time too (on a busy machine, as long as the request).
                 departing()
+                # Committed before the request leaves: a crash from here on cannot tell whether
+                # the firm got it, and the next start must know that (``recover_in_flight``).
+                async with self.db.transaction() as repo:
+                    await repo.outbox.depart(row.id, at=self.clock.now())
+                flight.departed = True
                 message = await self._call(row.chat_id, prepared)
         except RetryAfter as exc:
             seconds = retry_seconds(exc)
@@ -299,8 +314,9 @@ class DeliveryWorker:
 
     async def _interrupted(self, row: OutboxRow, flight: Flight) -> None:
         """The row's task was cancelled (shutdown): record what is known so it is not left
-        'sending' — 'sent' if the Bot API had accepted it, otherwise back in the queue (a send
-        cut off on the wire may have reached the user; it is sent again, as after a crash)."""
+        'sending' — 'sent' if the Bot API had accepted it, 'uncertain' if its request had
+        departed (cut off on the wire, it may have reached the user), otherwise back in the
+        queue (it never left)."""
         try:
             async with self.db.transaction() as repo:
                 current = await repo.outbox.by_key(row.dedupe_key)
@@ -309,6 +325,8 @@ class DeliveryWorker:
                 if flight.accepted is not None:
                     await repo.outbox.mark_sent(row.id, message_id=flight.accepted.message_id, at=self.clock.now())
                     self.sent += 1
+                elif flight.departed:
+                    await repo.outbox.finish(row.id, status="uncertain", error=IN_FLIGHT_AT_STOP)
                 else:
                     await repo.outbox.give_back(row.id, at=self.clock.now(), error="interrupted by shutdown")
         except Exception:  # the row stays 'sending' and is recovered on the next start

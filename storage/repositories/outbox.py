@@ -13,6 +13,10 @@ from storage.repositories.base import Repository, stamp
 
 # uncertain: the send failed after the request had gone out (a 5xx, a time-out waiting for the
 # answer); it may have reached the user, so it is never sent again.
+# The last_error of a row that was on the wire when the bot stopped (crash or a shutdown that
+# could not wait for its answer).
+IN_FLIGHT_AT_STOP = "in flight when the bot stopped"
+
 Status = Literal["pending", "sending", "sent", "failed", "unreachable", "cancelled", "uncertain"]
 
 
@@ -78,13 +82,26 @@ class OutboxRepository(Repository):
         message being sent already: with several sends in flight, one chat's messages still go
         out one after the other, in order."""
         row = await self._one(
-            f"UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ("
+            f"UPDATE outbox SET status = 'sending', attempts = attempts + 1, departed_at = NULL WHERE id = ("
             " SELECT id FROM outbox WHERE status = 'pending' AND not_before <= ?"
             " AND chat_id NOT IN (SELECT chat_id FROM outbox WHERE status = 'sending')"
             f" ORDER BY not_before, id LIMIT 1) RETURNING {_COLUMNS}",
             (stamp(now),),
         )
         return _row(row) if row else None
+
+    async def depart(self, row_id: int, *, at: datetime) -> None:
+        """Records, before the request goes out, that this claimed row's send is starting: a
+        crash from now on leaves it 'sending' with this mark, so the next start knows it may
+        have reached the user (``recover_in_flight``)."""
+        await self._write(
+            "UPDATE outbox SET departed_at = ? WHERE id = ? AND status = 'sending'", (stamp(at), row_id))
+
+    async def on_the_wire(self) -> list[int]:
+        """The chats of the rows whose send had started and not ended (a crash leaves them)."""
+        rows = await self._all(
+            "SELECT chat_id FROM outbox WHERE status = 'sending' AND departed_at IS NOT NULL ORDER BY id")
+        return [int(r["chat_id"]) for r in rows]
 
     async def next_due_at(self) -> datetime | None:
         value = await self._scalar("SELECT MIN(not_before) FROM outbox WHERE status = 'pending'")
@@ -99,14 +116,15 @@ class OutboxRepository(Repository):
 
     async def retry_later(self, row_id: int, *, at: datetime, error: str) -> None:
         await self._write(
-            "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET status = 'pending', departed_at = NULL, not_before = ?, last_error = ?"
+            " WHERE id = ?",
             (stamp(at), error[:500], row_id),
         )
 
     async def give_back(self, row_id: int, *, at: datetime, error: str) -> None:
         """Returns a message to the queue without counting the attempt (a 429 is not its fault)."""
         await self._write(
-            "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0),"
+            "UPDATE outbox SET status = 'pending', attempts = MAX(attempts - 1, 0), departed_at = NULL,"
             " not_before = ?, last_error = ? WHERE id = ?",
             (stamp(at), error[:500], row_id),
         )
@@ -117,12 +135,18 @@ class OutboxRepository(Repository):
             (status, error[:500] if error else None, row_id),
         )
 
-    async def recover_in_flight(self) -> int:
-        """After a crash, a message marked 'sending' may or may not have gone out; it is sent
-        again (at most one duplicate per message that was on the wire when the process died)."""
+    async def recover_in_flight(self) -> tuple[int, int]:
+        """After a crash: a row still 'sending' whose request had started (``depart``) may have
+        reached the user, so it becomes 'uncertain' (counted in its report, never sent again);
+        one only claimed (preparing, waiting for its slot) had certainly not gone out and is
+        queued again. Returns (queued again, uncertain)."""
         before = self.conn.total_changes
+        await self._write(
+            "UPDATE outbox SET status = 'uncertain', last_error = ? WHERE status = 'sending'"
+            " AND departed_at IS NOT NULL", (IN_FLIGHT_AT_STOP,))
+        uncertain = self.conn.total_changes - before
         await self._write("UPDATE outbox SET status = 'pending' WHERE status = 'sending'")
-        return self.conn.total_changes - before
+        return self.conn.total_changes - before - uncertain, uncertain
 
     async def counts(self, *, kind_prefix: str = "") -> dict[str, int]:
         rows = await self._all(

@@ -240,15 +240,28 @@ async def test_cancel_scheduled_and_running_broadcasts(estates: Khooshe) -> None
 
 
 async def test_broadcast_drill_scaled_down_with_sigkills(tmp_path: Path) -> None:
-    """The issue's drill at 600 firms and 5× the rate: 2% blocked, 1% 5xx, 3 SIGKILLs. A 5xx may
-    come after the server acted, so its row is uncertain, never resent, and reported as such."""
+    """The issue's drill at 600 firms and 5× the rate: 2% blocked, 1% 5xx, 60 ms a request, and 3
+    SIGKILLs each while sends are on the wire. No firm gets the notice twice: the rows whose send
+    had departed when the bot died (read from the database before each restart) and the sends
+    answered 502 are exactly the uncertain ones, and the report counts exactly them."""
     from tests.support.broadcast_drill import run_drill
 
-    result = await run_drill(tmp_path, firms=600, rate=150.0, kills=3, seed=4)
-    assert set(result.missing) <= set(result.extra["chats_5xx"]), result.log_tail
-    assert result.uncertain_reported == len(result.missing), result.report
-    assert result.duplicates <= result.kills, result.log_tail
-    assert result.blocked_reported == result.blocked
+    result = await run_drill(tmp_path, firms=600, rate=150.0, kills=3, seed=4, latency=(0.06, 0.06))
+    cut: list[tuple[int, list[int], list[int]]] = result.extra["cut"]
+    assert len(cut) == 3, result.log_tail
+    for held, read, on_wire in cut:
+        assert held >= 2, cut  # the kill came with sends held by the server
+        assert set(read) <= set(on_wire), cut  # every send the server had was marked departed
+        assert len(on_wire) >= held, cut
+    expected = {chat for _, _, on_wire in cut for chat in on_wire} | set(result.extra["chats_5xx"])
+    assert result.duplicates == 0, result.log_tail
+    assert set(result.extra["uncertain_chats"]) == expected, result.log_tail
+    assert result.uncertain_reported == len(expected), result.report
+    assert set(result.missing) <= expected, result.log_tail
+    blocked = set(result.extra["blocked_chats"])
+    assert set(result.extra["chats_5xx"]) - blocked <= set(result.missing)  # 502 before acting: not delivered
+    blocked_uncertain = len(expected & blocked)
+    assert result.blocked_reported == result.blocked - blocked_uncertain, result.report
     assert result.count_429_after_first_second == 0
     assert result.state == "done"
     assert result.extra["delivered_to_blocked"] == []

@@ -1,6 +1,8 @@
 """The broadcast drill's machinery, shared by the suite (scaled down) and bench/broadcast_drill.py:
 a subprocess bot (`python -m bot`) against the strict fake Bot API with a rate limit, blocked users,
-transient 5xx on sends and SIGKILLs at random moments."""
+transient 5xx on sends and SIGKILLs at random moments (with ``latency``, each at a moment when
+sends are on the wire). After each kill, before the restart, the database is read for the rows
+whose send had departed: the bot must report exactly those (and the 502s) as uncertain."""
 
 from __future__ import annotations
 
@@ -34,8 +36,9 @@ NOTICE = "📣 Notice to all firms: the estate's annual meeting is on 1405/09/20
 
 
 class DrillApi(FakeBotApi):
-    """The fake server, with transient 5xx on sends only (so start-up calls never fail), and the
-    time of every send and every 429 recorded."""
+    """The fake server, with transient 5xx on sends to firms only (so start-up calls never fail
+    and the admin's report arrives), the time of every send and every 429 recorded, and the sends
+    it holds unanswered known (``open_sends``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -45,14 +48,33 @@ class DrillApi(FakeBotApi):
         self.count_5xx = 0
         self.chats_5xx: set[int] = set()  # firms whose send was answered with the injected 502
         self._chat_in_hand: object = None  # the chat of the call being answered (set as it is read)
+        # sendMessage requests received and not yet answered, by id(request): their chat once read.
+        self._open_sends: dict[int, object] = {}
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info.get("method", "").lower() != "sendmessage":
+            return await super()._handle(request)
+        self._open_sends[id(request)] = None
+        try:
+            return await super()._handle(request)
+        finally:
+            del self._open_sends[id(request)]
 
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
         params = await super()._read_params(request)
         self._chat_in_hand = params.get("chat_id")
+        if id(request) in self._open_sends:
+            self._open_sends[id(request)] = params.get("chat_id")
         return params
 
+    def open_sends(self) -> tuple[int, set[int]]:
+        """How many sends the server holds unanswered, and the chats of those it has read."""
+        return len(self._open_sends), {c for c in self._open_sends.values() if isinstance(c, int)}
+
     def _inject_faults(self, method: str) -> None:
-        if method in RATE_LIMITED and self.send_error_rate and self.random.random() < self.send_error_rate:
+        # The firms' sends only: the admin's progress and report are how the drill sees the end.
+        if (method in RATE_LIMITED and self.send_error_rate and self._chat_in_hand != ADMIN_ID
+                and self.random.random() < self.send_error_rate):
             self.count_5xx += 1
             if isinstance(self._chat_in_hand, int):
                 self.chats_5xx.add(self._chat_in_hand)
@@ -124,6 +146,17 @@ async def queue_broadcast(db_path: Path, when: datetime) -> int:
             created_by=ADMIN_ID, audience={"estates": None}, content={"kind": "text", "text": NOTICE},
             send_at=when, progress_chat=ADMIN_ID,
         )
+
+
+async def on_the_wire(db_path: Path) -> list[int]:
+    """The chats whose send had departed and not ended (read while the bot is dead)."""
+    async with Database(db_path) as db, db.read() as repo:
+        return await repo.outbox.on_the_wire()
+
+
+async def uncertain_chats(db_path: Path) -> list[int]:
+    async with Database(db_path) as db, db.read() as repo:
+        return sorted(row.chat_id for row in await repo.outbox.all() if row.status == "uncertain")
 
 
 async def broadcast_state(db_path: Path, broadcast_id: int) -> tuple[str, dict[str, int]]:
@@ -207,24 +240,34 @@ async def run_drill(
         def duplicated() -> int:
             return sum(max(0, len(api.bot_messages.get(uid, {})) - 1) for uid in owners)
 
-        # Kill when these many notices have gone out: random moments spread over the delivery.
+        # Kill when these many notices have gone out: random moments spread over the delivery; with
+        # latency, once at least two sends are held by the server too (so a kill cuts sends off).
         thresholds = sorted(rng.sample(range(max(1, firms // 10), max(2, firms * 9 // 10)), kills))
+        on_the_wire_needed = 2 if latency else 0
         kill_points: list[int] = []
+        # Per kill: (sends the server held, the chats among them it had read, the rows on the wire).
+        cut: list[tuple[int, list[int], list[int]]] = []
         dup_before: list[int] = []
         started = time.monotonic()
         deadline = started + firms / rate * 3 + 120
         bot.start()
         state, counts = "scheduled", {}
+        uncertain_rows: list[int] = []
         try:
             for threshold in thresholds:
-                while delivered() < threshold and time.monotonic() < deadline:
+                while ((delivered() < threshold or api.open_sends()[0] < on_the_wire_needed)
+                       and time.monotonic() < deadline):
                     bot.sample()
-                    await asyncio.sleep(0.02)
+                    await asyncio.sleep(0.005)
+                held, read = api.open_sends()  # nothing runs between this and the kill
                 before = delivered()
                 dup_before.append(duplicated())
                 bot.kill()
+                wire = await on_the_wire(db_path)
+                cut.append((held, sorted(read), wire))
                 if verbose:
-                    print(f"  SIGKILL at {before} notices delivered", flush=True)
+                    print(f"  SIGKILL at {before} notices delivered, {held} sends held by the server,"
+                          f" {len(wire)} on the wire", flush=True)
                 kill_points.append(before)
                 bot.start()
             last_report = time.monotonic()
@@ -239,6 +282,7 @@ async def run_drill(
                     print(f"  {delivered()} of {len(reachable)} delivered, {time.monotonic() - started:.0f} s", flush=True)
             await asyncio.sleep(1.0)  # anything extra would show up now
             state, counts = await broadcast_state(db_path, broadcast_id)
+            uncertain_rows = [chat for chat in await uncertain_chats(db_path) if chat != ADMIN_ID]
         finally:
             bot.stop()
         per_firm = {uid: len(api.messages(uid)) for uid in owners}
@@ -262,6 +306,8 @@ async def run_drill(
             count_5xx=api.count_5xx, rate=(len(times) - 1) / seconds if seconds else 0.0, seconds=seconds,
             peak_rss_mb=bot.peak_rss / 2**20, state=state, report=reports[-1] if reports else "",
             log_tail=tail, extra={"counts": counts, "delivered_to_blocked": extra_blocked,
-                                  "kill_points": kill_points, "chats_5xx": sorted(api.chats_5xx)},
+                                  "kill_points": kill_points, "chats_5xx": sorted(api.chats_5xx),
+                                  "cut": cut, "uncertain_chats": uncertain_rows,
+                                  "blocked_chats": sorted(blocked)},
         )
 

@@ -96,12 +96,18 @@ async def test_a_reply_failing_with_502_three_times_is_sent_on_the_fourth_try() 
     assert await reply(time, call) == "sent"
 
 
-async def test_a_reply_that_keeps_failing_gives_up_within_a_few_seconds() -> None:
+async def test_a_reply_that_keeps_failing_is_tried_eight_times_within_twelve_seconds() -> None:
     time = FakeTime()
     call = Failing(time, [NetworkError("Bad Gateway")] * 10)
     with pytest.raises(NetworkError):
         await reply(time, call)
-    assert call.at == [0.0, 0.5, 1.5, 3.5]
+    assert call.at == [0.0, 0.5, 1.5, 3.5, 5.5, 7.5, 9.5, 11.5]
+
+
+async def test_a_reply_failing_with_502_seven_times_is_sent_on_the_eighth_try() -> None:
+    time = FakeTime()
+    call = Failing(time, [NetworkError("Bad Gateway")] * 7)
+    assert await reply(time, call) == "sent"
 
 
 async def test_a_reply_timing_out_twice_is_not_tried_a_third_time() -> None:
@@ -148,3 +154,25 @@ async def test_after_a_replys_429_the_bulk_sends_wait_longer_than_the_reply() ->
     await limiter.process_request(call, (), {}, "sendMessage", {}, None)
     await pacer.acquire()
     assert time.now >= call.at[-1] + REPLY_FIRST_SECONDS
+
+
+async def test_replies_hold_the_bulk_sends_back_for_at_most_a_twentieth_of_the_rate() -> None:
+    """20 replies at once at 29/s: one is charged (a twentieth of 29 is 1.45), so the bulk sends
+    of that second lose one slot, not twenty."""
+    time = FakeTime()
+    pacer = Pacer(29.0, clock=time.clock, sleep=time.sleep)
+    for _ in range(20):
+        pacer.note()
+    times = await start_times(pacer, time, senders=29)
+    assert times[0] == pytest.approx(1 / 29)
+    assert times[-1] == pytest.approx(29 / 29)
+
+
+async def test_replies_within_their_share_each_take_a_bulk_slot() -> None:
+    time = FakeTime()
+    pacer = Pacer(20.0, clock=time.clock, sleep=time.sleep)
+    pacer.note()  # the share is one reply a second at 20/s
+    assert await start_times(pacer, time, senders=2) == pytest.approx([0.05, 0.1])
+    time.now = 1.2  # a second later the share is back
+    pacer.note()
+    assert await start_times(pacer, time, senders=1) == pytest.approx([1.25])
