@@ -248,19 +248,24 @@ def encode_dimensions(dimension_ids: Sequence[str], dims: FloatArray) -> list[st
         uniq, inverse = np.unique(np.where(present[:, d], dims[:, d], 0.0), return_inverse=True)
         texts.append(np.asarray(list(map(repr, uniq.tolist())), dtype=object)[inverse])
     pattern = present @ (1 << np.arange(nd)) if nd else np.zeros(n, np.int64)
-    for p in np.unique(pattern).tolist():
-        idx = np.flatnonzero(pattern == p)
+    patterns = np.unique(pattern).tolist()
+    for p in patterns:
+        # Every row alike (the usual case: every firm has every dimension): no index to follow.
+        idx = None if len(patterns) == 1 else np.flatnonzero(pattern == p)
         cols = [d for d in range(nd) if p >> d & 1]
         if not cols:
-            for i in idx.tolist():
+            for i in range(n) if idx is None else idx.tolist():
                 out[i] = "{}"
             continue
         pieces: list[Any] = []
         for k, d in enumerate(cols):
             pieces.append(repeat(("{" if k == 0 else ", ") + json.dumps(dimension_ids[d]) + ": "))
-            pieces.append(texts[d][idx].tolist())
+            pieces.append((texts[d] if idx is None else texts[d][idx]).tolist())
         pieces.append(repeat("}"))  # repeat() pieces are endless: the text columns set the length
-        for i, text in zip(idx.tolist(), map("".join, zip(*pieces, strict=False)), strict=True):
+        joined = map("".join, zip(*pieces, strict=False))
+        if idx is None:
+            return list(joined)
+        for i, text in zip(idx.tolist(), joined, strict=True):
             out[i] = text
     return out
 
