@@ -12,9 +12,9 @@ and one closed round in which every firm submitted a complete, valid, random ass
 "first" scoring (the round's scores are deleted, untimed, before it) and a "rescore" (the stored
 results are replaced by the same ones; re-running is idempotent), with its split: load (the SQL
 reads), score (decoding, numpy scoring, ranking and encoding the rows, in a worker thread by
-default; ``--offload process`` runs it in the worker process, as the bot does by default),
-write (the scores rows, 1,000 per short transaction, under a new generation of the round, while
-the peer statistics are computed), publish (the tiny transaction that makes that generation the
+default, then the peer statistics; ``--offload process`` runs it in the worker process, as the
+bot does by default, and the peer statistics there while the rows are written), write (the
+scores rows, 1,000 per short transaction, under a new generation of the round), publish (the tiny transaction that makes that generation the
 visible one, with the peer stats) and prune (deleting the rows it replaced, 2,000 per short
 transaction; nothing to delete on a first scoring).  ``visible`` is the time until the new
 results are what readers see (total minus prune).  ``cpu s`` is the CPU time this process used

@@ -16,7 +16,7 @@
 3. writes in short transactions, ``CHUNK`` rows each, under a new generation number of the round
    (``score_rows``, migration 0009; each chunk's rows made lazily inside ``executemany`` from the
    arrays and the chunk's pickled texts the worker sent back), while the peer statistics are
-   computed in the worker process; then ONE tiny transaction makes that generation the one the
+   computed in the worker process (before, with ``KHOOSHE_OFFLOAD=thread``); then ONE tiny transaction makes that generation the one the
    ``scores`` view shows, replaces the peer statistics and sets ``rounds.scored_at``; then the
    rows it replaced are deleted, a chunk per transaction.  So a reader (``scores.count``, the
    top list, a firm's summary) sees either the old results or the new ones, never half a round,
@@ -97,8 +97,9 @@ class RankingSummary:
     #: submissions with a stored answer that is not a valid value of its question.
     invalid: int = 0
     #: seconds per phase: load (SQL reads), score (decoding, scoring, ranking and encoding the
-    #: dimensions and weakest questions, in the worker process), write (the rows'
-    #: transactions, with the peer statistics computed meanwhile), publish (the transaction
+    #: dimensions and weakest questions, in the worker process; with a worker thread, the peer
+    #: statistics too), write (the rows' transactions, with the peer statistics computed
+    #: meanwhile in the worker process), publish (the transaction
     #: that makes them visible), prune (deleting the rows they replaced, after that).
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -253,18 +254,24 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         async with db.snapshot() as repo:
             values = await repo.ranking.answer_values(distinct_ids)
         t = lap("load", t)
+    pickled = offload_mode() == "process"
     ranked = await run_heavy(
-        _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK,
-        offload_mode() == "process")
+        _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK, pickled)
     del packed, values
     t = lap("score", t)
 
-    # The peer statistics are computed in the worker while the rows are written.  The rows
-    # themselves are made lazily inside ``executemany``, in the connection's thread, from
-    # the arrays and each chunk's texts.
+    # The peer statistics are computed in the worker process while the rows are written.  The
+    # rows themselves are made lazily inside ``executemany``, in the connection's thread, from
+    # the arrays and each chunk's texts.  In a worker thread (``KHOOSHE_OFFLOAD=thread``) the
+    # statistics are computed first instead: beside the writing they only took turns with it
+    # for the GIL (which the connection's thread gives up and takes back for every row), and
+    # the writing took as much longer as they lasted (bench/ranking.py).
     n = len(ranked)
     peers_job = asyncio.ensure_future(
         run_heavy(_peers, ranked.dim_ids, ranked.composite, ranked.dims, ranked.groups))
+    if not pickled:
+        await asyncio.wait([peers_job])
+        t = lap("score", t)
     generation = 0
     published = False
     try:
