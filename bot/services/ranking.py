@@ -55,7 +55,7 @@ import numpy as np
 
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.ranking.peers import PeerRow, peer_rows
-from bot.domain.ranking.ranks import group_ranks_ordered, percentiles
+from bot.domain.ranking.ranks import group_ranks_ordered, percentiles_ordered
 from bot.domain.ranking.scoring import AnswerCodes, Scored, score_codes
 from bot.domain.ranking.sensitivity import Sensitivity, sensitivity
 from bot.domain.ranking.weights import round_scores, validate_weights
@@ -204,7 +204,7 @@ def _rank(
         texts=[pack(part) for part in texts] if pickled else texts,
         chunk=chunk,
         ranks={scope: group_ranks_ordered(composite, ids, by_value) for scope, ids in groups.items()},
-        percentile=percentiles(composite),
+        percentile=percentiles_ordered(composite, by_value),
         incomplete=int(scored.incomplete.sum()),
         invalid=int(scored.invalid.sum()),
     )
