@@ -147,25 +147,43 @@ def _peers(dim_ids: list[str], composite: FloatArray, dims: FloatArray, groups: 
     return peer_rows(metrics, values, groups)
 
 
+@dataclass
+class _ValueCodes:
+    """``answer_values`` rows resolved: their ids and the ``table`` code of each."""
+
+    table: AnswerCodes
+    ids: IntArray
+    codes: IntArray
+
+
+def _value_codes(version: int, ref_year: int, values: list[tuple[int, str, str]]) -> _ValueCodes:
+    """Decodes and scores each (id, question id, stored JSON value) once (CPU only)."""
+    table = AnswerCodes(load_questionnaire(version), ref_year)
+    ids = np.fromiter((v[0] for v in values), np.int64, len(values))
+    return _ValueCodes(table, ids, table.resolve_all([(v[1], v[2]) for v in values]))
+
+
 def _rank(
     round_id: int,
     version: int,
     ref_year: int,
     weights: Mapping[str, float],
     packed: PackedRound,
-    values: list[tuple[int, str, str]],
+    values: list[tuple[int, str, str]] | _ValueCodes,
     chunk: int,
     pickled: bool,
 ) -> _Ranked:
-    """Decoding, scoring, ranking and encoding (CPU only; in the worker process)."""
+    """Decoding, scoring, ranking and encoding (CPU only; in the worker process).  ``values``:
+    the ``answer_values`` rows, or (in a worker thread) what ``_value_codes`` made of them."""
     questionnaire = load_questionnaire(version)
     answers: RoundAnswers = decode_round(packed)
-    table = AnswerCodes(questionnaire, ref_year)
+    resolved = values if isinstance(values, _ValueCodes) else _value_codes(version, ref_year, values)
+    table = resolved.table
     if len(answers.distinct_ids):
         # ``values`` holds at least the round's distinct ids (maybe the whole table).
-        known = np.fromiter((v[0] for v in values), np.int64, len(values))
+        known = resolved.ids
         lut = np.full(max(int(answers.distinct_ids[-1]), int(known.max(initial=0))) + 1, -1, np.int64)
-        lut[known] = table.resolve_all([(v[1], v[2]) for v in values])
+        lut[known] = resolved.codes
         if (lut[answers.distinct_ids] < 0).any():
             raise RuntimeError(f"round {round_id}: packed answers name unknown answer_values ids")
         id_codes = lut[answers.ids]
@@ -240,13 +258,27 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         questionnaire = load_questionnaire(round_.questionnaire_version)
         weights = validate_weights(questionnaire, round_.weights)
         ref_year = reference_year(round_)
-        packed, fingerprint = await repo.ranking.load(round_id)
         # The usual case: the table of distinct answers is small, and reading all of it (a few
         # ms) saves a trip of the packed answers to the worker to find which ones the round
-        # names.
+        # names.  In a worker thread, they are decoded and scored while SQLite (which lets go
+        # of the GIL meanwhile) gathers the round's submissions.
+        pickled = offload_mode() == "process"
         all_values = await repo.ranking.all_answer_values(READ_ALL_VALUES)
+        codes_job = None if all_values is None or pickled else asyncio.ensure_future(
+            run_heavy(_value_codes, round_.questionnaire_version, ref_year, all_values))
+        try:
+            packed, fingerprint = await repo.ranking.load(round_id)
+        except BaseException:
+            if codes_job is not None:  # (a worker cannot be interrupted: let it finish)
+                await asyncio.wait([codes_job])
+                if not codes_job.cancelled():
+                    codes_job.exception()  # retrieved, so asyncio does not log it as lost
+            raise
     t = lap("load", t)
-    if all_values is not None:
+    values: list[tuple[int, str, str]] | _ValueCodes
+    if codes_job is not None:
+        values = await codes_job
+    elif all_values is not None:
         values = all_values
     else:
         distinct_ids = await run_heavy(distinct_answer_ids, packed.blob)
@@ -254,7 +286,6 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         async with db.snapshot() as repo:
             values = await repo.ranking.answer_values(distinct_ids)
         t = lap("load", t)
-    pickled = offload_mode() == "process"
     ranked = await run_heavy(
         _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK, pickled)
     del packed, values
