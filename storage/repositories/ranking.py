@@ -74,7 +74,7 @@ WRITE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c not in ("round_id", "size_na
 _PARAM = {c: f"?{i}" for i, c in enumerate(WRITE_COLUMNS, start=1)}
 _VALUES = {
     **_PARAM,
-    "cluster_id": f"NULLIF({_PARAM['cluster_id']}, -1)",
+    "cluster_id": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['cluster_id']} END",
     "rank_cluster": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['rank_cluster']} END",
     "size_cluster": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['size_cluster']} END",
 }
