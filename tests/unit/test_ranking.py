@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from bot.domain.ranking import scoring as ranking_scoring
 from bot.domain.ranking.peers import MIN_GROUP
 from bot.domain.ranking.ranks import percentiles, percentiles_ordered
 from bot.domain.ranking.scoring import score_answers
@@ -607,6 +608,17 @@ def test_vectorised_equals_score_submission(weights: dict[str, float] | None) ->
         plain.append(answers)
     checked = _compare_with_score_submission(q, sectors, plain, ref, weights)
     assert checked > 1500
+
+
+def test_weakest_questions_picked_block_by_block_equal_score_submission(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of 64 firms (the last one partial) give each firm the weakest questions
+    ``score_submission`` gives it."""
+    monkeypatch.setattr(ranking_scoring, "WEAKEST_BLOCK", 64)
+    q: Questionnaire = load_questionnaire(1)
+    rng = random.Random(5)
+    sectors = [rng.choice(["C", "A", "G", "J"]) for _ in range(1000)]
+    plain = [random_answers(q, sector, rng, 1404) for sector in sectors]
+    assert _compare_with_score_submission(q, sectors, plain, 1404, None) > 500
 
 
 @pytest.mark.parametrize("weights", [None, {"tech": 1, "quality": 2, "export": 0.5, "innovation": 3}])
