@@ -14,9 +14,10 @@ results are replaced by the same ones; re-running is idempotent), with its split
 reads), score (decoding, numpy scoring, ranking and encoding the rows, in a worker thread by
 default, then the peer statistics; ``--offload process`` runs it in the worker process, as the
 bot does by default, and the peer statistics there while the rows are written), write (the
-scores rows, 1,000 per short transaction, under a new generation of the round), publish (the tiny transaction that makes that generation the
-visible one, with the peer stats) and prune (deleting the rows it replaced, 2,000 per short
-transaction; nothing to delete on a first scoring).  ``visible`` is the time until the new
+scores rows, 2,000 per short transaction, under a new generation of the round), publish (the
+small transaction that makes that generation the visible one, with the peer stats) and prune
+(deleting the rows it replaced, 5,000 per short transaction; nothing to delete on a first
+scoring).  ``visible`` is the time until the new
 results are what readers see (total minus prune).  ``cpu s`` is the CPU time this process used
 during the run (all its threads: the event loop, the database connections' threads, the worker
 thread; the least of the runs of that kind; with ``--offload process`` the worker process's

