@@ -314,20 +314,3 @@ def _weakest(
                 if k + 1 < WEAKEST:
                     by_firm[rows, j] = 0.0
     return weakest
-    lost_q = np.empty((len(scored_cols), n))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for k, j in enumerate(scored_cols.tolist()):
-            d = dim_col[j]
-            np.multiply((MAX_SCORE - scores[j]) * qweight[j] / totals[d], share[d], out=lost_q[k])
-    # Only lost points > 0 name a question: NaN (not scored) and the rest count as 0, in one
-    # pass.  Once a row's best is 0, so is every later pick: it has no more weak questions.
-    np.fmax(lost_q, 0.0, out=lost_q)
-    lost = np.ascontiguousarray(lost_q.T)  # (n, scored)
-    everyone = np.arange(n)
-    for k in range(WEAKEST):
-        j = np.argmax(lost, axis=1)  # the first maximum: ties keep questionnaire order
-        best = lost[everyone, j]
-        weakest[:, k] = np.where(best > 0, scored_cols[j], -1)
-        if k + 1 < WEAKEST:
-            lost[everyone, j] = 0.0
-    return weakest
