@@ -24,9 +24,10 @@
    Re-running is idempotent.
 
 Because reading and writing are separate transactions, the final transaction first compares the
-fingerprint of the round's submitted submissions (count, ids, latest update, how many lack a
-packed copy) with the one loaded; if they changed meanwhile (a late submission, a firm deleting
-its data), the run starts over (at most ``ATTEMPTS`` times, then RuntimeError).
+fingerprint of the round's submitted submissions (``rounds.submitted_changes``, which every change
+to one of them bumps: migration 0011) with the one loaded; if they changed meanwhile (a late
+submission, a firm deleting its data), the run starts over (at most ``ATTEMPTS`` times, then
+RuntimeError).
 
 Rounding: the composite and the dimension scores are stored rounded to 6 decimal places, so
 composites that differ only by float noise tie.  Ranks are standard competition ranks ("1224") by

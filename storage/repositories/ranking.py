@@ -28,9 +28,9 @@ from storage.repositories.base import Repository, stamp
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: (count, sum of ids, latest update, how many have no packed copy) of a round's submitted
-#: submissions: if it changed between loading and publishing, the scores are stale.
-Fingerprint = tuple[int, float, str | None, int]
+#: ``rounds.submitted_changes`` (migration 0011: bumped by every change to one of the round's
+#: submitted submissions): if it moved between loading and publishing, the scores are stale.
+Fingerprint = int
 
 # Everything about the round's submitted submissions in ONE row: SQLite concatenates (in C) the
 # firm columns as comma-separated numbers, the sectors and free texts separated by GS, and
@@ -40,18 +40,15 @@ Fingerprint = tuple[int, float, str | None, int]
 # are literals, not char(29): an argument of group_concat is evaluated for every row, and the
 # function calls cost a sixth of the statement.
 _LOAD_SQL = (
-    "SELECT count(*), total(s.id), max(s.updated_at), total(s.packed IS NULL),"
+    "SELECT (SELECT submitted_changes FROM rounds WHERE id = ?1), count(*), total(s.packed IS NULL),"
     " group_concat(s.firm_id), group_concat(f.estate_id),"
     " group_concat(coalesce(f.cluster_id, -1)), group_concat(f.province_id),"
     f" group_concat(f.sector, '{GS}'), group_concat(coalesce(length(s.packed), -1)),"
     f" CAST(group_concat(s.packed, '') AS BLOB), group_concat(coalesce(s.packed_text, ''), '{GS}')"
     " FROM submissions s JOIN firms f ON f.id = s.firm_id"
-    " WHERE s.round_id = ? AND s.status = 'submitted'"
+    " WHERE s.round_id = ?1 AND s.status = 'submitted'"
 )
-_FINGERPRINT_SQL = (
-    "SELECT count(*), total(id), max(updated_at), total(packed IS NULL) FROM submissions"
-    " WHERE round_id = ? AND status = 'submitted'"
-)
+_FINGERPRINT_SQL = "SELECT submitted_changes FROM rounds WHERE id = ?"
 # The answers of the submissions without a packed copy (submitted before migration 0003, or
 # changed after submitting), packed the same way as packed_text.
 _UNPACKED_SQL = (
@@ -91,8 +88,8 @@ class RankingRepository(Repository):
         async with self.conn.execute(_LOAD_SQL, (round_id,)) as cur:
             row = await cur.fetchone()
         assert row is not None
-        n, id_sum, updated, unpacked_count, *columns = tuple(row)
-        fingerprint: Fingerprint = (int(n), float(id_sum), updated, int(unpacked_count))
+        changes, n, unpacked_count, *columns = tuple(row)
+        fingerprint: Fingerprint = int(changes or 0)
         unpacked: dict[int, str | None] = {}
         if unpacked_count:
             async with self.conn.execute(_UNPACKED_SQL, (round_id,)) as cur:
@@ -152,8 +149,7 @@ class RankingRepository(Repository):
     async def fingerprint(self, round_id: int) -> Fingerprint:
         async with self.conn.execute(_FINGERPRINT_SQL, (round_id,)) as cur:
             row = await cur.fetchone()
-        assert row is not None
-        return (int(row[0]), float(row[1]), row[2], int(row[3]))
+        return int(row[0]) if row is not None else 0
 
     async def publish(
         self, round_id: int, generation: int,

@@ -402,8 +402,8 @@ async def test_a_scoring_that_gives_up_leaves_the_published_results(
     before = await dump_results(db, rid)
     await firm_with(db, rid, 4, 99, estate=1)
 
-    async def always_changed(self: RankingRepository, round_id: int) -> tuple[int, float, str | None, int]:
-        return (-1, 0.0, None, 0)  # as if a submission arrived during every attempt
+    async def always_changed(self: RankingRepository, round_id: int) -> int:
+        return -1  # as if a submission arrived during every attempt
 
     monkeypatch.setattr(RankingRepository, "fingerprint", always_changed)
     with pytest.raises(RuntimeError, match="kept changing"):
@@ -488,6 +488,48 @@ async def test_a_round_with_score_rows_cannot_be_deleted(db: Database) -> None:
         async with db.transaction() as repo:
             await repo.conn.execute("DELETE FROM rounds WHERE id = ?", (rid,))
     assert await stored_rows(db) == 1
+
+
+async def test_a_submission_arriving_while_scoring_makes_the_run_start_over(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    for fid, c in [(1, 90), (2, 80), (3, 70)]:
+        await firm_with(db, rid, fid, c, estate=1)
+    await add_firm(db, 4, estate=1)
+    load = RankingRepository.load
+    loads = []
+
+    async def load_then_a_late_submission(self: RankingRepository, round_id: int) -> Any:
+        loaded = await load(self, round_id)
+        loads.append(loaded[0].count)
+        if len(loads) == 1:  # committed while the first attempt's snapshot is open
+            await submit(db, rid, 4, tech_answers(99))
+        return loaded
+
+    monkeypatch.setattr(RankingRepository, "load", load_then_a_late_submission)
+    summary = await score_round(db, rid)
+    assert (loads, summary.scored) == ([3, 4], 4)
+
+
+async def submitted_changes(db: Database, round_id: int) -> int:
+    async with db.read() as repo:
+        return await repo.ranking.fingerprint(round_id)
+
+
+async def test_only_changes_to_submitted_submissions_move_the_fingerprint(db: Database) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    await add_firm(db, 1, estate=1)
+    sid = await submit(db, rid, 1, tech_answers(80), status="draft")
+    async with db.transaction() as repo:
+        await repo.submissions.move(submission_id=sid, cursor="T2")
+    assert await submitted_changes(db, rid) == 0
+    async with db.transaction() as repo:
+        await repo.submissions.submit(sid, free_text=FREE_TEXT)
+    after_submit = await submitted_changes(db, rid)
+    async with db.transaction() as repo:
+        await repo.submissions.set_active(submission_id=sid, active=False)
+    assert (after_submit > 0, await submitted_changes(db, rid) > after_submit) == (True, True)
 
 
 async def test_top_extends_over_ties_and_names_only_consenting(db: Database) -> None:
