@@ -16,8 +16,9 @@
 3. writes in short transactions, ``CHUNK`` rows each, under a new generation number of the round
    (``score_rows``, migration 0009; each chunk's rows made lazily inside ``executemany`` from the
    arrays and the chunk's pickled texts the worker sent back), while the peer statistics are
-   computed in the worker process (before, with ``KHOOSHE_OFFLOAD=thread``); then ONE tiny transaction makes that generation the one the
-   ``scores`` view shows, replaces the peer statistics and sets ``rounds.scored_at``; then the
+   computed in the worker process (before, with ``KHOOSHE_OFFLOAD=thread``); then ONE tiny
+   transaction makes that generation the one the ``scores`` view shows, replaces the peer
+   statistics and sets ``rounds.scored_at``; then the
    rows it replaced are deleted, a chunk per transaction.  So a reader (``scores.count``, the
    top list, a firm's summary) sees either the old results or the new ones, never half a round,
    and no transaction of the run holds the write lock for more than a few milliseconds.
