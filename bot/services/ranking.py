@@ -26,7 +26,7 @@
 
 Because reading and writing are separate transactions, the final transaction first compares the
 fingerprint of the round's submitted submissions (``rounds.submitted_changes``, which every change
-to one of them bumps: migration 0011) with the one loaded; if they changed meanwhile (a late
+to one of them bumps: migration 0012) with the one loaded; if they changed meanwhile (a late
 submission, a firm deleting its data), the run starts over (at most ``ATTEMPTS`` times, then
 RuntimeError).
 

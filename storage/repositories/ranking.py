@@ -28,7 +28,7 @@ from storage.repositories.base import Repository, stamp
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: ``rounds.submitted_changes`` (migration 0011: bumped by every change to one of the round's
+#: ``rounds.submitted_changes`` (migration 0012: bumped by every change to one of the round's
 #: submitted submissions): if it moved between loading and publishing, the scores are stale.
 Fingerprint = int
 
