@@ -12,12 +12,16 @@ and one closed round in which every firm submitted a complete, valid, random ass
 "first" scoring (the round's scores are deleted, untimed, before it) and a "rescore" (the stored
 results are replaced by the same ones; re-running is idempotent), with its split: load (the SQL
 reads), score (decoding, numpy scoring, ranking and encoding the rows, in a worker thread by
-default; ``--offload process`` runs it in the worker process, as the bot does by default),
-write (the scores rows, 1,000 per short transaction, under a new generation of the round, while
-the peer statistics are computed), publish (the tiny transaction that makes that generation the
-visible one, with the peer stats) and prune (deleting the rows it replaced, 2,000 per short
-transaction; nothing to delete on a first scoring).  ``visible`` is the time until the new
-results are what readers see (total minus prune).
+default, then the peer statistics; ``--offload process`` runs it in the worker process, as the
+bot does by default, and the peer statistics there while the rows are written), write (the
+scores rows, 2,000 per short transaction, under a new generation of the round), publish (the
+small transaction that makes that generation the visible one, with the peer stats) and prune
+(deleting the rows it replaced, 5,000 per short transaction; nothing to delete on a first
+scoring).  ``visible`` is the time until the new
+results are what readers see (total minus prune).  ``cpu s`` is the CPU time this process used
+during the run (all its threads: the event loop, the database connections' threads, the worker
+thread; the least of the runs of that kind; with ``--offload process`` the worker process's
+CPU is not in it): on a busy machine it moves far less than the wall-clock figures.
 Submissions are packed as ``SubmissionRepository.submit`` packs them (``--unpacked``: left without a
 packed copy, as if submitted before migration 0003, so the ranking reads the answers table).
 
@@ -227,7 +231,7 @@ async def _clear(db: Database, round_id: int) -> None:
 
 async def measure(
     size: int, repeat: int, workdir: Path, packed: bool = True
-) -> tuple[dict[str, RankingSummary], float, float, float]:
+) -> tuple[dict[str, RankingSummary], dict[str, float], float, float, float]:
     path = workdir / f"ranking-{size}{'' if packed else '-unpacked'}.db"
     t = time.perf_counter()
     round_id = 1
@@ -236,6 +240,7 @@ async def measure(
             round_id = await build(db, size, packed=packed)
     built = time.perf_counter() - t
     best: dict[str, RankingSummary] = {}
+    cpu: dict[str, float] = {}
     async with Database(path) as db:
         for _ in range(repeat):
             # "first": the round had no scores yet (the usual case: a round closes); "rescore":
@@ -243,10 +248,13 @@ async def measure(
             for run in RUNS:
                 if run == "first":
                     await _clear(db, round_id)
+                used = time.process_time()
                 summary = await score_round(db, round_id)
+                used = time.process_time() - used
                 assert summary.scored == size, summary
                 if run not in best or summary.seconds < best[run].seconds:
                     best[run] = summary
+                cpu[run] = min(cpu.get(run, used), used)
         import numpy as np
 
         async with db.read() as repo, repo.conn.execute(
@@ -259,7 +267,7 @@ async def measure(
         "estate": rows[:, 1].astype(np.int64), "cluster": rows[:, 2].astype(np.int64),
         "province": rows[:, 3].astype(np.int64), "nation": np.zeros(len(rows), np.int64),
     }
-    return best, built, _numpy_ranks_seconds(rows[:, 0], groups), floor
+    return best, cpu, built, _numpy_ranks_seconds(rows[:, 0], groups), floor
 
 
 PHASES = ("load", "score", "write", "publish", "prune")
@@ -277,17 +285,17 @@ async def main_async(
         Path(tmp).mkdir(parents=True, exist_ok=True)
         results: dict[str, dict[int, RankingSummary]] = {run: {} for run in RUNS}
         header = f"{'firms':>8} {'run':>7} {'total s':>8} {'visible':>7} " + " ".join(f"{p:>7}" for p in PHASES) + \
-            f" {'sql floor':>9} {'x floor':>7} {'numpy-rank':>10} {'build s':>8}"
+            f" {'cpu s':>6} {'sql floor':>9} {'x floor':>7} {'numpy-rank':>10} {'build s':>8}"
         print(header)
         for size in sizes:
-            best, built, numpy_rank, floor = await measure(size, repeat, Path(tmp), packed)
+            best, cpu, built, numpy_rank, floor = await measure(size, repeat, Path(tmp), packed)
             for run, summary in best.items():
                 results[run][size] = summary
                 print(
                     f"{size:>8} {run:>7} {summary.seconds:>8.3f}"
                     f" {summary.seconds - summary.timings.get('prune', 0.0):>7.3f} "
                     + " ".join(f"{summary.timings.get(p, 0.0):>7.3f}" for p in PHASES)
-                    + f" {floor:>9.3f} {summary.seconds / floor:>7.2f} {numpy_rank:>10.3f} {built:>8.1f}",
+                    + f" {cpu[run]:>6.3f} {floor:>9.3f} {summary.seconds / floor:>7.2f} {numpy_rank:>10.3f} {built:>8.1f}",
                     flush=True,
                 )
         for run in RUNS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import count, repeat
+from itertools import compress, count, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -71,6 +71,38 @@ def split_text(texts: Sequence[str | None]) -> tuple[IntArray, IntArray, list[tu
     return np.repeat(np.arange(n), lengths), renumber[index], values
 
 
+def split_joined(joined: str, n: int) -> tuple[IntArray, IntArray, list[tuple[str, str]]]:
+    """``split_text(joined.split(GS))`` with '' read as None (every submission's packed text,
+    joined by GS, as the load query returns them), without a Python step per submission: the
+    separators are found with numpy in the text's code points, and each answer's row is the
+    number of GS before it."""
+    if not joined.strip(GS):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), []
+    points = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
+    seps = np.flatnonzero((points == ord(GS)) | (points == ord(RS)))
+    if (points[seps] == ord(GS)).sum() != n - 1:
+        raise ValueError(f"packed round: expected {n} packed texts")
+    # Piece k lies between separator k-1 and separator k; it is a submission's whole text when
+    # both are GS (or an end of the text): empty, that submission has none.
+    tokens = (joined.replace(RS, GS) if RS in joined else joined).split(GS)
+    starts = np.r_[0, seps + 1]
+    ends = np.r_[seps, len(points)]
+    is_gs = np.r_[True, points[seps] == ord(GS), True]
+    whole = is_gs[:-1] & is_gs[1:]
+    keep = ~(whole & (starts == ends))
+    rows = np.r_[0, np.cumsum(is_gs[1:-1])][keep]
+    keys = list(compress(tokens, keep.tolist()))
+    first: dict[str, int] = {}
+    index = np.fromiter(map(first.setdefault, keys, count()), np.int64, len(keys))
+    renumber = np.zeros(len(keys), np.int64)
+    renumber[np.fromiter(first.values(), np.int64, len(first))] = np.arange(len(first))
+    values = []
+    for key in first:
+        qid, _, value = key.partition(US)
+        values.append((qid, value))
+    return rows.astype(np.int64), renumber[index], values
+
+
 def _distinct(ids: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     """The distinct ids, ascending: marked in a table of flags when the ids are small (answer
     ids are: one per distinct answer ever stored), else sorted (np.unique would hash)."""
@@ -97,22 +129,21 @@ def decode_round(packed: PackedRound) -> RoundAnswers:
     firm_ids = _ints(packed.firm_ids, n)
     lengths = _ints(packed.lengths, n)
     sectors: list[str | None] = list(packed.sectors.split(GS)) if n else []
-    texts = packed.texts.split(GS) if n else []
     has_blob = lengths >= 0
     ids = np.frombuffer(packed.blob or b"", "<u4")
     if int(np.where(has_blob, lengths, 0).sum()) != 4 * len(ids):
         raise ValueError("packed round: blob lengths do not add up")
     distinct = _distinct(ids)
     # Free text kept with the submission, and the answers of those without a packed copy.
-    extra: list[str | None] = []
     if packed.unpacked:
+        texts = packed.texts.split(GS) if n else []
         extra = [
             (text or None) if blob else packed.unpacked.get(firm)
             for text, blob, firm in zip(texts, has_blob.tolist(), firm_ids.tolist(), strict=True)
         ]
-    elif any(texts):  # every submission has its packed copy (the usual case)
-        extra = [text or None for text in texts]
-    text_rows, text_index, text_values = split_text(extra)
+        text_rows, text_index, text_values = split_text(extra)
+    else:  # every submission has its packed copy (the usual case)
+        text_rows, text_index, text_values = split_joined(packed.texts if n else "", n)
     return RoundAnswers(
         firm_ids=firm_ids,
         estate_ids=_ints(packed.estate_ids, n),

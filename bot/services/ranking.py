@@ -16,17 +16,19 @@
 3. writes in short transactions, ``CHUNK`` rows each, under a new generation number of the round
    (``score_rows``, migration 0009; each chunk's rows made lazily inside ``executemany`` from the
    arrays and the chunk's pickled texts the worker sent back), while the peer statistics are
-   computed in the worker process; then ONE tiny transaction makes that generation the one the
-   ``scores`` view shows, replaces the peer statistics and sets ``rounds.scored_at``; then the
+   computed in the worker process (before, with ``KHOOSHE_OFFLOAD=thread``); then ONE tiny
+   transaction makes that generation the one the ``scores`` view shows, replaces the peer
+   statistics and sets ``rounds.scored_at``; then the
    rows it replaced are deleted, a chunk per transaction.  So a reader (``scores.count``, the
    top list, a firm's summary) sees either the old results or the new ones, never half a round,
    and no transaction of the run holds the write lock for more than a few milliseconds.
    Re-running is idempotent.
 
 Because reading and writing are separate transactions, the final transaction first compares the
-fingerprint of the round's submitted submissions (count, ids, latest update, how many lack a
-packed copy) with the one loaded; if they changed meanwhile (a late submission, a firm deleting
-its data), the run starts over (at most ``ATTEMPTS`` times, then RuntimeError).
+fingerprint of the round's submitted submissions (``rounds.submitted_changes``, which every change
+to one of them bumps: migration 0012) with the one loaded; if they changed meanwhile (a late
+submission, a firm deleting its data), the run starts over (at most ``ATTEMPTS`` times, then
+RuntimeError).
 
 Rounding: the composite and the dimension scores are stored rounded to 6 decimal places, so
 composites that differ only by float noise tie.  Ranks are standard competition ranks ("1224") by
@@ -55,7 +57,7 @@ import numpy as np
 
 from bot.domain.questionnaire import load_questionnaire
 from bot.domain.ranking.peers import PeerRow, peer_rows
-from bot.domain.ranking.ranks import group_ranks_ordered, percentiles
+from bot.domain.ranking.ranks import group_ranks_ordered, percentiles_ordered
 from bot.domain.ranking.scoring import AnswerCodes, Scored, score_codes
 from bot.domain.ranking.sensitivity import Sensitivity, sensitivity
 from bot.domain.ranking.weights import round_scores, validate_weights
@@ -79,8 +81,10 @@ log = logging.getLogger(__name__)
 
 #: ``scores`` rows written per transaction.  Binding them (in aiosqlite's thread) needs the GIL,
 #: like the event loop: small chunks, with the loop given a turn between them, keep replies to
-#: users flowing while a round is written.
-CHUNK = 1_000
+#: users flowing while a round is written.  2,000 rows hold the write lock for about 4.5 ms (1,000:
+#: 2.3 ms); each chunk also costs three trips to the connection's thread and back, which on a
+#: busy machine wait for a core (bench/ranking.py: 2,000 made the writing 10 % faster).
+CHUNK = 2_000
 #: Up to this many ``answer_values`` rows (the distinct answers of every round so far; about
 #: 7,700 after a round of 100,000 firms) are read whole instead of only the round's.
 READ_ALL_VALUES = 50_000
@@ -97,8 +101,9 @@ class RankingSummary:
     #: submissions with a stored answer that is not a valid value of its question.
     invalid: int = 0
     #: seconds per phase: load (SQL reads), score (decoding, scoring, ranking and encoding the
-    #: dimensions and weakest questions, in the worker process), write (the rows'
-    #: transactions, with the peer statistics computed meanwhile), publish (the transaction
+    #: dimensions and weakest questions, in the worker process; with a worker thread, the peer
+    #: statistics too), write (the rows' transactions, with the peer statistics computed
+    #: meanwhile in the worker process), publish (the transaction
     #: that makes them visible), prune (deleting the rows they replaced, after that).
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -146,25 +151,43 @@ def _peers(dim_ids: list[str], composite: FloatArray, dims: FloatArray, groups: 
     return peer_rows(metrics, values, groups)
 
 
+@dataclass
+class _ValueCodes:
+    """``answer_values`` rows resolved: their ids and the ``table`` code of each."""
+
+    table: AnswerCodes
+    ids: IntArray
+    codes: IntArray
+
+
+def _value_codes(version: int, ref_year: int, values: list[tuple[int, str, str]]) -> _ValueCodes:
+    """Decodes and scores each (id, question id, stored JSON value) once (CPU only)."""
+    table = AnswerCodes(load_questionnaire(version), ref_year)
+    ids = np.fromiter((v[0] for v in values), np.int64, len(values))
+    return _ValueCodes(table, ids, table.resolve_all([(v[1], v[2]) for v in values]))
+
+
 def _rank(
     round_id: int,
     version: int,
     ref_year: int,
     weights: Mapping[str, float],
     packed: PackedRound,
-    values: list[tuple[int, str, str]],
+    values: list[tuple[int, str, str]] | _ValueCodes,
     chunk: int,
     pickled: bool,
 ) -> _Ranked:
-    """Decoding, scoring, ranking and encoding (CPU only; in the worker process)."""
+    """Decoding, scoring, ranking and encoding (CPU only; in the worker process).  ``values``:
+    the ``answer_values`` rows, or (in a worker thread) what ``_value_codes`` made of them."""
     questionnaire = load_questionnaire(version)
     answers: RoundAnswers = decode_round(packed)
-    table = AnswerCodes(questionnaire, ref_year)
+    resolved = values if isinstance(values, _ValueCodes) else _value_codes(version, ref_year, values)
+    table = resolved.table
     if len(answers.distinct_ids):
         # ``values`` holds at least the round's distinct ids (maybe the whole table).
-        known = np.fromiter((v[0] for v in values), np.int64, len(values))
+        known = resolved.ids
         lut = np.full(max(int(answers.distinct_ids[-1]), int(known.max(initial=0))) + 1, -1, np.int64)
-        lut[known] = table.resolve_all([(v[1], v[2]) for v in values])
+        lut[known] = resolved.codes
         if (lut[answers.distinct_ids] < 0).any():
             raise RuntimeError(f"round {round_id}: packed answers name unknown answer_values ids")
         id_codes = lut[answers.ids]
@@ -203,7 +226,7 @@ def _rank(
         texts=[pack(part) for part in texts] if pickled else texts,
         chunk=chunk,
         ranks={scope: group_ranks_ordered(composite, ids, by_value) for scope, ids in groups.items()},
-        percentile=percentiles(composite),
+        percentile=percentiles_ordered(composite, by_value),
         incomplete=int(scored.incomplete.sum()),
         invalid=int(scored.invalid.sum()),
     )
@@ -239,13 +262,27 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
         questionnaire = load_questionnaire(round_.questionnaire_version)
         weights = validate_weights(questionnaire, round_.weights)
         ref_year = reference_year(round_)
-        packed, fingerprint = await repo.ranking.load(round_id)
         # The usual case: the table of distinct answers is small, and reading all of it (a few
         # ms) saves a trip of the packed answers to the worker to find which ones the round
-        # names.
+        # names.  In a worker thread, they are decoded and scored while SQLite (which lets go
+        # of the GIL meanwhile) gathers the round's submissions.
+        pickled = offload_mode() == "process"
         all_values = await repo.ranking.all_answer_values(READ_ALL_VALUES)
+        codes_job = None if all_values is None or pickled else asyncio.ensure_future(
+            run_heavy(_value_codes, round_.questionnaire_version, ref_year, all_values))
+        try:
+            packed, fingerprint = await repo.ranking.load(round_id)
+        except BaseException:
+            if codes_job is not None:  # (a worker cannot be interrupted: let it finish)
+                await asyncio.wait([codes_job])
+                if not codes_job.cancelled():
+                    codes_job.exception()  # retrieved, so asyncio does not log it as lost
+            raise
     t = lap("load", t)
-    if all_values is not None:
+    values: list[tuple[int, str, str]] | _ValueCodes
+    if codes_job is not None:
+        values = await codes_job
+    elif all_values is not None:
         values = all_values
     else:
         distinct_ids = await run_heavy(distinct_answer_ids, packed.blob)
@@ -254,17 +291,22 @@ async def _score_round_once(db: Database, round_id: int) -> RankingSummary | Non
             values = await repo.ranking.answer_values(distinct_ids)
         t = lap("load", t)
     ranked = await run_heavy(
-        _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK,
-        offload_mode() == "process")
+        _rank, round_id, round_.questionnaire_version, ref_year, weights, packed, values, CHUNK, pickled)
     del packed, values
     t = lap("score", t)
 
-    # The peer statistics are computed in the worker while the rows are written.  The rows
-    # themselves are made lazily inside ``executemany``, in the connection's thread, from
-    # the arrays and each chunk's texts.
+    # The peer statistics are computed in the worker process while the rows are written.  The
+    # rows themselves are made lazily inside ``executemany``, in the connection's thread, from
+    # the arrays and each chunk's texts.  In a worker thread (``KHOOSHE_OFFLOAD=thread``) the
+    # statistics are computed first instead: beside the writing they only took turns with it
+    # for the GIL (which the connection's thread gives up and takes back for every row), and
+    # the writing took as much longer as they lasted (bench/ranking.py).
     n = len(ranked)
     peers_job = asyncio.ensure_future(
         run_heavy(_peers, ranked.dim_ids, ranked.composite, ranked.dims, ranked.groups))
+    if not pickled:
+        await asyncio.wait([peers_job])
+        t = lap("score", t)
     generation = 0
     published = False
     try:

@@ -22,38 +22,37 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from storage.packed_answers import PackedRound
+from storage.packed_answers import GS, RS, US, PackedRound
 from storage.repositories.base import Repository, stamp
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: (count, sum of ids, latest update, how many have no packed copy) of a round's submitted
-#: submissions: if it changed between loading and publishing, the scores are stale.
-Fingerprint = tuple[int, float, str | None, int]
+#: ``rounds.submitted_changes`` (migration 0012: bumped by every change to one of the round's
+#: submitted submissions): if it moved between loading and publishing, the scores are stale.
+Fingerprint = int
 
 # Everything about the round's submitted submissions in ONE row: SQLite concatenates (in C) the
-# firm columns as comma-separated numbers, the sectors and free texts separated by char(29), and
+# firm columns as comma-separated numbers, the sectors and free texts separated by GS, and
 # the packed answer ids into one blob (with the length of each: -1 where there is no packed copy),
 # so Python builds a handful of objects instead of one tuple per submission.  The columns come in
-# the same scan order, so they stay aligned.  (See storage/packed_answers.py.)
+# the same scan order, so they stay aligned.  (See storage/packed_answers.py.)  The separators
+# are literals, not char(29): an argument of group_concat is evaluated for every row, and the
+# function calls cost a sixth of the statement.
 _LOAD_SQL = (
-    "SELECT count(*), total(s.id), max(s.updated_at), total(s.packed IS NULL),"
+    "SELECT (SELECT submitted_changes FROM rounds WHERE id = ?1), count(*), total(s.packed IS NULL),"
     " group_concat(s.firm_id), group_concat(f.estate_id),"
     " group_concat(coalesce(f.cluster_id, -1)), group_concat(f.province_id),"
-    " group_concat(f.sector, char(29)), group_concat(coalesce(length(s.packed), -1)),"
-    " CAST(group_concat(s.packed, '') AS BLOB), group_concat(coalesce(s.packed_text, ''), char(29))"
+    f" group_concat(f.sector, '{GS}'), group_concat(coalesce(length(s.packed), -1)),"
+    f" CAST(group_concat(s.packed, '') AS BLOB), group_concat(coalesce(s.packed_text, ''), '{GS}')"
     " FROM submissions s JOIN firms f ON f.id = s.firm_id"
-    " WHERE s.round_id = ? AND s.status = 'submitted'"
+    " WHERE s.round_id = ?1 AND s.status = 'submitted'"
 )
-_FINGERPRINT_SQL = (
-    "SELECT count(*), total(id), max(updated_at), total(packed IS NULL) FROM submissions"
-    " WHERE round_id = ? AND status = 'submitted'"
-)
+_FINGERPRINT_SQL = "SELECT submitted_changes FROM rounds WHERE id = ?"
 # The answers of the submissions without a packed copy (submitted before migration 0003, or
 # changed after submitting), packed the same way as packed_text.
 _UNPACKED_SQL = (
-    "SELECT s.firm_id, (SELECT group_concat(a.qid || char(31) || a.value, char(30)) FROM answers a"
+    f"SELECT s.firm_id, (SELECT group_concat(a.qid || '{US}' || a.value, '{RS}') FROM answers a"
     "   WHERE a.submission_id = s.id)"
     " FROM submissions s WHERE s.round_id = ? AND s.status = 'submitted' AND s.packed IS NULL"
 )
@@ -72,12 +71,12 @@ WRITE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c not in ("round_id", "size_na
 _PARAM = {c: f"?{i}" for i, c in enumerate(WRITE_COLUMNS, start=1)}
 _VALUES = {
     **_PARAM,
-    "cluster_id": f"NULLIF({_PARAM['cluster_id']}, -1)",
+    "cluster_id": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['cluster_id']} END",
     "rank_cluster": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['rank_cluster']} END",
     "size_cluster": f"CASE WHEN {_PARAM['cluster_id']} >= 0 THEN {_PARAM['size_cluster']} END",
 }
-#: Rows deleted per ``prune`` call.
-PRUNE_CHUNK = 2_000
+#: Rows deleted per ``prune`` call (5,000: about 3.5 ms of write lock).
+PRUNE_CHUNK = 5_000
 
 
 class RankingRepository(Repository):
@@ -89,8 +88,8 @@ class RankingRepository(Repository):
         async with self.conn.execute(_LOAD_SQL, (round_id,)) as cur:
             row = await cur.fetchone()
         assert row is not None
-        n, id_sum, updated, unpacked_count, *columns = tuple(row)
-        fingerprint: Fingerprint = (int(n), float(id_sum), updated, int(unpacked_count))
+        changes, n, unpacked_count, *columns = tuple(row)
+        fingerprint: Fingerprint = int(changes or 0)
         unpacked: dict[int, str | None] = {}
         if unpacked_count:
             async with self.conn.execute(_UNPACKED_SQL, (round_id,)) as cur:
@@ -150,8 +149,7 @@ class RankingRepository(Repository):
     async def fingerprint(self, round_id: int) -> Fingerprint:
         async with self.conn.execute(_FINGERPRINT_SQL, (round_id,)) as cur:
             row = await cur.fetchone()
-        assert row is not None
-        return (int(row[0]), float(row[1]), row[2], int(row[3]))
+        return int(row[0]) if row is not None else 0
 
     async def publish(
         self, round_id: int, generation: int,
@@ -189,14 +187,36 @@ class RankingRepository(Repository):
         return await self._delete_unpublished(round_id, "=", generation, limit)
 
     async def _delete_unpublished(self, round_id: int, op: str, generation: int, limit: int) -> int:
+        """Deletes up to ``limit`` rows of the round's unpublished generations that compare to
+        ``generation`` with ``op``, lowest generation and firm first: per generation, a range
+        of the primary key (found by stepping ``limit`` entries along it), which costs a third
+        less than deleting a list of rowids."""
         assert op in ("<", "=")
-        async with self.conn.execute(
-            "DELETE FROM score_rows WHERE rowid IN (SELECT s.rowid FROM score_rows s"
-            f" JOIN rounds r ON r.id = s.round_id WHERE s.round_id = ? AND s.generation {op} ?"
-            " AND s.generation IS NOT r.score_generation LIMIT ?)",
-            (round_id, generation, limit),
-        ) as cur:
-            return cur.rowcount
+        deleted = 0
+        while deleted < limit:
+            async with self.conn.execute(
+                f"SELECT generation FROM score_rows WHERE round_id = ?1 AND generation {op} ?2"
+                " AND generation IS NOT (SELECT score_generation FROM rounds WHERE id = ?1)"
+                " ORDER BY generation LIMIT 1",
+                (round_id, generation),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                break
+            target = int(row[0])
+            async with self.conn.execute(
+                "SELECT firm_id FROM score_rows WHERE round_id = ? AND generation = ?"
+                " ORDER BY firm_id LIMIT 1 OFFSET ?",
+                (round_id, target, limit - deleted - 1),
+            ) as cur:
+                last = await cur.fetchone()
+            bound, args = ("", ()) if last is None else (" AND firm_id <= ?", (last[0],))
+            async with self.conn.execute(
+                f"DELETE FROM score_rows WHERE round_id = ? AND generation = ?{bound}",
+                (round_id, target, *args),
+            ) as cur:
+                deleted += cur.rowcount
+        return deleted
 
     async def dimension_scores(self, round_id: int, dimension_ids: Sequence[str]) -> FloatArray:
         """The stored dimension scores of the round's firms (n × dimensions, by firm id; NaN
@@ -226,19 +246,24 @@ def encode_dimensions(dimension_ids: Sequence[str], dims: FloatArray) -> list[st
         uniq, inverse = np.unique(np.where(present[:, d], dims[:, d], 0.0), return_inverse=True)
         texts.append(np.asarray(list(map(repr, uniq.tolist())), dtype=object)[inverse])
     pattern = present @ (1 << np.arange(nd)) if nd else np.zeros(n, np.int64)
-    for p in np.unique(pattern).tolist():
-        idx = np.flatnonzero(pattern == p)
+    patterns = np.unique(pattern).tolist()
+    for p in patterns:
+        # Every row alike (the usual case: every firm has every dimension): no index to follow.
+        idx = None if len(patterns) == 1 else np.flatnonzero(pattern == p)
         cols = [d for d in range(nd) if p >> d & 1]
         if not cols:
-            for i in idx.tolist():
+            for i in range(n) if idx is None else idx.tolist():
                 out[i] = "{}"
             continue
         pieces: list[Any] = []
         for k, d in enumerate(cols):
             pieces.append(repeat(("{" if k == 0 else ", ") + json.dumps(dimension_ids[d]) + ": "))
-            pieces.append(texts[d][idx].tolist())
+            pieces.append((texts[d] if idx is None else texts[d][idx]).tolist())
         pieces.append(repeat("}"))  # repeat() pieces are endless: the text columns set the length
-        for i, text in zip(idx.tolist(), map("".join, zip(*pieces, strict=False)), strict=True):
+        joined = map("".join, zip(*pieces, strict=False))
+        if idx is None:
+            return list(joined)
+        for i, text in zip(idx.tolist(), joined, strict=True):
             out[i] = text
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,9 @@ import pytest
 import pytest_asyncio
 
 from bot.domain.questionnaire import Questionnaire, load_questionnaire
+from bot.domain.ranking import scoring as ranking_scoring
 from bot.domain.ranking.peers import MIN_GROUP
+from bot.domain.ranking.ranks import percentiles, percentiles_ordered
 from bot.domain.ranking.scoring import score_answers
 from bot.domain.ranking.sensitivity import sensitivity
 from bot.domain.ranking.weights import round_scores, validate_weights
@@ -23,6 +26,8 @@ from bot.services import ranking as ranking_service
 from bot.services.assessment import reference_year
 from bot.services.ranking import score_round, weight_sensitivity
 from storage.database import Database
+from storage.packed_answers import GS
+from storage.packed_rounds import split_joined, split_text
 from storage.repositories.ranking import RankingRepository
 from tests.support.answers import random_answers
 from tests.support.clock import TEST_NOW
@@ -397,14 +402,134 @@ async def test_a_scoring_that_gives_up_leaves_the_published_results(
     before = await dump_results(db, rid)
     await firm_with(db, rid, 4, 99, estate=1)
 
-    async def always_changed(self: RankingRepository, round_id: int) -> tuple[int, float, str | None, int]:
-        return (-1, 0.0, None, 0)  # as if a submission arrived during every attempt
+    async def always_changed(self: RankingRepository, round_id: int) -> int:
+        return -1  # as if a submission arrived during every attempt
 
     monkeypatch.setattr(RankingRepository, "fingerprint", always_changed)
     with pytest.raises(RuntimeError, match="kept changing"):
         await score_round(db, rid)
     assert await dump_results(db, rid) == before
     assert await stored_rows(db) == 3
+
+
+async def test_pruning_in_small_chunks_reaches_every_older_generation(db: Database) -> None:
+    """Leftovers of two runs that never published, and the results a rescore replaced, all go,
+    however the chunks fall across generations; the published rows stay."""
+    rid = await make_round(db, TECH_ONLY)
+    for fid, c in [(1, 90), (2, 80), (3, 70)]:
+        await firm_with(db, rid, fid, c, estate=1)
+    await score_round(db, rid)  # generation 1, published
+    async with db.transaction() as repo:
+        for generation in (2, 3):  # runs that wrote some rows and stopped
+            await repo.conn.execute(
+                "INSERT INTO score_rows SELECT round_id, ?, firm_id, estate_id, cluster_id,"
+                " province_id, dimensions, composite, weakest, rank_estate, size_estate, rank_cluster,"
+                " size_cluster, rank_province, size_province, rank_nation, size_nation, percentile"
+                " FROM score_rows WHERE round_id = ? AND generation = 1 AND firm_id <= ?",
+                (generation, rid, generation - 1),
+            )
+        await repo.conn.execute("UPDATE rounds SET score_generations = 3 WHERE id = ?", (rid,))
+    await score_round(db, rid)  # generation 4 replaces 1 and prunes 1 to 3
+    assert await stored_rows(db) == 3
+    async with db.read() as repo, repo.conn.execute(
+        "SELECT DISTINCT generation FROM score_rows WHERE round_id = ?", (rid,)
+    ) as cur:
+        assert [r[0] for r in await cur.fetchall()] == [4]
+
+
+async def test_prune_deletes_at_most_its_limit_across_generations(db: Database) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    for fid, c in [(1, 90), (2, 80), (3, 70)]:
+        await firm_with(db, rid, fid, c, estate=1)
+    await score_round(db, rid)
+    await score_round(db, rid)  # generation 2 published
+    async with db.transaction() as repo:
+        await repo.conn.execute(
+            "INSERT INTO score_rows SELECT round_id, generation - 1, firm_id, estate_id, cluster_id,"
+            " province_id, dimensions, composite, weakest, rank_estate, size_estate, rank_cluster,"
+            " size_cluster, rank_province, size_province, rank_nation, size_nation, percentile"
+            " FROM score_rows WHERE round_id = ?", (rid,),
+        )  # generation 1 again: 3 rows to prune
+        await repo.conn.execute(
+            "INSERT INTO score_rows SELECT round_id, 0, firm_id, estate_id, cluster_id,"
+            " province_id, dimensions, composite, weakest, rank_estate, size_estate, rank_cluster,"
+            " size_cluster, rank_province, size_province, rank_nation, size_nation, percentile"
+            " FROM score_rows WHERE round_id = ? AND generation = 2", (rid,),
+        )  # and generation 0: 3 more
+    deleted = []
+    for _ in range(4):
+        async with db.transaction() as repo:
+            deleted.append(await repo.ranking.prune(rid, below=2, limit=4))
+    assert deleted == [4, 2, 0, 0]
+    assert await stored_rows(db) == 3
+
+
+async def test_a_deleted_firm_takes_its_score_rows_with_it(db: Database) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    for fid, c in [(1, 90), (2, 80)]:
+        await firm_with(db, rid, fid, c, estate=1)
+    await score_round(db, rid)
+    async with db.transaction() as repo:
+        await repo.conn.execute("DELETE FROM firms WHERE id = 2")
+    async with db.read() as repo:
+        assert await repo.scores.firm_ids(rid) == [1]
+    assert await stored_rows(db) == 1
+
+
+async def test_a_round_with_score_rows_cannot_be_deleted(db: Database) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    await add_firm(db, 1, estate=1)
+    async with db.transaction() as repo:  # rows without submissions, so only they hold the round
+        await repo.conn.execute(
+            "INSERT INTO score_rows (round_id, generation, firm_id, estate_id, province_id, dimensions,"
+            " composite) VALUES (?, 1, 1, 1, 1, '{}', 50.0)", (rid,),
+        )
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as repo:
+            await repo.conn.execute("DELETE FROM rounds WHERE id = ?", (rid,))
+    assert await stored_rows(db) == 1
+
+
+async def test_a_submission_arriving_while_scoring_makes_the_run_start_over(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    for fid, c in [(1, 90), (2, 80), (3, 70)]:
+        await firm_with(db, rid, fid, c, estate=1)
+    await add_firm(db, 4, estate=1)
+    load = RankingRepository.load
+    loads = []
+
+    async def load_then_a_late_submission(self: RankingRepository, round_id: int) -> Any:
+        loaded = await load(self, round_id)
+        loads.append(loaded[0].count)
+        if len(loads) == 1:  # committed while the first attempt's snapshot is open
+            await submit(db, rid, 4, tech_answers(99))
+        return loaded
+
+    monkeypatch.setattr(RankingRepository, "load", load_then_a_late_submission)
+    summary = await score_round(db, rid)
+    assert (loads, summary.scored) == ([3, 4], 4)
+
+
+async def submitted_changes(db: Database, round_id: int) -> int:
+    async with db.read() as repo:
+        return await repo.ranking.fingerprint(round_id)
+
+
+async def test_only_changes_to_submitted_submissions_move_the_fingerprint(db: Database) -> None:
+    rid = await make_round(db, TECH_ONLY)
+    await add_firm(db, 1, estate=1)
+    sid = await submit(db, rid, 1, tech_answers(80), status="draft")
+    async with db.transaction() as repo:
+        await repo.submissions.move(submission_id=sid, cursor="T2")
+    assert await submitted_changes(db, rid) == 0
+    async with db.transaction() as repo:
+        await repo.submissions.submit(sid, free_text=FREE_TEXT)
+    after_submit = await submitted_changes(db, rid)
+    async with db.transaction() as repo:
+        await repo.submissions.set_active(submission_id=sid, active=False)
+    assert (after_submit > 0, await submitted_changes(db, rid) > after_submit) == (True, True)
 
 
 async def test_top_extends_over_ties_and_names_only_consenting(db: Database) -> None:
@@ -525,6 +650,17 @@ def test_vectorised_equals_score_submission(weights: dict[str, float] | None) ->
         plain.append(answers)
     checked = _compare_with_score_submission(q, sectors, plain, ref, weights)
     assert checked > 1500
+
+
+def test_weakest_questions_picked_block_by_block_equal_score_submission(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of 64 firms (the last one partial) give each firm the weakest questions
+    ``score_submission`` gives it."""
+    monkeypatch.setattr(ranking_scoring, "WEAKEST_BLOCK", 64)
+    q: Questionnaire = load_questionnaire(1)
+    rng = random.Random(5)
+    sectors = [rng.choice(["C", "A", "G", "J"]) for _ in range(1000)]
+    plain = [random_answers(q, sector, rng, 1404) for sector in sectors]
+    assert _compare_with_score_submission(q, sectors, plain, 1404, None) > 500
 
 
 @pytest.mark.parametrize("weights", [None, {"tech": 1, "quality": 2, "export": 0.5, "innovation": 3}])
@@ -694,3 +830,24 @@ async def test_empty_round(db: Database) -> None:
     assert (result.firms, result.changed, result.max_shift, result.mean_shift) == (0, 0, 0, 0.0)
     with pytest.raises(ValueError, match="no round"):
         await score_round(db, rid + 1)
+
+
+@pytest.mark.parametrize("texts", [
+    ["", "", ""],
+    ["a\x1fx", "", "b\x1fy\x1ec\x1fz"],
+    ["", "a\x1f1"],
+    ["a\x1f1", ""],
+    [""],
+    ["a\x1f1\x1eb\x1f\"فارسی\"", "a\x1f1", "", "b\x1f\"فارسی\""],
+])
+def test_packed_texts_split_from_the_joined_column_as_one_by_one(texts: list[str]) -> None:
+    rows, index, values = split_joined(GS.join(texts), len(texts))
+    want_rows, want_index, want_values = split_text([t or None for t in texts])
+    assert (rows.tolist(), index.tolist(), values) == (want_rows.tolist(), want_index.tolist(), want_values)
+
+
+def test_percentiles_from_the_order_by_value_equal_the_sorted_ones() -> None:
+    rng = np.random.default_rng(7)
+    values = np.round(rng.integers(0, 40, 500) * 2.5, 6)  # many ties
+    by_value = np.argsort(-values, kind="stable")
+    assert percentiles_ordered(values, by_value).tolist() == percentiles(values).tolist()

@@ -39,6 +39,8 @@ def peer_rows(
     ints[~valid] = empty
     ints = np.ascontiguousarray(ints.T)  # metric by metric
     valid = np.ascontiguousarray(valid.T)
+    by_column = np.ascontiguousarray(values.T)
+    complete = [bool(valid[k].all()) for k in range(len(metrics))]
     # (Equal values may come in any order: the medians only read values.)
     by_metric = [np.argsort(ints[k]) for k in range(len(metrics))]
     out: list[PeerRow] = []
@@ -46,24 +48,32 @@ def peer_rows(
         member = ids >= 0
         if not n or not member.any():
             continue
-        uniq, g = np.unique(ids[member], return_inverse=True)
-        compact = np.full(n, -1, np.int64)
-        compact[member] = g
+        everyone = bool(member.all())
+        uniq, g = _numbered(ids if everyone else ids[member])
+        compact = g if everyone else np.full(n, -1, np.int64)
+        if not everyone:
+            compact[member] = g
         sizes = np.bincount(g, minlength=len(uniq))
         # Group k's rows start at start[k] in every re-ordering (non-members, id -1, come first).
         start = np.concatenate(([0], np.cumsum(sizes)[:-1])) + (n - int(member.sum()))
         for k, metric in enumerate(metrics):
-            has = valid[k] & member
-            cnt = np.bincount(compact[has], minlength=len(uniq))
+            if everyone and complete[k]:  # (selecting every row would copy the same values)
+                rows, weights = compact, by_column[k]
+            else:
+                has = valid[k] & member
+                rows, weights = compact[has], by_column[k][has]
+            cnt = np.bincount(rows, minlength=len(uniq))
             keep = np.flatnonzero(cnt >= MIN_GROUP)
             if not len(keep):
                 continue
-            ordered = ints[k][group_order(by_metric[k], compact)]
+            # One group of everyone (the nation): the metric's order is the group's.
+            order = by_metric[k] if everyone and len(uniq) == 1 else group_order(by_metric[k], compact)
+            ordered = ints[k][order]
             c, s0 = cnt[keep], start[keep]
             lo = ordered[s0 + (c - 1) // 2] / scale
             hi = ordered[s0 + c // 2] / scale
             median = round_scores((lo + hi) / 2)
-            total = np.bincount(compact[has], weights=values[has, k], minlength=len(uniq))
+            total = np.bincount(rows, weights=weights, minlength=len(uniq))
             mean = round_scores(total[keep] / c)
             out.extend(
                 (scope, sid, metric, nn, med, mn)
@@ -72,3 +82,16 @@ def peer_rows(
                 )
             )
     return out
+
+
+def _numbered(ids: IntArray) -> tuple[IntArray, IntArray]:
+    """``np.unique(ids, return_inverse=True)`` of non-negative ids; small ones (estate, cluster
+    and province ids) through a table of flags instead of a sort."""
+    top = int(ids.max())
+    if top > 16 * len(ids) + 1_000_000:
+        uniq, inverse = np.unique(ids, return_inverse=True)
+        return uniq, inverse.astype(np.int64)
+    seen = np.zeros(top + 1, bool)
+    seen[ids] = True
+    number = np.cumsum(seen) - 1
+    return np.flatnonzero(seen), number[ids]

@@ -68,6 +68,22 @@ def percentiles(values: FloatArray) -> FloatArray:
     return 100.0 * lower / (n - 1)
 
 
+def percentiles_ordered(values: FloatArray, by_value: IntArray) -> FloatArray:
+    """``percentiles`` given ``by_value``, the rows ordered by value, highest first (no sort):
+    the firms strictly lower than a firm are those after the last one equal to it."""
+    n = len(values)
+    if n <= 1:
+        return np.full(n, 100.0)
+    ordered = values[by_value]
+    # Where each run of equal values ends (exclusive), for every position of the order.
+    change = ordered[1:] != ordered[:-1]
+    ends = np.r_[np.flatnonzero(change) + 1, n]
+    run = np.r_[0, np.cumsum(change)]
+    lower = np.empty(n, np.int64)
+    lower[by_value] = n - ends[run]
+    return 100.0 * lower / (n - 1)
+
+
 def competition_ranks(values: FloatArray) -> IntArray:
     """Standard competition ranks ("1224"), highest value first."""
     keys = -np.asarray(values, np.float64)

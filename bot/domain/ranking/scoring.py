@@ -31,6 +31,8 @@ from bot.domain.scoring import MAX_SCORE, Scorer, question_scorer
 
 #: How many "weakest" questions each firm gets (``bot.domain.scoring.weakest(q, result, 3)``).
 WEAKEST = 3
+#: Firms per block when the weakest questions are picked.
+WEAKEST_BLOCK = 8192
 
 ANSWERED, INVALID, IGNORED = 0, 1, 2
 
@@ -289,19 +291,26 @@ def _weakest(
     scored_cols = np.flatnonzero(dim_col >= 0)
     if not n or not len(scored_cols):
         return weakest
-    lost_q = np.empty((len(scored_cols), n))
+    columns = scored_cols.tolist()
+    dimension = [int(dim_col[j]) for j in columns]
+    # A block of firms at a time, so the (questions x firms) matrix and its transpose stay in
+    # the CPU's cache instead of going through memory twice.
+    lost = np.empty((len(columns), min(WEAKEST_BLOCK, n)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        for k, j in enumerate(scored_cols.tolist()):
-            d = dim_col[j]
-            np.multiply((MAX_SCORE - scores[j]) * qweight[j] / totals[d], share[d], out=lost_q[k])
-    lost_q[np.isnan(lost_q)] = -np.inf
-    lost = np.ascontiguousarray(lost_q.T)  # (n, scored)
-    everyone = np.arange(n)
-    for k in range(WEAKEST):
-        j = np.argmax(lost, axis=1)  # the first maximum: ties keep questionnaire order
-        best = lost[everyone, j]
-        weakest[:, k] = np.where(best > 0, scored_cols[j], -1)
-        if k:
-            weakest[:, k] = np.where(weakest[:, k - 1] < 0, -1, weakest[:, k])
-        lost[everyone, j] = -np.inf
+        for a in range(0, n, WEAKEST_BLOCK):
+            b = min(a + WEAKEST_BLOCK, n)
+            part = lost[:, :b - a]
+            for k, j in enumerate(columns):
+                d = dimension[k]
+                np.multiply((MAX_SCORE - scores[j, a:b]) * qweight[j] / totals[d, a:b], share[d, a:b], out=part[k])
+            # Only lost points > 0 name a question: NaN (not scored) and the rest count as 0, in
+            # one pass.  Once a row's best is 0, so is every later pick: no more weak questions.
+            np.fmax(part, 0.0, out=part)
+            by_firm = np.ascontiguousarray(part.T)  # (firms, scored)
+            rows = np.arange(b - a)
+            for k in range(WEAKEST):
+                j = np.argmax(by_firm, axis=1)  # the first maximum: ties keep questionnaire order
+                weakest[a:b, k] = np.where(by_firm[rows, j] > 0, scored_cols[j], -1)
+                if k + 1 < WEAKEST:
+                    by_firm[rows, j] = 0.0
     return weakest
