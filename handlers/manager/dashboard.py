@@ -60,9 +60,12 @@ async def estate_from_command(update: Update, context: KhoosheContext, action: s
 
 
 def wants_all(context: KhoosheContext) -> bool:
-    """``/dashboard all`` (or «همه»): every estate of a manager of several."""
+    """``/dashboard all`` (or the word in the reader's language, «همه»): every estate of a
+    manager of several."""
     args = context.args or []
-    return bool(args) and args[0].casefold() in ("all", "همه") and len(context.access.estates) > 1
+    # The argument a manager types for "every estate" (a command argument, as in /dashboard all).
+    words = {"all", context.t("all").casefold()}
+    return bool(args) and args[0].casefold() in words and len(context.access.estates) > 1
 
 
 async def estate_from_button(update: Update, context: KhoosheContext, action: str) -> int | None:
