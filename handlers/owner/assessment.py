@@ -103,6 +103,9 @@ async def post(update: Update, context: KhoosheContext, text: str, markup: Any, 
     if replace and query is not None and isinstance(query.message, Message):
         try:
             await query.message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            # An older screen pressed (after a restart, say) is now the current one: the copy
+            # that was current loses its buttons, so one live keyboard stays.
+            await retire_screen(update, context, keep=query.message.message_id)
             context.user_data.screen = query.message.message_id
             return
         except BadRequest as exc:
@@ -352,9 +355,10 @@ async def pressed(update: Update, context: KhoosheContext) -> Stage | int:
     if sitting is None:
         return await gone(update, context)
     if not sitting.is_current(sid, qid):
-        # A double tap or an old message's button: the current question is already on screen.
-        await settle_query(update, text=t("That question was already answered; please use the latest message."))
-        return state_of(sitting.cursor)
+        # A double tap or an old message's button: that message becomes the current step (a
+        # double tap finds it so already), never a second copy.
+        await settle_query(update, text=t("That question was already answered; here is the current step."))
+        return await show(update, context, sitting, sitting.cursor, replace=True)
 
     if qid == REVIEW:
         return await on_review(update, context, sitting, op)

@@ -69,3 +69,23 @@ async def test_sigkill_mid_registration_keeps_every_field(api: FakeBotApi, bot_p
     assert draft is not None
     assert draft.data["name"] == "کارخانه نمونه" and draft.data["national_id"] == "10380284790"
     assert draft.step == "CLUSTER"
+
+
+async def test_after_a_restart_pressing_the_older_copy_of_a_question_leaves_one_live_keyboard(
+    api: FakeBotApi, bot_process: BotProcess,
+) -> None:
+    owner = api.user(3003)
+    await register(owner)
+    await owner.press("📋 شروع خودارزیابی")
+    await answer_questions(owner, 1, 1)
+    older = await owner.wait_for(f"سؤال ۲ از {fa_digits(TOTAL_QUESTIONS)}")
+    bot_process.kill()
+    bot_process.start()
+    await owner.send("/assess")  # the restarted bot shows question 2 again, as a new message
+    newer = await owner.wait_for(lambda e: e.event == "send" and f"سؤال ۲ از {fa_digits(TOTAL_QUESTIONS)}" in e.text,
+                                 timeout=20)
+    await owner.press("خیر", message=older.message_id)
+    await owner.wait_for(f"سؤال ۳ از {fa_digits(TOTAL_QUESTIONS)}")
+    await owner.settle()
+    assert not (api.message(owner.id, newer.message_id).reply_markup or {}).get("inline_keyboard")
+    assert (api.message(owner.id, older.message_id).reply_markup or {}).get("inline_keyboard")
