@@ -72,7 +72,7 @@ def only_digits(text: str, *, ignore: str = " -_/.") -> str | None:
 
 #: A code written with Latin letters and digits («ISO 9001», «ISO-14001»): its digits stay Latin
 #: in Persian text too, as on the buttons and certificates.
-_CODE = re.compile(r"[A-Za-z]+[ \-]?\d+")
+_CODE = re.compile(r"\b[A-Z]{2,}[ \-]?\d+")
 
 
 def localize_digits(text: str, lang: str) -> str:

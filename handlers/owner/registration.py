@@ -247,16 +247,21 @@ def refusal(context: KhoosheContext, refused: Refused) -> str:
     return messages[refused.reason]()
 
 
-async def retry(update: Update, context: KhoosheContext, message: str, step: Step, data: dict[str, Any]) -> Step:
-    """Says what was wrong and asks the same question again."""
+async def retry(update: Update, context: KhoosheContext, message: str, step: Step, data: dict[str, Any], *,
+                again: bool = False) -> Step:
+    """Says in one line what was wrong; the question stays on screen above it. ``again`` asks
+    the question anew too: when it is not the one on screen, or its keyboard must come back."""
     await say(update, context, message)
-    return await ask(update, context, step, data)
+    if again:
+        return await ask(update, context, step, data)
+    return step
 
 
 async def answered(update: Update, context: KhoosheContext, answer: Answer, step: Step) -> Step:
-    """A typed answer: the next question once stored, else why not and ``step`` again."""
+    """A typed answer: the next question once stored, else why not (``step`` stays on screen)."""
     if isinstance(answer, Refused):
-        return await retry(update, context, refusal(context, answer), step, answer.position.data)
+        return await retry(update, context, refusal(context, answer), answer.position.step, answer.position.data,
+                           again=answer.position.step != step)
     return await ask(update, context, answer.step, answer.data)
 
 
@@ -449,7 +454,7 @@ async def got_phone_text(update: Update, context: KhoosheContext) -> Step:
     """Refuses a typed number: only the contact button proves the number is the sender's."""
     position = await service(context).current(user_of(update))
     return await retry(update, context, context.t("Please use the «Share my phone number» button below instead of typing the number."),
-                       Step.PHONE, position.data)
+                       Step.PHONE, position.data, again=True)
 
 
 async def got_consent(update: Update, context: KhoosheContext) -> Step:
@@ -487,7 +492,8 @@ async def confirm(update: Update, context: KhoosheContext) -> Step | int:
     await settle_query(update)
     outcome = await service(context).finish(user_of(update))
     if isinstance(outcome, Refused):
-        return await retry(update, context, refusal(context, outcome), outcome.position.step, outcome.position.data)
+        return await retry(update, context, refusal(context, outcome), outcome.position.step, outcome.position.data,
+                           again=True)
     if isinstance(outcome, Position):
         return await ask(update, context, outcome.step, outcome.data)
     return await show_finished(update, context, outcome)
