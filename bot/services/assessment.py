@@ -358,7 +358,7 @@ class AssessmentService:
             check_refusal(question, value, sitting.answers)
         except InvalidAnswer as exc:
             return Typed("invalid", question.id, error=exc)
-        return Typed("saved", await self.answer(sitting, question.id, value))
+        return Typed("saved", await self.answer(sitting, question.id, value), value=value)
 
     def current_year(self) -> int:
         """The Solar Hijri year now, by the app's clock: the latest year a year question takes,

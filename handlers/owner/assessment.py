@@ -303,12 +303,12 @@ async def typed_answer(update: Update, context: KhoosheContext) -> Stage | int:
         return await gone(update, context)
     on_screen = sitting.question(sitting.cursor)
     typed = await context.services.assessment.answer_typed(sitting, update.message.text or "")
-    if typed.outcome == "saved":
-        return await show(update, context, sitting, typed.cursor)
-    if typed.outcome == "chosen":
-        # A typed «بله» answers like the button: the next question opens with what was saved.
+    if typed.outcome in ("saved", "chosen"):
+        # The next question opens with what was read and saved («۱۰۰» for E1 shows as
+        # «۱۰۰٪ / ۰٪ / ۰٪», a typed «آره» as the option it picked), as after a press.
         assert on_screen is not None
-        shown = localize_digits(display(on_screen, typed.value, context.lang), context.lang)
+        shown = localize_digits(display(on_screen, typed.value, context.lang), context.lang) \
+            if typed.value is not None else context.t("(skipped)")
         return await show(update, context, sitting, typed.cursor, note=f"✔️ <i>{esc(shown)}</i>")
     # Refused: one short line says what is expected; the question stays on screen above it.
     if typed.outcome == "review":

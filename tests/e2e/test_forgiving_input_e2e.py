@@ -4,7 +4,14 @@
 from __future__ import annotations
 
 from bot.emulator import BotEvent, FakeUser
-from tests.support.journeys import MANUFACTURER_ANSWERS, answer_questions, fa_digits, give, register
+from tests.support.journeys import (
+    MANUFACTURER_ANSWERS,
+    OTHER_VALID_NATIONAL_IDS,
+    answer_questions,
+    fa_digits,
+    give,
+    register,
+)
 from tests.support.khooshe import Khooshe
 
 ONE_NUMBER_0_100_FA = "لطفاً یک عدد صحیح بین ۰ و ۱۰۰ بفرستید، مثلاً ۲۵."
@@ -168,3 +175,14 @@ async def test_a_sticker_during_registration_says_what_the_step_needs(khooshe: K
     assert said(await owner.settle()) == [NAME_NEEDED_FA]
     await owner.send("کارخانه نمونه")
     await owner.wait_for("شناسه ملی")
+
+
+async def test_a_typed_number_is_echoed_as_it_was_read(khooshe: Khooshe) -> None:
+    owner = khooshe.user(4391)
+    await register(owner, national_id=OTHER_VALID_NATIONAL_IDS[2])
+    await owner.press("📋 شروع خودارزیابی")
+    await answer_questions(owner, 1, 7)
+    await owner.wait_for("سؤال ۸ از")
+    await owner.send("حدود ۳۰ درصد")
+    ninth = await owner.wait_for("سؤال ۹ از")
+    assert ninth.text.startswith("✔️ ۳۰٪")

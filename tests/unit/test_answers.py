@@ -327,3 +327,9 @@ def test_display(q1: Questionnaire) -> None:
     assert display(q("E3"), 3, "en") == "3"
     assert display(q("P3"), "short", "en") == "short"
     assert display(q("P3"), "x" * 100, "en") == "x" * 59 + "…"
+
+
+def test_an_option_label_typed_on_any_one_choice_question_picks_it(q1: Questionnaire) -> None:
+    q = q1.question("T5")
+    option = q.options[1]
+    assert typed_choice(q, option.fa.replace("\u200c", " ")) == option.id

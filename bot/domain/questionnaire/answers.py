@@ -230,25 +230,26 @@ def _fold(text: str) -> str:
 
 
 def typed_choice(question: Question, text: str) -> str | None:
-    """The option a typed text picks on a yes/no-like button question, or None.
+    """The option a typed text picks on a one-choice button question, or None.
 
-    A question is yes/no-like when one option's label (Persian or English) is a yes word and
-    another's a no word (T1 «بله»/«خیر», Q1 «بله»/«در حال اخذ»/«خیر»/«نمی‌دانم»). Its options'
-    own labels are then matched first («در حال اخذ» typed picks that option), then the yes and
-    no words («آره» → the option labelled «بله»)."""
+    An option's own label typed (Persian or English; spaces, ZWNJ and punctuation aside) picks
+    it on any such question («صفحه گسترده» on T5). On a yes/no-like question, where one
+    option's label is a yes word and another's a no word (T1 «بله»/«خیر», Q1 «بله»/«در حال
+    اخذ»/«خیر»/«نمی‌دانم»), the yes and no words pick those too («آره» → the option labelled
+    «بله»)."""
     if question.type not in ("yesno", "single", "ladder"):
-        return None
-    labels = [(o.id, {_fold(o.fa), _fold(o.en)}) for o in question.options]
-    yes = next((oid for oid, folded in labels if folded & _YES_WORDS), None)
-    no = next((oid for oid, folded in labels if folded & _NO_WORDS), None)
-    if yes is None or no is None:
         return None
     typed = _fold(text)
     if not typed:
         return None
+    labels = [(o.id, {_fold(o.fa), _fold(o.en)}) for o in question.options]
     for oid, folded in labels:
         if typed in folded:
             return oid
+    yes = next((oid for oid, folded in labels if folded & _YES_WORDS), None)
+    no = next((oid for oid, folded in labels if folded & _NO_WORDS), None)
+    if yes is None or no is None:
+        return None
     if typed in _YES_WORDS:
         return yes
     if typed in _NO_WORDS:
