@@ -100,9 +100,15 @@ class Owner:
         self.tally = Tally()
         self.mark = 0
         self.actions: list[tuple[int, str]] = []
+        self.refused: list[str] = []  # the inputs re-asked, "STEP «input»"
 
     def begin(self) -> None:
-        self.tally, self.mark, self.actions = Tally(), len(self.user.events), []
+        self.tally, self.mark, self.actions, self.refused = Tally(), len(self.user.events), [], []
+
+    def reasked(self, step: str, attempt: Attempt) -> None:
+        self.tally.reasks += 1
+        shown = attempt[1] if len(attempt) > 1 and isinstance(attempt[1], str) else attempt[0]
+        self.refused.append(f"{step} «{shown}»")
 
     async def end(self) -> tuple[Tally, list[str]]:
         """Waits for the bot to go quiet, counts its output since ``begin`` and renders the
@@ -267,7 +273,7 @@ async def register(owner: Owner, plan: list[tuple[str, list[Attempt]]]) -> None:
             step = await wait_step(owner)
             if step != name:
                 break
-            owner.tally.reasks += 1
+            owner.reasked(name, attempt)
         else:
             raise JourneyError(f"registration: step {name} took none of {attempts}")
     if step != "REVIEW":
@@ -433,7 +439,7 @@ async def assess(
                 assert nxt is not None
                 screen = nxt
                 break
-            owner.tally.reasks += 1
+            owner.reasked(qid, attempt)
         else:
             raise JourneyError(f"question {qid} took none of {attempts}")
     await owner.tap(t("✅ Submit"), screen.message_id)
@@ -543,11 +549,13 @@ async def run(show_transcripts: bool) -> tuple[list[Row], list[str]]:
                 messy.begin()
                 await register(messy, messy_registration(OTHER_VALID_NATIONAL_IDS[2]))
                 tally, lines = await messy.end()
-                rows.append(Row("5a", "5 messy typist: registration", tally, "re-asks ≤ ½ before's", transcript=lines))
+                rows.append(Row("5a", "5 messy typist: registration", tally, "re-asks ≤ ½ before's", transcript=lines,
+                                note="re-asked: " + ", ".join(messy.refused)))
                 messy.begin()
                 await assess(messy, questionnaire, MESSY, MESSY_TYPED)
                 tally, lines = await messy.end()
-                rows.append(Row("5b", "5 messy typist: assessment", tally, "re-asks ≤ ½ before's", transcript=lines))
+                rows.append(Row("5b", "5 messy typist: assessment", tally, "re-asks ≤ ½ before's", transcript=lines,
+                                note="re-asked: " + ", ".join(messy.refused)))
                 oddities.append(await check_answers(khooshe, 7005, "5", MESSY, questionnaire, "C"))
                 oddities = [o for o in oddities if o]
             finally:
