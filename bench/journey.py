@@ -49,13 +49,14 @@ from bot.domain.sectors import SECTORS
 from bot.emulator import BotEvent, FakeBotApi, FakeUser
 from bot.i18n import translator
 from bot.services.assessment import REVIEW
+from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import full_answers, submit
 from tests.support.journeys import OTHER_VALID_NATIONAL_IDS, VALID_NATIONAL_ID
-from tests.support.khooshe import Khooshe, start_khooshe, stop_khooshe
+from tests.support.khooshe import Khooshe, seed, start_khooshe, stop_khooshe
 
 t = translator("fa")
-VERSION = 1  # the questionnaire version tests.support.khooshe.seed opens its round with
+ROUND_TITLE, EARLIER_TITLE = "پاییز ۱۴۰۵", "تابستان ۱۴۰۵"
 
 # Places of data/sample (data, not the code's texts).
 PROVINCE, ESTATE, CLUSTER = "بوشهر", "شهرک صنعتی برازجان", "خوشه فرآوری خرمای دشتستان"
@@ -486,13 +487,25 @@ class Row:
     transcript: list[str] = field(default_factory=list, repr=False)
 
 
-async def run(show_transcripts: bool) -> tuple[list[Row], list[str]]:
-    questionnaire = load_questionnaire(VERSION)
+async def prepare(db_path: Path, clock: TestClock, version: int) -> None:
+    """The sample estates and clusters, and an open round of questionnaire ``version``."""
+    now = clock.now()
+    async with Database(db_path) as db:
+        await seed(db, open_round=False, now=now)
+        async with db.transaction() as repo:
+            await repo.rounds.create(title=ROUND_TITLE, questionnaire_version=version, opens_at=now - timedelta(hours=1),
+                                     closes_at=now + timedelta(days=30), state="open")
+
+
+async def run(version: int, show_transcripts: bool) -> tuple[list[Row], list[str]]:
+    questionnaire = load_questionnaire(version)
     rows: list[Row] = []
     oddities: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         async with FakeBotApi() as api:
-            khooshe = await start_khooshe(api, Path(tmp) / "khooshe.db", clock=TestClock())
+            clock, db_path = TestClock(), Path(tmp) / "khooshe.db"
+            await prepare(db_path, clock, version)
+            khooshe = await start_khooshe(api, db_path, clock=clock, seeded=True)
             try:
                 # 1 + 2: a manufacturer registers, then takes its first assessment.
                 maker = Owner(khooshe.user(7001))
@@ -528,7 +541,7 @@ async def run(show_transcripts: bool) -> tuple[list[Row], list[str]]:
                 now = khooshe.services.clock.now()
                 async with khooshe.db.transaction() as repo:
                     earlier = await repo.rounds.create(
-                        title="تابستان ۱۴۰۵", questionnaire_version=VERSION, opens_at=now - timedelta(days=100),
+                        title=EARLIER_TITLE, questionnaire_version=version, opens_at=now - timedelta(days=100),
                         closes_at=now - timedelta(days=70), state="closed",
                     )
                     firm = await repo.firms.by_owner(7004)
@@ -575,7 +588,7 @@ async def check_answers(
 ) -> str:
     """What differs between the submission and the answers the owner meant to give ("" if nothing)."""
     status, got = await stored(khooshe, owner_id)
-    expected = {q.id: values[q.id] for q in questionnaire.questions_for(sector)}
+    expected = {q.id: values[q.id] for q in questionnaire.visible(sector, values)}
     problems = differences(expected, got)
     if status != "submitted":
         problems.insert(0, f"status {status}")
@@ -616,15 +629,16 @@ def report(rows: list[Row], baseline: dict[str, Any] | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--questionnaire", type=int, default=1, help="the open round's questionnaire version (default 1, as the tests')")
     parser.add_argument("--transcripts", action="store_true", help="print what each owner did and saw")
     parser.add_argument("--json", type=Path, help="write the counts here")
     parser.add_argument("--baseline", type=Path, help="counts of an earlier run (--json) to compare the re-asks with")
     args = parser.parse_args()
     # ConversationHandler's per_message advice, given at every start of the bot.
     warnings.filterwarnings("ignore", category=PTBUserWarning)
-    print(f"code: {Path(bot.__file__).resolve().parents[1]}  (questionnaire v{VERSION})")
+    print(f"code: {Path(bot.__file__).resolve().parents[1]}  (questionnaire v{args.questionnaire})")
     started = time.monotonic()
-    rows, oddities = asyncio.run(run(args.transcripts))
+    rows, oddities = asyncio.run(run(args.questionnaire, args.transcripts))
     print()
     baseline = json.loads(args.baseline.read_text()) if args.baseline else None
     report(rows, baseline)
