@@ -255,6 +255,17 @@ async def wait_step(owner: Owner) -> str:
     return step
 
 
+async def step_after(owner: Owner, current: str) -> str:
+    """The step the bot is at once it has answered an input: the next prompt it sent, else
+    (one line saying what was wrong, the question still on screen above it) the same step."""
+    first = await owner.user.wait_for(lambda e: e.is_message)
+    for event in [first, *await owner.user.settle(0.3)]:
+        step = step_of(event)
+        if step is not None:
+            return step
+    return current
+
+
 async def register(owner: Owner, plan: list[tuple[str, list[Attempt]]]) -> None:
     await owner.start()
     await owner.user.wait_for(lambda e: has_label(e, t("📝 Register my firm")))
@@ -271,7 +282,7 @@ async def register(owner: Owner, plan: list[tuple[str, list[Attempt]]]) -> None:
                 await owner.tap(attempt[1])
             elif how == "contact":
                 await owner.tap(t("📱 Share my phone number"))
-            step = await wait_step(owner)
+            step = await step_after(owner, name)
             if step != name:
                 break
             owner.reasked(name, attempt)
