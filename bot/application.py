@@ -199,7 +199,7 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         menu=MenuService(db, clock, settings.admins),
         results=ResultsService(db),
         assessment=AssessmentService(db, clock, settings.zone),
-        registration=RegistrationService(db, clock, settings.zone),
+        registration=RegistrationService(db, clock, settings.zone, admins=settings.admins),
         users=UsersService(db, languages, unreachable),
         broadcasting=BroadcastService(db, clock, quiet, settings.zone),
         roles=RolesService(db, settings.admins, blocked, blocked_noticed),

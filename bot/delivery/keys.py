@@ -59,3 +59,9 @@ def without_recipient(key: str, row_id: int) -> str:
     counts under its round's or broadcast's prefix, but no longer names the firm or the user;
     the outbox row id keeps the key unique."""
     return _RECIPIENT.sub(lambda m: f"{m.group(1)}:erased-{row_id}", key)
+
+
+def claim_key(user_id: int, national_id: str, admin_id: int) -> str:
+    """An owner's request that admins look at a national ID another account registered: once per
+    owner, ID and admin."""
+    return f"claim:{national_id}:user:{user_id}:admin:{admin_id}"

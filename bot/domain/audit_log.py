@@ -48,6 +48,7 @@ ACTION_NAMES: dict[str, str] = {
     "list_admins": N_("viewed the admins"),
     "find_user": N_("looked a firm or person up"),
     "move_firm": N_("moved a firm to another estate"),
+    "claim_national_id": N_("asked the admins about a national ID registered by another account"),
     "list_managers": N_("viewed an estate's managers"),
     "my_estates": N_("viewed their estates"),
     # estates and clusters

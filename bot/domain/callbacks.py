@@ -96,6 +96,7 @@ REG_EDIT = Callback("reg:edit", "[A-Z_]{1,30}")
 REG_EDIT_PROVINCE = Callback("reg:edit:PROVINCE")
 REG_EDIT_ESTATE = Callback("reg:edit:ESTATE")
 REG_CONFIRM = Callback("reg:confirm")
+REG_CLAIM = Callback("reg:claim", r"\d{11}")  # a national ID another account registered
 REG_PREFIX = "reg"
 QUESTION = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", r"[a-z][A-Za-z0-9_.-]{0,40}")  # op: o.OPTION, t.OPTION, done, back…
 QUESTION_EDIT = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", "edit")

@@ -325,7 +325,7 @@ def nudge_payload(r: Round, lang: str, settings: Settings) -> dict[str, object]:
     t = translator(lang)
     text = t("⏰ A reminder from your estate's management: the self-assessment «{title}» is open until {date}. "
              "It takes about five minutes.",
-             title=r.title, date=format_long_date(r.closes_at, lang, settings.zone))
+             title=esc(r.title), date=format_long_date(r.closes_at, lang, settings.zone))
     return {"type": "text", "text": text,
             "buttons": [[{"text": t("📋 Continue the assessment"), "data": cb.ASSESS.build()}]]}
 

@@ -7,6 +7,7 @@ or pressed is made here; the handler only says what the outcome means.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import IntEnum
@@ -14,11 +15,23 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.delivery.keys import claim_key
 from bot.domain.calendar import solar_year
 from bot.domain.national_id import parse_national_id, shape_problem
 from bot.domain.questionnaire.answers import single_number, two_digit_year
 from bot.domain.sectors import SECTORS
-from bot.domain.text import fold_full_width_digits, key_matches, normalize, only_digits, persian_sort_key, search_key
+from bot.domain.text import (
+    fold_full_width_digits,
+    key_matches,
+    localize_digits,
+    normalize,
+    number,
+    only_digits,
+    persian_sort_key,
+    search_key,
+)
+from bot.i18n import translator
+from bot.services.access import audit
 from storage.database import Database
 from storage.models import Cluster, Estate, Firm, Province
 from storage.repositories import Repositories
@@ -159,8 +172,8 @@ def the_one(matches: list[Estate], query_key: str) -> Estate | None:
 class RegistrationService:
     """The steps of registering (and of editing the profile), their checks, and finishing."""
 
-    def __init__(self, db: Database, clock: Clock, zone: ZoneInfo) -> None:
-        self.db, self.clock, self.zone = db, clock, zone
+    def __init__(self, db: Database, clock: Clock, zone: ZoneInfo, *, admins: frozenset[int] = frozenset()) -> None:
+        self.db, self.clock, self.zone, self.admins = db, clock, zone, admins
 
     # --- entry and exit -------------------------------------------------------------------
 
@@ -272,6 +285,34 @@ class RegistrationService:
         if holder is not None and holder.owner_id != user_id:
             return await self._refuse(user_id, "id_taken")
         return await self.store(user_id, national_id=national_id)
+
+    async def claim_national_id(self, user_id: int, national_id: str, *, first_name: str | None) -> bool:
+        """Tells the admins that ``user_id`` says a national ID registered by another account is
+        their firm's (with both accounts, so they can sort it out); False, and nothing sent, when
+        the ID is not held by another account. Audited; asked again, nothing new is sent."""
+        async with self.db.transaction() as repo:
+            holder = await repo.firms.by_national_id(national_id)
+            if holder is None or holder.owner_id == user_id:
+                return False
+            admins = set(self.admins) | await repo.access.promoted_admins()
+            for admin in sorted(admins):
+                user = await repo.users.get(admin)
+                lang = user.language if user else "fa"
+                t = translator(lang)
+
+                def n(value: int, lang: str = lang) -> str:
+                    return number(value, lang, grouping=False)
+
+                text = t("📨 {name} (id {user}) says the firm with national ID {nid} is theirs, but it is registered "
+                         "by another account: firm #{firm} «{firm_name}», owner id {owner}. /find {nid} shows both; "
+                         "/block or /moveestate may help once you know who is right.",
+                         name=html.escape(first_name or "?", quote=False), user=n(user_id),
+                         nid=localize_digits(national_id, lang), firm=n(holder.id),
+                         firm_name=html.escape(holder.name, quote=False), owner=n(holder.owner_id))
+                await repo.outbox.add(kind="text", dedupe_key=claim_key(user_id, national_id, admin), chat_id=admin,
+                                      payload={"type": "text", "text": text}, not_before=self.clock.now())
+            await audit(repo, user_id=user_id, action="claim_national_id", target=f"firm {holder.id}")
+        return True
 
     async def choose_province(self, user_id: int, province_id: int) -> Answer:
         async with self.db.read() as repo:

@@ -13,6 +13,7 @@ reminders and notices go through the outbox, at most once per firm and kind.
 from __future__ import annotations
 
 import asyncio
+import html
 import importlib
 import logging
 from collections.abc import Callable
@@ -126,6 +127,11 @@ class PublishResult:
 # --- what firms and admins receive ------------------------------------------------------------
 
 
+def _text(typed: str) -> str:
+    """A value an admin typed (a round's title), made safe for the HTML every message is sent as."""
+    return html.escape(typed, quote=False)
+
+
 def _assess_button(lang: str, label: str) -> list[list[dict[str, str]]]:
     return [[{"text": translator(lang)(label), "data": cb.ASSESS.build()}]]
 
@@ -134,7 +140,7 @@ def announcement(r: Round, lang: str, zone: ZoneInfo) -> dict[str, object]:
     t = translator(lang)
     text = t("📣 The self-assessment «{title}» is open until {date}. It takes about five minutes, "
              "and your firm receives its score and rank among its peers.",
-             title=r.title, date=format_long_date(r.closes_at, lang, zone))
+             title=_text(r.title), date=format_long_date(r.closes_at, lang, zone))
     return {"type": "text", "text": text, "buttons": _assess_button(lang, "📋 Start the self-assessment")}
 
 
@@ -143,7 +149,7 @@ def reminder(r: Round, lang: str, days: int, zone: ZoneInfo) -> dict[str, object
     text = t.plural(
         "⏰ Only {days} day is left to answer the self-assessment «{title}»; it closes on {date}.",
         "⏰ Only {days} days are left to answer the self-assessment «{title}»; it closes on {date}.",
-        days, days=number(days, lang), title=r.title, date=format_long_date(r.closes_at, lang, zone),
+        days, days=number(days, lang), title=_text(r.title), date=format_long_date(r.closes_at, lang, zone),
     )
     return {"type": "text", "text": text, "buttons": _assess_button(lang, "📋 Continue the assessment")}
 
@@ -151,7 +157,7 @@ def reminder(r: Round, lang: str, days: int, zone: ZoneInfo) -> dict[str, object
 def stale_nudge(r: Round, lang: str, percent: int, zone: ZoneInfo) -> dict[str, object]:
     t = translator(lang)
     text = t("📝 You are {percent}% done with the self-assessment «{title}». Pick up where you left off; it closes on {date}.",
-             percent=number(percent, lang), title=r.title, date=format_long_date(r.closes_at, lang, zone))
+             percent=number(percent, lang), title=_text(r.title), date=format_long_date(r.closes_at, lang, zone))
     return {"type": "text", "text": text, "buttons": _assess_button(lang, "📋 Continue the assessment")}
 
 
@@ -159,7 +165,7 @@ def unsubmitted_notice(r: Round, lang: str, next_round: Round | None, zone: Zone
     """What an owner who answered but never submitted hears when the round closes."""
     t = translator(lang)
     text = t("🔒 The self-assessment «{title}» has closed. Your answers were not submitted before it "
-             "closed, so they are not scored this time.", title=r.title)
+             "closed, so they are not scored this time.", title=_text(r.title))
     if next_round is not None:
         text += "\n" + t("The next round opens on {date}.", date=format_long_date(next_round.opens_at, lang, zone))
     else:
@@ -169,19 +175,19 @@ def unsubmitted_notice(r: Round, lang: str, next_round: Round | None, zone: Zone
 
 def opened_notice(t: Translator, lang: str, r: Round, announced: int) -> str:
     return t("📣 Round #{id} «{title}» opened by itself at its opening time; {n} firms are being told.",
-             id=number(r.id, lang), title=r.title, n=number(announced, lang))
+             id=number(r.id, lang), title=_text(r.title), n=number(announced, lang))
 
 
 def closed_notice(t: Translator, lang: str, r: Round, scored: int) -> str:
     return t("🔒 Round #{id} «{title}» closed by itself at its closing time; {n} firms were scored. "
              "Publish the results with /publish {id}.",
-             id=number(r.id, lang), title=r.title, n=number(scored, lang))
+             id=number(r.id, lang), title=_text(r.title), n=number(scored, lang))
 
 
 def publish_report(t: Translator, lang: str, r: Round, counts: dict[str, int]) -> str:
     text = t("📬 The results of round #{id} «{title}» are out: {sent} firms received them, "
              "{blocked} had blocked the bot, {failed} could not be reached.",
-             id=number(r.id, lang), title=r.title, sent=number(counts.get("sent", 0), lang),
+             id=number(r.id, lang), title=_text(r.title), sent=number(counts.get("sent", 0), lang),
              blocked=number(counts.get("unreachable", 0), lang), failed=number(counts.get("failed", 0), lang))
     if counts.get("uncertain", 0):
         # The Bot API failed after receiving these summaries: they may have arrived, so they are not resent.

@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
+from bot.domain.national_id import parse_national_id
 from bot.domain.sectors import SECTORS
 from bot.domain.text import localize_digits, normalize, number, year
 from bot.i18n import N_
@@ -231,8 +232,9 @@ def refusal(context: KhoosheContext, refused: Refused) -> str:
         "id_letters": lambda: t("The national ID is made of digits only. Please type its 11 digits."),
         "id_length": lambda: t("The national ID has 11 digits; you typed {count}.", count=number(refused.count, lang)),
         "id_check": lambda: t("This national ID is not valid: its check digit does not match. Please check it and type it again."),
-        "id_taken": lambda: t("This national ID is already registered by another account. "
-                              "If it is your firm, please contact your estate office."),
+        "id_taken": lambda: t("This national ID is already registered by another account. If it is your "
+                              "firm, press the button below: the admins see both accounts and will write "
+                              "to you here. You can also ask your estate office."),
         "province_unclear": lambda: t("Please choose the province with the buttons."),
         "employees": lambda: t("Please type the number of employees as a whole number between {low} and {high}.",
                                low=number(1, lang), high=number(MAX_EMPLOYEES, lang)),
@@ -320,9 +322,34 @@ async def got_name(update: Update, context: KhoosheContext) -> Step:
 
 
 async def got_national_id(update: Update, context: KhoosheContext) -> Step:
-    """Checks and stores the national ID, then asks for the province."""
-    answer = await service(context).give_national_id(user_of(update), typed(update))
+    """Checks and stores the national ID, then asks for the province. An ID another account
+    registered comes with a button that asks the admins to look into it."""
+    text = typed(update)
+    answer = await service(context).give_national_id(user_of(update), text)
+    national_id = parse_national_id(text)
+    if isinstance(answer, Refused) and answer.reason == "id_taken" and national_id is not None:
+        await say(update, context, refusal(context, answer), keyboard(
+            [button(context.t("📨 Ask the admins to check"), cb.REG_CLAIM.build(national_id))]))
+        return Step.NATIONAL_ID
     return await answered(update, context, answer, Step.NATIONAL_ID)
+
+
+async def claim_national_id(update: Update, context: KhoosheContext) -> Step:
+    """Sends the admins the owner's request about a national ID another account registered."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    (national_id,) = cb.REG_CLAIM.parse(query.data)
+    sent = await service(context).claim_national_id(user.id, national_id, first_name=user.first_name)
+    await settle_query(update)
+    if sent:
+        await close_prompt(update, context.t(
+            "📨 Your request is with the admins; they will look into it and write to you here. Meanwhile "
+            "you can type another national ID, or /cancel."))
+    else:
+        await close_prompt(update, context.t("This national ID is no longer registered by another account; "
+                                             "please type it again."))
+    return Step.NATIONAL_ID
 
 
 async def got_province_button(update: Update, context: KhoosheContext) -> Step:
@@ -581,7 +608,8 @@ def register(app: KhoosheApp) -> None:
         ],
         states={
             Step.NAME: [MessageHandler(text, got_name)],
-            Step.NATIONAL_ID: [MessageHandler(text, got_national_id)],
+            Step.NATIONAL_ID: [MessageHandler(text, got_national_id),
+                               CallbackQueryHandler(claim_national_id, pattern=cb.REG_CLAIM.pattern)],
             Step.PROVINCE: [CallbackQueryHandler(got_province_button, pattern=cb.REG_PROVINCE.pattern),
                             MessageHandler(text, got_province_text)],
             Step.ESTATE: [CallbackQueryHandler(got_estate_button, pattern=cb.REG_ESTATE.pattern),

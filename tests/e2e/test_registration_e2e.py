@@ -12,7 +12,7 @@ from tests.support.journeys import (
     has_button,
     register,
 )
-from tests.support.khooshe import Khooshe
+from tests.support.khooshe import ADMIN_ID, Khooshe
 
 
 async def test_registration_with_wrong_inputs_on_the_way(khooshe: Khooshe) -> None:
@@ -225,3 +225,26 @@ async def test_both_taps_of_a_double_tapped_confirm_see_the_firm_registered(khoo
     await asyncio.gather(owner.press("✅ تأیید", message=review), owner.press("✅ تأیید", message=review))
     sent = [e.text for e in await owner.settle() if e.event == "send"]
     assert len(sent) == 2 and all(text.startswith("🎉 بنگاه شما ثبت شد") for text in sent), sent
+
+
+async def test_a_national_id_taken_by_another_account_can_be_sent_to_the_admins(khooshe: Khooshe) -> None:
+    khooshe.user(ADMIN_ID)  # the admin has a chat with the bot
+    holder = khooshe.user(1091)
+    await register(holder)  # VALID_NATIONAL_ID, registered first
+    claimant = khooshe.user(1092, "Sara")
+    await claimant.send("/register")
+    await claimant.wait_for("نام ثبتی")
+    await claimant.send("صنایع غذایی نمونه")
+    await claimant.wait_for("شناسه ملی")
+    await claimant.send(VALID_NATIONAL_ID)
+    refused = await claimant.wait_for("قبلاً با حساب دیگری ثبت شده")
+    assert refused.buttons == [["📨 درخواست بررسی از مدیران"]]
+    await claimant.press("📨 درخواست بررسی از مدیران")
+    await claimant.wait_for("درخواست شما به مدیران رسید")
+    await khooshe.drain()
+    [notice] = [m.text for m in khooshe.api.messages(ADMIN_ID) if "📨" in m.text]
+    nid = VALID_NATIONAL_ID.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    assert f"Sara (شناسه ۱۰۹۲) می‌گوید بنگاه با شناسه ملی {nid} از آنِ اوست" in notice
+    assert "مالک با شناسه ۱۰۹۱" in notice
+    await claimant.send(OTHER_VALID_NATIONAL_IDS[0])  # the registration goes on meanwhile
+    await claimant.wait_for("کدام استان")

@@ -323,3 +323,13 @@ async def test_an_unknown_questionnaire_version_is_refused_with_the_choices(no_r
     await admin.wait_for("There is no questionnaire version «7»; choose one of 1, 2.")
     async with no_round.db.read() as repo:
         assert await repo.rounds.all() == []
+
+
+async def test_a_title_with_html_characters_reaches_every_firm_as_typed(no_round: Khooshe) -> None:
+    now = no_round.services.clock.now()
+    await no_round.services.rounds.create(
+        SYSTEM, title="R&D <Winter>", opens=now, closes=now + timedelta(days=20), version=1, start_now=True)
+    await no_round.drain()
+    for uid in FIRMS:
+        [announcement] = no_round.api.messages(uid)
+        assert "«R&D <Winter>»" in announcement.text
