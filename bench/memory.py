@@ -171,7 +171,7 @@ async def run(args: argparse.Namespace) -> None:
         extra = {"KHOOSHE_TOKEN": TOKEN, "KHOOSHE_API_URL": api.base_url, "KHOOSHE_DB": str(db_path)}
         if args.resident_users is not None:
             extra["KHOOSHE_RESIDENT_USERS"] = str(args.resident_users)
-        command = [sys.executable, "-m", "bot"]
+        command = [sys.executable, *(["-OO"] if args.optimize else []), "-m", "bot"]
         if args.trace is not None or args.census is not None:
             args.census = args.census or args.trace
             args.census.mkdir(parents=True, exist_ok=True)
@@ -180,7 +180,7 @@ async def run(args: argparse.Namespace) -> None:
             extra["BENCH_TRACE_DIR"] = str(args.census)
             if args.trace is not None:
                 extra["BENCH_TRACEMALLOC"] = "1"
-            command = [sys.executable, "-m", "bench.traced_bot"]
+            command = [*command[:-2], "-m", "bench.traced_bot"]
         bot = BotProcess("khooshe", command, child_env(extra), tmp / "khooshe.log")
         rows: list[tuple[str, float, float, float]] = []
         where: list[str] = []
@@ -240,6 +240,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=32, help="users visiting at once (default 32)")
     p.add_argument("--resident-users", type=int, default=None,
                    help="KHOOSHE_RESIDENT_USERS for the bot (default: the bot's default)")
+    p.add_argument("--optimize", action="store_true",
+                   help="run the bot as python -OO -m bot (no docstrings, no asserts)")
     p.add_argument("--census", type=Path, default=None, metavar="DIR",
                    help="the bot writes its own account of its memory into DIR at each checkpoint "
                         "(malloc, SQLite, pymalloc, objects; bench/traced_bot.py) and the first lines are printed")

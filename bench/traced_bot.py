@@ -66,10 +66,22 @@ def native_lines() -> list[str]:
     return lines
 
 
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def census(path: Path) -> None:
     # The allocators' figures first, before the census's own lists and a full collection
     # (which the bot never runs after start: it freezes what it loaded) change them.
     native = native_lines()
+    if os.environ.get("BENCH_TRIM") == "1":
+        before = rss_mb()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        native.append(f"malloc_trim(0): RSS {before:.1f} -> {rss_mb():.1f} MB")
     gc.unfreeze()  # the frozen objects (bot.cli) are out of get_objects()' sight
     gc.collect()
     objects = gc.get_objects()
