@@ -210,7 +210,8 @@ async def run(args: argparse.Namespace) -> None:
 
     print()
     print(f"journey: {args.journey}; concurrency {args.concurrency}; KHOOSHE_RESIDENT_USERS "
-          f"{args.resident_users if args.resident_users is not None else 'default'}")
+          f"{args.resident_users if args.resident_users is not None else 'default'}"
+          f"{'; python -OO' if args.optimize else ''}")
     print(f"{'':<22} {'RSS MB':>8} {'tree MB':>8} {'users/s':>8}   of the RSS, MB")
     for (label, own, tree, rate), parts in zip(rows, where, strict=True):
         speed = f"{rate:>8.0f}" if rate else f"{'':>8}"
