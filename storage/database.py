@@ -36,7 +36,7 @@ TRUNCATE_BUSY_MS = 100
 CHECKPOINT_PAUSE = 0.5
 #: Each connection's page cache, KiB; SQLite's default is 2,000 KiB per connection. The writer's
 #: filled up under load and stayed (+1.5 MB of RSS in bench/updates.py --quick, the bulk readers'
-#: would after an export); a page not in it is read again from the OS's file cache, which holds
+#: would after an export); a page not in it is read again from the OS's file cache, which
 #: usually holds the whole file. Readers in WAL mode drop their cache whenever another connection has
 #: committed, so theirs rarely filled.
 CACHE_KIB = 256
