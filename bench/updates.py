@@ -543,7 +543,7 @@ async def bench_khooshe(args: argparse.Namespace, tmp: Path) -> BotResult:
     api = make_api(args.rtt_ms, args.platform)
     await api.start()
     profile_file = tmp / "khooshe.prof"
-    cmd = [sys.executable, *(["-m", "cProfile", "-o", str(profile_file)] if args.profile else []), "-m", "bench.traced_bot"]
+    cmd = [sys.executable, *(["-m", "cProfile", "-o", str(profile_file)] if args.profile else []), "-m", "bot"]
     env = child_env({"KHOOSHE_TOKEN": TOKEN, "KHOOSHE_API_URL": api.base_url, "KHOOSHE_DB": str(db_path),
                      "KHOOSHE_PLATFORM": args.platform,
                      **({"KHOOSHE_HTTP": args.http} if args.http else {}),
