@@ -26,8 +26,8 @@ def release_freed_memory() -> None:
     What forgotten users held is freed, but glibc keeps freed memory in its heaps for later
     and returns it only from the top of each heap: in a heap where live blocks sit above the
     free ones it stays in the RSS.  ``malloc_trim(0)`` releases every whole free page, wherever
-    it is (bench/memory.py: −1 to −2 MB after 5,000–20,000 users). A few milliseconds for this
-    bot's heap. Nothing happens where the C library is not glibc.
+    it is (bench/memory.py: −1 to −2 MB after 5,000–20,000 users). About a millisecond for a
+    heap of this size. Nothing happens where the C library is not glibc.
     """
     import ctypes  # only here: +0.3 MB that a bot which never forgets anyone does not need
 
