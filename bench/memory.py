@@ -5,6 +5,8 @@ Run from the repository root::
     .venv/bin/python -m bench.memory                       # 5,000 then 50,000 distinct users
     .venv/bin/python -m bench.memory --users 2000,10000    # other checkpoints
     .venv/bin/python -m bench.memory --journey start       # /start only (default: /start, then Register)
+    .venv/bin/python -m bench.memory --census /tmp/census  # the bot's own account at each checkpoint
+    .venv/bin/python -m bench.memory --trace /tmp/trace    # and under tracemalloc: what grew, by line
 
 Khooshe runs as ``python -m bot`` in its own process and long-polls the fake Bot API
 (``bot.emulator.FakeBotApi``), which lives in this process with the simulated users, as in
@@ -120,6 +122,40 @@ async def drive(api: Any, first: int, last: int, journey: str, concurrency: int,
     return time.monotonic() - started
 
 
+async def checkpoint_trace(bot: BotProcess, where: Path | None, taken: int) -> None:
+    """Asks a traced bot (``bench.traced_bot``) for snapshot number ``taken`` and waits for it."""
+    if where is None:
+        return
+    import signal
+
+    bot.popen.send_signal(signal.SIGUSR1)
+    census = where / f"census-{taken}.txt"
+    while not census.exists() or not census.stat().st_size:
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1.0)
+
+
+def print_growth(where: Path, first: int, last: int, top: int = 25) -> None:
+    """What the traced bot allocated between two snapshots and still holds, by line and by the
+    bot's own (or PTB's) frame that led there."""
+    import tracemalloc
+
+    before = tracemalloc.Snapshot.load(str(where / f"snap-{first}.tm"))
+    after = tracemalloc.Snapshot.load(str(where / f"snap-{last}.tm"))
+    stats = after.compare_to(before, "traceback")
+    grown = sum(s.size_diff for s in stats)
+    print(f"\ntraced growth from snapshot {first} to {last}: {grown / 2**20:+.2f} MB; largest by traceback:")
+    for stat in stats[:top]:
+        print(f"{stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+8,} blocks")
+        for line in stat.traceback.format(limit=6, most_recent_first=True):
+            if line.startswith("  File"):
+                print("   " + line.strip())
+    for key in ("filename", "lineno"):
+        print(f"\nby {key}:")
+        for stat in after.compare_to(before, key)[:15]:
+            print(f"  {stat}")
+
+
 async def run(args: argparse.Namespace) -> None:
     checkpoints = sorted(args.users)
     with tempfile.TemporaryDirectory(prefix="khooshe-memory-") as tmp_name:
@@ -135,7 +171,17 @@ async def run(args: argparse.Namespace) -> None:
         extra = {"KHOOSHE_TOKEN": TOKEN, "KHOOSHE_API_URL": api.base_url, "KHOOSHE_DB": str(db_path)}
         if args.resident_users is not None:
             extra["KHOOSHE_RESIDENT_USERS"] = str(args.resident_users)
-        bot = BotProcess("khooshe", [sys.executable, "-m", "bot"], child_env(extra), tmp / "khooshe.log")
+        command = [sys.executable, *(["-OO"] if args.optimize else []), "-m", "bot"]
+        if args.trace is not None or args.census is not None:
+            args.census = args.census or args.trace
+            args.census.mkdir(parents=True, exist_ok=True)
+            for old in [*args.census.glob("snap-*.tm"), *args.census.glob("census-*.txt")]:
+                old.unlink()
+            extra["BENCH_TRACE_DIR"] = str(args.census)
+            if args.trace is not None:
+                extra["BENCH_TRACEMALLOC"] = "1"
+            command = [*command[:-2], "-m", "bench.traced_bot"]
+        bot = BotProcess("khooshe", command, child_env(extra), tmp / "khooshe.log")
         rows: list[tuple[str, float, float, float]] = []
         where: list[str] = []
         try:
@@ -145,6 +191,7 @@ async def run(args: argparse.Namespace) -> None:
             rows.append(("idle, polling", own, tree, 0.0))
             where.append(breakdown(bot))
             print(f"idle: RSS {own:.1f} MB", file=sys.stderr, flush=True)
+            await checkpoint_trace(bot, args.census, 1)
             done = 0
             for target in checkpoints:
                 print(f"driving users {done:,}..{target:,} ({args.journey})", file=sys.stderr, flush=True)
@@ -154,6 +201,7 @@ async def run(args: argparse.Namespace) -> None:
                 own, tree = rss_mb(bot)
                 rows.append((f"after {target:,} users", own, tree, rate))
                 where.append(breakdown(bot))
+                await checkpoint_trace(bot, args.census, len(rows))
                 print(f"{target:,} users, {rate:.0f} users/s: RSS {own:.1f} MB", file=sys.stderr, flush=True)
         finally:
             bot.stop()
@@ -162,7 +210,8 @@ async def run(args: argparse.Namespace) -> None:
 
     print()
     print(f"journey: {args.journey}; concurrency {args.concurrency}; KHOOSHE_RESIDENT_USERS "
-          f"{args.resident_users if args.resident_users is not None else 'default'}")
+          f"{args.resident_users if args.resident_users is not None else 'default'}"
+          f"{'; python -OO' if args.optimize else ''}")
     print(f"{'':<22} {'RSS MB':>8} {'tree MB':>8} {'users/s':>8}   of the RSS, MB")
     for (label, own, tree, rate), parts in zip(rows, where, strict=True):
         speed = f"{rate:>8.0f}" if rate else f"{'':>8}"
@@ -174,6 +223,13 @@ async def run(args: argparse.Namespace) -> None:
     if final:
         verdict = "PASS" if final[0] <= TARGET_RSS_MB else "MISS"
         print(f"RSS after {TARGET_AT:,} users = {final[0]:.1f} MB   target ≤ {TARGET_RSS_MB:g} MB: {verdict}")
+    if args.census is not None:
+        for taken in range(1, len(rows) + 1):
+            print(f"\ncensus {taken} ({rows[taken - 1][0]}):")
+            print("".join((args.census / f"census-{taken}.txt").read_text(encoding="utf-8").splitlines(True)[:8]), end="")
+    if args.trace is not None:
+        print("(under tracemalloc: the RSS figures above are inflated, and not the ones to report)")
+        print_growth(args.trace, 1, len(rows))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -185,6 +241,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=32, help="users visiting at once (default 32)")
     p.add_argument("--resident-users", type=int, default=None,
                    help="KHOOSHE_RESIDENT_USERS for the bot (default: the bot's default)")
+    p.add_argument("--optimize", action="store_true",
+                   help="run the bot as python -OO -m bot (no docstrings, no asserts)")
+    p.add_argument("--census", type=Path, default=None, metavar="DIR",
+                   help="the bot writes its own account of its memory into DIR at each checkpoint "
+                        "(malloc, SQLite, pymalloc, objects; bench/traced_bot.py) and the first lines are printed")
+    p.add_argument("--trace", type=Path, default=None, metavar="DIR",
+                   help="run the bot under tracemalloc, snapshot it into DIR at each checkpoint and print "
+                        "what grew (slower; its RSS figures are inflated)")
     return p.parse_args(argv)
 
 

@@ -31,3 +31,23 @@ def test_a_user_with_an_update_in_flight_is_never_forgotten() -> None:
         resident.touch(user_id)
     assert forgotten == [2]
     assert 1 in resident and 3 in resident
+
+
+def test_the_freed_memory_is_released_after_every_so_many_users_forgotten() -> None:
+    released: list[int] = []
+    resident = ResidentUsers(1, trim_every=3, release=lambda: released.append(len(resident)))
+    for user_id in range(1, 8):  # users 1..6 are forgotten, one by one
+        resident.touch(user_id)
+    assert len(released) == 2
+
+
+def test_a_failing_release_does_not_stop_forgetting() -> None:
+    def fail() -> None:
+        raise OSError("no malloc_trim here")
+
+    forgotten: list[int] = []
+    resident = ResidentUsers(1, trim_every=1, release=fail)
+    resident.on_forget.append(forgotten.append)
+    for user_id in (1, 2, 3):
+        resident.touch(user_id)
+    assert forgotten == [1, 2]
