@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -80,3 +81,11 @@ class Translator:
 @cache
 def translator(lang: str | None) -> Translator:
     return Translator(pick_language(lang))
+
+
+def join_words(t: Callable[..., str], items: Sequence[str]) -> str:
+    """A list in the reader's language: «الف، ب و ج», "A, B and C" (the catalog's own words:
+    Babel's list patterns would load a language's whole CLDR data for good)."""
+    if len(items) <= 1:
+        return "".join(items)
+    return t("{items} and {last}", items=t(", ").join(items[:-1]), last=items[-1])

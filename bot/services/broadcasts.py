@@ -16,14 +16,13 @@ from datetime import datetime, time
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from babel.lists import format_list
-
 from bot.clock import Clock
 from bot.delivery.keys import broadcast_prefix
 from bot.domain.calendar import BadDate, parse_jalali_datetime
 from bot.domain.quiet_hours import QuietHours
 from bot.domain.sectors import SECTORS
 from bot.domain.text import number
+from bot.i18n import join_words
 from bot.services.access import Access, audit
 from storage.database import Database
 from storage.models import Cluster, Estate, Province
@@ -285,10 +284,10 @@ class BroadcastService:
                 estates = [await repo.estates.get(int(e)) for e in audience.get("estates") or ()]
             names = [e.name for e in estates if e is not None]
             if len(names) > SENDER_ESTATES:
-                shown = t("{estates} and {n} more estates", estates=format_list(names[:SENDER_ESTATES], locale=lang),
+                shown = t("{estates} and {n} more estates", estates=t(", ").join(names[:SENDER_ESTATES]),
                           n=number(len(names) - SENDER_ESTATES, lang))
             else:
-                shown = format_list(names, locale=lang)
+                shown = join_words(t, names)
             plain = t("📢 From the management of {estates}", estates=shown)
         return Sender(plain=plain, html=f"<b>{html.escape(plain, quote=False)}</b>")
 

@@ -7,7 +7,6 @@ audited.
 
 from __future__ import annotations
 
-from babel.lists import format_list
 from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -15,6 +14,7 @@ from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.calendar import file_date
 from bot.domain.text import number, parse_id, persian_sort_key
+from bot.i18n import join_words
 from bot.services import dashboard
 from bot.services.access import Role, audit
 from handlers.common.guard import refuse, requires
@@ -125,7 +125,7 @@ async def nudge_all(update: Update, context: KhoosheContext) -> None:
              if queued else t("Nobody to remind in your estates now.")]
     if already:
         lines.append(t("Already reminded today (once a day per estate): {estates}",
-                       estates=esc(format_list(sorted(already, key=persian_sort_key), locale=lang))))
+                       estates=esc(join_words(t, sorted(already, key=persian_sort_key)))))
     await say(update, context, "\n".join(lines))
 
 

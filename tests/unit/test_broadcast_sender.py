@@ -37,7 +37,7 @@ async def test_a_managers_notice_comes_from_its_estates_management(db: Database)
 async def test_beyond_three_estates_the_rest_are_counted(db: Database) -> None:
     line = await sender_of(db, (1, 2, 3, 4, 5))
     names = await estate_names(db, range(1, 4))
-    assert line.plain == f"📢 از طرف مدیریت {names[0]}،\u200f {names[1]}، و {names[2]} و ۲ شهرک دیگر"
+    assert line.plain == f"📢 از طرف مدیریت {names[0]}، {names[1]}، {names[2]} و ۲ شهرک دیگر"
 
 
 async def test_an_admins_notice_comes_from_the_programme(db: Database) -> None:
