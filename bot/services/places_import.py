@@ -69,6 +69,20 @@ class UnreadableLine(ImportRefused):
         return f"line {self.line} cannot be read as CSV; nothing was imported"
 
 
+class WrongColumns(ImportRefused):
+    """The header is not this kind's: no ``province`` and ``name`` columns (or no header at all),
+    or the other kind's column (a clusters file sent as estates)."""
+
+    def __init__(self, reason: str, header: str) -> None:
+        super().__init__(reason, header)
+        self.reason, self.header = reason, header
+
+    def __str__(self) -> str:
+        if self.reason == "other_kind":
+            return f"this looks like the other kind of file; its first line must be: {self.header}"
+        return f"the first line must be the header: {self.header}; nothing was imported"
+
+
 @dataclass
 class ImportReport:
     added: list[str] = field(default_factory=list)
@@ -109,18 +123,39 @@ def _province_lookup(provinces: list[Province]) -> dict[str, int]:
     return lookup
 
 
-def _rows(text: str, max_rows: int | None) -> Iterator[tuple[int, dict[str, str]]]:
+#: A line whose number of fields differs from the header's (the reason it is rejected).
+COLUMNS_MISMATCH = "has {found} fields; the header has {expected}"
+
+
+def _rows(text: str, max_rows: int | None, columns: tuple[str, str, str],
+          other: str) -> Iterator[tuple[int, dict[str, str]]]:
     """Each record as read (not normalised yet), with its line; ``TooManyRows`` past
-    ``max_rows``, ``UnreadableLine`` at a line the reader cannot read."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    ``max_rows``, ``UnreadableLine`` at a line the reader cannot read, ``WrongColumns`` for a
+    header without ``columns``' first two (or with the ``other`` kind's column instead of the
+    third). Commas or semicolons separate the fields (Excel writes either)."""
+    text = text.lstrip("\ufeff")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in first and "," not in first else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = ",".join(columns)
     try:
         if reader.fieldnames is None:
             return
         reader.fieldnames = [normalize(name).casefold() for name in reader.fieldnames]
+        names = set(reader.fieldnames)
+        if not set(columns[:2]) <= names:
+            raise WrongColumns("no_header", header)
+        if other in names and columns[2] not in names:
+            raise WrongColumns("other_kind", header)
+        width = len(reader.fieldnames)
         # The header is line 1, so the first record is line 2.
         for count, row in enumerate(reader, start=1):
             if max_rows is not None and count > max_rows:
                 raise TooManyRows(max_rows)
+            found = width + len(row.get(None) or ()) - sum(v is None for k, v in row.items() if k)
+            if found != width:
+                yield reader.line_num, {COLUMNS_MISMATCH: COLUMNS_MISMATCH.format(found=found, expected=width)}
+                continue
             yield reader.line_num, {k: v if isinstance(v, str) else "" for k, v in row.items() if k}
     except csv.Error:
         # line_num counts the lines read before the one that failed.
@@ -165,8 +200,12 @@ def parse(text: str, provinces: list[Province], extra: ExtraParser, *, max_rows:
     touches no database. Raises ``TooManyRows`` or ``UnreadableLine`` for the whole file."""
     parsed = ParsedCsv()
     lookup = _province_lookup(provinces)
-    columns = ("province", "name", "kind" if extra is _estate_kind else "sector")
-    for line, raw in _rows(text, max_rows):
+    estates = extra is _estate_kind
+    columns = ("province", "name", "kind" if estates else "sector")
+    for line, raw in _rows(text, max_rows, columns, "sector" if estates else "kind"):
+        if COLUMNS_MISMATCH in raw:
+            parsed.rejected.append((line, raw[COLUMNS_MISMATCH]))
+            continue
         problem = _field_problem(raw, columns)
         if problem is not None:
             parsed.rejected.append((line, problem))

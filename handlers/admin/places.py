@@ -22,7 +22,7 @@ from bot.domain.text import normalize, number, parse_id
 from bot.i18n import N_, Translator
 from bot.services.access import Role
 from bot.services.places import What
-from bot.services.places_import import ImportReport, TooManyRows, UnreadableLine
+from bot.services.places_import import ImportReport, TooManyRows, UnreadableLine, WrongColumns
 from bot.transport.download import FileTooLarge, download_file
 from handlers.common.guard import requires
 from handlers.common.privileged import body_of, int_arg, user_id_of
@@ -225,6 +225,16 @@ async def run_import(update: Update, context: KhoosheContext, file_id: str, size
         await say(update, context, t(
             "The file has more than {limit} rows; nothing was imported. Split it into files of at most {limit} rows"
             " and send them one by one.", limit=number(exc.limit, lang)))
+        return
+    except WrongColumns as exc:
+        if exc.reason == "other_kind":
+            text = t("This looks like a {other} file, not a {chosen} one; nothing was imported. An {chosen} file's "
+                     "first line is: {header}", other=t("clusters") if what == "estates" else t("estates"),
+                     chosen=t(what), header=exc.header)
+        else:
+            text = t("The first line must be the header: {header} (then one row per line); nothing was imported.",
+                     header=exc.header)
+        await say(update, context, text)
         return
     except UnreadableLine as exc:
         await say(update, context, t(

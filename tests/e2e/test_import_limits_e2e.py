@@ -98,3 +98,13 @@ async def test_a_line_the_csv_reader_cannot_read_is_named_and_nothing_is_importe
     assert refusal.text.startswith("Line 3 cannot be read as CSV")
     assert "nothing was imported" in refusal.text
     assert await estates_stored(bot) == before
+
+
+async def test_a_clusters_file_sent_as_estates_is_refused_with_the_header_expected(bot: Khooshe) -> None:
+    admin = bot.user(ADMIN_ID, "Admin", "en")
+    before = await estates_stored(bot)
+    await admin.send_document("clusters.csv", b"province,name,sector\nTehran,Garments,C\n",
+                              caption="/import estates")
+    refusal = await admin.wait_for("This looks like a clusters file", timeout=30)
+    assert "first line is: province,name,kind" in refusal.text
+    assert await estates_stored(bot) == before

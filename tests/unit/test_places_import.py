@@ -7,9 +7,12 @@ import asyncio
 import csv
 from pathlib import Path
 
+import pytest
+
 from bot.services.places_import import (
     CHUNK_ROWS,
     ImportReport,
+    WrongColumns,
     import_clusters,
     import_estates,
     read_csv_file,
@@ -214,3 +217,28 @@ async def test_other_writers_get_in_between_the_chunks_of_an_import(db: Database
     # A write went through with part of the file stored: it did not wait for the whole import.
     assert any(0 < n < rows for n in seen), seen
     assert len(importing.result().added) == rows
+
+
+async def test_a_file_without_its_header_is_refused_whole(db: Database) -> None:
+    with pytest.raises(WrongColumns) as refused:
+        await run_estates(db, "تهران,شهرک صنعتی الف,estate\n")
+    assert (refused.value.reason, refused.value.header) == ("no_header", "province,name,kind")
+    async with db.read() as repo:
+        assert await repo.estates.count() == 0
+
+
+async def test_a_clusters_file_is_never_imported_as_estates(db: Database) -> None:
+    with pytest.raises(WrongColumns) as refused:
+        await run_estates(db, "province,name,sector\nتهران,خوشه پوشاک,C\n")
+    assert refused.value.reason == "other_kind"
+
+
+async def test_semicolons_separate_the_fields_too(db: Database) -> None:
+    report = await run_estates(db, "province;name;kind\nتهران;شهرک صنعتی الف;estate\n")
+    assert report.added == ["شهرک صنعتی الف"] and report.rejected == []
+
+
+async def test_a_line_with_a_missing_or_an_extra_field_is_rejected_with_its_number(db: Database) -> None:
+    report = await run_estates(db, "province,name,kind\nتهران,شهرک صنعتی الف\nتهران,شهرک صنعتی ب,estate,x\nتهران,شهرک صنعتی ج,estate\n")
+    assert report.added == ["شهرک صنعتی ج"]
+    assert report.rejected == [(2, "has 2 fields; the header has 3"), (3, "has 4 fields; the header has 3")]
