@@ -310,23 +310,33 @@ async def close_now(update: Update, context: KhoosheContext) -> None:
     await ask(update, context, "close", {"round_id": found.id}, question, t("🔒 Close"))
 
 
+async def round_and_closing(update: Update, context: KhoosheContext, usage: str) -> tuple[Round, datetime] | None:
+    """The round named by the first argument and the closing moment the rest gives (23:59 when
+    no time is typed); None once the admin has been told what is wrong."""
+    found = await find_round(update, context)
+    if found is None:
+        return None
+    args = context.args or []
+    if len(args) < 2:
+        await say(update, context, usage)
+        return None
+    typed = " ".join(args[1:])
+    try:
+        return found, parse_jalali_datetime(typed, context.settings.zone, default=time(23, 59))
+    except BadDate:
+        await say(update, context, context.t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.",
+                                             text=esc(typed)))
+        return None
+
+
 @admin_only
 async def extend(update: Update, context: KhoosheContext) -> None:
     """Moves the closing date of a scheduled or open round later."""
     t, zone = context.t, context.settings.zone
-    found = await find_round(update, context)
-    if found is None:
+    target = await round_and_closing(update, context, t("Usage: /extend ID 1405/11/10 [23:59]"))
+    if target is None:
         return
-    args = context.args or []
-    if len(args) < 2:
-        await say(update, context, t("Usage: /extend ID 1405/11/10 [23:59]"))
-        return
-    try:
-        closes = parse_jalali_datetime(" ".join(args[1:]), zone, default=time(23, 59))
-    except BadDate:
-        await say(update, context, t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.",
-                                     text=esc(" ".join(args[1:]))))
-        return
+    found, closes = target
     try:
         updated = await context.services.rounds.extend(user_id_of(update), found.id, closes)
     except RoundRefused as exc:
@@ -341,19 +351,11 @@ async def extend(update: Update, context: KhoosheContext) -> None:
 async def reopen_round(update: Update, context: KhoosheContext) -> None:
     """Asks to confirm opening a round closed by mistake again, until a new closing date."""
     t, zone, lang = context.t, context.settings.zone, context.lang
-    found = await find_round(update, context)
-    if found is None:
+    target = await round_and_closing(
+        update, context, t("Usage: /reopenround ID 1405/11/10 [23:59] (the new closing date)"))
+    if target is None:
         return
-    args = context.args or []
-    if len(args) < 2:
-        await say(update, context, t("Usage: /reopenround ID 1405/11/10 [23:59] (the new closing date)"))
-        return
-    try:
-        closes = parse_jalali_datetime(" ".join(args[1:]), zone, default=time(23, 59))
-    except BadDate:
-        await say(update, context, t("«{text}» is not a Solar Hijri date like 1405/10/01 or 1405/10/01 08:00.",
-                                     text=esc(" ".join(args[1:]))))
-        return
+    found, closes = target
     try:
         await context.services.rounds.preview_reopen(found.id, closes)
     except RoundRefused as exc:

@@ -3,34 +3,22 @@ cursor, back and edit move the cursor, ticks wait for Done, submit refuses an in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 import pytest_asyncio
 
 from bot.domain.questionnaire.answers import MSG_BUTTONS, InvalidAnswer
 from bot.services.assessment import REVIEW, AssessmentService, Sitting, resubmit_reopened
 from storage.database import Database
-from storage.repositories import base
-from storage.repositories.base import use_clock
 from tests.support.clock import TEHRAN, TestClock, tehran
 from tests.support.factories import add_firm, full_answers
-from tests.support.khooshe import seed
 
 OWNER = 6001
 
 
 @pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    clock = TestClock()
-    before = base._clock
-    use_clock(clock.now)
-    async with Database(tmp_path / "khooshe.db") as database:
-        await seed(database)
-        await add_firm(database, OWNER)
-        yield database
-    use_clock(before)
+async def db(seeded_db: Database) -> Database:
+    await add_firm(seeded_db, OWNER)
+    return seeded_db
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ does not, and where the owner lands."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,25 +11,16 @@ import pytest_asyncio
 
 from bot.services.assessment import REVIEW, AssessmentService, Sitting
 from storage.database import Database
-from storage.repositories import base
-from storage.repositories.base import use_clock
 from tests.support.clock import TEHRAN, TestClock
 from tests.support.factories import add_firm, full_answers, submit
-from tests.support.khooshe import seed
 
 OWNER = 6101
 
 
 @pytest_asyncio.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    clock = TestClock()
-    before = base._clock
-    use_clock(clock.now)
-    async with Database(tmp_path / "khooshe.db") as database:
-        await seed(database)
-        await add_firm(database, OWNER)
-        yield database
-    use_clock(before)
+async def db(seeded_db: Database) -> Database:
+    await add_firm(seeded_db, OWNER)
+    return seeded_db
 
 
 @pytest.fixture
