@@ -15,6 +15,9 @@ if sys.flags.optimize < 2 and os.environ.get("KHOOSHE_OPTIMIZE", "1").strip().lo
 # whenever those happen to be installed, as they are in a dev environment (import-linter,
 # pytest); the bot never runs it, and without them (production) httpx skips it the same way.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+# aiohttp's signals use frozenlist, whose C++ build maps libstdc++ (0.9 MB of RSS) for lists that
+# hold the client's (empty) trace hooks; its pure-Python twin does the same.
+os.environ.setdefault("FROZENLIST_NO_EXTENSIONS", "1")
 
 from bot.cli import main  # noqa: E402 - after the line above, which must precede httpx's import
 
