@@ -450,7 +450,7 @@ async def begin_edit(update: Update, context: KhoosheContext) -> Step | int:
         return ConversationHandler.END
     context.user_data.round_wizard = {"mode": "edit"}
     buttons = [[button(t("#{id} «{title}» — {state}", id=number(r.id, lang), title=r.title, state=t(STATE_LABELS[r.state])),
-                       cb.RW_ROUND.build(r.id))] for r in editable[-20:]]
+                       cb.RW_ROUND.build(r.id))] for r in editable[:20]]
     await say(update, context, t("✏️ Which round do you want to change?"), keyboard(*buttons, leave_row(context)))
     return Step.PICK_ROUND
 
