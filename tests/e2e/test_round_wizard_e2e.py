@@ -265,3 +265,32 @@ async def test_a_broadcast_is_scheduled_with_a_button(two_rounds: Khooshe) -> No
     async with khooshe.db.read() as repo:
         [broadcast] = await repo.broadcasts.recent(created_by=None)
     assert broadcast.send_at == tehran("1405/09/11 09:00")
+
+
+async def test_a_sticker_in_a_step_gets_one_line_and_the_step_stays(khooshe: Khooshe) -> None:
+    admin = khooshe.user(ADMIN_ID, "Admin")
+    await to_opening(admin)
+    await admin.send_sticker()
+    await admin.wait_for("لطفاً با متن یا دکمه‌های بالا پاسخ دهید")
+    await admin.press("فردا")
+    opening = await admin.wait_for("کی بسته شود")
+    assert opening.buttons[0][0] == "یک هفته بعد · چهارشنبه ۱۸ آذر"
+
+
+async def test_nothing_to_edit_says_so(khooshe: Khooshe) -> None:
+    admin = khooshe.user(ADMIN_ID, "Admin")
+    await admin.send("/editround")
+    await admin.wait_for("اکنون دوره‌ای برای ویرایش نیست")
+    await admin.send("1405/09/15")  # not in a conversation: the menu, not an edit
+    reply = await admin.wait_for(lambda e: e.is_message)
+    assert "درست است؟" not in reply.text
+
+
+async def test_an_english_admin_reads_the_echo_in_english(khooshe: Khooshe) -> None:
+    admin = khooshe.user(ADMIN_ID, "Admin", language_code="en")
+    await admin.send("/newround")
+    await admin.wait_for("Step 1 of 5")
+    await admin.send("Winter 1405")
+    await admin.send("1405/09/15 10:00")
+    echo = await admin.wait_for("is that right?")
+    assert "Sunday 15 Azar 1405 at 10:00" in echo.text
