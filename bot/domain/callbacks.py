@@ -135,6 +135,7 @@ ROUND_CHOICE = Callback("adm", "r[cx]", _TOKEN)
 #: The guided /newround and /editround (handlers/admin/round_wizard.py): a day from the date
 #: keyboard (days after today or after the opening), ``now``, or the typed date kept (``ok``)
 #: or typed again (``re``); a questionnaire version; equal weights; the round and the field to edit.
+RW_START = Callback("rw:go", "new|edit")  # the buttons under /rounds
 RW_DATE = Callback("rw:d", r"now|ok|re|\d{1,3}")
 RW_VERSION = Callback("rw:v", r"\d{1,4}")
 RW_WEIGHTS = Callback("rw:w", "eq")

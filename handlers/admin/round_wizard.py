@@ -98,6 +98,7 @@ async def begin_new(update: Update, context: KhoosheContext) -> Step | int:
     if context.args:
         await rounds.new_round(update, context)
         return ConversationHandler.END
+    await settle_query(update)  # the button under /rounds
     context.user_data.round_wizard = {"mode": "new"}
     return await ask_title(update, context)
 
@@ -442,6 +443,7 @@ async def begin_edit(update: Update, context: KhoosheContext) -> Step | int:
     if context.args:
         await rounds.edit_round(update, context)
         return ConversationHandler.END
+    await settle_query(update)  # the button under /rounds
     editable = await context.services.rounds.editable()
     if not editable:
         context.user_data.round_wizard = None
@@ -539,7 +541,9 @@ def register(app: KhoosheApp) -> None:
     leave_button: BaseHandler[Update, KhoosheContext, object] = CallbackQueryHandler(leave, pattern=cb.RW_LEAVE.pattern)
     buttons_only: BaseHandler[Update, KhoosheContext, object] = MessageHandler(typed, use_buttons)
     app.add_handler(ConversationHandler(
-        entry_points=[CommandHandler("newround", begin_new), CommandHandler("editround", begin_edit)],
+        entry_points=[CommandHandler("newround", begin_new), CommandHandler("editround", begin_edit),
+                      CallbackQueryHandler(begin_new, pattern=cb.RW_START.pattern_of("new")),
+                      CallbackQueryHandler(begin_edit, pattern=cb.RW_START.pattern_of("edit"))],
         states={
             Step.TITLE: [MessageHandler(typed, got_title)],
             Step.OPENS: [CallbackQueryHandler(picked_opens, pattern=cb.RW_DATE.pattern), MessageHandler(typed, typed_opens)],

@@ -89,10 +89,14 @@ async def list_rounds(update: Update, context: KhoosheContext) -> None:
     async with context.db.read() as repo:
         rounds = await repo.rounds.all()
         described = [describe_round(r, context, await repo.rounds.response_counts(r.id)) for r in rounds]
+    t = context.t
+    buttons = [button(t("🆕 New round"), cb.RW_START.build("new"))]
+    if any(r.state in ("scheduled", "open") for r in rounds):
+        buttons.append(button(t("✏️ Change a round"), cb.RW_START.build("edit")))
     if not described:
-        await say(update, context, context.t("No rounds yet. Create one with /newround."))
+        await say(update, context, t("No rounds yet. Create one with /newround."), keyboard(buttons))
         return
-    await say(update, context, "\n\n".join(described[:20]))
+    await say(update, context, "\n\n".join(described[:20]), keyboard(buttons))
 
 
 NEW_ROUND_HELP = N_(

@@ -294,3 +294,15 @@ async def test_an_english_admin_reads_the_echo_in_english(khooshe: Khooshe) -> N
     await admin.send("1405/09/15 10:00")
     echo = await admin.wait_for("is that right?")
     assert "Sunday 15 Azar 1405 at 10:00" in echo.text
+
+
+async def test_the_rounds_list_offers_the_guided_flows(two_rounds: Khooshe) -> None:
+    admin = two_rounds.user(ADMIN_ID, "Admin")
+    await admin.send("/rounds")
+    listing = await admin.wait_for("Autumn 1405")
+    assert listing.buttons == [["🆕 دورهٔ تازه", "✏️ تغییر یک دوره"]]
+    await admin.press("✏️ تغییر یک دوره")
+    await admin.wait_for("کدام دوره را می‌خواهید تغییر دهید")
+    await admin.send("/rounds")
+    await admin.press("🆕 دورهٔ تازه", await admin.wait_for("Autumn 1405"))
+    await admin.wait_for("گام ۱ از ۵")
