@@ -88,6 +88,8 @@ class UserData:
 
     #: A round action (create, close, cancel, publish…) waiting for the admin's confirmation.
     round_action: dict[str, Any] | None = None
+    #: The guided /newround or /editround: the values given so far.
+    round_wizard: dict[str, Any] | None = None
     #: An invitation link opened, waiting for accept or decline.
     invitation: dict[str, Any] | None = None
     #: A CSV file sent by an admin, waiting for the choice of estates or clusters.

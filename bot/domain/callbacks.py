@@ -122,6 +122,8 @@ BC_CONTINUE = Callback("bc:go")
 BC_NOW = Callback("bc:now")
 BC_SCHEDULE = Callback("bc:sched")
 BC_LEAVE = Callback("bc:cancel")
+#: A broadcast's sending time picked from the keyboard: a Solar Hijri day and Tehran time.
+BC_AT = Callback("bc:at", r"\d{4}/\d{2}/\d{2}_\d{2}:\d{2}")
 BC_CANCEL_BROADCAST = Callback("bcx", _ID)
 
 # -- admins -------------------------------------------------------------------------------------
@@ -130,6 +132,17 @@ ROLE_KEEP = Callback("rl:keep")
 ROUND_CONFIRM = Callback("adm:rc", _TOKEN)
 ROUND_DISMISS = Callback("adm:rx", _TOKEN)
 ROUND_CHOICE = Callback("adm", "r[cx]", _TOKEN)
+#: The guided /newround and /editround (handlers/admin/round_wizard.py): a day from the date
+#: keyboard (days after today or after the opening), ``now``, or the typed date kept (``ok``)
+#: or typed again (``re``); a questionnaire version; equal weights; the round and the field to edit.
+RW_START = Callback("rw:go", "new|edit")  # the buttons under /rounds
+RW_DATE = Callback("rw:d", r"now|ok|re|\d{1,3}")
+RW_VERSION = Callback("rw:v", r"\d{1,4}")
+RW_WEIGHTS = Callback("rw:w", "eq")
+RW_ROUND = Callback("rw:r", _ID)
+RW_FIELD = Callback("rw:f", "title|opens|closes|weights")
+RW_LEAVE = Callback("rw:x")
+RW_PREFIX = "rw"
 INVITATION = Callback("inv", "ok|no", _TOKEN)
 IMPORT_KIND = Callback("imp", "[ecx]", _TOKEN)
 #: An /audit page: page, user id, action code (or its start), from and to (Gregorian YYYYMMDD;

@@ -34,8 +34,8 @@ MANAGER_COMMANDS: dict[str, tuple[str | None, str]] = {
 
 ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
     "rounds": (None, N_("Assessment rounds")),
-    "newround": (N_("TITLE | OPENS | CLOSES | WEIGHTS"), N_("Create a round")),
-    "editround": (N_("ID FIELD VALUE"), N_("Edit a round that has not opened")),
+    "newround": (None, N_("Create a round, step by step")),
+    "editround": (None, N_("Change a round's title, dates or weights, step by step")),
     "openround": (N_("ID"), N_("Open a round now")),
     "closeround": (N_("ID"), N_("Close a round now")),
     "extend": (N_("ID DATE"), N_("Move a round's closing time later")),
