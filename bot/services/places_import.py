@@ -452,3 +452,12 @@ async def add_clusters(repo: Repositories, text: str) -> ImportReport:
 
 def read_csv_file(path: Path) -> str:
     return path.read_text(encoding="utf-8-sig")
+
+
+def read_import_file(path: Path) -> str | bytes:
+    """A file to import: an .xlsx workbook's bytes (read by the import in the worker), else
+    the CSV text (``UnicodeDecodeError`` when it is not UTF-8)."""
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        return data
+    return data.decode("utf-8-sig")

@@ -8,10 +8,12 @@ import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 from openpyxl import Workbook
 
 from bot.emulator import FakeBotApi
+from bot.emulator.client import FakeUser
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import add_firm
@@ -167,3 +169,53 @@ async def test_a_blocked_user_is_not_messaged_but_an_unblocked_one_is_told(bot: 
     assert [e for e in await owner.settle(0.3) if e.is_message] == []
     await admin.send(f"/unblock {OWNER}")
     await owner.wait_for("دسترسی شما به خوشه برقرار شد")
+
+
+async def reach(admin: FakeUser, step: str) -> None:
+    """Walks a guided /addestate up to ``step``: province, name, kind or confirm."""
+    await admin.send("/addestate")
+    await admin.wait_for("در کدام استان است؟")
+    if step == "province":
+        return
+    await admin.press("تهران")
+    await admin.wait_for("نامش چیست؟")
+    if step == "name":
+        return
+    await admin.send("شهرک صنعتی لغوشده")
+    await admin.wait_for("چه نوع جایی است؟")
+    if step == "kind":
+        return
+    await admin.press("ناحیه صنعتی")
+    await admin.wait_for("افزوده شود؟")
+
+
+@pytest.mark.parametrize("step", ["province", "name", "kind", "confirm"])
+async def test_cancel_at_any_step_of_a_guided_estate_adds_nothing(bot: Khooshe, step: str) -> None:
+    admin = bot.user(ADMIN_ID, "Admin")
+    await reach(admin, step)
+    await admin.send("/cancel")
+    await admin.wait_for("چیزی افزوده نشد")
+    assert await estates_named(bot, "شهرک صنعتی لغوشده") == []
+
+
+async def test_the_provinces_page_and_a_name_already_there_is_asked_again(bot: Khooshe) -> None:
+    admin = bot.user(ADMIN_ID, "Admin")
+    await admin.send("/addestate")
+    first = await admin.wait_for("در کدام استان است؟")
+    assert not any("کرمان" in label for row in first.buttons for label in row)
+    await admin.press("بعدی")
+    await admin.wait_for(lambda e: e.event == "edit" and any("کرمان" in b for row in e.buttons for b in row))
+    await admin.press("کرمان")
+    await admin.wait_for("نامش چیست؟")
+    await admin.send("شهرک صنعتی نو")
+    await admin.wait_for("چه نوع جایی است؟")
+    await admin.press("✖️ لغو")
+    await admin.wait_for("چیزی افزوده نشد")
+    await admin.send("/addestate")
+    await admin.wait_for("در کدام استان است؟")
+    await admin.press("تهران")
+    await admin.wait_for("نامش چیست؟")
+    await admin.send(ABBASABAD)
+    await admin.wait_for("از قبل هست")
+    await admin.send("شهرک صنعتی نو")
+    await admin.wait_for("چه نوع جایی است؟")

@@ -5,6 +5,7 @@ when added one at a time and in an import; xlsx files import like CSV files."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -18,6 +19,7 @@ from bot.services.places_import import (
     import_clusters,
     import_estates,
     near_duplicates,
+    read_import_file,
 )
 from storage.database import Database
 
@@ -126,3 +128,10 @@ async def test_an_xlsx_file_past_the_row_limit_is_refused_whole(db: Database) ->
 async def test_a_file_that_is_no_workbook_is_refused(db: Database) -> None:
     with pytest.raises(NotAWorkbook):
         await import_estates(db, b"PK\x03\x04 not really a zip")
+
+
+async def test_the_command_line_reads_a_workbook_as_a_workbook(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "estates.xlsx"
+    path.write_bytes(workbook(("province", "name", "kind"), ("تهران", "شهرک صنعتی الف", "estate")))
+    report = await import_estates(db, read_import_file(path))
+    assert report.added == ["شهرک صنعتی الف"]
