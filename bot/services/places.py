@@ -24,6 +24,7 @@ from bot.services.places_import import (
     near_duplicates,
     parse_clusters,
     parse_estates,
+    value_problem,
 )
 from storage.database import Database
 from storage.models import Cluster, Estate, Province
@@ -161,9 +162,13 @@ class PlacesService:
         return Added(row.name, new_id=new_id)
 
     async def name_check(self, what: What, province_id: int, name: str) -> Added:
-        """What adding ``name`` to the province would meet, before the kind is asked: already
-        there (``skipped``), near-duplicates (``similar``), or nothing (the name alone)."""
+        """What adding ``name`` (as typed) to the province would meet, before the kind is asked:
+        refused (``rejected``: empty, too long, on several lines), already there (``skipped``),
+        near-duplicates (``similar``), or nothing (the name alone)."""
+        problem = value_problem("name", name.strip())
         name = normalize(name)
+        if problem is not None or not name:
+            return Added(name, rejected=problem or "the name is empty")
         async with self.db.read() as repo:
             others = [(x.id, x.name) for x in await self._store(repo, what).of_province(province_id)]
         same = next((i for i, other in others if other == name), None)

@@ -266,11 +266,18 @@ def _xlsx_rows(data: bytes, max_rows: int | None, columns: tuple[str, str, str],
 def _field_problem(raw: dict[str, str], columns: tuple[str, ...]) -> str | None:
     """Why a record's province, name, kind or sector cannot be taken as it is, if it cannot."""
     for column in columns:
-        value = raw.get(column, "")
-        if _CONTROL.search(value):
-            return f"the {column} holds a control character (a line break or similar)"
-        if len(normalize(value)) > MAX_FIELD_CHARS:
-            return f"the {column} is longer than {MAX_FIELD_CHARS} characters"
+        problem = value_problem(column, raw.get(column, ""))
+        if problem is not None:
+            return problem
+    return None
+
+
+def value_problem(column: str, value: str) -> str | None:
+    """Why one field (``column``: province, name, kind, sector) cannot be taken as typed."""
+    if _CONTROL.search(value):
+        return f"the {column} holds a control character (a line break or similar)"
+    if len(normalize(value)) > MAX_FIELD_CHARS:
+        return f"the {column} is longer than {MAX_FIELD_CHARS} characters"
     return None
 
 

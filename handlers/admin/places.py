@@ -317,13 +317,12 @@ async def typed_name(update: Update, context: KhoosheContext) -> AddStep | None:
     draft = draft_of(context)
     if draft is None or update.message is None:
         return None
-    raw = update.message.text or ""
-    name = normalize(raw)
-    if not name or len(name) > MAX_FIELD_CHARS or re.search("[\x00-\x08\x0a-\x1f\x7f-\x9f]", raw.strip()):
+    checked = await context.services.places.name_check(draft["what"], draft["province_id"], update.message.text or "")
+    name = checked.name
+    if checked.rejected is not None:
         await say(update, context, t("Please type the name on one line, at most {n} characters.",
                                      n=number(MAX_FIELD_CHARS, lang)))
         return None
-    checked = await context.services.places.name_check(draft["what"], draft["province_id"], name)
     if checked.skipped:
         await say(update, context, t("«{name}» is already there (#{id}). Type another name, or /cancel to stop.",
                                      name=esc(name), id=number(checked.existing_id or 0, lang, grouping=False)))

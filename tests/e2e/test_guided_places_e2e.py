@@ -198,7 +198,7 @@ async def test_cancel_at_any_step_of_a_guided_estate_adds_nothing(bot: Khooshe, 
     assert await estates_named(bot, "شهرک صنعتی لغوشده") == []
 
 
-async def test_the_provinces_page_and_a_name_already_there_is_asked_again(bot: Khooshe) -> None:
+async def test_the_provinces_page_and_a_refused_or_existing_name_is_asked_again(bot: Khooshe) -> None:
     admin = bot.user(ADMIN_ID, "Admin")
     await admin.send("/addestate")
     first = await admin.wait_for("در کدام استان است؟")
@@ -215,6 +215,8 @@ async def test_the_provinces_page_and_a_name_already_there_is_asked_again(bot: K
     await admin.wait_for("در کدام استان است؟")
     await admin.press("تهران")
     await admin.wait_for("نامش چیست؟")
+    await admin.send("شهرک صنعتی\nدو خطی")
+    await admin.wait_for("در یک خط")
     await admin.send(ABBASABAD)
     await admin.wait_for("از قبل هست")
     await admin.send("شهرک صنعتی نو")
