@@ -14,6 +14,7 @@ from openpyxl import Workbook
 
 from bot.emulator import FakeBotApi
 from bot.emulator.client import FakeUser
+from bot.services import offload
 from storage.database import Database
 from tests.support.clock import TestClock
 from tests.support.factories import add_firm
@@ -221,3 +222,20 @@ async def test_the_provinces_page_and_a_refused_or_existing_name_is_asked_again(
     await admin.wait_for("از قبل هست")
     await admin.send("شهرک صنعتی نو")
     await admin.wait_for("چه نوع جایی است؟")
+
+
+async def test_an_xlsx_import_runs_in_the_worker_process(api: FakeBotApi, db_path: Path) -> None:
+    """``KHOOSHE_OFFLOAD=process``, the production setting: the workbook is opened there."""
+    async with Database(db_path) as db:
+        await seed(db, open_round=False)
+    khooshe = await start_khooshe(api, db_path, clock=TestClock(), seeded=True, tick_seconds=3600, offload="process")
+    try:
+        admin = khooshe.user(ADMIN_ID, "Admin")
+        await admin.send_document("clusters.xlsx", workbook(("province", "name", "sector"), ("تهران", "خوشه چرم", "C")))
+        await admin.wait_for("این فایل شامل چیست؟")
+        await admin.press("🤝 خوشه‌ها")
+        report = await admin.wait_for("ورود خوشه‌ها:", timeout=30)
+        assert "۱ افزوده شد" in report.text
+        assert offload.mode() == "process" and offload._offload.pool is not None
+    finally:
+        await stop_khooshe(khooshe)
