@@ -56,6 +56,7 @@ async def invite(update: Update, context: KhoosheContext) -> Pick | int:
     """/invite ESTATE_ID: a single-use link that makes its opener a manager of the estate;
     /invite alone: the estate picked with buttons or found by a part of its name."""
     t, lang = context.t, context.lang
+    context.user_data.invite_pick = None  # a choice begun earlier ends here
     if not context.args:
         context.user_data.invite_pick = {"query": ""}
         await say(update, context, pick_question(t), keyboard(*await province_keyboard(context, 0)))

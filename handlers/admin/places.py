@@ -186,6 +186,7 @@ def usage(t: Translator, what: What) -> str:
 async def _begin(update: Update, context: KhoosheContext, what: What) -> AddStep | int:
     t = context.t
     body = body_of(update)
+    context.user_data.place_draft = None  # a flow begun earlier ends here
     if body:
         return await _add_line(update, context, what, body)
     context.user_data.place_draft = {"what": what, "nonce": secrets.token_urlsafe(9)}
@@ -538,7 +539,7 @@ async def reactivate_cluster(update: Update, context: KhoosheContext) -> None:
     await _set_active(update, context, "clusters", True)
 
 
-# --- bulk import from a CSV document ----------------------------------------------------------------
+# --- bulk import from a CSV or .xlsx document ---------------------------------------------------
 
 IMPORT_HELP = N_(
     "To import, send the CSV or Excel (.xlsx) file with the caption /import estates (columns province,name,kind) "
@@ -631,7 +632,7 @@ async def ask_what(update: Update, context: KhoosheContext) -> None:
 
 
 async def plain_document(update: Update, context: KhoosheContext) -> None:
-    """A CSV sent without a caption: admins are asked what it is; anyone else gets the menu."""
+    """A CSV or .xlsx file sent without a caption: admins are asked what it is; anyone else gets the menu."""
     from handlers.common.menu import show_menu
 
     user = update.effective_user
