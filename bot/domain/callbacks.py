@@ -145,6 +145,22 @@ RW_LEAVE = Callback("rw:x")
 RW_PREFIX = "rw"
 INVITATION = Callback("inv", "ok|no", _TOKEN)
 IMPORT_KIND = Callback("imp", "[ecx]", _TOKEN)
+#: The guided /addestate and /addcluster: a province page, a province, a kind or a sector
+#: ("none": several or none), add (after a warning: anyway), another name, cancel.
+PLACE_PROVINCE_PAGE = Callback("pl:pp", r"\d{1,3}")
+PLACE_PROVINCE = Callback("pl:p", _ID)
+PLACE_KIND = Callback("pl:k", "estate|zone|park")
+PLACE_SECTOR = Callback("pl:s", "[A-Z]|none")
+PLACE_ADD = Callback("pl:add", _TOKEN)
+PLACE_OTHER_NAME = Callback("pl:name")
+PLACE_LEAVE = Callback("pl:x")
+#: The guided /invite: a page of provinces, a province's estates (province, page), a page of
+#: the estates found by a typed search, the estate chosen, cancel.
+INVITE_PROVINCES = Callback("ivp:pp", r"\d{1,3}")
+INVITE_PROVINCE = Callback("ivp:p", _ID, r"\d{1,4}")
+INVITE_FOUND = Callback("ivp:f", r"\d{1,4}")
+INVITE_ESTATE = Callback("ivp:e", _ID)
+INVITE_LEAVE = Callback("ivp:x")
 #: An /audit page: page, user id, action code (or its start), from and to (Gregorian YYYYMMDD;
 #: empty: unset), views included.
 AUDIT_PAGE = Callback("aud", r"\d{1,5}", r"\d{0,12}", r"[a-z_]{0,20}", r"(?:\d{8})?", r"(?:\d{8})?", "[01]")

@@ -140,6 +140,8 @@ async def unblock(update: Update, context: KhoosheContext) -> None:
         await say(update, context, t("User {user} is not blocked.", user=uid(target, lang)))
         return
     await say(update, context, t("✅ User {user} is unblocked.", user=uid(target, lang)))
+    # Told, unlike a block: a blocked user hears of it once, when they next write.
+    await tell(context, target, N_("Your access to Khooshe is restored. Send /start to continue."), estates=[])
 
 
 @admin_only
