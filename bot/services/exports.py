@@ -92,6 +92,19 @@ MAX_ROWS = 1_048_576
 NAME_WIDTH, TEXT_WIDTH, DATE_WIDTH, NOTE_WIDTH = 32, 44, 12, 80
 
 
+def _header_cell(ws: Any, header: str) -> Any:
+    """A header: bold, and wrapped onto more lines where it is wider than its column (a date
+    column is as wide as a date, its header "… (date for sorting)" is not)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+
+    cell = WriteOnlyCell(ws, value=header)
+    cell.data_type = "s"
+    cell.font = Font(bold=True)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
 class _Sheet:
     """A write-only, right-to-left sheet whose header row stays in view and filters its rows,
     with columns wide enough to read without resizing them."""
@@ -105,7 +118,7 @@ class _Sheet:
             width = widths[i] if i < len(widths) else None
             ws.column_dimensions[get_column_letter(i + 1)].width = width or max(10, min(40, len(header) + 4))
         ws.freeze_panes = "A2"
-        _put(ws, headers)
+        ws.append([_header_cell(ws, header) for header in headers])
         self.ws, self.columns, self.rows = ws, len(headers), 1
 
     def put(self, values: Sequence[Any]) -> None:
@@ -297,6 +310,10 @@ def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) ->
                 sheet.put([*where, reason, None, None, None, title])
                 notes.append([*where, reason, title])
                 continue
+            if tally.respondents == 0:  # one line, not a zero for every problem
+                sheet.put([*where, t("No pressure points have been reported in this round yet."), None, None, None,
+                           title])
+                continue
             questions = problem_questions(load_questionnaire(item.round.questionnaire_version))
             multi = next((q for q in questions if q.type == "multi"), None)
             single = next((q for q in questions if q.type == "single"), None)
@@ -441,10 +458,13 @@ def _answers_book(data: _AnswersData, lang: str) -> bytes:
     ref_year = reference_year(round_)
     private = set(questionnaire.free_text_ids)
     title = t("Answers")
-    # Five cells a row (openpyxl writes about 50,000 cells a second): the question's text is
-    # in the Questions sheet, the round in the About sheet.
-    headers = [t("Firm number"), t("Firm"), t("Question"), t("Answer"), t("Points (0–100)")]
-    widths: list[int | None] = [None, NAME_WIDTH, None, TEXT_WIDTH]
+    # The long format a reader filters and pivots without looking anything up: the round and
+    # the question's text on every row (seven cells a row where five would do costs about a
+    # third more time, in the worker process; repeated texts are stored once, as shared strings).
+    headers = [t("Firm number"), t("Firm"), t("Round"), t("Question"), t("Question text"), t("Answer"),
+               t("Points (0–100)")]
+    widths: list[int | None] = [None, NAME_WIDTH, NAME_WIDTH, None, NOTE_WIDTH, TEXT_WIDTH]
+    texts = {q.id: q.text.get(lang) for q in questionnaire.questions}
     sheets = 1
     sheet = _Sheet(wb, title, headers, widths)
     skipped_mark = t("(skipped: implied by an earlier answer)")
@@ -466,8 +486,8 @@ def _answers_book(data: _AnswersData, lang: str) -> bytes:
                     sheet.close()
                     sheets += 1
                     sheet = _Sheet(wb, f"{title} ({localize_digits(str(sheets), lang)})", headers, widths)
-                sheet.put([firm_id, name, q.id, f"{shown} {skipped_mark}" if implied else shown,
-                           _score(score.question_scores.get(q.id))])
+                sheet.put([firm_id, name, round_.title, q.id, texts[q.id],
+                           f"{shown} {skipped_mark}" if implied else shown, _score(score.question_scores.get(q.id))])
     sheet.close()
     sheet = _Sheet(wb, t("Questions"), [t("Question"), t("Question text")], [None, NOTE_WIDTH])
     for q in questionnaire.questions:

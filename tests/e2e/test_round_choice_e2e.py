@@ -110,7 +110,15 @@ async def test_the_export_of_a_new_round_names_the_round_of_every_pressure_point
     await manager.send("/export 1")
     rows = table(book(await manager.wait_for(_is_document)), "نقاط فشار")
     power = [(r["تعداد بنگاه‌های گزارش‌دهنده"], r["دوره"]) for r in rows if r["مشکل"] == "قطعی برق"]
-    assert power == [(0, NEW), (4, FIRST)]
+    assert power == [(4, FIRST)]
+
+
+async def test_the_export_of_a_round_nobody_answered_says_so_in_one_row(new_round: tuple[Khooshe, int]) -> None:
+    manager = new_round[0].user(MANAGER)
+    await manager.send("/export 1")
+    rows = table(book(await manager.wait_for(_is_document)), "نقاط فشار")
+    assert [(r["مشکل"], r["دوره"]) for r in rows if r["دوره"] == NEW] == [
+        ("در این دوره هنوز نقطه فشاری گزارش نشده است.", NEW)]
 
 
 async def test_the_export_of_a_new_round_keeps_the_last_rounds_notes(new_round: tuple[Khooshe, int]) -> None:
