@@ -56,7 +56,8 @@ async def estate_from_command(update: Update, context: KhoosheContext, action: s
         return None
     async with context.db.read() as repo:
         estates = [await repo.estates.get(e) for e in access.estates]
-    buttons = [button(e.name, f"{action}:{e.id}") for e in estates if e is not None]
+    buttons = [button(e.name, f"{action}:{e.id}")
+               for e in sorted((e for e in estates if e is not None), key=lambda e: persian_sort_key(e.name))]
     if action in _ALL:
         buttons.insert(0, button(context.t("🏘 All my estates"), _ALL[action].build()))
     await say(update, context, context.t("Which estate?"), keyboard(*rows(buttons, 1)))
