@@ -1,7 +1,10 @@
-"""Excel workbooks for estate managers (one estate) and admins (everything).
+"""Excel workbooks for estate managers (one estate, or all of theirs) and admins (everything).
 
-Sheets are right-to-left, headers are translated into the requester's language, and dates are
-Solar Hijri.  Workbooks are written in openpyxl's streaming mode, so exporting 100,000 firms
+Sheets are right-to-left, headers are translated into the requester's language, bold, wrapped,
+frozen and filtered, and dates are Solar Hijri text with a real date beside them for sorting.
+An estate workbook is of one round (the open or latest one, or the one chosen): no row holds
+figures of two rounds, and where two rounds' rows meet (a new round's pressure points followed
+by the previous round's) each names its round.  Workbooks are written in openpyxl's streaming mode, so exporting 100,000 firms
 keeps memory flat.
 
 Everything is read through ``db.snapshot()`` (one consistent state, on a reader connection: the
