@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -120,6 +121,18 @@ def _row_problem(raw: dict[str, str]) -> Problem | None:
     return None
 
 
+#: «national id», «National-ID», «nationalid» or Bale's look-alike of "_" in a header cell.
+_NATIONAL_ID_HEADER = re.compile(r"(?i)^\s*national[\s_\-\u02cd]*id\s*$")
+
+
+def _canonical_header(text: str) -> str:
+    """The first line with the national ID column spelt as the reader expects it."""
+    first, newline, rest = text.lstrip("\ufeff").partition("\n")
+    delimiter = ";" if ";" in first and "," not in first else ","
+    cells = ["national_id" if _NATIONAL_ID_HEADER.match(cell.strip('"')) else cell for cell in first.split(delimiter)]
+    return delimiter.join(cells) + newline + rest
+
+
 def parse_firm_list(text: str, *, max_rows: int | None = None) -> FirmList:
     """Checks every line: the fields' lengths and characters, the name, the national ID (its
     check digit, and once per file) and the mobile (when given). Raises ``ImportRefused``
@@ -127,11 +140,13 @@ def parse_firm_list(text: str, *, max_rows: int | None = None) -> FirmList:
     parsed = FirmList()
     first_line: dict[str, int] = {}
     low, high = NAME_LENGTH
-    for line, raw in _rows(text, max_rows, COLUMNS, "province"):
+    for line, raw in _rows(_canonical_header(text), max_rows, COLUMNS, "province"):
         if COLUMNS_MISMATCH in raw:
             found, expected = (int(n) for n in _numbers(raw[COLUMNS_MISMATCH]))
             parsed.rejected.append((line, Problem("columns", found=found, expected=expected)))
             continue
+        if not any(value.strip() for value in raw.values()):
+            continue  # ",," — a blank row a spreadsheet wrote out
         problem = _row_problem(raw)
         if problem is not None:
             parsed.rejected.append((line, problem))
@@ -186,14 +201,17 @@ def xlsx_as_csv(data: bytes, max_rows: int | None) -> str:
         writer = csv.writer(out, lineterminator="\n")
         if sheet is not None:
             limit = None if max_rows is None else max_rows + 2
+            width = 0
             for count, row in enumerate(sheet.iter_rows(values_only=True), start=1):
                 if limit is not None and count > limit:
                     break
                 cells = [_cell(v) for v in row]
-                while cells and cells[-1] == "":
+                # Empty cells at a row's end are no fields (a sheet's rows differ in length);
+                # every row gets the header's width back, so only a real extra field is one.
+                while cells and cells[-1].strip() == "":
                     cells.pop()
-                writer.writerow(cells[:len(COLUMNS)] if len(cells) > len(COLUMNS) and not any(cells[len(COLUMNS):])
-                                else cells)
+                width = width or len(cells)
+                writer.writerow(cells + [""] * (width - len(cells)) if cells else [])  # a blank row stays blank
         return out.getvalue()
     finally:
         book.close()

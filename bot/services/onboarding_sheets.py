@@ -154,6 +154,11 @@ def sheet_png(card: SheetCard) -> bytes:
     code = _qr_image(matrix, scale, QR_BORDER).convert("RGB")
     page.paste(code, ((PAGE[0] - code.width) // 2, y))
     y += code.height + 16
+    # The link on one line: a long bot name gets a smaller font rather than a broken link.
+    size = fonts["link"].size
+    while size > 14 and draw.textlength(card.link, font=fonts["link"]) > width:
+        size -= 1
+        fonts["link"] = ImageFont.truetype(_font_path(False), size)
     line(card.link, "link", INK, gap=30)
     for text in card.footer:
         line(text, "text", MUTED, gap=8)

@@ -179,7 +179,7 @@ def refusal_text(exc: Exception, context: KhoosheContext) -> str:
                  " and send them one by one.", limit=number(exc.limit, lang))
     if isinstance(exc, WrongColumns):
         return t("The first line must be the header: {header} (then one firm per line); no invitation was made.",
-                 header=HEADER)
+                 header=f"<code>{HEADER}</code>")
     if isinstance(exc, UnreadableLine):
         return t("Line {line} cannot be read as CSV (a stray quote or line break, or a very long field); no invitation"
                  " was made. Fix that line and send the file again.", line=number(exc.line, lang, grouping=False))
