@@ -197,3 +197,85 @@ async def test_a_used_or_withdrawn_link_is_refused_politely(khooshe: Khooshe) ->
     withdrawn = await late.wait_for("پیوند")
     assert "دفتر شهرک این پیوند دعوت را پس گرفته است" in withdrawn.text
     await owner.settle()
+
+
+def workbook(rows: list[list[object]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_a_manager_of_two_estates_sends_an_excel_list_from_the_menu(khooshe: Khooshe) -> None:
+    async with khooshe.db.transaction() as repo:
+        await repo.access.add_manager(user_id=MANAGER, estate_id=1, by=ADMIN_ID)
+        await repo.access.add_manager(user_id=MANAGER, estate_id=2, by=ADMIN_ID)
+        second = await repo.estates.get(2)
+    assert second is not None
+    manager = khooshe.user(MANAGER)
+    await manager.send("/menu")
+    await manager.wait_for(lambda e: e.is_message and any("📇 دعوت از بنگاه‌ها" in b for row in e.buttons for b in row))
+    await manager.press("📇 دعوت از بنگاه‌ها")
+    await manager.wait_for("برای کدام شهرک")
+    await manager.press(second.name)
+    await manager.wait_for("name,national_id,mobile")
+    await manager.send_document("firms.xlsx", workbook([
+        ["name", "national_id", "mobile"], [FIRMS[0][0], int(VALID_NATIONAL_ID), 9121234567], [None, None, None],
+        [FIRMS[1][0], int(OTHER_VALID_NATIONAL_IDS[0]), None]]))
+    report = await manager.wait_for("دعوت‌نامه‌های", timeout=30)
+    assert f"«{second.name}»" in report.text
+    assert f"{fa_digits(2)} بنگاه دعوت شد" in report.text
+    assert [r["mobile"] for r in await invitations(manager)] == ["09121234567", ""]
+    await manager.settle()
+    async with khooshe.db.read() as repo:
+        rows = await repo.conn.execute_fetchall("SELECT DISTINCT estate_id FROM firm_invitations")
+    assert [r[0] for r in rows] == [2]
+
+
+async def test_an_owner_part_way_through_registering_takes_the_invitation_s_details(khooshe: Khooshe) -> None:
+    await add_manager(khooshe)
+    manager = khooshe.user(MANAGER)
+    await send_list(manager, firm_list(FIRMS[:1]))
+    (row,) = await invitations(manager)
+    await manager.settle()
+    owner = khooshe.user(OWNER)
+    await owner.send("/register")
+    await owner.wait_for("نام ثبتی")
+    await owner.send("نام دیگری")
+    await owner.wait_for("شناسه ملی")
+    await owner.send(f"/start {row['link'].split('?start=')[1]}")
+    await owner.wait_for("آیا این بنگاه شماست")
+    await owner.press("✅ بله، بنگاه ماست")
+    await register_rest(owner)
+    async with khooshe.db.read() as repo:
+        firm = await repo.firms.by_owner(OWNER)
+    assert firm is not None
+    assert (firm.name, firm.national_id) == (FIRMS[0][0], VALID_NATIONAL_ID)
+
+
+async def test_another_estates_manager_sees_no_funnel_and_withdraws_no_link(khooshe: Khooshe) -> None:
+    await add_manager(khooshe)
+    async with khooshe.db.transaction() as repo:
+        await repo.access.add_manager(user_id=INTRUDER, estate_id=2, by=ADMIN_ID)
+    manager = khooshe.user(MANAGER)
+    await send_list(manager, firm_list(FIRMS[:1]))
+    await invitations(manager)
+    await manager.settle()
+    other = khooshe.user(INTRUDER)
+    await other.send("/onboarding 1")
+    await other.wait_for("اجازه")
+    async with khooshe.db.read() as repo:
+        rows = await repo.conn.execute_fetchall("SELECT id FROM firm_invitations")
+    invitation_id = next(iter(rows))[0]
+    await other.send(f"/revokefirm {invitation_id}")
+    refusal = await other.wait_for("دعوت‌نامهٔ")
+    assert "وجود ندارد" in refusal.text
+    async with khooshe.db.read() as repo:
+        rows = await repo.conn.execute_fetchall("SELECT revoked_at FROM firm_invitations")
+    assert [r[0] for r in rows] == [None]
