@@ -26,6 +26,8 @@ from bot.services.access import Role
 from bot.services.offload import run_heavy
 from bot.services.onboarding import (
     HEADER,
+    MAX_FIRMS,
+    PACK_FIRMS,
     Batch,
     FirmList,
     Invited,
@@ -270,7 +272,7 @@ async def run(update: Update, context: KhoosheContext, estate: Estate, message: 
                                      "smaller files and send them one by one.", megabytes=number(limit / 2**20, lang, decimals=1)))
         return
     try:
-        firms = await run_heavy(read_firm_list, data, document.file_name, settings.import_max_rows)
+        firms = await run_heavy(read_firm_list, data, document.file_name, min(settings.import_max_rows, MAX_FIRMS))
     except (TooManyRows, WrongColumns, UnreadableLine, NotReadable) as exc:
         await say(update, context, refusal_text(exc, context))
         return
@@ -283,14 +285,17 @@ async def run(update: Update, context: KhoosheContext, estate: Estate, message: 
     province_name = province.name(lang) if province else ""
     cards = [card_of(context, estate, province_name, invited, n) for n, invited in enumerate(batch.invited, start=1)]
     header = (t("Firm name"), t("National ID"), t("Mobile"), t("Link"), t("SMS text"))
-    pack = await run_heavy(build_pack, cards, header)
     chat = update.effective_chat
     assert chat is not None
     day = file_date(context.now(), settings.zone)
-    await context.bot.send_document(
-        chat.id, InputFile(pack, filename=f"khooshe-invitations-estate-{estate.id}-{day}.zip"),
-        caption=t("📇 {n} invitations: a sheet to print and a QR code per firm, and invitations.csv.",
-                  n=number(len(cards), lang)))
+    packs = [cards[start:start + PACK_FIRMS] for start in range(0, len(cards), PACK_FIRMS)]
+    for index, part in enumerate(packs, start=1):
+        pack = await run_heavy(build_pack, part, header)
+        suffix = f"-{index}" if len(packs) > 1 else ""
+        await context.bot.send_document(
+            chat.id, InputFile(pack, filename=f"khooshe-invitations-estate-{estate.id}-{day}{suffix}.zip"),
+            caption=t("📇 {n} invitations: a sheet to print and a QR code per firm, and invitations.csv.",
+                      n=number(len(part), lang)))
     if len(cards) <= SMS_MESSAGES:
         for card in cards:
             await say(update, context, esc(card.sms))
