@@ -274,6 +274,7 @@ async def run(update: Update, context: KhoosheContext, estate: Estate, message: 
     try:
         firms = await run_heavy(read_firm_list, data, document.file_name, min(settings.import_max_rows, MAX_FIRMS))
     except (TooManyRows, WrongColumns, UnreadableLine, NotReadable) as exc:
+        wait_for_file(user_id_of(update), estate.id)  # the corrected file may follow at once
         await say(update, context, refusal_text(exc, context))
         return
     batch = await service(context).invite(user_id_of(update), estate, firms) if firms.rows else None
@@ -371,12 +372,12 @@ async def revoke_command(update: Update, context: KhoosheContext) -> None:
 
 def register(app: KhoosheApp) -> None:
     """Before the admins' CSV import: a file /onboard asked for is the firm list."""
-    lists = filters.Document.FileExtension("csv") | filters.Document.FileExtension("xlsx")
     app.add_handler(CommandHandler("onboard", onboard_command))
     app.add_handler(CallbackQueryHandler(pressed(onboard_command), pattern=cb.TASK.pattern_of("onboard")))
     app.add_handler(CallbackQueryHandler(onboard_estate_button, pattern=cb.ONB_ESTATE.pattern))
     app.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/onboard(@\w+)?\b"), got_captioned_file))
-    app.add_handler(MessageHandler(lists & _Waiting(), got_file))
+    # Any file while /onboard waits: one that is neither CSV text nor .xlsx is answered with how to save it.
+    app.add_handler(MessageHandler(filters.Document.ALL & _Waiting(), got_file))
     app.add_handler(CommandHandler("cancel", cancel_waiting, filters=_Waiting()))
     app.add_handler(CommandHandler("onboarding", onboarding_command))
     app.add_handler(CommandHandler("revokefirm", revoke_command))

@@ -279,3 +279,19 @@ async def test_another_estates_manager_sees_no_funnel_and_withdraws_no_link(khoo
     async with khooshe.db.read() as repo:
         rows = await repo.conn.execute_fetchall("SELECT revoked_at FROM firm_invitations")
     assert [r[0] for r in rows] == [None]
+
+
+async def test_a_file_that_is_no_list_is_explained_and_the_corrected_one_may_follow(khooshe: Khooshe) -> None:
+    await add_manager(khooshe)
+    manager = khooshe.user(MANAGER)
+    await manager.send("/onboard")
+    await manager.wait_for("name,national_id,mobile")
+    await manager.send_document("firms.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64)  # the old Excel format
+    assert "CSV UTF-۸" in (await manager.wait_for("UTF-۸")).text
+    await manager.send_document("firms.xlsx", b"PK\x03\x04 a broken workbook")
+    assert "xlsx" in (await manager.wait_for("اکسل")).text
+    await manager.send_document("firms.csv", firm_list(FIRMS[:1]))
+    report = await manager.wait_for("دعوت‌نامه‌های", timeout=30)
+    assert f"{fa_digits(1)} بنگاه دعوت شد" in report.text
+    await invitations(manager)
+    await manager.settle()
