@@ -295,3 +295,23 @@ async def test_a_file_that_is_no_list_is_explained_and_the_corrected_one_may_fol
     assert f"{fa_digits(1)} بنگاه دعوت شد" in report.text
     await invitations(manager)
     await manager.settle()
+
+
+async def test_an_owner_who_came_by_invitation_exports_it_and_deleting_their_data_removes_it(khooshe: Khooshe) -> None:
+    await add_manager(khooshe)
+    manager = khooshe.user(MANAGER)
+    await send_list(manager, firm_list(FIRMS[:2]))
+    (mine, other) = await invitations(manager)
+    await manager.settle()
+    owner = khooshe.user(OWNER)
+    await owner.send(f"/start {mine['link'].split('?start=')[1]}")
+    await owner.wait_for("آیا این بنگاه شماست")
+    await owner.press("✅ بله، بنگاه ماست")
+    await register_rest(owner)
+    exported = await khooshe.services.privacy.export(OWNER)
+    assert [(i["name"], i["national_id"]) for i in exported["firm_invitations"]] == [(FIRMS[0][0], VALID_NATIONAL_ID)]
+
+    await khooshe.services.privacy.forget(OWNER)
+    async with khooshe.db.read() as repo:
+        rows = await repo.conn.execute_fetchall("SELECT name, national_id, mobile FROM firm_invitations")
+    assert [tuple(r) for r in rows] == [(other["name"], other["national_id"], "+989351112233")]
