@@ -231,12 +231,14 @@ def report_text(context: KhoosheContext, estate: Estate, firms: FirmList, batch:
                        "who has registered."))
     elif firms.rejected:
         lines.append(t("Fix the lines above and send the file again with /onboard."))
+    elif not (batch and batch.registered):
+        lines.append(t("The file lists no firm after its header line. /onboard to send the list again."))
     return "\n".join(lines)
 
 
 def sms_text(context: KhoosheContext, estate: Estate, invited: Invited, link: str) -> str:
-    return context.t("Hello! «{estate}» invites «{firm}» to Khooshe, the self-assessment of the estate's firms "
-                     "(about 5 minutes). Your firm's registration is ready: {link}",
+    return context.t("Hello! «{estate}» invites «{firm}» to Khooshe, the self-assessment of the estate's firms. "
+                     "Your firm's registration is ready: {link}",
                      estate=estate.name, firm=invited.row.name, link=link)
 
 
@@ -251,7 +253,7 @@ def card_of(context: KhoosheContext, estate: Estate, province: str, invited: Inv
         heading=(t("Invitation to Khooshe's self-assessment"), f"{estate.name} — {province}" if province else estate.name,
                  invited.row.name, t("National ID: {id}", id=localize_digits(invited.row.national_id, lang))),
         footer=(t("Scan the code with your phone's camera, or open the link: Khooshe opens in {messenger} with your "
-                  "firm's registration filled in. A few questions remain; it takes about 5 minutes.", messenger=messenger),
+                  "firm's registration filled in; a few short questions remain.", messenger=messenger),
                 t("This link is for this firm only and works once.")),
     )
 
