@@ -315,3 +315,17 @@ async def test_an_owner_who_came_by_invitation_exports_it_and_deleting_their_dat
     async with khooshe.db.read() as repo:
         rows = await repo.conn.execute_fetchall("SELECT name, national_id, mobile FROM firm_invitations")
     assert [tuple(r) for r in rows] == [(other["name"], other["national_id"], "+989351112233")]
+
+
+async def test_cancel_leaves_no_file_expected(khooshe: Khooshe) -> None:
+    await add_manager(khooshe)
+    manager = khooshe.user(MANAGER)
+    await manager.send("/onboard")
+    await manager.wait_for("name,national_id,mobile")
+    await manager.send("/cancel")
+    await manager.wait_for("دعوت‌نامه‌ای ساخته نشد")
+    await manager.send_document("firms.csv", firm_list(FIRMS[:1]))
+    await manager.settle()
+    async with khooshe.db.read() as repo:
+        rows = await repo.conn.execute_fetchall("SELECT COUNT(*) FROM firm_invitations")
+    assert next(iter(rows))[0] == 0
