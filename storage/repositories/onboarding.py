@@ -1,4 +1,4 @@
-"""Firm invitations (migration 0017): the links an estate manager hands out to the firms on the
+"""Firm invitations (migration 0013): the links an estate manager hands out to the firms on the
 estate's list, and what the onboarding funnel counts of them."""
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ class PrivacyRepository(Repository):
         )
         await self._write("UPDATE outbox SET payload = '{}' WHERE chat_id = ?", (user_id,))
         # A firm invitation the user confirmed holds what their estate listed about them (name,
-        # national ID, mobile; migration 0017): it goes, as does any listing the firm's own.
+        # national ID, mobile; migration 0013): it goes, as does any listing the firm's own.
         await self._write("DELETE FROM firm_invitations WHERE used_by = ?", (user_id,))
         firm_id = await self._scalar(
             "SELECT id FROM firms WHERE owner_id = ? AND deleted_at IS NULL", (user_id,)
