@@ -8,6 +8,7 @@ or pressed is made here; the handler only says what the outcome means.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import IntEnum
@@ -193,6 +194,9 @@ class EstateChoices:
 
 
 Answer = Stored | Refused
+
+
+_NUMBERS = re.compile(r"\d+")
 
 
 def _by_name(places: list[Estate]) -> list[Estate]:
@@ -512,12 +516,27 @@ class RegistrationService:
         return await self.store(user_id, sector=code)
 
     async def give_employees(self, user_id: int, text: str) -> Answer:
+        # The number of employees and, after it, the year founded, in one message: «۴۵، ۱۳۸۸».
+        both = self.employees_and_year(text)
+        if both is not None:
+            return await self.store(user_id, employees=both[0], founded_year=both[1])
         # "1 200" and "1,200" as before; else one number with words around it («۲۵ نفر»).
         digits = only_digits(text, ignore=" ,")
-        employees = int(digits) if digits is not None else single_number(text)
-        if employees is None or not 1 <= employees <= MAX_EMPLOYEES:
+        count = int(digits) if digits is not None else single_number(text)
+        if count is None or not 1 <= count <= MAX_EMPLOYEES:
             return await self._refuse(user_id, "employees")
-        return await self.store(user_id, employees=employees)
+        return await self.store(user_id, employees=count)
+
+    def employees_and_year(self, text: str) -> tuple[int, int] | None:
+        """Two numbers, the second a four-digit Solar Hijri year no later than this one: the
+        number of employees and the founding year.  Anything else (one number, «1,200») is None."""
+        numbers = _NUMBERS.findall(normalize(text))
+        if len(numbers) != 2 or len(numbers[1]) != 4:
+            return None
+        employees, founded = int(numbers[0]), int(numbers[1])
+        if not 1 <= employees <= MAX_EMPLOYEES or not EARLIEST_FOUNDING_YEAR <= founded <= self.this_year():
+            return None
+        return employees, founded
 
     def this_year(self) -> int:
         """The current Solar Hijri year, the latest a firm can have been founded in."""

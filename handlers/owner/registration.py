@@ -122,7 +122,9 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
         buttons = [button(t(name), cb.REG_SECTOR.build(code)) for code, name in SECTORS.items()]
         await say(update, context, t("Which sector is the firm's main activity in?"), keyboard(*rows(buttons, 2)))
     elif step is Step.EMPLOYEES:
-        await say(update, context, t("How many people work at the firm? Type a number."))
+        await say(update, context, t("How many people work at the firm? Type a number. You can add the year it was "
+                                     "founded after it, for example {example}.",
+                                     example=f"«{number(45, lang)}، {year(1388, lang)}»"))
     elif step is Step.FOUNDED:
         await say(update, context, t("In which year was the firm founded? Type the Solar Hijri year, for example {example}.",
                                      example=year(1385, lang)))
@@ -569,8 +571,14 @@ async def got_sector(update: Update, context: KhoosheContext) -> Step:
 
 
 async def got_employees(update: Update, context: KhoosheContext) -> Step:
-    """Stores the number of employees and asks for the founding year."""
-    answer = await service(context).give_employees(user_of(update), typed(update))
+    """Stores the number of employees and asks for the founding year (unless it came along)."""
+    text = typed(update)
+    answer = await service(context).give_employees(user_of(update), text)
+    if isinstance(answer, Stored) and service(context).employees_and_year(text) is not None:
+        lang = context.lang
+        await say(update, context, context.t("✔️ Employees: {employees} · Year founded: {year}",
+                                             employees=number(answer.data["employees"], lang),
+                                             year=year(answer.data["founded_year"], lang)))
     return await answered(update, context, answer, Step.EMPLOYEES)
 
 
