@@ -124,7 +124,7 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
     elif step is Step.EMPLOYEES:
         await say(update, context, t("How many people work at the firm? Type a number. You can add the year it was "
                                      "founded after it, for example {example}.",
-                                     example=f"«{number(45, lang)}، {year(1388, lang)}»"))
+                                     example=t("«{employees}, {year}»", employees=number(45, lang), year=year(1388, lang))))
     elif step is Step.FOUNDED:
         await say(update, context, t("In which year was the firm founded? Type the Solar Hijri year, for example {example}.",
                                      example=year(1385, lang)))

@@ -247,9 +247,13 @@ async def test_deleting_a_sole_proprietors_data_leaves_no_byte_of_the_code_or_li
     await sole_until_province(owner, CODE, LICENCE)
     await owner.wait_for("کدام استان")
     await owner.press("ایلام")
+    await owner.wait_for("هنوز شهرکی از استان ایلام")
     await name_unlisted_estate(owner, "شهرک صنعتی ایوان")
     await after_estate(owner)
     await owner.wait_for("بنگاه شما ثبت شد")
+    async with khooshe.db.read() as repo:
+        firm = await repo.firms.by_owner(8016)
+    assert firm is not None and (firm.national_id, firm.licence_no) == (CODE, LICENCE)
     await owner.send("/settings")
     await owner.wait_for("یادآوری")
     await owner.press("🗑 حذف داده‌های من")
