@@ -277,3 +277,42 @@ async def test_deleting_a_sole_proprietors_data_leaves_no_byte_of_the_code_or_li
     async with Database(db_path) as db, db.read() as repo:
         firms = await repo.conn.execute_fetchall("SELECT COUNT(*) FROM firms WHERE deleted_at IS NOT NULL")
     assert [r[0] for r in firms] == [1]
+
+
+async def test_an_estate_typed_at_the_province_question_chooses_province_and_estate(khooshe: Khooshe) -> None:
+    owner = khooshe.user(8021)
+    await owner.send("/register")
+    await owner.wait_for("نام ثبتی")
+    await owner.send("کارخانه خرمای جنوب")
+    await owner.wait_for("شناسه ملی")
+    await owner.send(OTHER_VALID_NATIONAL_IDS[0])
+    await owner.wait_for("یا نام شهرک خود را بنویسید")
+    await owner.send("برازجان")
+    chosen = await owner.wait_for("✅ شهرک: شهرک صنعتی برازجان (بوشهر)")
+    assert chosen.buttons == [["✏️ تغییر شهرک"]]
+    await owner.wait_for("خوشه کسب‌وکار")
+    async with khooshe.db.read() as repo:
+        draft = await repo.drafts.get(8021)
+        assert draft is not None
+        estate = await repo.estates.get(draft.data["estate_id"])
+        province = await repo.provinces.get(draft.data["province_id"])
+    assert estate is not None and province is not None
+    assert (estate.name, province.name_fa) == ("شهرک صنعتی برازجان", "بوشهر")
+
+
+async def test_the_founding_year_can_follow_the_number_of_employees(khooshe: Khooshe) -> None:
+    owner = khooshe.user(8022)
+    await until_estate(owner, "بوشهر", OTHER_VALID_NATIONAL_IDS[1])
+    await owner.wait_for("کدام شهرک")
+    await owner.press("شهرک صنعتی برازجان")
+    await owner.wait_for("خوشه کسب‌وکار")
+    await owner.press("عضو خوشه نیستیم")
+    await owner.wait_for("کدام بخش")
+    await owner.press("صنعت و تولید")
+    await owner.wait_for("چند نفر")
+    await owner.send("۴۵ نفر، سال ۱۳۸۸")
+    await owner.wait_for("✔️ تعداد کارکنان: ۴۵ · سال تأسیس: ۱۳۸۸")
+    await owner.wait_for("شماره همراه")
+    async with khooshe.db.read() as repo:
+        draft = await repo.drafts.get(8022)
+    assert draft is not None and (draft.data["employees"], draft.data["founded_year"]) == (45, 1388)
