@@ -9,7 +9,9 @@ COPY handlers ./handlers
 COPY storage ./storage
 COPY locales ./locales
 COPY data/sample ./data/sample
-RUN pip install . && useradd --create-home --uid 10001 khooshe && chown -R khooshe /app/data
+# `python -m bot` runs as `python -OO` (KHOOSHE_OPTIMIZE): its byte code is compiled here, once,
+# because PYTHONDONTWRITEBYTECODE keeps every start from writing it.
+RUN pip install . && python -OO -m compileall -q /app /usr/local/lib/python3.11 && useradd --create-home --uid 10001 khooshe && chown -R khooshe /app/data
 
 USER khooshe
 ENV KHOOSHE_DB=/app/data/khooshe.db

@@ -391,7 +391,7 @@ MESSY_TYPED: dict[str, list[Attempt]] = {
     "T2": [("type", "نه")],
     "T3": [("tick", ["social", "own_site"])],
     "T5": [("type", "صفحه گسترده")],            # an option's label typed: not a yes/no question
-    "T8": [("type", "سی"), ("type", "حدود ۳۰ درصد")],  # «سی» (thirty in words): wrong
+    "T8": [("type", "سی"), ("type", "حدود ۳۰ درصد")],  # «سی», thirty in words: read since 2026-12-04
     "T9": [("type", "خیر")],
     "T10": [("type", "٣٠")],                   # Arabic-Indic digits
     "Q1": [("type", "در حال اخذ")],
@@ -400,7 +400,7 @@ MESSY_TYPED: dict[str, list[Attempt]] = {
     "Q5": [("type", "نه")],
     "E1": [("type", "۱۰۰")],                   # all sales domestic
     "E2": [("type", "ندارم")],
-    "E3": [("type", "هیچ"), ("type", "۰")],    # «هیچ» (none) in words: wrong
+    "E3": [("type", "هیچ"), ("type", "۰")],    # «هیچ», none in words: read as 0 since 2026-12-04
     "E4": [("type", "بله")],
     "E5": [("type", "نه")],
     "I1": [("type", "آره")],

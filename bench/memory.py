@@ -171,7 +171,9 @@ async def run(args: argparse.Namespace) -> None:
         extra = {"KHOOSHE_TOKEN": TOKEN, "KHOOSHE_API_URL": api.base_url, "KHOOSHE_DB": str(db_path)}
         if args.resident_users is not None:
             extra["KHOOSHE_RESIDENT_USERS"] = str(args.resident_users)
-        command = [sys.executable, *(["-OO"] if args.optimize else []), "-m", "bot"]
+        if args.keep_docstrings:
+            extra["KHOOSHE_OPTIMIZE"] = "0"
+        command = [sys.executable, "-m", "bot"]
         if args.trace is not None or args.census is not None:
             args.census = args.census or args.trace
             args.census.mkdir(parents=True, exist_ok=True)
@@ -211,7 +213,7 @@ async def run(args: argparse.Namespace) -> None:
     print()
     print(f"journey: {args.journey}; concurrency {args.concurrency}; KHOOSHE_RESIDENT_USERS "
           f"{args.resident_users if args.resident_users is not None else 'default'}"
-          f"{'; python -OO' if args.optimize else ''}")
+          f"; {'KHOOSHE_OPTIMIZE=0 (docstrings and asserts kept)' if args.keep_docstrings else 'python -OO (the default)'}")
     print(f"{'':<22} {'RSS MB':>8} {'tree MB':>8} {'users/s':>8}   of the RSS, MB")
     for (label, own, tree, rate), parts in zip(rows, where, strict=True):
         speed = f"{rate:>8.0f}" if rate else f"{'':>8}"
@@ -241,8 +243,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=32, help="users visiting at once (default 32)")
     p.add_argument("--resident-users", type=int, default=None,
                    help="KHOOSHE_RESIDENT_USERS for the bot (default: the bot's default)")
-    p.add_argument("--optimize", action="store_true",
-                   help="run the bot as python -OO -m bot (no docstrings, no asserts)")
+    p.add_argument("--keep-docstrings", action="store_true",
+                   help="KHOOSHE_OPTIMIZE=0: the bot keeps docstrings and asserts (by default python -m bot "
+                        "runs itself as python -OO)")
     p.add_argument("--census", type=Path, default=None, metavar="DIR",
                    help="the bot writes its own account of its memory into DIR at each checkpoint "
                         "(malloc, SQLite, pymalloc, objects; bench/traced_bot.py) and the first lines are printed")

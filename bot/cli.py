@@ -34,7 +34,7 @@ from bot.domain.questionnaire import (
 )
 from bot.i18n import CatalogMissing, load_catalogs
 from bot.intake.connection import WebhookError, connect
-from bot.services.places_import import ImportRefused, import_clusters, import_estates, read_csv_file
+from bot.services.places_import import ImportRefused, import_clusters, import_estates, read_import_file
 from bot.services.rounds import SYSTEM, RoundPolicy, RoundRefused, RoundService
 from bot.settings import OperatorSettings, Settings, describe_error
 from bot.transport import loop as transport_loop
@@ -54,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default): long polling, or a webhook when KHOOSHE_WEBHOOK_URL is set")
     for kind in ("estates", "clusters"):
-        sub = commands.add_parser(f"import-{kind}", help=f"load {kind} from a CSV file")
+        sub = commands.add_parser(f"import-{kind}", help=f"load {kind} from a CSV or .xlsx file")
         sub.add_argument("file", type=Path)
     rounds = commands.add_parser("round", help="open or close the assessment round")
     actions = rounds.add_subparsers(dest="action", required=True)
@@ -123,11 +123,11 @@ async def operate(storage: OperatorSettings, args: argparse.Namespace) -> str:
     async with Database(storage.db) as db:
         if args.command in ("import-estates", "import-clusters"):
             try:
-                text = read_csv_file(args.file)
+                text = read_import_file(args.file)
             except FileNotFoundError:
                 raise CommandError(f"no such file: {args.file}") from None
             except IsADirectoryError:
-                raise CommandError(f"{args.file} is a folder, not a CSV file") from None
+                raise CommandError(f"{args.file} is a folder, not a CSV or .xlsx file") from None
             except UnicodeDecodeError:
                 raise CommandError(f"{args.file} is not UTF-8 text; save the CSV as UTF-8") from None
             except OSError as exc:

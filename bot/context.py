@@ -88,10 +88,16 @@ class UserData:
 
     #: A round action (create, close, cancel, publish…) waiting for the admin's confirmation.
     round_action: dict[str, Any] | None = None
+    #: The guided /newround or /editround: the values given so far.
+    round_wizard: dict[str, Any] | None = None
     #: An invitation link opened, waiting for accept or decline.
     invitation: dict[str, Any] | None = None
     #: A CSV file sent by an admin, waiting for the choice of estates or clusters.
     import_file: dict[str, Any] | None = None
+    #: The estate or cluster an admin is adding step by step (/addestate, /addcluster).
+    place_draft: dict[str, Any] | None = None
+    #: The typed search of an admin choosing the estate of an invitation (/invite).
+    invite_pick: dict[str, Any] | None = None
     #: The broadcast a manager or admin is composing.
     broadcast: dict[str, Any] | None = None
     #: The one-time token of the "delete my data" confirmation.

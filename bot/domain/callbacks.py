@@ -116,6 +116,10 @@ DASHBOARD_ALL = Callback("dash:all")
 NUDGE = Callback("nudge", _ID)
 NUDGE_ALL = Callback("nudge:all")
 EXPORT = Callback("exp", _ID)
+EXPORT_ALL = Callback("exp:all")
+#: A view of a round chosen with the round buttons: the estate (or all of the manager's), the round.
+DASHBOARD_ROUND = Callback("dash:r", rf"{_ID}|all", _ID)
+EXPORT_ROUND = Callback("exp:r", rf"{_ID}|all", _ID)
 BC_ALL = Callback("bc:all")
 BC_PROVINCE = Callback("bc:prov", _ID)
 BC_WHOLE_PROVINCE = Callback("bc:provall", _ID)
@@ -126,6 +130,8 @@ BC_CONTINUE = Callback("bc:go")
 BC_NOW = Callback("bc:now")
 BC_SCHEDULE = Callback("bc:sched")
 BC_LEAVE = Callback("bc:cancel")
+#: A broadcast's sending time picked from the keyboard: a Solar Hijri day and Tehran time.
+BC_AT = Callback("bc:at", r"\d{4}/\d{2}/\d{2}_\d{2}:\d{2}")
 BC_CANCEL_BROADCAST = Callback("bcx", _ID)
 
 # -- admins -------------------------------------------------------------------------------------
@@ -138,8 +144,35 @@ ROLE_KEEP = Callback("rl:keep")
 ROUND_CONFIRM = Callback("adm:rc", _TOKEN)
 ROUND_DISMISS = Callback("adm:rx", _TOKEN)
 ROUND_CHOICE = Callback("adm", "r[cx]", _TOKEN)
+#: The guided /newround and /editround (handlers/admin/round_wizard.py): a day from the date
+#: keyboard (days after today or after the opening), ``now``, or the typed date kept (``ok``)
+#: or typed again (``re``); a questionnaire version; equal weights; the round and the field to edit.
+RW_START = Callback("rw:go", "new|edit")  # the buttons under /rounds
+RW_DATE = Callback("rw:d", r"now|ok|re|\d{1,3}")
+RW_VERSION = Callback("rw:v", r"\d{1,4}")
+RW_WEIGHTS = Callback("rw:w", "eq")
+RW_ROUND = Callback("rw:r", _ID)
+RW_FIELD = Callback("rw:f", "title|opens|closes|weights")
+RW_LEAVE = Callback("rw:x")
+RW_PREFIX = "rw"
 INVITATION = Callback("inv", "ok|no", _TOKEN)
 IMPORT_KIND = Callback("imp", "[ecx]", _TOKEN)
+#: The guided /addestate and /addcluster: a province page, a province, a kind or a sector
+#: ("none": several or none), add (after a warning: anyway), another name, cancel.
+PLACE_PROVINCE_PAGE = Callback("pl:pp", r"\d{1,3}")
+PLACE_PROVINCE = Callback("pl:p", _ID)
+PLACE_KIND = Callback("pl:k", "estate|zone|park")
+PLACE_SECTOR = Callback("pl:s", "[A-Z]|none")
+PLACE_ADD = Callback("pl:add", _TOKEN)
+PLACE_OTHER_NAME = Callback("pl:name")
+PLACE_LEAVE = Callback("pl:x")
+#: The guided /invite: a page of provinces, a province's estates (province, page), a page of
+#: the estates found by a typed search, the estate chosen, cancel.
+INVITE_PROVINCES = Callback("ivp:pp", r"\d{1,3}")
+INVITE_PROVINCE = Callback("ivp:p", _ID, r"\d{1,4}")
+INVITE_FOUND = Callback("ivp:f", r"\d{1,4}")
+INVITE_ESTATE = Callback("ivp:e", _ID)
+INVITE_LEAVE = Callback("ivp:x")
 #: An /audit page: page, user id, action code (or its start), from and to (Gregorian YYYYMMDD;
 #: empty: unset), views included.
 AUDIT_PAGE = Callback("aud", r"\d{1,5}", r"\d{0,12}", r"[a-z_]{0,20}", r"(?:\d{8})?", r"(?:\d{8})?", "[01]")

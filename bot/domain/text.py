@@ -36,14 +36,17 @@ def fold_full_width_digits(text: str) -> str:
 
 
 # Thousands separators people type in an id (Latin and Arabic commas, the Arabic thousands
-# sign, apostrophes, thin and no-break spaces): dropped only between digits.
-_ID_SEPARATORS = re.compile(r"(?<=\d)[,\u066c\u060c'\u2019 \u00a0\u202f\u2009](?=\d)")
+# sign, the Persian keyboard's decimal sign next to it, a full stop, apostrophes, thin and
+# no-break spaces): dropped only between digits and before a group of exactly three, so
+# «۱٬۰۲۳» is 1023 but a slip such as «12,5» is no id at all (never the wrong person's: 125).
+_ID_SEPARATORS = re.compile(r"(?<=\d)[,.\u066b\u066c\u060c'\u2019 \u00a0\u202f\u2009](?=\d{3}(?!\d))")
 _ID_SIGNS = "#\uff03\u2116"  # #, full-width #, №
 
 
 def parse_id(text: str | None) -> int | None:
-    """A record id as people type it: «۱٬۰۲۳», «1,023», «#۱۰۲۳», «١٠٢٣» → 1023; None for
-    anything that is not a whole positive number."""
+    """A record id as people type it: «۱٬۰۲۳», «1,023», «1.023», «#۱۰۲۳», «١٠٢٣» → 1023; None
+    for anything that is not a whole positive number (a separator must stand before three
+    digits: «12,5» is refused)."""
     value = fold_full_width_digits(normalize(text)).lstrip(_ID_SIGNS).strip()
     value = _ID_SEPARATORS.sub("", value)
     if not re.fullmatch(r"\d{1,12}", value):

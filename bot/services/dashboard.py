@@ -1,9 +1,12 @@
 """What an estate manager sees of an estate, and what an admin sees of the nation.
 
-Figures come from the database as it is now: live firms, the open (or latest) round's
-submissions, the latest scored round's peer statistics (kept only for groups of at least five
-firms, so no firm's scores can be inferred), and the problems reported in submitted
-assessments.  Free-text notes are listed on their own, never next to a firm's name or scores,
+Figures come from the database as it is now: live firms, one round's submissions (the open or
+latest round unless the reader chose another with the round buttons), the peer statistics of
+that round or, while it is not scored yet, of the latest scored round before it (kept only for
+groups of at least five firms, so no firm's scores can be inferred), and the problems reported
+in submitted assessments.  Each figure names its round; while the chosen round has too few
+submissions to show its pressure points and notes, the previous round's follow, under its own
+title, so a round that has just opened never hides them.  Free-text notes are listed on their own, never next to a firm's name or scores,
 and the problems and notes only once at least ``MIN_RESPONDENTS`` firms have submitted: with
 fewer, the list of firms that have not answered tells whose they are.
 """
@@ -40,6 +43,8 @@ NUDGE_KIND = "nudge"
 #: The fewest submitted assessments whose problems and notes are shown (the same floor as the
 #: peer statistics): in an estate of two firms, the one note is the one firm's that answered.
 MIN_RESPONDENTS = MIN_GROUP
+#: How many rounds the round buttons of the dashboard and the export offer (newest first).
+ROUND_CHOICES = 4
 
 
 @dataclass
@@ -54,6 +59,79 @@ class ProblemTally:
     withheld: bool = False
 
 
+    @property
+    def shown(self) -> bool:
+        """Whether the tally has something to show (submissions, and enough of them)."""
+        return self.respondents > 0 and not self.withheld
+
+
+@dataclass(frozen=True)
+class RoundTally:
+    """A round's pressure points, told apart from another round's."""
+
+    round: Round
+    tally: ProblemTally
+
+
+@dataclass(frozen=True)
+class RoundChoice:
+    """The round a view shows, and the rounds that have opened (the default first)."""
+
+    round: Round | None
+    opened: list[Round]
+
+    @property
+    def offered(self) -> list[Round]:
+        """The rounds to offer buttons for: the last few, and the shown one if it is older."""
+        offered = self.opened[:ROUND_CHOICES]
+        if self.round is not None and self.round not in offered:
+            offered = [*offered[: ROUND_CHOICES - 1], self.round]
+        return offered if len(self.opened) > 1 else []
+
+    @property
+    def previous(self) -> Round | None:
+        """The round before the shown one."""
+        if self.round is None:
+            return None
+        at = self.opened.index(self.round)
+        return self.opened[at + 1] if at + 1 < len(self.opened) else None
+
+    @property
+    def scored(self) -> Round | None:
+        """The shown round if it is scored, else the latest scored round before it."""
+        if self.round is None:
+            return None
+        return next((r for r in self.opened[self.opened.index(self.round):] if r.scored_at is not None), None)
+
+    @property
+    def is_default(self) -> bool:
+        return not self.opened or self.round == self.opened[0]
+
+
+async def choose_round(repo: Repositories, round_id: int | None) -> RoundChoice | None:
+    """The round ``round_id`` (None: the open or latest one); None if no round with that id has
+    opened (a forged or stale button)."""
+    opened = await repo.reports.opened_rounds()
+    if round_id is None:
+        return RoundChoice(opened[0] if opened else None, opened)
+    chosen = next((r for r in opened if r.id == round_id), None)
+    return RoundChoice(chosen, opened) if chosen is not None else None
+
+
+async def pressure_points(repo: Repositories, choice: RoundChoice, estate_id: int | None) -> list[RoundTally]:
+    """The shown round's tally and, while it shows nothing (nobody or too few have submitted),
+    the previous round's, when that one has something to show."""
+    if choice.round is None:
+        return []
+    tallies = [RoundTally(choice.round, await tally_problems(repo, choice.round, estate_id))]
+    previous = choice.previous
+    if not tallies[0].tally.shown and previous is not None:
+        earlier = await tally_problems(repo, previous, estate_id)
+        if earlier.shown:
+            tallies.append(RoundTally(previous, earlier))
+    return tallies
+
+
 @dataclass
 class EstateView:
     estate: Estate
@@ -66,6 +144,9 @@ class EstateView:
     scored_firms: int
     problems: ProblemTally
     questionnaire: Questionnaire | None
+    #: The previous round's pressure points, shown while this round's show nothing.
+    earlier: RoundTally | None = None
+    choice: RoundChoice | None = None
 
     @property
     def not_answered(self) -> list[FirmStatus]:
@@ -87,10 +168,13 @@ class Overview:
 
     round: Round | None
     lines: list[EstateLine]
+    choice: RoundChoice | None = None
 
 
-async def estates_overview(repo: Repositories, estate_ids: Sequence[int]) -> Overview:
-    round_ = await repo.reports.current_or_latest_round()
+async def estates_overview(repo: Repositories, estate_ids: Sequence[int], choice: RoundChoice | None = None) -> Overview:
+    choice = choice or await choose_round(repo, None)
+    assert choice is not None
+    round_ = choice.round
     lines = []
     for estate_id in estate_ids:
         estate = await repo.estates.get(estate_id)
@@ -100,7 +184,7 @@ async def estates_overview(repo: Repositories, estate_ids: Sequence[int]) -> Ove
         lines.append(EstateLine(estate, sum(completion.values()) if round_ else
                                 len(await repo.reports.firm_statuses(None, estate_id)), completion))
     lines.sort(key=lambda line: persian_sort_key(line.estate.name))
-    return Overview(round_, lines)
+    return Overview(round_, lines, choice)
 
 
 def render_overview(overview: Overview, lang: str, settings: Settings) -> list[str]:
@@ -128,6 +212,27 @@ def render_overview(overview: Overview, lang: str, settings: Settings) -> list[s
     return chunks([head, "\n".join(rows), total])
 
 
+def render_my_estates(overview: Overview, lang: str, settings: Settings) -> list[str]:
+    """/myestates: each estate with its number, its firms and their completion in the round."""
+    t = translator(lang)
+    head = t("<b>Your estates</b>")
+    if overview.round is None:
+        rows = [t("#{id} «{name}»: {n} firms", id=number(x.estate.id, lang), name=esc(x.estate.name),
+                  n=number(x.firms, lang)) for x in overview.lines]
+        return chunks([head, "\n".join([t("No round has opened yet."), *rows])])
+    state = t("open until {date}", date=format_long_date(overview.round.closes_at, lang, settings.zone)) \
+        if overview.round.state == "open" else t("closed")
+    head += "\n" + t("<b>Round «{title}»</b> ({state})", title=esc(overview.round.title), state=state)
+    rows = []
+    for x in overview.lines:
+        submitted = x.completion.get("submitted", 0)
+        rows.append(t("#{id} «{name}»: {submitted} of {firms} firms submitted ({share}%), {drafts} in progress",
+                      id=number(x.estate.id, lang), name=esc(x.estate.name), submitted=number(submitted, lang),
+                      firms=number(x.firms, lang), share=number(share(submitted, x.firms), lang),
+                      drafts=number(x.completion.get("draft", 0), lang)))
+    return chunks([head, "\n".join(rows)])
+
+
 def problem_questions(questionnaire: Questionnaire) -> list[Any]:
     return [q for q in questionnaire.questions if not q.is_scored]
 
@@ -153,15 +258,18 @@ async def tally_problems(repo: Repositories, round_: Round, estate_id: int | Non
     return tally
 
 
-async def estate_view(repo: Repositories, estate_id: int) -> EstateView | None:
+async def estate_view(repo: Repositories, estate_id: int, choice: RoundChoice | None = None) -> EstateView | None:
+    """The estate in the chosen round (by default the open or latest one)."""
     estate = await repo.estates.get(estate_id)
     if estate is None:
         return None
-    round_ = await repo.reports.current_or_latest_round()
-    scored = await repo.reports.latest_scored_round()
+    choice = choice or await choose_round(repo, None)
+    assert choice is not None
+    round_, scored = choice.round, choice.scored
     firms = await repo.reports.firm_statuses(round_.id if round_ else None, estate_id)
     completion = await repo.reports.completion(round_.id, estate_id) if round_ else {}
-    problems = await tally_problems(repo, round_, estate_id) if round_ else ProblemTally()
+    tallies = await pressure_points(repo, choice, estate_id)
+    problems = tallies[0].tally if tallies else ProblemTally()
     estate_stats = await repo.scores.peers_for(scored.id, "estate", estate_id) if scored else {}
     nation_stats = await repo.scores.peers_for(scored.id, "nation", 0) if scored else {}
     scored_firms = 0
@@ -172,6 +280,7 @@ async def estate_view(repo: Repositories, estate_id: int) -> EstateView | None:
         estate_stats=estate_stats, nation_stats=nation_stats, scored_firms=scored_firms,
         problems=problems,
         questionnaire=load_questionnaire(round_.questionnaire_version) if round_ else None,
+        earlier=tallies[1] if len(tallies) > 1 else None, choice=choice,
     )
 
 
@@ -267,6 +376,27 @@ def withheld_line(tally: ProblemTally, t: Translator, lang: str) -> str:
              min=number(MIN_RESPONDENTS, lang), n=number(tally.respondents, lang))
 
 
+def earlier_blocks(earlier: RoundTally, t: Translator, lang: str) -> list[str]:
+    """The previous round's pressure points and notes, under that round's title."""
+    tally = earlier.tally
+    questionnaire = load_questionnaire(earlier.round.questionnaire_version)
+    blocks = ["\n".join([
+        t("<b>Pressure points of the previous round «{title}»</b>, in {n} submitted assessments:",
+          title=esc(earlier.round.title), n=number(tally.respondents, lang)),
+        *problem_lines(tally, questionnaire, t, lang)])]
+    if tally.notes:
+        notes = capped([f"• {esc(n)}" for n in tally.notes], MAX_NOTES, t, lang)
+        blocks.append("\n".join([
+            "<b>" + t("Notes from firms in «{title}» (anonymous):", title=esc(earlier.round.title)) + "</b>", *notes]))
+    return blocks
+
+
+def round_label(r: Round, shown: Round | None, t: Translator) -> str:
+    """A round button: its title, marked when open, ticked when it is the one shown."""
+    label = t("{title} (open)", title=r.title) if r.state == "open" else r.title
+    return ("✓ " + label) if shown is not None and r.id == shown.id else label
+
+
 def render_estate(view: EstateView, lang: str, settings: Settings) -> list[str]:
     """The dashboard as one or more HTML messages, each under Telegram's limit."""
     t = translator(lang)
@@ -309,6 +439,8 @@ def render_estate(view: EstateView, lang: str, settings: Settings) -> list[str]:
     if view.problems.notes:
         notes = capped([f"• {esc(n)}" for n in view.problems.notes], MAX_NOTES, t, lang)
         blocks.append("\n".join([f"<b>{t('Notes from firms (anonymous):')}</b>", *notes]))
+    if view.earlier is not None:
+        blocks += earlier_blocks(view.earlier, t, lang)
     missing = view.not_answered
     if missing:
         names = capped([f"• {esc(f.name)}" for f in missing], MAX_NAMES, t, lang)

@@ -1,7 +1,10 @@
-"""Excel workbooks for estate managers (one estate) and admins (everything).
+"""Excel workbooks for estate managers (one estate, or all of theirs) and admins (everything).
 
-Sheets are right-to-left, headers are translated into the requester's language, and dates are
-Solar Hijri.  Workbooks are written in openpyxl's streaming mode, so exporting 100,000 firms
+Sheets are right-to-left, headers are translated into the requester's language, bold, wrapped,
+frozen and filtered, and dates are Solar Hijri text with a real date beside them for sorting.
+An estate workbook is of one round (the open or latest one, or the one chosen): no row holds
+figures of two rounds, and where two rounds' rows meet (a new round's pressure points followed
+by the previous round's) each names its round.  Workbooks are written in openpyxl's streaming mode, so exporting 100,000 firms
 keeps memory flat.
 
 Everything is read through ``db.snapshot()`` (one consistent state, on a reader connection: the
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,14 +32,16 @@ from bot.domain.questionnaire import Questionnaire, available_versions, load_que
 from bot.domain.questionnaire.answers import display
 from bot.domain.scoring import score_submission
 from bot.domain.sectors import SECTORS
-from bot.domain.text import localize_digits, rounded
+from bot.domain.text import localize_digits, persian_sort_key, rounded
 from bot.i18n import N_, Translator, translator
 from bot.services.assessment import reference_year
 from bot.services.dashboard import (
-    ProblemTally,
+    RoundChoice,
+    RoundTally,
+    choose_round,
+    pressure_points,
     problem_questions,
     share,
-    tally_problems,
     withheld_line,
 )
 from bot.services.offload import pack, run_heavy, unpack
@@ -89,6 +95,19 @@ MAX_ROWS = 1_048_576
 NAME_WIDTH, TEXT_WIDTH, DATE_WIDTH, NOTE_WIDTH = 32, 44, 12, 80
 
 
+def _header_cell(ws: Any, header: str) -> Any:
+    """A header: bold, and wrapped onto more lines where it is wider than its column (a date
+    column is as wide as a date, its header "… (date for sorting)" is not)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+
+    cell = WriteOnlyCell(ws, value=header)
+    cell.data_type = "s"
+    cell.font = Font(bold=True)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
 class _Sheet:
     """A write-only, right-to-left sheet whose header row stays in view and filters its rows,
     with columns wide enough to read without resizing them."""
@@ -102,7 +121,7 @@ class _Sheet:
             width = widths[i] if i < len(widths) else None
             ws.column_dimensions[get_column_letter(i + 1)].width = width or max(10, min(40, len(header) + 4))
         ws.freeze_panes = "A2"
-        _put(ws, headers)
+        ws.append([_header_cell(ws, header) for header in headers])
         self.ws, self.columns, self.rows = ws, len(headers), 1
 
     def put(self, values: Sequence[Any]) -> None:
@@ -150,36 +169,80 @@ def _save(wb: Workbook) -> bytes:
 
 
 @dataclass(frozen=True)
-class _EstateData:
-    """What the estate workbook shows, read in one snapshot."""
+class _EstatePart:
+    """One estate of an estate workbook, read in the workbook's snapshot."""
 
     estate: Estate
-    round: Round | None
-    published: Round | None
     firms: list[FirmStatus]
-    clusters: dict[int, str]
     scores: dict[int, dict[str, Any]]
-    tally: ProblemTally | None
+    #: The round's pressure points, then the previous round's while the round's show nothing.
+    tallies: list[RoundTally]
 
 
-async def estate_workbook(db: Database, estate_id: int, lang: str, settings: Settings, now: datetime) -> bytes | None:
-    """Sheet 1: the estate's firms, their status in the open (or latest) round and, once a round
-    is published, their scores and ranks; sheet 2: the pressure-points tally; sheet 3: notes.
-    None when there is no such estate; ``now`` is the "Exported on" moment (the bot's clock)."""
+@dataclass(frozen=True)
+class _EstateData:
+    """What an estate workbook shows: one estate, or several (each row then names its estate,
+    and a summary sheet comes first)."""
+
+    parts: list[_EstatePart]
+    many: bool
+    round: Round | None
+    #: Whether the round's results are published (its scores and ranks are then shown).
+    published: bool
+    clusters: dict[int, str]
+
+
+@dataclass(frozen=True)
+class EstateExport:
+    """A built estate workbook and the rounds it was built from."""
+
+    data: bytes
+    choice: RoundChoice
+
+
+async def estate_workbook(
+    db: Database, estate_id: int, lang: str, settings: Settings, now: datetime, round_id: int | None = None,
+) -> EstateExport | None:
+    """One estate's workbook for the round ``round_id`` (None: the open or latest one): sheet
+    1 the estate's firms, their status in that round and, when the round is published, their
+    scores and ranks in it; sheet 2 the pressure-points tally; sheet 3 the notes; sheet 4 what
+    the file is.  Every row belongs to one round, named where two could meet.  None when there
+    is no such estate or round; ``now`` is the "Exported on" moment (the bot's clock)."""
+    return await estates_workbook(db, [estate_id], lang, settings, now, round_id, many=False)
+
+
+async def estates_workbook(
+    db: Database, estate_ids: Sequence[int], lang: str, settings: Settings, now: datetime,
+    round_id: int | None = None, *, many: bool = True,
+) -> EstateExport | None:
+    """Several estates (a manager's «all my estates») in one workbook: a summary sheet with a
+    row per estate and the total, then the sheets of the one-estate workbook with an estate
+    column.  Pressure points and notes stay per estate, each behind its own floor of
+    ``MIN_RESPONDENTS`` submissions."""
     async with db.snapshot() as repo:
-        estate = await repo.estates.get(estate_id)
-        if estate is None:
+        choice = await choose_round(repo, round_id)
+        if choice is None:
             return None
-        round_ = await repo.reports.current_or_latest_round()
-        published = await repo.reports.latest_published_round()
-        data = _EstateData(
-            estate=estate, round=round_, published=published,
-            firms=await repo.reports.firm_statuses(round_.id if round_ else None, estate_id),
-            clusters=await repo.clusters.names(),
-            scores=await repo.reports.estate_scores(published.id, estate_id) if published else {},
-            tally=await tally_problems(repo, round_, estate_id) if round_ else None,
-        )
-    return await run_heavy(_estate_book, data, lang, settings.zone, now.astimezone(settings.zone))
+        round_ = choice.round
+        published = round_ is not None and round_.published_at is not None
+        parts = []
+        for estate_id in estate_ids:
+            estate = await repo.estates.get(estate_id)
+            if estate is None:
+                continue
+            parts.append(_EstatePart(
+                estate=estate,
+                firms=await repo.reports.firm_statuses(round_.id if round_ else None, estate_id),
+                scores=await repo.reports.estate_scores(round_.id, estate_id) if round_ and published else {},
+                tallies=await pressure_points(repo, choice, estate_id),
+            ))
+        if not parts:
+            return None
+        parts.sort(key=lambda part: persian_sort_key(part.estate.name))
+        data = _EstateData(parts=parts, many=many, round=round_, published=published,
+                           clusters=await repo.clusters.names())
+    built = await run_heavy(_estate_book, data, lang, settings.zone, now.astimezone(settings.zone))
+    return EstateExport(built, choice)
 
 
 def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) -> bytes:
@@ -187,66 +250,98 @@ def _estate_book(data: _EstateData, lang: str, zone: ZoneInfo, now: datetime) ->
     from openpyxl import Workbook  # only where workbooks are built: 0.15 s to import
 
     t = translator(lang)
-    round_, published = data.round, data.published
+    round_, many = data.round, data.many
     wb = Workbook(write_only=True)
+    estate_head = [t("Estate")] if many else []
+    estate_width: list[int | None] = [NAME_WIDTH] if many else []
 
-    dims = load_questionnaire(published.questionnaire_version).scored_dimensions if published else ()
-    headers = [t("Firm"), t("National ID"), t("Phone"), t("Cluster"), t("Sector"), t("Employees"),
+    if many:
+        sheet = _Sheet(wb, t("Summary"), [t("Estate"), t("Firms registered"), t("Submitted"), t("In progress"),
+                                          t("Not started"), t("Share submitted (%)")], [NAME_WIDTH])
+        totals = [0, 0, 0, 0]
+        for part in data.parts:
+            counts = Counter(f.status for f in part.firms)
+            figures = [len(part.firms), counts["submitted"], counts["draft"], counts[None]]
+            totals = [a + b for a, b in zip(totals, figures, strict=True)]
+            sheet.put([part.estate.name, *figures, _score(share(figures[1], figures[0]))])
+        sheet.put([t("All my estates"), *totals, _score(share(totals[1], totals[0]))])
+        sheet.close()
+
+    dims = load_questionnaire(round_.questionnaire_version).scored_dimensions if round_ and data.published else ()
+    headers = [*estate_head, t("Firm"), t("National ID"), t("Phone"), t("Cluster"), t("Sector"), t("Employees"),
                *_dated(t, N_("Registered on")), t("Submission status"), *_dated(t, N_("Submitted on"))]
-    widths: list[int | None] = [NAME_WIDTH, 14, 16, NAME_WIDTH, TEXT_WIDTH, None, DATE_WIDTH, DATE_WIDTH,
-                                None, DATE_WIDTH, DATE_WIDTH]
-    if published is not None:
+    widths: list[int | None] = [*estate_width, NAME_WIDTH, 14, 16, NAME_WIDTH, TEXT_WIDTH, None, DATE_WIDTH,
+                                DATE_WIDTH, None, DATE_WIDTH, DATE_WIDTH]
+    if data.published:
         headers += [t("Overall score"), *(d.title(lang) for d in dims), *(t(h) for h in SCORE_HEADERS)]
     sheet = _Sheet(wb, t("Firms"), headers, widths)
     _step("firms")
-    for f in data.firms:
-        row: list[Any] = [
-            # The estate's managers may call the firm: the registration says so where it asks.
-            f.name, f.national_id, f.phone or "", data.clusters.get(f.cluster_id or 0, ""),
-            _sector(t, f.sector), f.employees,
-            _date(f.created_at, lang, zone), _day(f.created_at, zone), t(STATUS.get(f.status, STATUS[None])),
-            _date(f.submitted_at, lang, zone), _day(f.submitted_at, zone),
-        ]
-        if published is not None:
-            s = data.scores.get(f.firm_id)
-            if s is None:
-                row += [None] * (1 + len(dims) + len(SCORE_HEADERS))
-            else:
-                row += [_score(s["composite"]), *(_score(s["dimensions"].get(d.id)) for d in dims),
-                        s["rank_estate"], s["rank_province"], s["rank_nation"]]
-        sheet.put(row)
+    for part in data.parts:
+        where = [part.estate.name] if many else []
+        for f in part.firms:
+            row: list[Any] = [
+                # The estate's managers may call the firm: the registration says so where it asks.
+                *where, f.name, f.national_id, f.phone or "", data.clusters.get(f.cluster_id or 0, ""),
+                _sector(t, f.sector), f.employees,
+                _date(f.created_at, lang, zone), _day(f.created_at, zone), t(STATUS.get(f.status, STATUS[None])),
+                _date(f.submitted_at, lang, zone), _day(f.submitted_at, zone),
+            ]
+            if data.published:
+                s = part.scores.get(f.firm_id)
+                if s is None:
+                    row += [None] * (1 + len(dims) + len(SCORE_HEADERS))
+                else:
+                    row += [_score(s["composite"]), *(_score(s["dimensions"].get(d.id)) for d in dims),
+                            s["rank_estate"], s["rank_province"], s["rank_nation"]]
+            sheet.put(row)
     sheet.close()
 
+    # A round column: while the round's own pressure points show nothing, the previous round's
+    # follow, and a row must say whose they are.
     sheet = _Sheet(wb, t("Pressure points"), [
-        t("Problem"), t("Firms reporting it"), t("Share of respondents (%)"), t("Named as the biggest obstacle")],
-        [TEXT_WIDTH])
+        *estate_head, t("Problem"), t("Firms reporting it"), t("Share of respondents (%)"),
+        t("Named as the biggest obstacle"), t("Round")], [*estate_width, TEXT_WIDTH, None, None, None, NAME_WIDTH])
     _step("pressure points")
-    notes: list[str] = []
-    if data.tally is not None and data.tally.withheld:
-        # The sheets stay, with the reason in place of rows (a reader knows where to look).
-        notes = [withheld_line(data.tally, t, lang)]
-        sheet.put(notes)
-    elif round_ is not None and data.tally is not None:
-        tally = data.tally
-        questions = problem_questions(load_questionnaire(round_.questionnaire_version))
-        multi = next((q for q in questions if q.type == "multi"), None)
-        single = next((q for q in questions if q.type == "single"), None)
-        if multi is not None:
-            for option in multi.options:
-                n = tally.counts.get(multi.id, {}).get(option.id, 0)
-                top = tally.counts.get(single.id, {}).get(option.id, 0) if single else 0
-                sheet.put([option.label(lang), n, _score(share(n, tally.respondents)), top])
-        notes = tally.notes
+    notes: list[list[Any]] = []
+    for part in data.parts:
+        where = [part.estate.name] if many else []
+        for item in part.tallies:
+            tally, title = item.tally, item.round.title
+            if tally.withheld:
+                # The sheets stay, with the reason in place of rows (a reader knows where to look).
+                reason = withheld_line(tally, t, lang)
+                sheet.put([*where, reason, None, None, None, title])
+                notes.append([*where, reason, title])
+                continue
+            if tally.respondents == 0:  # one line, not a zero for every problem
+                sheet.put([*where, t("No pressure points have been reported in this round yet."), None, None, None,
+                           title])
+                continue
+            questions = problem_questions(load_questionnaire(item.round.questionnaire_version))
+            multi = next((q for q in questions if q.type == "multi"), None)
+            single = next((q for q in questions if q.type == "single"), None)
+            if multi is not None:
+                for option in multi.options:
+                    n = tally.counts.get(multi.id, {}).get(option.id, 0)
+                    top = tally.counts.get(single.id, {}).get(option.id, 0) if single else 0
+                    sheet.put([*where, option.label(lang), n, _score(share(n, tally.respondents)), top, title])
+            notes += [[*where, note, title] for note in tally.notes]
     sheet.close()
-    sheet = _Sheet(wb, t("Notes"), [t("Notes from firms (anonymous):")], [NOTE_WIDTH])
+    sheet = _Sheet(wb, t("Notes"), [*estate_head, t("Notes from firms (anonymous):"), t("Round")],
+                   [*estate_width, NOTE_WIDTH, NAME_WIDTH])
     for note in notes:
-        sheet.put([note])
+        sheet.put(note)
     sheet.close()
 
-    sheet = _Sheet(wb, t("About"), [t("Estate"), data.estate.name], [TEXT_WIDTH, TEXT_WIDTH])
+    about = t("All my estates") if many else data.parts[0].estate.name
+    sheet = _Sheet(wb, t("About"), [t("Estate"), about], [TEXT_WIDTH, TEXT_WIDTH])
+    if many:
+        sheet.put([t("Estates"), localize_digits(str(len(data.parts)), lang)])
     sheet.put([t("Round"), round_.title if round_ else ""])
-    sheet.put([t("Scores of the round"), published.title if published else ""])
+    sheet.put([t("Scores of the round"), round_.title if round_ and data.published
+               else t("Not published yet: the export of a published round holds its scores.") if round_ else ""])
     sheet.put([t("Exported on"), format_date(now, lang, zone)])
+    sheet.close()
     return _save(wb)
 
 
@@ -366,10 +461,13 @@ def _answers_book(data: _AnswersData, lang: str) -> bytes:
     ref_year = reference_year(round_)
     private = set(questionnaire.free_text_ids)
     title = t("Answers")
-    # Five cells a row (openpyxl writes about 50,000 cells a second): the question's text is
-    # in the Questions sheet, the round in the About sheet.
-    headers = [t("Firm number"), t("Firm"), t("Question"), t("Answer"), t("Points (0–100)")]
-    widths: list[int | None] = [None, NAME_WIDTH, None, TEXT_WIDTH]
+    # The long format a reader filters and pivots without looking anything up: the round and
+    # the question's text on every row (seven cells a row where five would do costs about a
+    # third more time, in the worker process; repeated texts are stored once, as shared strings).
+    headers = [t("Firm number"), t("Firm"), t("Round"), t("Question"), t("Question text"), t("Answer"),
+               t("Points (0–100)")]
+    widths: list[int | None] = [None, NAME_WIDTH, NAME_WIDTH, None, NOTE_WIDTH, TEXT_WIDTH]
+    texts = {q.id: q.text.get(lang) for q in questionnaire.questions}
     sheets = 1
     sheet = _Sheet(wb, title, headers, widths)
     skipped_mark = t("(skipped: implied by an earlier answer)")
@@ -391,8 +489,8 @@ def _answers_book(data: _AnswersData, lang: str) -> bytes:
                     sheet.close()
                     sheets += 1
                     sheet = _Sheet(wb, f"{title} ({localize_digits(str(sheets), lang)})", headers, widths)
-                sheet.put([firm_id, name, q.id, f"{shown} {skipped_mark}" if implied else shown,
-                           _score(score.question_scores.get(q.id))])
+                sheet.put([firm_id, name, round_.title, q.id, texts[q.id],
+                           f"{shown} {skipped_mark}" if implied else shown, _score(score.question_scores.get(q.id))])
     sheet.close()
     sheet = _Sheet(wb, t("Questions"), [t("Question"), t("Question text")], [None, NOTE_WIDTH])
     for q in questionnaire.questions:

@@ -2,7 +2,9 @@
 deactivate and reactivate, and bulk import from a CSV file.  Each action writes one audit row.
 
 Adding one goes through the import's own checks (``bot.services.places_import``), so a line
-typed in the chat and a line of a CSV file are held to the same rules.
+typed in the chat and a line of a CSV file are held to the same rules, near-duplicate names
+included: a name that differs from one of the province's only in spelling is not added until
+the admin confirms it (``anyway``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from bot.services.access import audit
 from bot.services.places_import import (
     ImportRefused,
     ImportReport,
-    add_clusters,
-    add_estates,
     import_clusters,
     import_estates,
+    near_duplicates,
+    parse_clusters,
+    parse_estates,
+    value_problem,
 )
 from storage.database import Database
 from storage.models import Cluster, Estate, Province
@@ -48,12 +52,15 @@ class Found:
 
 @dataclass(frozen=True)
 class Added:
-    """One place added (``new_id``), already there (``skipped``) or refused (``rejected``, with
-    the import's reason in English)."""
+    """One place added (``new_id``), already there (``skipped``, ``existing_id``), held back as
+    a near-duplicate of ``similar`` places of its province (id, name), or refused
+    (``rejected``, with the import's reason in English)."""
 
     name: str
     new_id: int | None = None
     skipped: bool = False
+    existing_id: int | None = None
+    similar: tuple[tuple[int, str], ...] = ()
     rejected: str | None = None
 
 
@@ -70,6 +77,23 @@ class Moved:
     before: str | None
     after: str
     cluster_dropped: bool
+
+
+def _matching(items: list[Estate] | list[Cluster], text: str, provinces: dict[int, Province]) -> list[Estate | Cluster]:
+    """``items`` whose name holds ``text`` (``search_key``) or that lie in a province whose name
+    contains it; every one for no text. By province, then in Persian order."""
+    key = text.casefold()
+    in_province = {p.id for p in provinces.values()
+                   if key and (key in normalize(p.name_fa).casefold() or key in p.name_en.casefold())}
+    query = search_key(text)
+
+    def named(name: str) -> bool:
+        # Only the generic words typed («/estates ناحیه»): those whose name has them.
+        return key_matches(query, search_key(name)) if query else key in normalize(name).casefold()
+
+    found: list[Estate | Cluster] = [x for x in items if not text or x.province_id in in_province or named(x.name)]
+    found.sort(key=lambda x: (x.province_id, persian_sort_key(x.name)))
+    return found
 
 
 class PlacesService:
@@ -89,37 +113,68 @@ class PlacesService:
         text = normalize(text)
         async with self.db.transaction() as repo:
             provinces = {p.id: p for p in await repo.provinces.all()}
-            key = text.casefold()
-            in_province = {p.id for p in provinces.values()
-                           if key and (key in normalize(p.name_fa).casefold() or key in p.name_en.casefold())}
             everything: list[Estate] | list[Cluster] = await self._store(repo, what).every()
             await audit(repo, user_id=actor, action=f"list_{what}", target=text or None)
-        query = search_key(text)
-
-        def named(name: str) -> bool:
-            # Only the generic words typed («/estates ناحیه»): those whose name has them.
-            return key_matches(query, search_key(name)) if query else key in normalize(name).casefold()
-
-        found: list[Estate | Cluster] = [x for x in everything
-                                         if not text or x.province_id in in_province or named(x.name)]
-        found.sort(key=lambda x: (x.province_id, persian_sort_key(x.name)))
+        found = _matching(everything, text, provinces)
         return Found(found[:LIST_CAP], len(found), provinces)
 
-    async def add(self, actor: int, what: What, province: str, name: str, third: str) -> Added:
-        """Adds one estate (``third`` its kind) or cluster (``third`` its ISIC sector)."""
+    async def active_estates(self, *, province_id: int | None = None, text: str = "") -> list[Estate]:
+        """The active estates of a province, or those a typed ``text`` finds (as ``search``
+        does), all of them, by province and in Persian order: what an invitation can be for."""
+        async with self.db.read() as repo:
+            provinces = {p.id: p for p in await repo.provinces.all()}
+            everything = await repo.estates.every()
+        active = [e for e in everything if e.active and (province_id is None or e.province_id == province_id)]
+        return [e for e in _matching(active, normalize(text), provinces) if isinstance(e, Estate)]
+
+    async def provinces(self) -> list[Province]:
+        async with self.db.read() as repo:
+            return await repo.provinces.all()
+
+    async def add(self, actor: int, what: What, province: str, name: str, third: str, *,
+                  anyway: bool = False) -> Added:
+        """Adds one estate (``third`` its kind) or cluster (``third`` its ISIC sector); the
+        province is its name or its id. A near-duplicate of a place of the province is only
+        added ``anyway``."""
         header = "province,name,kind" if what == "estates" else "province,name,sector"
         text = _one_row_csv(header, [province, name, third])
         name = normalize(name)
         async with self.db.transaction() as repo:
-            report = await (add_estates if what == "estates" else add_clusters)(repo, text)
-            if report.rejected:
-                return Added(name, rejected=report.rejected[0][1])
-            if report.skipped:
-                return Added(name, skipped=True)
-            found, _ = await self._store(repo, what).search(name, limit=LIST_CAP)
-            new_id = next((x.id for x in found if x.name == name), None)
-            await audit(repo, user_id=actor, action=f"add_{what[:-1]}", target=new_id, detail=name)
-        return Added(name, new_id=new_id)
+            parsed = (parse_estates if what == "estates" else parse_clusters)(text, await repo.provinces.all())
+            if parsed.rejected:
+                return Added(name, rejected=parsed.rejected[0][1])
+            row = parsed.rows[0]
+            store = self._store(repo, what)
+            others = [(x.id, x.name) for x in await store.of_province(row.province_id)]
+            same = next((i for i, other in others if other == row.name), None)
+            if same is not None:
+                return Added(row.name, skipped=True, existing_id=same)
+            similar = near_duplicates(row.name, others)
+            if similar and not anyway:
+                return Added(row.name, similar=tuple(similar))
+            if what == "estates":
+                await repo.estates.add(province_id=row.province_id, name=row.name, kind=row.extra or "estate")
+            else:
+                await repo.clusters.add(province_id=row.province_id, name=row.name, sector=row.extra)
+            new_id = await store.id_of(row.province_id, row.name)
+            await audit(repo, user_id=actor, action=f"add_{what[:-1]}", target=new_id,
+                        detail=row.name + (" (near-duplicate, confirmed)" if similar else ""))
+        return Added(row.name, new_id=new_id)
+
+    async def name_check(self, what: What, province_id: int, name: str) -> Added:
+        """What adding ``name`` (as typed) to the province would meet, before the kind is asked:
+        refused (``rejected``: empty, too long, on several lines), already there (``skipped``),
+        near-duplicates (``similar``), or nothing (the name alone)."""
+        problem = value_problem("name", name.strip())
+        name = normalize(name)
+        if problem is not None or not name:
+            return Added(name, rejected=problem or "the name is empty")
+        async with self.db.read() as repo:
+            others = [(x.id, x.name) for x in await self._store(repo, what).of_province(province_id)]
+        same = next((i for i, other in others if other == name), None)
+        if same is not None:
+            return Added(name, skipped=True, existing_id=same)
+        return Added(name, similar=tuple(near_duplicates(name, others)))
 
     async def rename(self, actor: int, what: What, item_id: int, new_name: str) -> Literal["renamed", "missing", "taken"]:
         """``taken`` when another one of the same province already has the name."""
@@ -168,14 +223,20 @@ class PlacesService:
                         target=item_id)
         return item
 
-    async def import_file(self, actor: int, what: What, data: bytes) -> ImportReport | None:
-        """Imports a CSV file; None (audited too) when it is not UTF-8 text; ``ImportRefused``
-        (audited, nothing written) when it has too many rows or a line the reader cannot read."""
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            await self.import_refused(actor, what, "not UTF-8")
-            return None
+    async def import_file(self, actor: int, what: What, data: bytes, *, workbook: bool = False) -> ImportReport | None:
+        """Imports a CSV file, or an .xlsx ``workbook`` (read in the worker); None (audited
+        too) when a CSV file is not UTF-8 text; ``ImportRefused`` (audited, nothing written)
+        when it has too many rows, a line the reader cannot read, the wrong header, or is not
+        a workbook."""
+        text: str | bytes
+        if workbook or data.startswith(b"PK\x03\x04"):
+            text = data
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                await self.import_refused(actor, what, "not UTF-8")
+                return None
         # Parsed outside any transaction, written in short chunks: firms keep answering meanwhile.
         loader = import_estates if what == "estates" else import_clusters
         try:
@@ -185,7 +246,8 @@ class PlacesService:
             raise
         async with self.db.transaction() as repo:
             await audit(repo, user_id=actor, action=f"import_{what}",
-                        detail=f"added {len(report.added)}, skipped {len(report.skipped)}, rejected {len(report.rejected)}")
+                        detail=f"added {len(report.added)}, skipped {len(report.skipped)}, rejected {len(report.rejected)}"
+                        + (f", near-duplicates {len(report.near)}" if report.near else ""))
         return report
 
     async def import_refused(self, actor: int, what: What, why: str) -> None:

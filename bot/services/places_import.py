@@ -10,6 +10,14 @@ their assessment) get the writer between chunks instead of waiting for the whole
 A file stopped half-way (the bot killed between two chunks) leaves its first chunks stored;
 sending it again adds the rest and reports the stored ones as already there.
 
+An .xlsx workbook is read the same way (its first sheet, the header in its first row; a row's
+number is its line), in the worker too: openpyxl is imported there, never on the bot's loop.
+
+Near-duplicates: a name that differs from one already stored in the province (or from an earlier
+line of the file) only in spelling (``duplicate_key``: space or ZWNJ, آ/ا, ی/ي, ک/ك, ة/ه,
+diacritics, the words «شهرک», «ناحیه», «صنعتی») is not added but reported with the name it
+looks like, so an admin decides (``/addestate`` adds it after asking).
+
 Limits: a file an admin sends is at most ``KHOOSHE_IMPORT_MAX_BYTES`` (the handler stops the
 download past it) and ``KHOOSHE_IMPORT_MAX_ROWS`` records (counted by the parser, which stops at
 the first one too many: the whole file is refused, nothing is written); a field is at most
@@ -27,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.domain.sectors import SECTORS
-from bot.domain.text import normalize
+from bot.domain.text import normalize, search_key
 from bot.services.offload import pack, run_heavy, unpack
 from storage.database import Database
 from storage.models import Province
@@ -83,16 +91,54 @@ class WrongColumns(ImportRefused):
         return f"the first line must be the header: {self.header}; nothing was imported"
 
 
+class NotAWorkbook(ImportRefused):
+    """A file sent as .xlsx that openpyxl cannot open."""
+
+    def __str__(self) -> str:
+        return "the file is not an Excel workbook (.xlsx)"
+
+
+def duplicate_key(name: str) -> str:
+    """What two names of one province must share to be near-duplicates: the place search's key
+    (``search_key``: letter forms, diacritics and the generic words folded) without its spaces,
+    so «شهرک صنعتی عباس‌آباد», «عباس آباد» and «ناحیه صنعتي عباسآباد» are one place."""
+    return search_key(name).replace(" ", "")
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    """A line not added because its name looks like ``like``: a stored place (``like_id``) or
+    an earlier line of the same file (``like_line``)."""
+
+    line: int
+    name: str
+    like: str
+    like_id: int | None = None
+    like_line: int | None = None
+
+
+def near_duplicates(name: str, others: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The (id, name) of ``others`` (places of the same province) that ``name`` is a
+    near-duplicate of: the same ``duplicate_key``, not the same name."""
+    key = duplicate_key(name)
+    return [(i, other) for i, other in others if other != name and duplicate_key(other) == key]
+
+
 @dataclass
 class ImportReport:
     added: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    near: list[NearDuplicate] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [f"added {len(self.added)}, skipped {len(self.skipped)} (already there), "
                  f"rejected {len(self.rejected)}"]
+        if self.near:
+            lines[0] += f", near-duplicates {len(self.near)} (not added)"
         lines += [f"  line {n}: {why}" for n, why in self.rejected]
+        lines += [f"  line {d.line}: {d.name!r} looks like {d.like!r}"
+                  + (f" (#{d.like_id})" if d.like_id is not None else f" (line {d.like_line})") for d in self.near]
         return "\n".join(lines)
 
 
@@ -127,6 +173,18 @@ def _province_lookup(provinces: list[Province]) -> dict[str, int]:
 COLUMNS_MISMATCH = "has {found} fields; the header has {expected}"
 
 
+def _header(names: list[str], columns: tuple[str, str, str], other: str) -> list[str]:
+    """The header's column names, normalised; ``WrongColumns`` when it lacks ``columns``' first
+    two, or has the ``other`` kind's column instead of the third."""
+    fieldnames = [normalize(name).casefold() for name in names]
+    found = set(fieldnames)
+    if not set(columns[:2]) <= found:
+        raise WrongColumns("no_header", ",".join(columns))
+    if other in found and columns[2] not in found:
+        raise WrongColumns("other_kind", ",".join(columns))
+    return fieldnames
+
+
 def _rows(text: str, max_rows: int | None, columns: tuple[str, str, str],
           other: str) -> Iterator[tuple[int, dict[str, str]]]:
     """Each record as read (not normalised yet), with its line; ``TooManyRows`` past
@@ -137,16 +195,10 @@ def _rows(text: str, max_rows: int | None, columns: tuple[str, str, str],
     first = text.split("\n", 1)[0]
     delimiter = ";" if ";" in first and "," not in first else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    header = ",".join(columns)
     try:
         if reader.fieldnames is None:
             return
-        reader.fieldnames = [normalize(name).casefold() for name in reader.fieldnames]
-        names = set(reader.fieldnames)
-        if not set(columns[:2]) <= names:
-            raise WrongColumns("no_header", header)
-        if other in names and columns[2] not in names:
-            raise WrongColumns("other_kind", header)
+        reader.fieldnames = _header(list(reader.fieldnames), columns, other)
         width = len(reader.fieldnames)
         # The header is line 1, so the first record is line 2.
         for count, row in enumerate(reader, start=1):
@@ -162,14 +214,70 @@ def _rows(text: str, max_rows: int | None, columns: tuple[str, str, str],
         raise UnreadableLine(reader.line_num + 1) from None
 
 
+def _cell(value: object) -> str:
+    """A workbook cell as the text a CSV file would hold (8, not 8.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_rows(data: bytes, max_rows: int | None, columns: tuple[str, str, str],
+               other: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each row of the workbook's first sheet, like ``_rows``: the first row that is not empty
+    is the header, a row's line is its row number, empty rows are skipped, and a row with more
+    filled cells than the header has columns is rejected (an empty cell is an empty field)."""
+    from zipfile import BadZipFile
+
+    # Imported here, in the worker: openpyxl takes a fifth of a second to import.
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (BadZipFile, KeyError, OSError, ValueError):
+        raise NotAWorkbook from None
+    try:
+        if not book.worksheets:
+            return
+        header: list[str] | None = None
+        count = 0
+        for line, cells in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+            values = [_cell(v) for v in cells]
+            while values and not values[-1].strip():
+                values.pop()
+            if not values:
+                continue
+            if header is None:
+                header = _header(values, columns, other)
+                continue
+            count += 1
+            if max_rows is not None and count > max_rows:
+                raise TooManyRows(max_rows)
+            width = len(header)
+            if len(values) > width:
+                yield line, {COLUMNS_MISMATCH: COLUMNS_MISMATCH.format(found=len(values), expected=width)}
+                continue
+            yield line, dict(zip(header, values + [""] * (width - len(values)), strict=True))
+    finally:
+        book.close()
+
+
 def _field_problem(raw: dict[str, str], columns: tuple[str, ...]) -> str | None:
     """Why a record's province, name, kind or sector cannot be taken as it is, if it cannot."""
     for column in columns:
-        value = raw.get(column, "")
-        if _CONTROL.search(value):
-            return f"the {column} holds a control character (a line break or similar)"
-        if len(normalize(value)) > MAX_FIELD_CHARS:
-            return f"the {column} is longer than {MAX_FIELD_CHARS} characters"
+        problem = value_problem(column, raw.get(column, ""))
+        if problem is not None:
+            return problem
+    return None
+
+
+def value_problem(column: str, value: str) -> str | None:
+    """Why one field (``column``: province, name, kind, sector) cannot be taken as typed."""
+    if _CONTROL.search(value):
+        return f"the {column} holds a control character (a line break or similar)"
+    if len(normalize(value)) > MAX_FIELD_CHARS:
+        return f"the {column} is longer than {MAX_FIELD_CHARS} characters"
     return None
 
 
@@ -195,14 +303,18 @@ def _cluster_sector(row: dict[str, str]) -> str | Rejected | None:
     return sector
 
 
-def parse(text: str, provinces: list[Province], extra: ExtraParser, *, max_rows: int | None = None) -> ParsedCsv:
-    """Checks every line (field lengths and controls, province, empty name, kind or sector);
-    touches no database. Raises ``TooManyRows`` or ``UnreadableLine`` for the whole file."""
+def parse(source: str | bytes, provinces: list[Province], extra: ExtraParser, *,
+          max_rows: int | None = None) -> ParsedCsv:
+    """Checks every line (field lengths and controls, province, empty name, kind or sector) of a
+    CSV text, or of an .xlsx workbook given as bytes; touches no database. Raises
+    ``ImportRefused`` (too many rows, an unreadable line, the wrong header, not a workbook)
+    for the whole file."""
     parsed = ParsedCsv()
     lookup = _province_lookup(provinces)
     estates = extra is _estate_kind
     columns = ("province", "name", "kind" if estates else "sector")
-    for line, raw in _rows(text, max_rows, columns, "sector" if estates else "kind"):
+    records = _xlsx_rows if isinstance(source, bytes) else _rows
+    for line, raw in records(source, max_rows, columns, "sector" if estates else "kind"):  # type: ignore[arg-type]
         if COLUMNS_MISMATCH in raw:
             parsed.rejected.append((line, raw[COLUMNS_MISMATCH]))
             continue
@@ -232,12 +344,12 @@ def _check(parsed: ParsedCsv, lookup: dict[str, int], extra: ExtraParser, line: 
     parsed.rows.append(PlaceRow(line, province_id, name, value))
 
 
-def parse_estates(text: str, provinces: list[Province], *, max_rows: int | None = None) -> ParsedCsv:
+def parse_estates(text: str | bytes, provinces: list[Province], *, max_rows: int | None = None) -> ParsedCsv:
     """(province, name, kind) rows; kind is estate (the default), zone or park."""
     return parse(text, provinces, _estate_kind, max_rows=max_rows)
 
 
-def parse_clusters(text: str, provinces: list[Province], *, max_rows: int | None = None) -> ParsedCsv:
+def parse_clusters(text: str | bytes, provinces: list[Province], *, max_rows: int | None = None) -> ParsedCsv:
     """(province, name, sector) rows; sector is an ISIC section letter, or empty."""
     return parse(text, provinces, _cluster_sector, max_rows=max_rows)
 
@@ -254,24 +366,53 @@ def _record(report: ImportReport, rows: list[PlaceRow], outcomes: list[bool]) ->
         (report.added if added else report.skipped).append(row.name)
 
 
+def flag_near_duplicates(
+    rows: list[PlaceRow], existing: list[tuple[int, str, int]],
+) -> tuple[list[PlaceRow], list[NearDuplicate]]:
+    """Splits accepted rows into those to write and the near-duplicates of a stored place
+    (``existing``: province, name, id) or of an earlier row. A name stored already, or on an
+    earlier row, exactly, is written (and reported as already there)."""
+    exact = {(province, name) for province, name, _ in existing}
+    seen: dict[tuple[int, str], tuple[str, int | None, int | None]] = {}
+    for province, name, place_id in existing:
+        seen.setdefault((province, duplicate_key(name)), (name, place_id, None))
+    kept: list[PlaceRow] = []
+    near: list[NearDuplicate] = []
+    for row in rows:
+        key = (row.province_id, duplicate_key(row.name))
+        if (row.province_id, row.name) not in exact and key in seen:
+            like, like_id, like_line = seen[key]
+            near.append(NearDuplicate(row.line, row.name, like, like_id, like_line))
+            continue
+        exact.add((row.province_id, row.name))
+        seen.setdefault(key, (row.name, None, row.line))
+        kept.append(row)
+    return kept, near
+
+
 def _parse_chunks(
-    text: str, provinces: list[Province], what: str, chunk_rows: int, max_rows: int | None,
-) -> tuple[list[bytes], list[tuple[int, str]]]:
+    source: str | bytes, provinces: list[Province], what: str, chunk_rows: int, max_rows: int | None,
+    existing: list[tuple[int, str, int]] | None = None,
+) -> tuple[list[bytes], list[tuple[int, str]], list[NearDuplicate]]:
     """Parses the file (in the worker process): the accepted rows in pickled chunks of
     ``chunk_rows`` (each unpickled by the bot just before it is written, so none holds the
-    bot's GIL for long), and the rejected lines."""
+    bot's GIL for long), the rejected lines, and the near-duplicates of ``existing`` places
+    (province, name, id) or of earlier lines, which are not written."""
     parser = parse_estates if what == "estates" else parse_clusters
-    parsed = parser(text, provinces, max_rows=max_rows)
-    chunks = [pack(parsed.rows[start:start + chunk_rows]) for start in range(0, len(parsed.rows), chunk_rows)]
-    return chunks, parsed.rejected
+    parsed = parser(source, provinces, max_rows=max_rows)
+    rows, near = flag_near_duplicates(parsed.rows, existing or [])
+    chunks = [pack(rows[start:start + chunk_rows]) for start in range(0, len(rows), chunk_rows)]
+    return chunks, parsed.rejected, near
 
 
-async def _import(db: Database, text: str, what: str, chunk_rows: int, max_rows: int | None) -> ImportReport:
+async def _import(db: Database, source: str | bytes, what: str, chunk_rows: int, max_rows: int | None) -> ImportReport:
     async with db.read() as repo:
         provinces = await repo.provinces.all()
+        stored = await (repo.estates if what == "estates" else repo.clusters).every()
+    existing = [(p.province_id, p.name, p.id) for p in stored]
     # Refused (``ImportRefused``) here, before the first chunk is written.
-    chunks, rejected = await run_heavy(_parse_chunks, text, provinces, what, chunk_rows, max_rows)
-    report = ImportReport(rejected=rejected)
+    chunks, rejected, near = await run_heavy(_parse_chunks, source, provinces, what, chunk_rows, max_rows, existing)
+    report = ImportReport(rejected=rejected, near=near)
     for blob in chunks:
         chunk: list[PlaceRow] = unpack(blob)
         async with db.transaction() as repo:
@@ -281,16 +422,17 @@ async def _import(db: Database, text: str, what: str, chunk_rows: int, max_rows:
     return report
 
 
-async def import_estates(db: Database, text: str, *, chunk_rows: int = CHUNK_ROWS,
+async def import_estates(db: Database, text: str | bytes, *, chunk_rows: int = CHUNK_ROWS,
                          max_rows: int | None = None) -> ImportReport:
-    """Adds each (province, name, kind) row that is new; reports what it did with each line.
+    """Adds each (province, name, kind) row that is new (``text`` a CSV text, or an .xlsx
+    workbook's bytes); reports what it did with each line, near-duplicates included.
     Opens its own transactions: do not call it inside one (see ``add_estates``). A file of
     more than ``max_rows`` records, or one the CSV reader cannot read, raises ``ImportRefused``
     and writes nothing."""
     return await _import(db, text, "estates", chunk_rows, max_rows)
 
 
-async def import_clusters(db: Database, text: str, *, chunk_rows: int = CHUNK_ROWS,
+async def import_clusters(db: Database, text: str | bytes, *, chunk_rows: int = CHUNK_ROWS,
                           max_rows: int | None = None) -> ImportReport:
     """Adds each (province, name, sector) row that is new; sector is an ISIC section letter."""
     return await _import(db, text, "clusters", chunk_rows, max_rows)
@@ -317,3 +459,12 @@ async def add_clusters(repo: Repositories, text: str) -> ImportReport:
 
 def read_csv_file(path: Path) -> str:
     return path.read_text(encoding="utf-8-sig")
+
+
+def read_import_file(path: Path) -> str | bytes:
+    """A file to import: an .xlsx workbook's bytes (read by the import in the worker), else
+    the CSV text (``UnicodeDecodeError`` when it is not UTF-8)."""
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        return data
+    return data.decode("utf-8-sig")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.audit_log import VIEWS, AuditFilter
 from bot.domain.calendar import start_of_day
-from bot.domain.text import key_matches, only_digits, search_key
+from bot.domain.text import key_matches, only_digits, parse_id, search_key
 from bot.services.access import Access, access_of, audit
 from storage.database import Database
 from storage.models import Estate, Firm, User
@@ -152,6 +152,8 @@ class RolesService:
         the estate search folds them); the first FIND_LIMIT and how many matched. Audited
         without the query, which may be a phone number."""
         digits = only_digits(text, ignore=" -_/.()+")
+        if digits is None and (typed_id := parse_id(text)) is not None:  # «#۱۰۲۳», «1,023»: a user id
+            digits = str(typed_id)
         async with self.db.transaction() as repo:
             if digits:
                 firms = await repo.firms.by_number(digits)

@@ -280,6 +280,12 @@ class RoundService:
         async with self.db.read() as repo:
             return await _existing(repo, round_id)
 
+    async def editable(self) -> list[Round]:
+        """The rounds ``edit`` accepts: those waiting to open (every field) and the open one
+        (its title only)."""
+        async with self.db.read() as repo:
+            return [r for r in await repo.rounds.all() if r.state in ("scheduled", "open")]
+
     # -- the actions --
 
     async def create(

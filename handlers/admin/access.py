@@ -32,7 +32,6 @@ from bot.services.dashboard import chunks as dashboard_chunks
 from bot.services.roles import Person
 from handlers.common import commands as menus
 from handlers.common.guard import refuse, requires
-from handlers.common.menu import pressed
 from handlers.common.privileged import int_arg, user_id_of
 from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
 
@@ -140,6 +139,8 @@ async def unblock(update: Update, context: KhoosheContext) -> None:
         await say(update, context, t("User {user} is not blocked.", user=uid(target, lang)))
         return
     await say(update, context, t("✅ User {user} is unblocked.", user=uid(target, lang)))
+    # Told, unlike a block: a blocked user hears of it once, when they next write.
+    await tell(context, target, N_("Your access to Khooshe is restored. Send /start to continue."), estates=[])
 
 
 @admin_only
@@ -316,19 +317,6 @@ async def list_managers(update: Update, context: KhoosheContext) -> None:
     await say(update, context, "\n".join(lines))
 
 
-@managers_only
-async def my_estates(update: Update, context: KhoosheContext) -> None:
-    """/myestates: the estates a manager manages."""
-    t, lang = context.t, context.lang
-    estates = await context.services.roles.my_estates(context.access)
-    if not estates:
-        await say(update, context, t("You manage no estate; as an admin you can reach every estate."))
-        return
-    lines = [t("<b>Your estates</b>")]
-    lines += [t("#{id} «{name}»", id=number(e.id, lang), name=esc(e.name)) for e in estates]
-    await say(update, context, "\n".join(lines))
-
-
 # --- the audit log -------------------------------------------------------------------------------
 
 
@@ -363,6 +351,4 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CallbackQueryHandler(keep_roles, pattern=cb.ROLE_KEEP.pattern))
     app.add_handler(CommandHandler("managers", list_managers))
     app.add_handler(CommandHandler("removemanager", remove_manager))
-    app.add_handler(CommandHandler("myestates", my_estates))
-    app.add_handler(CallbackQueryHandler(pressed(my_estates), pattern=cb.TASK.pattern_of("myestates")))
     app.add_handler(CommandHandler("auditexport", export_audit))

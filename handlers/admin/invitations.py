@@ -1,6 +1,10 @@
 """Manager invitations: an admin creates a single-use deep link for an estate; whoever opens it
 and confirms becomes a manager of that estate.
 
+``/invite`` alone lets the admin pick the estate: a province (buttons, paged), then one of its
+estates (paged), or part of its name typed (the estate search's rules) and a button from what
+it finds.
+
 The invitations themselves are ``InvitationService``'s (only a SHA-256 hash of the token is
 stored; single use holds under a race).  The confirm button carries a one-time nonce kept in the
 opener's own session, so it cannot be pressed by anyone else or twice.
@@ -10,21 +14,25 @@ from __future__ import annotations
 
 import logging
 import secrets
+from enum import IntEnum
+from typing import Any
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.calendar import format_datetime
-from bot.domain.text import number
-from bot.i18n import translator
+from bot.domain.text import normalize, number, parse_id
+from bot.i18n import Translator, translator
 from bot.services.access import Role
 from bot.services.invitations import Opened
+from handlers.admin.places import page_of, page_turns, province_buttons
 from handlers.common import commands as menus
 from handlers.common.guard import refuse, requires
 from handlers.common.privileged import int_arg, user_id_of
-from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
+from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query, show
+from storage.models import Estate
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +43,190 @@ admin_only = requires(Role.ADMIN)
 
 
 
+#: Estates on one page of buttons.
+ESTATES_PER_PAGE = 10
+
+
+class Pick(IntEnum):
+    ESTATE = 1
+
+
 @admin_only
-async def invite(update: Update, context: KhoosheContext) -> None:
-    """/invite ESTATE_ID: a single-use link that makes its opener a manager of the estate."""
+async def invite(update: Update, context: KhoosheContext) -> Pick | int:
+    """/invite ESTATE_ID: a single-use link that makes its opener a manager of the estate;
+    /invite alone: the estate picked with buttons or found by a part of its name."""
     t, lang = context.t, context.lang
+    context.user_data.invite_pick = None  # a choice begun earlier ends here
+    if not context.args:
+        context.user_data.invite_pick = {"query": ""}
+        await say(update, context, pick_question(t), keyboard(*await province_keyboard(context, 0)))
+        return Pick.ESTATE
     estate_id = int_arg(context)
     if estate_id is None:
-        await say(update, context, t("Please give the estate number, for example /invite 12. /estates lists them."))
+        await say(update, context, t("Please give the estate number, for example /invite 12, or send /invite alone to choose it."))
+        return ConversationHandler.END
+    if await send_invitation(update, context, estate_id) is None:
+        await say(update, context, t("There is no active estate #{id}.", id=number(estate_id, lang)))
+    return ConversationHandler.END
+
+
+def pick_question(t: Translator) -> str:
+    return t("Which estate is the invitation for? Choose its province, or type part of its name. (/cancel stops)")
+
+
+async def province_keyboard(context: KhoosheContext, page: int) -> list[list[Any]]:
+    provinces = await context.services.places.provinces()
+    buttons = province_buttons(provinces, context.lang, page, lambda p: cb.INVITE_PROVINCE.build(p, 0),
+                               cb.INVITE_PROVINCES.build, context.t)
+    return [*buttons, [button(context.t("✖️ Cancel"), cb.INVITE_LEAVE.build())]]
+
+
+def estate_keyboard(context: KhoosheContext, estates: list[Estate], page: int, turn: Any) -> list[list[Any]]:
+    t = context.t
+    shown, page = page_of(estates, page, ESTATES_PER_PAGE)
+    buttons = [[button(e.name, cb.INVITE_ESTATE.build(e.id))] for e in shown]
+    turns = page_turns(t, page, len(estates), ESTATES_PER_PAGE, turn)
+    if turns:
+        buttons.append(turns)
+    buttons.append([button(t("🗺 Provinces"), cb.INVITE_PROVINCES.build(0)),
+                    button(t("✖️ Cancel"), cb.INVITE_LEAVE.build())])
+    return buttons
+
+
+def pending(context: KhoosheContext) -> dict[str, Any] | None:
+    return context.user_data.invite_pick
+
+
+@admin_only
+async def turn_provinces(update: Update, context: KhoosheContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    if pending(context) is None:
+        await settle_query(update, text=context.t("This button is no longer active."))
         return
+    await settle_query(update)
+    await show(update, context, pick_question(context.t),
+               keyboard(*await province_keyboard(context, cb.INVITE_PROVINCES.parse_int(query.data))), replace=True)
+
+
+@admin_only
+async def chose_province(update: Update, context: KhoosheContext) -> None:
+    """A province's active estates, a page of them."""
+    query = update.callback_query
+    assert query is not None
+    t, lang = context.t, context.lang
+    if pending(context) is None:
+        await settle_query(update, text=t("This button is no longer active."))
+        return
+    province_text, page_text = cb.INVITE_PROVINCE.parse(query.data)
+    province_id = int(province_text)
+    estates = await context.services.places.active_estates(province_id=province_id)
+    province = next((p for p in await context.services.places.provinces() if p.id == province_id), None)
+    await settle_query(update)
+    name = esc(province.name(lang)) if province else "?"
+    if not estates:
+        await show(update, context, t("{province} has no active estate. Choose another province:", province=name),
+                   keyboard(*await province_keyboard(context, 0)), replace=True)
+        return
+    await show(update, context, t("Estates of {province} ({n}): which one?", province=name, n=number(len(estates), lang)),
+               keyboard(*estate_keyboard(context, estates, int(page_text),
+                                         lambda page: cb.INVITE_PROVINCE.build(province_id, page))), replace=True)
+
+
+@admin_only
+async def typed_search(update: Update, context: KhoosheContext) -> Pick | int | None:
+    """Part of an estate's name (or a province, or the estate's number) typed."""
+    t, lang = context.t, context.lang
+    state = pending(context)
+    if state is None or update.message is None:
+        return None
+    typed = normalize(update.message.text)
+    estate_id = parse_id(typed)
+    if estate_id is not None:
+        if await send_invitation(update, context, estate_id) is None:
+            await say(update, context, t("There is no active estate #{id}.", id=number(estate_id, lang)))
+            return None
+        context.user_data.invite_pick = None
+        return ConversationHandler.END
+    state["query"] = typed
+    await show_found(update, context, 0)
+    return None
+
+
+async def show_found(update: Update, context: KhoosheContext, page: int, *, replace: bool = False) -> None:
+    t, lang = context.t, context.lang
+    state = pending(context)
+    assert state is not None
+    estates = await context.services.places.active_estates(text=state["query"])
+    if not estates:
+        await show(update, context, t("No active estate matches «{text}». Type another part of its name, or choose "
+                                      "its province:", text=esc(state["query"])),
+                   keyboard(*await province_keyboard(context, 0)), replace=replace)
+        return
+    await show(update, context, t("{n} estates match «{text}»: which one?", n=number(len(estates), lang),
+                                  text=esc(state["query"])),
+               keyboard(*estate_keyboard(context, estates, page, cb.INVITE_FOUND.build)), replace=replace)
+
+
+@admin_only
+async def turn_found(update: Update, context: KhoosheContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    if pending(context) is None:
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return
+    await settle_query(update)
+    await show_found(update, context, cb.INVITE_FOUND.parse_int(query.data), replace=True)
+
+
+@admin_only
+async def chose_estate(update: Update, context: KhoosheContext) -> int | None:
+    query = update.callback_query
+    assert query is not None
+    t = context.t
+    if pending(context) is None:
+        await settle_query(update, text=t("This button is no longer active."))
+        return None
+    estate_id = cb.INVITE_ESTATE.parse_int(query.data)
+    await settle_query(update)
+    text = await invitation_text(update, context, estate_id)
+    if text is None:
+        await show(update, context, t("That estate is no longer active. Choose another one:"),
+                   keyboard(*await province_keyboard(context, 0)), replace=True)
+        return None
+    context.user_data.invite_pick = None
+    await close_prompt(update, text)
+    return ConversationHandler.END
+
+
+async def leave_pick(update: Update, context: KhoosheContext) -> int:
+    context.user_data.invite_pick = None
+    text = context.t("Cancelled; no invitation was made.")
+    if update.callback_query is not None:
+        await settle_query(update)
+        await close_prompt(update, text)
+    else:
+        await say(update, context, text)
+    return ConversationHandler.END
+
+
+async def send_invitation(update: Update, context: KhoosheContext, estate_id: int) -> bool | None:
+    """Creates the invitation and sends its link; None when there is no such active estate."""
+    text = await invitation_text(update, context, estate_id)
+    if text is None:
+        return None
+    await say(update, context, text)
+    return True
+
+
+async def invitation_text(update: Update, context: KhoosheContext, estate_id: int) -> str | None:
+    t, lang = context.t, context.lang
     created = await context.services.invitations.create(user_id_of(update), estate_id)
     if created is None:
-        await say(update, context, t("There is no active estate #{id}.", id=number(estate_id, lang)))
-        return
+        return None
     token, estate, expires, invitation_id = created.token, created.estate, created.expires_at, created.invitation_id
     link = context.settings.messenger.deep_link(context.bot.username, token)
-    await say(update, context, "\n".join([
+    return "\n".join([
         t("Invitation #{id} to manage «{estate}» is ready. It works once and expires {expires} (Tehran time).",
           id=number(invitation_id, lang), estate=esc(estate.name),
           expires=format_datetime(expires, lang, context.settings.zone)),
@@ -59,7 +236,25 @@ async def invite(update: Update, context: KhoosheContext) -> None:
         "",
         t("Token: <code>{token}</code>", token=token),
         t("To withdraw it: /revoke {id}", id=number(invitation_id, lang, grouping=False)),
-    ]))
+    ])
+
+
+def invite_conversation() -> ConversationHandler[KhoosheContext]:
+    leave: BaseHandler[Update, KhoosheContext, object] = CallbackQueryHandler(leave_pick, pattern=cb.INVITE_LEAVE.pattern)
+    return ConversationHandler(
+        entry_points=[CommandHandler("invite", invite)],
+        states={Pick.ESTATE: [
+            CallbackQueryHandler(turn_provinces, pattern=cb.INVITE_PROVINCES.pattern),
+            CallbackQueryHandler(chose_province, pattern=cb.INVITE_PROVINCE.pattern),
+            CallbackQueryHandler(turn_found, pattern=cb.INVITE_FOUND.pattern),
+            CallbackQueryHandler(chose_estate, pattern=cb.INVITE_ESTATE.pattern),
+            MessageHandler(filters.TEXT & ~filters.COMMAND, typed_search), leave,
+        ]},
+        fallbacks=[CommandHandler(["cancel", "start", "menu"], leave_pick)],
+        per_message=False,
+        allow_reentry=True,
+        name="invite",
+    )
 
 
 @admin_only
@@ -183,7 +378,7 @@ async def tell_inviter(context: KhoosheContext, admin_id: int, update: Update, e
 def register(app: KhoosheApp) -> None:
     """Adds the deep link (before every other /start) and the invitation commands."""
     app.add_handler(CommandHandler("start", open_link, filters=filters.Regex(rf"^/start(@\w+)?\s+{TOKEN_PATTERN}\s*$")))
-    app.add_handler(CommandHandler("invite", invite))
+    app.add_handler(invite_conversation())
     app.add_handler(CommandHandler("revoke", revoke))
     app.add_handler(CommandHandler("invitations", list_invitations))
     app.add_handler(CallbackQueryHandler(confirm, pattern=cb.INVITATION.pattern))

@@ -1,5 +1,10 @@
-"""Admins manage estates and clusters from the chat: list and search, add, rename, deactivate and
-reactivate, and bulk import from a CSV document (the same format as the command-line import).
+"""Admins manage estates and clusters from the chat: list and search, add (step by step, or in
+one line), rename, deactivate and reactivate, and bulk import from a CSV or .xlsx document (the
+same format as the command-line import).
+
+``/addestate`` and ``/addcluster`` alone ask one question per message: the province (buttons,
+paged), the name (typed), the kind or the sector (buttons), then a confirmation, which warns of
+a near-duplicate name in the province (``PlacesService.add``) and adds it only if confirmed.
 """
 
 from __future__ import annotations
@@ -7,26 +12,40 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from enum import IntEnum
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
+    ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
+from bot.domain.sectors import SECTORS
 from bot.domain.text import normalize, number, parse_id
 from bot.i18n import N_, Translator
 from bot.services.access import Role
-from bot.services.places import What
-from bot.services.places_import import ImportReport, TooManyRows, UnreadableLine, WrongColumns
+from bot.services.places import Added, What
+from bot.services.places_import import (
+    ESTATE_KINDS,
+    MAX_FIELD_CHARS,
+    ImportReport,
+    NotAWorkbook,
+    TooManyRows,
+    UnreadableLine,
+    WrongColumns,
+)
 from bot.transport.download import FileTooLarge, download_file
 from handlers.common.guard import requires
 from handlers.common.privileged import body_of, int_arg, user_id_of
-from handlers.common.ui import button, close_prompt, esc, keyboard, say, settle_query
+from handlers.common.ui import button, close_prompt, esc, keyboard, rows, say, settle_query, show
+from storage.models import Province
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +81,20 @@ def describe_report(report: ImportReport, what: str, context: KhoosheContext) ->
                        reason=translate_reason(why, t, lang)))
     if len(report.rejected) > 50:
         lines.append(t("…and {n} more.", n=number(len(report.rejected) - 50, lang)))
+    if report.near:
+        command = "/addestate" if what == "estates" else "/addcluster"
+        lines += ["", t("⚠️ Not added, {n} names that look like one already there (spelled another way). If one is "
+                        "really another place, add it with {command}; it asks before adding.",
+                        n=number(len(report.near), lang), command=command)]
+        for near in report.near[:50]:
+            like = (t("«{name}» (#{id})", name=esc(near.like), id=number(near.like_id, lang, grouping=False))
+                    if near.like_id is not None else
+                    t("«{name}» (line {line} of this file)", name=esc(near.like),
+                      line=number(near.like_line or 0, lang, grouping=False)))
+            lines.append(t("line {line}: «{name}» looks like {like}", line=number(near.line, lang, grouping=False),
+                           name=esc(near.name), like=like))
+        if len(report.near) > 50:
+            lines.append(t("…and {n} more.", n=number(len(report.near) - 50, lang)))
     return "\n".join(lines)
 
 
@@ -99,35 +132,345 @@ async def list_clusters(update: Update, context: KhoosheContext) -> None:
     await _list(update, context, "clusters")
 
 
-async def _add(update: Update, context: KhoosheContext, what: What) -> None:
-    t, lang = context.t, context.lang
-    parts = [p.strip() for p in body_of(update).split("|")]
+class AddStep(IntEnum):
+    PROVINCE = 1
+    NAME = 2
+    KIND = 3
+    CONFIRM = 4
+
+
+#: The kinds of estate, as the buttons name them.
+KIND_LABELS = {"estate": N_("Industrial estate"), "zone": N_("Industrial zone"), "park": N_("Technology park")}
+assert set(KIND_LABELS) == set(ESTATE_KINDS)
+#: Provinces on one page of buttons (three to a row).
+PROVINCES_PER_PAGE = 18
+
+
+def page_of(items: list[Any], page: int, size: int) -> tuple[list[Any], int]:
+    """The items of ``page`` (clamped to the pages there are) and that page's number."""
+    last = max(0, (len(items) - 1) // size)
+    page = min(max(page, 0), last)
+    return items[page * size:(page + 1) * size], page
+
+
+def page_turns(t: Translator, page: int, total: int, size: int, data: Any) -> list[Any]:
+    """The « Previous / Next » buttons of a paged list (``data(page)`` their callback data)."""
+    turns = []
+    if page > 0:
+        turns.append(button(t("« Previous"), data(page - 1)))
+    if (page + 1) * size < total:
+        turns.append(button(t("Next »"), data(page + 1)))
+    return turns
+
+
+def province_buttons(provinces: list[Province], lang: str, page: int, chosen: Any, turn: Any,
+                     t: Translator) -> list[list[Any]]:
+    shown, page = page_of(provinces, page, PROVINCES_PER_PAGE)
+    buttons = rows([button(p.name(lang), chosen(p.id)) for p in shown], 3)
+    turns = page_turns(t, page, len(provinces), PROVINCES_PER_PAGE, turn)
+    return [*buttons, turns] if turns else buttons
+
+
+def draft_of(context: KhoosheContext) -> dict[str, Any] | None:
+    return context.user_data.place_draft
+
+
+def usage(t: Translator, what: What) -> str:
+    if what == "estates":
+        return t("Send /addestate alone to be asked step by step, or in one line: "
+                 "/addestate PROVINCE | NAME | KIND (estate, zone or park)")
+    return t("Send /addcluster alone to be asked step by step, or in one line: "
+             "/addcluster PROVINCE | NAME | SECTOR (an ISIC letter such as C)")
+
+
+async def _begin(update: Update, context: KhoosheContext, what: What) -> AddStep | int:
+    t = context.t
+    body = body_of(update)
+    context.user_data.place_draft = None  # a flow begun earlier ends here
+    if body:
+        return await _add_line(update, context, what, body)
+    context.user_data.place_draft = {"what": what, "nonce": secrets.token_urlsafe(9)}
+    await say(update, context, province_question(t, what), keyboard(*await _province_keyboard(context, 0)))
+    return AddStep.PROVINCE
+
+
+def province_question(t: Translator, what: What) -> str:
+    return (t("🏭 New estate. In which province is it? (/cancel stops)") if what == "estates"
+            else t("🤝 New cluster. In which province is it? (/cancel stops)"))
+
+
+async def _province_keyboard(context: KhoosheContext, page: int) -> list[list[Any]]:
+    provinces = await context.services.places.provinces()
+    buttons = province_buttons(provinces, context.lang, page, cb.PLACE_PROVINCE.build, cb.PLACE_PROVINCE_PAGE.build,
+                               context.t)
+    return [*buttons, [button(context.t("✖️ Cancel"), cb.PLACE_LEAVE.build())]]
+
+
+async def _add_line(update: Update, context: KhoosheContext, what: What, body: str) -> AddStep | int:
+    """The one-line form: added at once, unless it looks like one already there."""
+    t = context.t
+    parts = [p.strip() for p in body.split("|")]
     if len(parts) < 2 or not parts[1]:
-        usage = (t("Usage: /addestate PROVINCE | NAME | KIND (estate, zone or park)") if what == "estates"
-                 else t("Usage: /addcluster PROVINCE | NAME | SECTOR (an ISIC letter such as C)"))
-        await say(update, context, usage)
-        return
-    added = await context.services.places.add(user_id_of(update), what, parts[0], parts[1],
-                                              parts[2] if len(parts) > 2 else "")
+        await say(update, context, usage(t, what))
+        return ConversationHandler.END
+    third = parts[2] if len(parts) > 2 else ""
+    added = await context.services.places.add(user_id_of(update), what, parts[0], parts[1], third)
+    if added.similar:
+        context.user_data.place_draft = {"what": what, "province": parts[0], "name": added.name, "third": third,
+                                         "nonce": secrets.token_urlsafe(9), "warned": True}
+        await say(update, context, similar_text(added, context), keyboard(
+            [button(t("➕ Add anyway"), cb.PLACE_ADD.build(context.user_data.place_draft["nonce"]))],
+            [button(t("✖️ Cancel"), cb.PLACE_LEAVE.build())]))
+        return AddStep.CONFIRM
+    await say(update, context, added_text(added, what, context))
+    return ConversationHandler.END
+
+
+def similar_text(added: Added, context: KhoosheContext) -> str:
+    t, lang = context.t, context.lang
+    like = t(", ").join(t("«{name}» (#{id})", name=esc(name), id=number(i, lang, grouping=False))
+                        for i, name in added.similar)
+    return t("⚠️ «{name}» looks like {like}, already in this province (spelled another way). Add it anyway?",
+             name=esc(added.name), like=like)
+
+
+def added_text(added: Added, what: What, context: KhoosheContext) -> str:
+    t, lang = context.t, context.lang
     if added.rejected is not None:
-        await say(update, context, t("Not added: {reason}", reason=translate_reason(added.rejected, t, lang)))
-    elif added.skipped:
-        await say(update, context, t("«{name}» is already there.", name=esc(added.name)))
+        return t("Not added: {reason}", reason=translate_reason(added.rejected, t, lang))
+    if added.skipped:
+        return t("«{name}» is already there (#{id}).", name=esc(added.name),
+                 id=number(added.existing_id or 0, lang, grouping=False))
+    return t("✅ Added «{name}» as #{id}.", name=esc(added.name), id=number(added.new_id or 0, lang, grouping=False))
+
+
+@admin_only
+async def add_estate(update: Update, context: KhoosheContext) -> AddStep | int:
+    """/addestate (step by step) or /addestate PROVINCE | NAME | KIND."""
+    return await _begin(update, context, "estates")
+
+
+@admin_only
+async def add_cluster(update: Update, context: KhoosheContext) -> AddStep | int:
+    """/addcluster (step by step) or /addcluster PROVINCE | NAME | SECTOR."""
+    return await _begin(update, context, "clusters")
+
+
+@admin_only
+async def turn_province_page(update: Update, context: KhoosheContext) -> None:
+    query = update.callback_query
+    draft = draft_of(context)
+    assert query is not None
+    if draft is None:
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return
+    await settle_query(update)
+    page = cb.PLACE_PROVINCE_PAGE.parse_int(query.data)
+    await show(update, context, province_question(context.t, draft["what"]),
+               keyboard(*await _province_keyboard(context, page)), replace=True)
+
+
+@admin_only
+async def chose_province(update: Update, context: KhoosheContext) -> AddStep | None:
+    query = update.callback_query
+    draft = draft_of(context)
+    assert query is not None
+    if draft is None:
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return None
+    province_id = cb.PLACE_PROVINCE.parse_int(query.data)
+    province = next((p for p in await context.services.places.provinces() if p.id == province_id), None)
+    if province is None:
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return None
+    await settle_query(update)
+    await close_prompt(update, context.t("Province: <b>{name}</b>", name=esc(province.name(context.lang))))
+    return await _ask_name(update, context, draft, province)
+
+
+async def _ask_name(update: Update, context: KhoosheContext, draft: dict[str, Any], province: Province) -> AddStep:
+    draft["province"], draft["province_id"], draft["province_name"] = str(province.id), province.id, province.name_fa
+    draft["province_label"] = province.name(context.lang)
+    await say(update, context, context.t("What is its name? Type it as it should appear, for example «{example}».",
+                                         example=context.t("Abbasabad industrial estate")
+                                         if draft["what"] == "estates" else context.t("Rafsanjan pistachio cluster")))
+    return AddStep.NAME
+
+
+@admin_only
+async def typed_province(update: Update, context: KhoosheContext) -> AddStep | None:
+    """A province typed instead of pressed: taken when it names one, else the buttons again."""
+    draft = draft_of(context)
+    if draft is None or update.message is None:
+        return None
+    typed = normalize(update.message.text).casefold()
+    province = next((p for p in await context.services.places.provinces()
+                     if typed in (normalize(p.name_fa).casefold(), p.name_en.casefold(), str(p.id))), None)
+    if province is None:
+        await say(update, context, context.t("Please choose the province with the buttons above, or /cancel to stop."))
+        return None
+    return await _ask_name(update, context, draft, province)
+
+
+@admin_only
+async def typed_name(update: Update, context: KhoosheContext) -> AddStep | None:
+    t, lang = context.t, context.lang
+    draft = draft_of(context)
+    if draft is None or update.message is None:
+        return None
+    checked = await context.services.places.name_check(draft["what"], draft["province_id"], update.message.text or "")
+    name = checked.name
+    if checked.rejected is not None:
+        await say(update, context, t("Please type the name on one line, at most {n} characters.",
+                                     n=number(MAX_FIELD_CHARS, lang)))
+        return None
+    if checked.skipped:
+        await say(update, context, t("«{name}» is already there (#{id}). Type another name, or /cancel to stop.",
+                                     name=esc(name), id=number(checked.existing_id or 0, lang, grouping=False)))
+        return None
+    draft["name"] = name
+    if draft.get("third") is not None:  # a new name after the kind was chosen: straight to the confirmation
+        return await _confirm(update, context, draft)
+    if draft["what"] == "estates":
+        buttons = [[button(t(label), cb.PLACE_KIND.build(kind))] for kind, label in KIND_LABELS.items()]
+        question = t("What kind of place is «{name}»?", name=esc(name))
     else:
-        await say(update, context, t("✅ Added «{name}» as #{id}.", name=esc(added.name),
-                                     id=number(added.new_id or 0, lang)))
+        buttons = rows([button(t(label), cb.PLACE_SECTOR.build(code)) for code, label in SECTORS.items()], 2)
+        buttons.append([button(t("Several sectors, or none"), cb.PLACE_SECTOR.build("none"))])
+        question = t("Which sector are the firms of «{name}» in?", name=esc(name))
+    await say(update, context, question, keyboard(*buttons, [button(t("✖️ Cancel"), cb.PLACE_LEAVE.build())]))
+    return AddStep.KIND
 
 
 @admin_only
-async def add_estate(update: Update, context: KhoosheContext) -> None:
-    """/addestate PROVINCE | NAME | KIND."""
-    await _add(update, context, "estates")
+async def chose_kind(update: Update, context: KhoosheContext) -> AddStep | None:
+    query = update.callback_query
+    draft = draft_of(context)
+    assert query is not None
+    if draft is None or "name" not in draft:
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return None
+    t = context.t
+    if draft["what"] == "estates" and re.match(cb.PLACE_KIND.pattern, query.data or ""):
+        (kind,) = cb.PLACE_KIND.parse(query.data)
+        draft["third"], chosen = kind, t(KIND_LABELS[kind])
+    elif draft["what"] == "clusters" and re.match(cb.PLACE_SECTOR.pattern, query.data or ""):
+        (code,) = cb.PLACE_SECTOR.parse(query.data)
+        draft["third"] = "" if code == "none" else code
+        chosen = t("Several sectors, or none") if code == "none" else t(SECTORS[code])
+    else:
+        await settle_query(update, text=t("This button is no longer active."))
+        return None
+    await settle_query(update)
+    await close_prompt(update, t("Kind: <b>{kind}</b>", kind=esc(chosen)) if draft["what"] == "estates"
+                       else t("Sector: <b>{name}</b>", name=esc(chosen)))
+    return await _confirm(update, context, draft)
+
+
+def kind_label(draft: dict[str, Any], t: Translator) -> str:
+    third = draft.get("third") or ""
+    if draft["what"] == "estates":
+        return t(KIND_LABELS.get(third or "estate", KIND_LABELS["estate"]))
+    return t(SECTORS[third]) if third in SECTORS else t("Several sectors, or none")
+
+
+async def _confirm(update: Update, context: KhoosheContext, draft: dict[str, Any]) -> AddStep:
+    """The summary, with the near-duplicates of the province if there are any."""
+    t = context.t
+    checked = await context.services.places.name_check(draft["what"], draft["province_id"], draft["name"])
+    lines = [t("<b>New estate</b>") if draft["what"] == "estates" else t("<b>New cluster</b>"),
+             t("Province: <b>{name}</b>", name=esc(draft["province_label"])),
+             t("Name: <b>{name}</b>", name=esc(draft["name"])),
+             (t("Kind: <b>{kind}</b>", kind=esc(kind_label(draft, t))) if draft["what"] == "estates"
+              else t("Sector: <b>{name}</b>", name=esc(kind_label(draft, t))))]
+    nonce = draft["nonce"]
+    if checked.similar:
+        draft["warned"] = True
+        lines += ["", similar_text(checked, context)]
+        first = button(t("➕ Add anyway"), cb.PLACE_ADD.build(nonce))
+    else:
+        draft["warned"] = False
+        lines += ["", t("Add it?")]
+        first = button(t("✅ Add"), cb.PLACE_ADD.build(nonce))
+    await say(update, context, "\n".join(lines), keyboard(
+        [first], [button(t("✏️ Another name"), cb.PLACE_OTHER_NAME.build())],
+        [button(t("✖️ Cancel"), cb.PLACE_LEAVE.build())]))
+    return AddStep.CONFIRM
 
 
 @admin_only
-async def add_cluster(update: Update, context: KhoosheContext) -> None:
-    """/addcluster PROVINCE | NAME | SECTOR."""
-    await _add(update, context, "clusters")
+async def confirmed(update: Update, context: KhoosheContext) -> AddStep | int | None:
+    """Adds it (a near-duplicate only if the warning was shown); checked again on the press."""
+    query = update.callback_query
+    draft = draft_of(context)
+    assert query is not None
+    (nonce,) = cb.PLACE_ADD.parse(query.data)
+    if draft is None or "name" not in draft or not secrets.compare_digest(draft["nonce"], nonce):
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return None
+    await settle_query(update)
+    what: What = draft["what"]
+    added = await context.services.places.add(user_id_of(update), what, draft["province"], draft["name"],
+                                              draft.get("third") or "", anyway=bool(draft.get("warned")))
+    if added.similar:  # one spelled like it was added meanwhile
+        await close_prompt(update, context.t("Not added yet."))
+        return await _confirm(update, context, draft)
+    context.user_data.place_draft = None
+    await close_prompt(update, added_text(added, what, context))
+    return ConversationHandler.END
+
+
+@admin_only
+async def other_name(update: Update, context: KhoosheContext) -> AddStep | None:
+    draft = draft_of(context)
+    if draft is None or "province_id" not in draft:
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return None
+    await settle_query(update)
+    await close_prompt(update, context.t("Another name, then."))
+    await say(update, context, context.t("What is its name?"))
+    return AddStep.NAME
+
+
+async def leave_add(update: Update, context: KhoosheContext) -> int:
+    """/cancel (or the cancel button) at any step: nothing is added."""
+    context.user_data.place_draft = None
+    text = context.t("Cancelled; nothing was added.")
+    if update.callback_query is not None:
+        await settle_query(update)
+        await close_prompt(update, text)
+    else:
+        await say(update, context, text)
+    return ConversationHandler.END
+
+
+async def use_buttons(update: Update, context: KhoosheContext) -> None:
+    """Something typed where a button is expected."""
+    await say(update, context, context.t("Please use the buttons above, or /cancel to stop."))
+
+
+def add_conversation() -> ConversationHandler[KhoosheContext]:
+    typed = filters.TEXT & ~filters.COMMAND
+    leave: BaseHandler[Update, KhoosheContext, object] = CallbackQueryHandler(leave_add, pattern=cb.PLACE_LEAVE.pattern)
+    return ConversationHandler(
+        entry_points=[CommandHandler("addestate", add_estate), CommandHandler("addcluster", add_cluster)],
+        states={
+            AddStep.PROVINCE: [CallbackQueryHandler(chose_province, pattern=cb.PLACE_PROVINCE.pattern),
+                               CallbackQueryHandler(turn_province_page, pattern=cb.PLACE_PROVINCE_PAGE.pattern),
+                               MessageHandler(typed, typed_province), leave],
+            AddStep.NAME: [MessageHandler(typed, typed_name), leave],
+            AddStep.KIND: [CallbackQueryHandler(chose_kind, pattern=cb.PLACE_KIND.pattern),
+                           CallbackQueryHandler(chose_kind, pattern=cb.PLACE_SECTOR.pattern),
+                           MessageHandler(typed, use_buttons), leave],
+            AddStep.CONFIRM: [CallbackQueryHandler(confirmed, pattern=cb.PLACE_ADD.pattern),
+                              CallbackQueryHandler(other_name, pattern=cb.PLACE_OTHER_NAME.pattern),
+                              MessageHandler(typed, use_buttons), leave],
+        },
+        fallbacks=[CommandHandler(["cancel", "start", "menu"], leave_add)],
+        per_message=False,
+        allow_reentry=True,
+        name="add_place",
+    )
 
 
 async def _rename(update: Update, context: KhoosheContext, what: What) -> None:
@@ -196,10 +539,10 @@ async def reactivate_cluster(update: Update, context: KhoosheContext) -> None:
     await _set_active(update, context, "clusters", True)
 
 
-# --- bulk import from a CSV document ----------------------------------------------------------------
+# --- bulk import from a CSV or .xlsx document ---------------------------------------------------
 
 IMPORT_HELP = N_(
-    "To import, send the CSV file with the caption /import estates (columns province,name,kind) "
+    "To import, send the CSV or Excel (.xlsx) file with the caption /import estates (columns province,name,kind) "
     "or /import clusters (columns province,name,sector). You can also send the file alone and choose."
 )
 
@@ -221,6 +564,10 @@ async def run_import(update: Update, context: KhoosheContext, file_id: str, size
         return
     try:
         report = await places.import_file(user_id_of(update), what, data)
+    except NotAWorkbook:
+        await say(update, context, t("This file cannot be opened as an Excel workbook (.xlsx); nothing was imported. "
+                                     "Save it again in Excel as «Excel Workbook», or as «CSV UTF-8»."))
+        return
     except TooManyRows as exc:
         await say(update, context, t(
             "The file has more than {limit} rows; nothing was imported. Split it into files of at most {limit} rows"
@@ -285,7 +632,7 @@ async def ask_what(update: Update, context: KhoosheContext) -> None:
 
 
 async def plain_document(update: Update, context: KhoosheContext) -> None:
-    """A CSV sent without a caption: admins are asked what it is; anyone else gets the menu."""
+    """A CSV or .xlsx file sent without a caption: admins are asked what it is; anyone else gets the menu."""
     from handlers.common.menu import show_menu
 
     user = update.effective_user
@@ -345,8 +692,7 @@ async def move_firm(update: Update, context: KhoosheContext) -> None:
 def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("estates", list_estates))
     app.add_handler(CommandHandler("clusters", list_clusters))
-    app.add_handler(CommandHandler("addestate", add_estate))
-    app.add_handler(CommandHandler("addcluster", add_cluster))
+    app.add_handler(add_conversation())
     app.add_handler(CommandHandler("renameestate", rename_estate))
     app.add_handler(CommandHandler("renamecluster", rename_cluster))
     app.add_handler(CommandHandler("deactivateestate", deactivate_estate))
@@ -356,5 +702,6 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("moveestate", move_firm))
     app.add_handler(CommandHandler("import", import_command))
     app.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?\b"), import_with_caption))
-    app.add_handler(MessageHandler(filters.Document.FileExtension("csv") & ~filters.CAPTION, plain_document))
+    app.add_handler(MessageHandler((filters.Document.FileExtension("csv") | filters.Document.FileExtension("xlsx"))
+                                   & ~filters.CAPTION, plain_document))
     app.add_handler(CallbackQueryHandler(chosen_import, pattern=cb.IMPORT_KIND.pattern))

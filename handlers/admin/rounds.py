@@ -89,10 +89,14 @@ async def list_rounds(update: Update, context: KhoosheContext) -> None:
     async with context.db.read() as repo:
         rounds = await repo.rounds.all()
         described = [describe_round(r, context, await repo.rounds.response_counts(r.id)) for r in rounds]
+    t = context.t
+    buttons = [button(t("🆕 New round"), cb.RW_START.build("new"))]
+    if any(r.state in ("scheduled", "open") for r in rounds):
+        buttons.append(button(t("✏️ Change a round"), cb.RW_START.build("edit")))
     if not described:
-        await say(update, context, context.t("No rounds yet. Create one with /newround."))
+        await say(update, context, t("No rounds yet. Create one with /newround."), keyboard(buttons))
         return
-    await say(update, context, "\n\n".join(described[:20]))
+    await say(update, context, "\n\n".join(described[:20]), keyboard(buttons))
 
 
 NEW_ROUND_HELP = N_(
@@ -100,7 +104,8 @@ NEW_ROUND_HELP = N_(
     "Dates are Solar Hijri with an optional Tehran time, for example:\n"
     "/newround Winter 1405 | 1405/10/01 08:00 | 1405/10/30 23:59 | 1,1,1,1\n"
     "Weights (technology, quality, export, innovation) are optional; the default is equal. "
-    "The questionnaire version is optional too: the latest ({versions}) unless you name another."
+    "The questionnaire version is optional too: the latest ({versions}) unless you name another.\n"
+    "Or send /newround alone and answer one question at a time."
 )
 
 
@@ -201,6 +206,13 @@ async def confirm(update: Update, context: KhoosheContext) -> None:
         elif action == "edit":
             edited = await service.edit(actor, pending["round_id"], start_now=True)
             message = t("✅ Round #{id} is open and firms are being told.", id=number(edited.id, lang))
+        elif action == "change":  # one field, from the guided /editround
+            edited = await service.edit(
+                actor, pending["round_id"], title=pending.get("title"), weights=pending.get("weights"),
+                opens=datetime.fromisoformat(pending["opens"]) if pending.get("opens") else None,
+                closes=datetime.fromisoformat(pending["closes"]) if pending.get("closes") else None,
+            )
+            message = t("Round updated:") + "\n\n" + describe_round(edited, context)
         elif action == "close":
             closed = await service.close(actor, pending["round_id"])
             message = t("✅ Round #{id} is closed; {n} firms were scored. Publish the results with /publish {id}.",
@@ -241,7 +253,8 @@ async def edit_round(update: Update, context: KhoosheContext) -> None:
         return
     args = context.args or []
     if len(args) < 3 or args[1] not in ("title", "opens", "closes", "weights"):
-        await say(update, context, t("Usage: /editround ID title|opens|closes|weights VALUE"))
+        await say(update, context, t("Usage: /editround ID title|opens|closes|weights VALUE, "
+                                     "or send /editround alone to choose with buttons."))
         return
     field, value = args[1], " ".join(args[2:])
     changes: dict[str, Any] = {}
@@ -429,6 +442,11 @@ async def sensitivity(update: Update, context: KhoosheContext) -> None:
 
 
 def register(app: KhoosheApp) -> None:
+    from handlers.admin import round_wizard
+
+    # First: /newround and /editround without arguments start the guided conversation (with
+    # arguments, its entry points hand over to the one-line forms below).
+    round_wizard.register(app)
     app.add_handler(CommandHandler("rounds", list_rounds))
     app.add_handler(CallbackQueryHandler(pressed(list_rounds), pattern=cb.TASK.pattern_of("rounds")))
     app.add_handler(CommandHandler("newround", new_round))

@@ -10,9 +10,11 @@ is confirmed.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, time
 from enum import IntEnum
 from typing import Any
 
+from persiantools.jdatetime import JalaliDate
 from telegram import Message, Update
 from telegram.ext import (
     BaseHandler,
@@ -42,6 +44,7 @@ from bot.services.broadcasts import (
     TooLong,
     in_scope,
 )
+from handlers.common.dates import day_after, day_buttons, weekday_moment
 from handlers.common.guard import refuse, requires
 from handlers.common.menu import pressed
 from handlers.common.ui import (
@@ -52,6 +55,7 @@ from handlers.common.ui import (
     rows,
     say,
     settle_query,
+    show,
 )
 from storage.models import Cluster
 from storage.repositories.broadcasts import SIZE_BANDS, Broadcast
@@ -410,24 +414,59 @@ async def send_now(update: Update, context: KhoosheContext) -> int | None:
     return ConversationHandler.END
 
 
+#: The sending times offered as buttons: days after today, at 09:00 Tehran time.
+WHEN_CHOICES: tuple[tuple[int, str], ...] = ((1, N_("Tomorrow at 9")), (2, N_("The day after at 9")),
+                                             (7, N_("In a week at 9")))
+WHEN_AT = time(9, 0)
+
+
 @manager_or_admin
 async def ask_when(update: Update, context: KhoosheContext) -> Step | None:
-    """Asks for the Solar Hijri date and Tehran time."""
+    """Asks when: «now», a few days at 09:00 as buttons, or a typed Solar Hijri date and time."""
     if await checked_draft(update, context) is None:
         return None
+    t, zone = context.t, context.settings.zone
     await settle_query(update)
-    await close_prompt(update, context.t("When should it go out? Send a Solar Hijri date and Tehran time, for example 1405/09/15 10:30."))
+    choices = day_buttons(t, zone, context.now(), WHEN_CHOICES, WHEN_AT,
+                          lambda days: cb.BC_AT.build(jalali_key(day_after(context.now(), days, WHEN_AT, zone))),
+                          per_row=1)
+    await show(update, context, t("When should it go out? Choose a time, or type a Solar Hijri date and Tehran time, "
+                                  "for example 1405/09/15 10:30."),
+               keyboard([button(t("🚀 Right now"), cb.BC_NOW.build())], *choices,
+                        [button(t("✖️ Cancel"), cb.BC_LEAVE.build())]), replace=True)
     return Step.SCHEDULE
+
+
+def jalali_key(moment: datetime) -> str:
+    """A moment as the button carries it: 1405/09/11_09:00 (Latin digits, Tehran time)."""
+    return f"{JalaliDate(moment.date()).strftime('%Y/%m/%d')}_{moment:%H:%M}"
+
+
+@manager_or_admin
+async def picked_when(update: Update, context: KhoosheContext) -> Step | int | None:
+    """A sending time from the buttons: scheduled as if it had been typed."""
+    query = update.callback_query
+    assert query is not None
+    (key,) = cb.BC_AT.parse(query.data)
+    await settle_query(update)
+    await close_prompt(update, context.t("When should it go out?"))
+    return await schedule_at(update, context, key.replace("_", " "))
 
 
 @manager_or_admin
 async def got_when(update: Update, context: KhoosheContext) -> Step | int | None:
     """Schedules the broadcast for the given moment (quiet hours still apply when it is sent)."""
+    if update.message is None:
+        return None
+    return await schedule_at(update, context, update.message.text or "")
+
+
+async def schedule_at(update: Update, context: KhoosheContext, typed: str) -> Step | int | None:
+    """Schedules the broadcast for a Solar Hijri date and time, typed or from a button."""
     t = context.t
     draft = await checked_draft(update, context)
-    if draft is None or update.message is None or draft.get("content") is None:
+    if draft is None or draft.get("content") is None:
         return None
-    typed = update.message.text or ""
     outcome = await service(context).schedule(context.access, draft["audience"], draft["content"], typed,
                                               chat_id=chat_of(update))
     if isinstance(outcome, NoRecipients):
@@ -457,7 +496,7 @@ def scheduled_text(context: KhoosheContext, created: Created) -> str:
     t, lang, zone = context.t, context.lang, context.settings.zone
     lines = [t("🗓 Broadcast #{id} to {n} firms is scheduled for {when} (Tehran time).",
                id=number(created.broadcast_id, lang), n=number(created.count, lang),
-               when=format_datetime(created.send_at, lang, zone))]
+               when=weekday_moment(created.send_at, t, zone))]
     if created.quiet_until is not None:
         lines.append(t("That falls in quiet hours, so it will go out at {when}.",
                        when=format_datetime(created.quiet_until, lang, zone)))
@@ -569,7 +608,9 @@ def register(app: KhoosheApp) -> None:
                 CallbackQueryHandler(ask_when, pattern=cb.BC_SCHEDULE.pattern),
                 cancel, MessageHandler(typed, use_buttons),
             ],
-            Step.SCHEDULE: [MessageHandler(typed, got_when), cancel],
+            Step.SCHEDULE: [MessageHandler(typed, got_when),
+                            CallbackQueryHandler(picked_when, pattern=cb.BC_AT.pattern),
+                            CallbackQueryHandler(send_now, pattern=cb.BC_NOW.pattern), cancel],
         },
         fallbacks=[CommandHandler(["cancel", "start", "menu"], leave)],
         # One conversation per user and chat, whichever message a button is on: the steps mix

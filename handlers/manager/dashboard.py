@@ -1,13 +1,17 @@
-"""Estate managers: /dashboard, /nudge and /export for the estates they manage.
+"""Estate managers: /dashboard, /nudge, /export and /myestates for the estates they manage.
 
 The estate is checked on the server every time: a command's argument or a button's estate id
 must be one of the user's estates (admins may open any), else the attempt is refused and
-audited.
+audited.  The dashboard and the export show the open (or latest) round and offer buttons for
+the last few rounds; a manager of several estates may see and export them all at once.
 """
 
 from __future__ import annotations
 
-from telegram import InputFile, Update
+from collections.abc import Callable
+
+from telegram import InlineKeyboardButton, InputFile, Update
+from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import KhoosheApp, KhoosheContext
@@ -52,7 +56,8 @@ async def estate_from_command(update: Update, context: KhoosheContext, action: s
         return None
     async with context.db.read() as repo:
         estates = [await repo.estates.get(e) for e in access.estates]
-    buttons = [button(e.name, f"{action}:{e.id}") for e in estates if e is not None]
+    buttons = [button(e.name, f"{action}:{e.id}")
+               for e in sorted((e for e in estates if e is not None), key=lambda e: persian_sort_key(e.name))]
     if action in _ALL:
         buttons.insert(0, button(context.t("🏘 All my estates"), _ALL[action].build()))
     await say(update, context, context.t("Which estate?"), keyboard(*rows(buttons, 1)))
@@ -80,19 +85,54 @@ async def estate_from_button(update: Update, context: KhoosheContext, action: st
 
 
 _COMMANDS = {"dash": "dashboard", "nudge": "nudge", "exp": "export"}
-_ALL = {"dash": cb.DASHBOARD_ALL, "nudge": cb.NUDGE_ALL}
+_ALL = {"dash": cb.DASHBOARD_ALL, "nudge": cb.NUDGE_ALL, "exp": cb.EXPORT_ALL}
 
 
-async def show_overview(update: Update, context: KhoosheContext) -> None:
-    """Every estate of the manager side by side, with a button per estate and one to nudge all."""
+def round_rows(context: KhoosheContext, choice: dashboard.RoundChoice | None,
+               build: Callable[[int], str]) -> list[list[InlineKeyboardButton]]:
+    """A button per recent round (none when only one has opened), the one shown ticked."""
+    if choice is None:
+        return []
+    return rows([button(dashboard.round_label(r, choice.round, context.t), build(r.id)) for r in choice.offered], 2)
+
+
+def other_rounds_hint(context: KhoosheContext, choice: dashboard.RoundChoice | None) -> str:
+    return "\n\n" + context.t("🗓 Another round: press its button below.") if choice and choice.offered else ""
+
+
+async def chosen_round(update: Update, context: KhoosheContext, round_id: int | None) -> dashboard.RoundChoice | None:
+    """The round a view is for; says so and returns None if ``round_id`` names no round that
+    has opened (a stale button)."""
+    async with context.db.read() as repo:
+        choice = await dashboard.choose_round(repo, round_id)
+    if choice is None:
+        await say(update, context, context.t("There is no such round any more."))
+    return choice
+
+
+async def show_overview(update: Update, context: KhoosheContext, round_id: int | None = None) -> None:
+    """Every estate of the manager side by side, with a button per estate, one to nudge all,
+    one to export all, and the round buttons."""
     t, lang = context.t, context.lang
     access = context.access
+    choice = await chosen_round(update, context, round_id)
+    if choice is None:
+        return
     async with context.db.transaction() as repo:
-        overview = await dashboard.estates_overview(repo, access.estates)
+        overview = await dashboard.estates_overview(repo, access.estates, choice)
         await audit(repo, user_id=access.user_id, action="dashboard", target="estates:all")
     messages = dashboard.render_overview(overview, lang, context.settings)
-    buttons = [button("📊 " + x.estate.name, cb.DASHBOARD.build(x.estate.id)) for x in overview.lines]
-    markup = keyboard(*rows(buttons, 1), [button(t("⏰ Nudge non-responders in all"), cb.NUDGE_ALL.build())])
+    shown = choice.round
+
+    def one(estate_id: int) -> str:
+        return cb.DASHBOARD_ROUND.build(estate_id, shown.id) if shown else cb.DASHBOARD.build(estate_id)
+
+    buttons = [button("📊 " + x.estate.name, one(x.estate.id)) for x in overview.lines]
+    export = cb.EXPORT_ROUND.build("all", shown.id) if shown else cb.EXPORT_ALL.build()
+    markup = keyboard(*rows(buttons, 1), [button(t("📥 Excel export of all"), export)],
+                      [button(t("⏰ Nudge non-responders in all"), cb.NUDGE_ALL.build())],
+                      *round_rows(context, choice, lambda r: cb.DASHBOARD_ROUND.build("all", r)))
+    messages[-1] += other_rounds_hint(context, choice)
     for i, text in enumerate(messages):
         await say(update, context, text, markup if i == len(messages) - 1 else None)
 
@@ -129,23 +169,28 @@ async def nudge_all(update: Update, context: KhoosheContext) -> None:
     await say(update, context, "\n".join(lines))
 
 
-async def show_dashboard(update: Update, context: KhoosheContext, estate_id: int) -> None:
+async def show_dashboard(update: Update, context: KhoosheContext, estate_id: int, round_id: int | None = None) -> None:
     user = update.effective_user
     assert user is not None
+    choice = await chosen_round(update, context, round_id)
+    if choice is None:
+        return
     async with context.db.transaction() as repo:
-        view = await dashboard.estate_view(repo, estate_id)
+        view = await dashboard.estate_view(repo, estate_id, choice)
         await audit(repo, user_id=user.id, action="dashboard", target=f"estate:{estate_id}")
     if view is None:
         await say(update, context, context.t("There is no estate #{id}.", id=number(estate_id, context.lang)))
         return
     messages = dashboard.render_estate(view, context.lang, context.settings)
+    messages[-1] += other_rounds_hint(context, choice)
+    t = context.t
+    shown = choice.round
+    export = cb.EXPORT_ROUND.build(estate_id, shown.id) if shown else cb.EXPORT.build(estate_id)
+    markup = keyboard([button(t("📥 Excel export"), export),
+                       button(t("⏰ Nudge non-responders"), cb.NUDGE.build(estate_id))],
+                      *round_rows(context, choice, lambda r: cb.DASHBOARD_ROUND.build(estate_id, r)))
     for i, text in enumerate(messages):
-        markup = None
-        if i == len(messages) - 1:
-            t = context.t
-            markup = keyboard([button(t("📥 Excel export"), cb.EXPORT.build(estate_id)),
-                               button(t("⏰ Nudge non-responders"), cb.NUDGE.build(estate_id))])
-        await say(update, context, text, markup)
+        await say(update, context, text, markup if i == len(messages) - 1 else None)
 
 
 @manager_only
@@ -212,29 +257,59 @@ async def nudge_button(update: Update, context: KhoosheContext) -> None:
         await send_nudge(update, context, estate_id)
 
 
-async def send_export(update: Update, context: KhoosheContext, estate_id: int) -> None:
+async def send_export(update: Update, context: KhoosheContext, estate_id: int | None,
+                      round_id: int | None = None) -> None:
+    """The workbook of one estate, or (``estate_id`` None) of all the manager's estates, for
+    the round ``round_id`` (None: the open or latest one), with buttons for other rounds."""
     # Loaded on the first export (openpyxl itself loads only where workbooks are built).
     from bot.services import exports
 
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
+    t, lang = context.t, context.lang
     # Read on a snapshot and built in the worker process: the writer is not held meanwhile.
-    data = await exports.estate_workbook(context.db, estate_id, context.lang, context.settings, context.now())
-    if data is None:  # a forged or stale button, or an estate id that was never used
-        await say(update, context, context.t("There is no estate #{id}.", id=number(estate_id, context.lang)))
+    if estate_id is None:
+        built = await exports.estates_workbook(context.db, context.access.estates, lang, context.settings,
+                                               context.now(), round_id)
+    else:
+        built = await exports.estate_workbook(context.db, estate_id, lang, context.settings, context.now(), round_id)
+    if built is None:  # a forged or stale button, or an estate id that was never used
+        if round_id is not None:
+            await say(update, context, t("There is no such round any more."))
+        else:
+            await say(update, context, t("There is no estate #{id}.", id=number(estate_id or 0, lang)))
         return
     async with context.db.transaction() as repo:
-        await audit(repo, user_id=user.id, action="export", target=f"estate:{estate_id}")
+        await audit(repo, user_id=user.id, action="export",
+                    target=f"estate:{estate_id}" if estate_id is not None else "estates:all")
     day = file_date(context.now(), context.settings.zone)
+    which = f"estate-{estate_id}" if estate_id is not None else "my-estates"
+    # A round chosen by its button is named in the file name: two rounds' files of one day differ.
+    shown = built.choice.round
+    if round_id is not None and shown is not None:
+        which += f"-round-{shown.id}"
+    if estate_id is None:
+        caption = t("📥 All your estates ({n}): a summary, the firms, their answers and the pressure points.",
+                    n=number(len(context.access.estates), lang))
+    else:
+        caption = t("📥 The estate's firms, their answers and the pressure points.")
+    if shown is not None:
+        caption += "\n" + t("Round «{title}».", title=esc(shown.title))
+    caption += other_rounds_hint(context, built.choice)
+    target = "all" if estate_id is None else estate_id
+    markup = keyboard(*round_rows(context, built.choice, lambda r: cb.EXPORT_ROUND.build(target, r)))
     await context.bot.send_document(
-        chat.id, InputFile(data, filename=f"khooshe-estate-{estate_id}-{day}.xlsx"),
-        caption=context.t("📥 The estate's firms, their answers and the pressure points."),
+        chat.id, InputFile(built.data, filename=f"khooshe-{which}-{day}.xlsx"),
+        caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup if built.choice.offered else None,
     )
 
 
 @manager_only
 async def export_command(update: Update, context: KhoosheContext) -> None:
-    """/export [ESTATE_ID]"""
+    """/export [ESTATE_ID | all]"""
+    if wants_all(context):
+        await send_export(update, context, None)
+        return
     estate_id = await estate_from_command(update, context, "exp")
     if estate_id is not None:
         await send_export(update, context, estate_id)
@@ -245,6 +320,77 @@ async def export_button(update: Update, context: KhoosheContext) -> None:
     estate_id = await estate_from_button(update, context, "exp")
     if estate_id is not None:
         await send_export(update, context, estate_id)
+
+
+@manager_only
+async def export_all_button(update: Update, context: KhoosheContext) -> None:
+    if not context.access.estates:
+        await refuse(context, update, "exp", "estates:all", detail="manages no estate")
+        return
+    await settle_query(update)
+    await send_export(update, context, None)
+
+
+async def round_from_button(update: Update, context: KhoosheContext, button_kind: cb.Callback,
+                            action: str) -> tuple[int | None, int] | None:
+    """The estate (None: all the manager's) and round of a round button, the estate checked."""
+    query = update.callback_query
+    assert query is not None
+    target, round_id = button_kind.parse(query.data)
+    if target == "all":
+        if not context.access.estates:
+            await refuse(context, update, action, "estates:all", detail="manages no estate")
+            return None
+        await settle_query(update)
+        return None, int(round_id)
+    estate_id = int(target)
+    if not context.access.may_manage(estate_id):
+        await refuse(context, update, action, f"estate:{estate_id}", detail="not a manager of this estate")
+        return None
+    await settle_query(update)
+    return estate_id, int(round_id)
+
+
+@manager_only
+async def dashboard_round_button(update: Update, context: KhoosheContext) -> None:
+    chosen = await round_from_button(update, context, cb.DASHBOARD_ROUND, "dash")
+    if chosen is None:
+        return
+    estate_id, round_id = chosen
+    if estate_id is None:
+        await show_overview(update, context, round_id)
+    else:
+        await show_dashboard(update, context, estate_id, round_id)
+
+
+@manager_only
+async def export_round_button(update: Update, context: KhoosheContext) -> None:
+    chosen = await round_from_button(update, context, cb.EXPORT_ROUND, "exp")
+    if chosen is not None:
+        await send_export(update, context, *chosen)
+
+
+@manager_only
+async def my_estates(update: Update, context: KhoosheContext) -> None:
+    """/myestates: each estate the manager manages, its firms and their completion in the open
+    (or latest) round, with a button to its dashboard (and, for several, to all of them)."""
+    t, lang = context.t, context.lang
+    access = context.access
+    if not access.estates:
+        await say(update, context, t("You manage no estate; as an admin you can reach every estate."))
+        return
+    async with context.db.transaction() as repo:
+        overview = await dashboard.estates_overview(repo, access.estates)
+        await audit(repo, user_id=access.user_id, action="my_estates")
+    messages = dashboard.render_my_estates(overview, lang, context.settings)
+    buttons = [button("📊 " + x.estate.name, cb.DASHBOARD.build(x.estate.id)) for x in overview.lines]
+    extra = []
+    if len(overview.lines) > 1:
+        extra = [button(t("🏘 All my estates"), cb.DASHBOARD_ALL.build()),
+                 button(t("📥 Excel export of all"), cb.EXPORT_ALL.build())]
+    markup = keyboard(*rows(buttons, 1), extra)
+    for i, text in enumerate(messages):
+        await say(update, context, text, markup if i == len(messages) - 1 else None)
 
 
 @manager_only
@@ -263,6 +409,8 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("dashboard", dashboard_command))
     app.add_handler(CallbackQueryHandler(pressed(dashboard_command), pattern=cb.TASK.pattern_of("dashboard")))
     app.add_handler(CallbackQueryHandler(pressed(export_command), pattern=cb.TASK.pattern_of("export")))
+    app.add_handler(CommandHandler("myestates", my_estates))
+    app.add_handler(CallbackQueryHandler(pressed(my_estates), pattern=cb.TASK.pattern_of("myestates")))
     app.add_handler(CommandHandler("nudge", nudge_command))
     app.add_handler(CommandHandler("export", export_command))
     app.add_handler(CallbackQueryHandler(dashboard_button, pattern=cb.DASHBOARD.pattern))
@@ -270,3 +418,6 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CallbackQueryHandler(nudge_all_button, pattern=cb.NUDGE_ALL.pattern))
     app.add_handler(CallbackQueryHandler(nudge_button, pattern=cb.NUDGE.pattern))
     app.add_handler(CallbackQueryHandler(export_button, pattern=cb.EXPORT.pattern))
+    app.add_handler(CallbackQueryHandler(export_all_button, pattern=cb.EXPORT_ALL.pattern))
+    app.add_handler(CallbackQueryHandler(dashboard_round_button, pattern=cb.DASHBOARD_ROUND.pattern))
+    app.add_handler(CallbackQueryHandler(export_round_button, pattern=cb.EXPORT_ROUND.pattern))

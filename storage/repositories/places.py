@@ -94,6 +94,18 @@ class EstateRepository(Repository):
         row the province already had (see ``add``)."""
         return await _add_many(self, "estates", "kind", rows)
 
+    async def of_province(self, province_id: int) -> list[Estate]:
+        """Every estate of a province, active or not (for the near-duplicate check)."""
+        rows = await self._all(
+            f"SELECT {self._COLUMNS} FROM estates WHERE province_id = ? ORDER BY id", (province_id,),
+        )
+        return [Estate(**dict(r)) for r in rows]
+
+    async def id_of(self, province_id: int, name: str) -> int | None:
+        """The id of the province's estate called exactly ``name``."""
+        found = await self._scalar("SELECT id FROM estates WHERE province_id = ? AND name = ?", (province_id, name))
+        return int(found) if found is not None else None
+
     async def names(self) -> dict[int, str]:
         """Every estate's name by id (active or not), for exports."""
         return {r[0]: r[1] for r in await self._all("SELECT id, name FROM estates")}
@@ -169,6 +181,18 @@ class ClusterRepository(Repository):
         """Adds the (province_id, name, sector) rows that are new; True per row added, False
         per row the province already had (see ``add``)."""
         return await _add_many(self, "clusters", "sector", rows)
+
+    async def of_province(self, province_id: int) -> list[Cluster]:
+        """Every cluster of a province, active or not (for the near-duplicate check)."""
+        rows = await self._all(
+            f"SELECT {self._COLUMNS} FROM clusters WHERE province_id = ? ORDER BY id", (province_id,),
+        )
+        return [Cluster(**dict(r)) for r in rows]
+
+    async def id_of(self, province_id: int, name: str) -> int | None:
+        """The id of the province's cluster called exactly ``name``."""
+        found = await self._scalar("SELECT id FROM clusters WHERE province_id = ? AND name = ?", (province_id, name))
+        return int(found) if found is not None else None
 
     async def names(self) -> dict[int, str]:
         """Every cluster's name by id (active or not), for exports."""

@@ -58,6 +58,15 @@ class ReportRepository(Repository):
         )
         return _round(row) if row else None
 
+    async def opened_rounds(self, limit: int = 1000) -> list[Round]:
+        """The rounds that have opened, the open one first, then the newest first: the order of
+        ``current_or_latest_round``, so the first is the default a view shows."""
+        rows = await self._all(
+            f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE state != 'scheduled'"
+            " ORDER BY state = 'open' DESC, opens_at DESC, id DESC LIMIT ?", (limit,)
+        )
+        return [_round(r) for r in rows]
+
     async def latest_scored_round(self) -> Round | None:
         row = await self._one(
             f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE scored_at IS NOT NULL"

@@ -38,7 +38,7 @@ async def test_full_assessment_with_mistakes_back_and_edit(khooshe: Khooshe) -> 
 
     # T8 is typed: letters and out-of-range numbers are refused and asked again.
     await owner.wait_for(f"سؤال ۸ از {fa_digits(TOTAL_QUESTIONS)}")
-    await owner.send("سی")
+    await owner.send("زیاد")  # "a lot"
     await owner.wait_for("عدد صحیح بین ۰ و ۱۰۰")
     await owner.send("150")
     await owner.wait_for("عدد صحیح بین ۰ و ۱۰۰")

@@ -103,7 +103,7 @@ async def test_export_is_rtl_persian_and_has_scores(published: tuple[Khooshe, in
     header, *rows = problems.values
     tally = {r[0]: r for r in rows}
     assert header[0] == "مشکل"
-    assert tally["قطعی برق"][1:] == (4, 66.7, 4)
+    assert tally["قطعی برق"][1:] == (4, 66.7, 4, "Autumn 1405")  # the last column names the round
     notes = [r[0] for r in list(wb.worksheets[2].values)[1:]]
     assert notes == [NOTE]
     async with khooshe.db.read() as repo:

@@ -88,8 +88,8 @@ async def answers_export(khooshe: Khooshe, command: str = "/exportanswers") -> B
 def answers_of(wb: Workbook, firm_name: str) -> dict[str, tuple[str, float | None]]:
     sheet = wb["پاسخ به سؤال‌ها"]
     header, *rows = [[c.value for c in r] for r in sheet.iter_rows()]
-    assert header == ["شماره بنگاه", "بنگاه", "سؤال", "پاسخ", "امتیاز (۰ تا ۱۰۰)"]
-    return {r[2]: (r[3], r[4]) for r in rows if r[1] == firm_name}
+    assert header == ["شماره بنگاه", "بنگاه", "دوره", "سؤال", "متن سؤال", "پاسخ", "امتیاز (۰ تا ۱۰۰)"]
+    return {r[3]: (r[5], r[6]) for r in rows if r[1] == firm_name}
 
 
 async def test_the_answers_export_holds_each_answer_with_its_points(published: tuple[Khooshe, int]) -> None:

@@ -1,4 +1,4 @@
-"""Forgiving input: numbers with words and units, two-digit years, typed yes/no, a single
+"""Forgiving input: numbers with words and units, numbers in words, two-digit years, typed yes/no, a single
 «۱۰۰» for the sales split; refusals and media get one short line, the question stays on screen."""
 
 from __future__ import annotations
@@ -61,6 +61,21 @@ async def test_a_percentage_with_words_and_a_unit_is_accepted(khooshe: Khooshe) 
     assert (await stored_answers(khooshe, 3401))["T8"] == 30
 
 
+async def test_a_number_written_in_words_is_read_and_echoed_in_digits(khooshe: Khooshe) -> None:
+    owner = await at_question(khooshe, 3403, 8)  # T8, a percentage
+    await owner.send("حدود سی درصد")
+    ninth = await owner.wait_for("سؤال ۹ از")
+    assert ninth.text.startswith("✔️ ۳۰٪")
+    assert (await stored_answers(khooshe, 3403))["T8"] == 30
+
+
+async def test_none_in_words_is_zero_on_a_count(khooshe: Khooshe) -> None:
+    owner = await at_question(khooshe, 3404, 18)  # E3, countries
+    await owner.send("هیچ")
+    await owner.wait_for("سؤال ۱۹ از")
+    assert (await stored_answers(khooshe, 3404))["E3"] == 0
+
+
 async def test_a_count_with_a_unit_word_is_accepted(khooshe: Khooshe) -> None:
     owner = await at_question(khooshe, 3402, 18)  # E3, countries
     await owner.send("۳ کشور")
@@ -107,7 +122,7 @@ async def test_two_numbers_get_one_short_line_not_the_question_again(khooshe: Kh
 
 async def test_the_question_can_be_answered_after_a_refusal(khooshe: Khooshe) -> None:
     owner = await at_question(khooshe, 3408, 8)
-    await owner.send("سی")
+    await owner.send("زیاد")  # "a lot": no number
     await owner.settle()
     await owner.send("30")
     await owner.wait_for("سؤال ۹ از")

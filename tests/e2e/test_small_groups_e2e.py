@@ -78,4 +78,4 @@ async def test_export_shows_notes_and_pressure_points_only_from_five_respondents
     await three_more_and_all_answered(khooshe, round_id)
     problems, notes = await sheets()
     assert {r[0]: r[1] for r in problems}[POWER_CUTS] == 5
-    assert notes == [(NOTE,)]
+    assert notes == [(NOTE, "Autumn 1405")]  # the note, and the round it was written in

@@ -109,7 +109,7 @@ def test_count(q1: Questionnaire) -> None:
     assert parse(q1, "E3", "۳") == 3
     assert parse(q1, "E3", "250") == 250
     assert parse(q1, "E3", "0") == 0
-    for text in ["251", "2.5", "-1", "three"]:
+    for text in ["251", "2.5", "-1", "many"]:
         error = rejected(q1, "E3", text)
         assert error.msgid == MSG_WHOLE_NUMBER and error.params == {"low": 0, "high": 250, "example": 3}
 
@@ -117,6 +117,39 @@ def test_count(q1: Questionnaire) -> None:
 @pytest.mark.parametrize("text", ["۳ کشور", "3 countries", "حدود ۳ کشور", "about 3"])
 def test_count_with_a_unit_word_accepted(q1: Questionnaire, text: str) -> None:
     assert parse(q1, "E3", text) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("سی", 30),
+        ("حدود سی درصد", 30),
+        ("بیست و پنج", 25),
+        ("بيست و پنج", 25),  # Arabic ي
+        ("سی‌تا", 30),
+        ("صد", 100),
+        ("هیچ", 0),
+        ("صفر", 0),
+        ("thirty", 30),
+        ("twenty-five percent", 25),
+    ],
+)
+def test_a_number_written_in_words_is_read(q1: Questionnaire, text: str, value: int) -> None:
+    assert parse(q1, "I4", text) == value
+
+
+@pytest.mark.parametrize("text", ["نه", "ده‌ها", "بیست سی"])
+def test_words_that_are_not_one_number_are_refused(q1: Questionnaire, text: str) -> None:
+    # «نه» alone is "no"; «ده‌ها» is "tens of"; «بیست سی» is no number.
+    assert rejected(q1, "I4", text).msgid == MSG_WHOLE_NUMBER
+
+
+def test_two_numbers_in_words_get_their_own_message(q1: Questionnaire) -> None:
+    assert rejected(q1, "I4", "بیست تا سی").msgid == MSG_ONE_NUMBER
+
+
+def test_a_number_in_words_out_of_range_is_refused(q1: Questionnaire) -> None:
+    assert rejected(q1, "I4", "صد و پنجاه").msgid == MSG_WHOLE_NUMBER
 
 
 def test_count_with_thousands_separator(q1: Questionnaire) -> None:

@@ -24,7 +24,7 @@ async def answers_sheet(db: Database, version: int) -> dict[str, tuple[str, floa
     built = await answers_workbook(db, None, "en", Settings(_env_file=None, token="1:x"))  # type: ignore[call-arg]
     assert built is not None
     sheet = load_workbook(io.BytesIO(built[1]))["Answers"]
-    return {r[2]: (r[3], r[4]) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    return {r[3]: (r[5], r[6]) for r in sheet.iter_rows(min_row=2, values_only=True)}
 
 
 async def test_a_question_an_earlier_answer_skips_shows_its_implied_value_and_points(db: Database) -> None:

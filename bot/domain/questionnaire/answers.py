@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.domain.number_words import numbers_in_words
 from bot.domain.questionnaire.model import NONE_OPTION, Question
 from bot.domain.text import normalize
 from bot.i18n import N_
@@ -128,10 +129,19 @@ def _whole(match: re.Match[str]) -> int | None:
     return -value if match.group(1) else value
 
 
+def _spelled(cleaned: str) -> list[int]:
+    """The numbers written in words where no digit was typed («سی», «بیست و پنج نفر»)."""
+    return numbers_in_words(cleaned) or []
+
+
 def single_number(text: str) -> int | None:
     """The one whole number in ``text``, words and units around it allowed («۲۵ نفر», "about
-    20"); None when there is none, more than one, or a decimal."""
-    found = _numbers(normalize(text))
+    20", «سی نفر»); None when there is none, more than one, or a decimal."""
+    cleaned = normalize(text)
+    found = _numbers(cleaned)
+    if not found:
+        spelled = _spelled(cleaned)
+        return spelled[0] if len(spelled) == 1 else None
     return _whole(found[0]) if len(found) == 1 else None
 
 
@@ -141,9 +151,16 @@ def _parse_number(question: Question, cleaned: str) -> int:
     as «۲۰ تا ۳۰») get their own message."""
     low, high = question.range
     found = _numbers(cleaned)
+    if not found:
+        spelled = _spelled(cleaned)  # «سی», «هیچ», «بیست و پنج نفر»
+        if len(spelled) > 1:
+            raise InvalidAnswer(MSG_ONE_NUMBER, low=low, high=high)
+        if spelled and low <= spelled[0] <= high:
+            return spelled[0]
+        raise _number_message(question)
     if len(found) > 1:
         raise InvalidAnswer(MSG_ONE_NUMBER, low=low, high=high)
-    value = _whole(found[0]) if found else None
+    value = _whole(found[0])
     if value is None or not low <= value <= high:
         raise _number_message(question)
     return value
@@ -298,7 +315,8 @@ def toggle(question: Question, current: list[str], option_id: str) -> list[str]:
 
 
 def finish_multi(question: Question, current: list[str]) -> list[str]:
-    """The stored value when "done" is pressed on a multi question; nothing chosen is refused."""
+    """The stored value when "done" is pressed on a multi question; nothing chosen is refused
+    (an accidental tap must not record "none of these")."""
     value = [o.id for o in question.options if o.id in set(current)]
     if not value:
         raise InvalidAnswer(MSG_AT_LEAST_ONE)
