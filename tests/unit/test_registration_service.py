@@ -280,3 +280,16 @@ async def test_a_listed_estates_name_typed_as_unlisted_chooses_it(db: Database, 
     await service.unlisted_estate(OWNER)
     answer = await service.name_estate(OWNER, "شهرك صنعتي بوشهر")
     assert isinstance(answer, Stored) and isinstance(answer.label, Estate) and answer.label.name == "شهرک صنعتی بوشهر"
+
+
+async def test_exports_show_a_sole_proprietors_code_with_the_licence(db: Database, service: RegistrationService) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    await service.declare_sole(OWNER)
+    await service.give_national_code(OWNER, "0499370899")
+    await service.give_licence(OWNER, "12345/678")
+    await service.finish(OWNER)
+    async with db.read() as repo:
+        rows = [row async for batch in repo.reports.export_firms() for row in batch]
+        statuses = await repo.reports.firm_statuses(None)
+    assert [r["national_id"] for r in rows] == ["0499370899 · 12345/678"]
+    assert [s.national_id for s in statuses] == ["0499370899 · 12345/678"]
