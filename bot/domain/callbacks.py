@@ -101,6 +101,7 @@ REG_SOLE = Callback("reg:sole")  # no legal-entity ID: the owner's national code
 REG_LEGAL = Callback("reg:legal")  # back to the 11-digit national ID
 REG_ESTATE_UNLISTED = Callback("reg:estnew")  # «my estate is not listed»
 REG_CLAIM = Callback("reg:claim", r"\d{10,11}")  # a national ID (or national code) another account registered
+REG_CLAIM_LICENCE = Callback("reg:claiml", r"[A-Z0-9/-]{3,30}")  # a licence number another account registered
 REG_PREFIX = "reg"
 QUESTION = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", r"[a-z][A-Za-z0-9_.-]{0,40}")  # op: o.OPTION, t.OPTION, done, back…
 QUESTION_EDIT = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", "edit")

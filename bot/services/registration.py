@@ -431,6 +431,28 @@ class RegistrationService:
             await audit(repo, user_id=user_id, action="claim_national_id", target=f"firm {holder.id}")
         return True
 
+    async def claim_licence(self, user_id: int, licence: str, *, first_name: str | None) -> bool:
+        """``claim_national_id`` for a business licence number another account registered."""
+        async with self.db.transaction() as repo:
+            holder = await repo.firms.by_licence(licence)
+            if holder is None or holder.owner_id == user_id:
+                return False
+            for admin in sorted(set(self.admins) | await repo.access.promoted_admins()):
+                user = await repo.users.get(admin)
+                lang = user.language if user else "fa"
+                t = translator(lang)
+                text = t("📨 {name} (id {user}) says the firm with business licence number {licence} is theirs, but it "
+                         "is registered by another account: firm #{firm} «{firm_name}», owner id {owner}. /find {nid} "
+                         "shows that firm; /block or /moveestate may help once you know who is right.",
+                         name=html.escape(first_name or "?", quote=False), user=number(user_id, lang, grouping=False),
+                         licence=localize_digits(licence, lang), firm=number(holder.id, lang, grouping=False),
+                         firm_name=html.escape(holder.name, quote=False),
+                         owner=number(holder.owner_id, lang, grouping=False), nid=localize_digits(holder.national_id, lang))
+                await repo.outbox.add(kind="text", dedupe_key=claim_key(user_id, f"licence:{licence}", admin), chat_id=admin,
+                                      payload={"type": "text", "text": text}, not_before=self.clock.now())
+            await audit(repo, user_id=user_id, action="claim_national_id", target=f"firm {holder.id}")
+        return True
+
     async def choose_province(self, user_id: int, province_id: int) -> Answer:
         async with self.db.read() as repo:
             province = await repo.provinces.get(province_id)

@@ -20,7 +20,7 @@ from telegram.ext import (
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
-from bot.domain.national_id import parse_national_code, parse_national_id
+from bot.domain.national_id import parse_licence, parse_national_code, parse_national_id
 from bot.domain.sectors import SECTORS
 from bot.domain.text import localize_digits, normalize, number, year
 from bot.i18n import N_
@@ -282,9 +282,9 @@ def refusal(context: KhoosheContext, refused: Refused) -> str:
                                 "here. You can also ask your estate office."),
         "licence_invalid": lambda: t("Please type the licence number as it is written on the licence: digits, "
                                      "with letters, «/» or «-» if it has them."),
-        "licence_taken": lambda: t("A firm with this licence number is already registered by another account. "
-                                   "If it is yours, ask your estate office, or type /cancel and write to us from the "
-                                   "menu; the admins will sort it out."),
+        "licence_taken": lambda: t("A firm with this licence number is already registered by another account. If "
+                                   "it is yours, press the button below: the admins see both accounts and will write "
+                                   "to you here. You can also ask your estate office."),
         "estate_name_length": lambda: t("Please type the estate's name, between {low} and {high} characters.",
                                         low=number(ESTATE_NAME_LENGTH[0], lang), high=number(ESTATE_NAME_LENGTH[1], lang)),
         "province_unclear": lambda: t("Please choose the province with the buttons."),
@@ -415,9 +415,34 @@ async def got_national_code(update: Update, context: KhoosheContext) -> Step:
 
 
 async def got_licence(update: Update, context: KhoosheContext) -> Step:
-    """Checks and stores the business licence number, then asks for the province."""
-    return await answered(update, context, await service(context).give_licence(user_of(update), typed(update)),
-                          Step.LICENCE)
+    """Checks and stores the business licence number, then asks for the province. A number
+    another account registered comes with a button that asks the admins to look into it."""
+    text = typed(update)
+    answer = await service(context).give_licence(user_of(update), text)
+    licence = parse_licence(text)
+    if isinstance(answer, Refused) and answer.reason == "licence_taken" and licence is not None:
+        await say(update, context, refusal(context, answer), keyboard(
+            [button(context.t("📨 Ask the admins to check"), cb.REG_CLAIM_LICENCE.build(licence))]))
+        return Step.LICENCE
+    return await answered(update, context, answer, Step.LICENCE)
+
+
+async def claim_licence(update: Update, context: KhoosheContext) -> Step:
+    """Sends the admins the owner's request about a licence number another account registered."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    (licence,) = cb.REG_CLAIM_LICENCE.parse(query.data)
+    sent = await service(context).claim_licence(user.id, licence, first_name=user.first_name)
+    await settle_query(update)
+    if sent:
+        await close_prompt(update, context.t(
+            "📨 Your request is with the admins; they will look into it and write to you here. Meanwhile "
+            "you can type another licence number, or /cancel."))
+    else:
+        await close_prompt(update, context.t("This licence number is no longer registered by another account; "
+                                             "please type it again."))
+    return Step.LICENCE
 
 
 async def claim_national_id(update: Update, context: KhoosheContext) -> Step:
@@ -749,7 +774,8 @@ def register(app: KhoosheApp) -> None:
             Step.NATIONAL_CODE: [MessageHandler(text, got_national_code),
                                  CallbackQueryHandler(legal, pattern=cb.REG_LEGAL.pattern),
                                  CallbackQueryHandler(claim_national_id, pattern=cb.REG_CLAIM.pattern)],
-            Step.LICENCE: [MessageHandler(text, got_licence)],
+            Step.LICENCE: [MessageHandler(text, got_licence),
+                           CallbackQueryHandler(claim_licence, pattern=cb.REG_CLAIM_LICENCE.pattern)],
             Step.PROVINCE: [CallbackQueryHandler(got_province_button, pattern=cb.REG_PROVINCE.pattern),
                             MessageHandler(text, got_province_text)],
             Step.ESTATE: [CallbackQueryHandler(got_estate_button, pattern=cb.REG_ESTATE.pattern),

@@ -211,8 +211,14 @@ async def test_a_licence_number_registered_by_another_account_is_refused(khooshe
     await after_estate(first)
     await first.wait_for("بنگاه شما ثبت شد")
 
+    khooshe.user(ADMIN_ID)  # the admin has a chat with the bot
     await sole_until_province(second, OTHER_CODE, " 12345 / 678 ")
-    await second.wait_for("بنگاهی با این شماره پروانه قبلاً با حساب دیگری ثبت شده است")
+    refused = await second.wait_for("بنگاهی با این شماره پروانه قبلاً با حساب دیگری ثبت شده است")
+    assert refused.buttons == [["📨 درخواست بررسی از مدیران"]]
+    await second.press("📨 درخواست بررسی از مدیران")
+    await second.wait_for("درخواست شما به مدیران رسید")
+    await khooshe.drain()
+    assert any("شماره پروانه ۱۲۳۴۵/۶۷۸" in m.text for m in khooshe.api.messages(ADMIN_ID))
     # The owner stays on the licence step: /register asks it again.
     await second.send("/register")
     await second.wait_for("شماره پروانه")
