@@ -136,7 +136,7 @@ class Begun(Position):
 #: Why an answer was not stored.  ``stale``: a button of another province, an inactive estate or
 #: an unknown sector (the handler says "no longer active" and the step stays).
 Reason = Literal[
-    "name_length", "name_digits", "id_letters", "id_length", "id_check", "id_taken",
+    "name_length", "name_digits", "id_letters", "id_length", "id_is_code", "id_check", "id_taken",
     "code_letters", "code_length", "code_check", "code_taken", "licence_invalid", "licence_taken",
     "estate_name_length", "province_unclear", "stale", "employees", "founded", "founded_gregorian",
     "contact_other",
@@ -357,6 +357,8 @@ class RegistrationService:
             if problem == "letters":
                 return await self._refuse(user_id, "id_letters")
             if problem == "length":
+                if parse_national_code(text) is not None:
+                    return await self._refuse(user_id, "id_is_code")
                 typed = only_digits(fold_full_width_digits(text), ignore=" -_") or ""
                 return await self._refuse(user_id, "id_length", count=len(typed))
             return await self._refuse(user_id, "id_check")

@@ -270,6 +270,8 @@ def refusal(context: KhoosheContext, refused: Refused) -> str:
         "name_digits": lambda: t("That looks like a number. Please type the firm's name."),
         "id_letters": lambda: t("The national ID is made of digits only. Please type its 11 digits."),
         "id_length": lambda: t("The national ID has 11 digits; you typed {count}.", count=number(refused.count, lang)),
+        "id_is_code": lambda: t("That is a person's 10-digit national code, not a firm's national ID (11 digits). "
+                                "If the firm has no national ID, press the button below."),
         "id_check": lambda: t("This national ID is not valid: its check digit does not match. Please check it and type it again."),
         "id_taken": lambda: t("This national ID is already registered by another account. If it is your "
                               "firm, press the button below: the admins see both accounts and will write "
@@ -379,6 +381,10 @@ async def got_national_id(update: Update, context: KhoosheContext) -> Step:
     text = typed(update)
     answer = await service(context).give_national_id(user_of(update), text)
     national_id = parse_national_id(text)
+    if isinstance(answer, Refused) and answer.reason == "id_is_code":
+        await say(update, context, refusal(context, answer), keyboard(
+            [button(context.t("I am a sole proprietor (no national ID)"), cb.REG_SOLE.build())]))
+        return Step.NATIONAL_ID
     if isinstance(answer, Refused) and answer.reason == "id_taken" and national_id is not None:
         await say(update, context, refusal(context, answer), keyboard(
             [button(context.t("📨 Ask the admins to check"), cb.REG_CLAIM.build(national_id))]))

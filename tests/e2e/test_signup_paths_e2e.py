@@ -322,3 +322,16 @@ async def test_the_founding_year_can_follow_the_number_of_employees(khooshe: Kho
     async with khooshe.db.read() as repo:
         draft = await repo.drafts.get(8022)
     assert draft is not None and (draft.data["employees"], draft.data["founded_year"]) == (45, 1388)
+
+
+async def test_a_national_code_typed_for_the_national_id_offers_the_sole_proprietor_path(khooshe: Khooshe) -> None:
+    owner = khooshe.user(8023)
+    await owner.send("/register")
+    await owner.wait_for("نام ثبتی")
+    await owner.send("کارگاه نجاری")
+    await owner.wait_for("شناسه ملی بنگاه چیست")
+    await owner.send(CODE)
+    hint = await owner.wait_for("این کد ملی ۱۰ رقمی یک شخص است")
+    assert hint.buttons == [[SOLE]]
+    await owner.press(SOLE, message=hint.message_id)
+    await owner.wait_for("کد ملی خودتان")
