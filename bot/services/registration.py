@@ -106,6 +106,8 @@ def next_step(data: dict[str, Any]) -> Step:
             continue
         if name not in data:
             return step
+        if step is Step.ESTATE and data[name] is None and not data.get("estate_name"):
+            return step  # neither a listed estate nor one named
     return Step.REVIEW
 
 
