@@ -57,7 +57,9 @@ from handlers.common.ui import say
 from handlers.manager import broadcast as broadcast_handlers
 from handlers.manager import dashboard as manager_dashboard
 from handlers.manager import funnel as manager_funnel
+from handlers.manager import onboarding as manager_onboarding
 from handlers.owner import assessment, privacy, registration, results
+from handlers.owner import onboarding as owner_onboarding
 from storage.database import Database
 from storage.repositories.base import use_clock
 
@@ -357,6 +359,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     private_only.register(app)
     app.add_handler(TypeHandler(Update, remember_user), group=-1)
+    owner_onboarding.register(app)  # /start f_<token>, before the manager invitations' /start
     invitations.register(app)
     registration.register(app)
     assessment.register(app)
@@ -364,6 +367,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     admin_rounds.register(app)
     manager_dashboard.register(app)
     manager_funnel.register(app)
+    manager_onboarding.register(app)  # before the admins' CSV import takes a file
     national.register(app)
     privacy.register(app)
     admin_access.register(app)

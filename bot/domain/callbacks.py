@@ -80,7 +80,7 @@ MY_RANK = Callback("m:myrank")
 SETTINGS = Callback("m:settings")
 #: The role sections of the main menu: a command pressed instead of typed (each handled by the
 #: command's own module, behind the command's own role guard).
-MANAGER_TASKS = ("dashboard", "broadcast", "broadcasts", "export", "myestates")
+MANAGER_TASKS = ("dashboard", "broadcast", "broadcasts", "export", "myestates", "onboard")
 ADMIN_TASKS = ("rounds", "stats", "top", "exportall")
 TASK = Callback("m:do", "|".join(MANAGER_TASKS + ADMIN_TASKS))
 SET_MUTE = Callback("set:mute", "[01]")
@@ -134,6 +134,11 @@ BC_LEAVE = Callback("bc:cancel")
 #: A broadcast's sending time picked from the keyboard: a Solar Hijri day and Tehran time.
 BC_AT = Callback("bc:at", r"\d{4}/\d{2}/\d{2}_\d{2}:\d{2}")
 BC_CANCEL_BROADCAST = Callback("bcx", _ID)
+# Onboarding firms (issue 10): the estate a firm list is for; a firm's confirm / decline of the
+# details its invitation link opened (the link's token: only its holder has it).
+ONB_ESTATE = Callback("onb:est", _ID)
+ONB_ACCEPT = Callback("onb:ok", "[0-9a-f]{40}")
+ONB_DECLINE = Callback("onb:no", "[0-9a-f]{40}")
 
 # -- admins -------------------------------------------------------------------------------------
 ESTATE_REQUEST_ADD = Callback("ereq:add", _ID)  # list an estate an owner named

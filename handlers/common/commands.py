@@ -30,6 +30,9 @@ MANAGER_COMMANDS: dict[str, tuple[str | None, str]] = {
     "export": (N_("[ESTATE_ID]"), N_("Your estate's firms as an Excel file")),
     "nudge": (N_("[ESTATE_ID]"), N_("Remind firms that have not answered")),
     "funnel": (N_("[ESTATE_ID]"), N_("Where firms give up in the round")),
+    "onboard": (N_("[ESTATE_ID]"), N_("Invite your estate's firms from a list (CSV or Excel)")),
+    "onboarding": (N_("[ESTATE_ID]"), N_("Invited firms: opened, registered, submitted")),
+    "revokefirm": (N_("INVITATION_ID"), N_("Withdraw a firm's invitation link")),
 }
 
 ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {

@@ -26,7 +26,7 @@ LANGUAGE_BUTTONS = {"fa": N_("🌐 Persian"), "en": N_("🌐 English")}
 MANAGER_TASK_LABELS = {
     "dashboard": N_("📊 Dashboard"), "broadcast": N_("📣 New broadcast"),
     "broadcasts": N_("📨 My broadcasts"), "export": N_("📥 Excel of my firms"),
-    "myestates": N_("🏭 My estates"),
+    "myestates": N_("🏭 My estates"), "onboard": N_("📇 Invite my firms"),
 }
 ADMIN_TASK_LABELS = {
     "rounds": N_("🗓 Rounds"), "stats": N_("📈 National statistics"),

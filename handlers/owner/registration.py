@@ -53,6 +53,7 @@ from handlers.common.ui import (
     settle_query,
     show,
 )
+from handlers.owner import onboarding
 from storage.models import Cluster, Estate, Province
 
 FIELD_LABELS = {
@@ -771,6 +772,7 @@ def register(app: KhoosheApp) -> None:
             CallbackQueryHandler(begin, pattern=cb.REGISTER.pattern),
             CallbackQueryHandler(confirmed_again, pattern=cb.REG_CONFIRM.pattern),
             CallbackQueryHandler(confirmed_again, pattern=cb.REG_CONFIRM_CONSENT.pattern),
+            onboarding.accept_handler(),  # an invitation's pre-filled details confirmed (issue 10)
         ],
         states={
             Step.NAME: [MessageHandler(text, got_name)],
@@ -801,8 +803,8 @@ def register(app: KhoosheApp) -> None:
                           CallbackQueryHandler(confirm, pattern=cb.REG_CONFIRM.pattern),
                           CallbackQueryHandler(confirm, pattern=cb.REG_CONFIRM_CONSENT.pattern), *buttons_only],
         },
-        fallbacks=fallbacks(command="register", resume=resume, leave=leave, media=media,
-                            resume_pattern=f"{cb.REGISTER.pattern}|{cb.starts_with(cb.REG_PREFIX)}"),
+        fallbacks=[onboarding.accept_handler(), *fallbacks(command="register", resume=resume, leave=leave, media=media,
+                                                           resume_pattern=f"{cb.REGISTER.pattern}|{cb.starts_with(cb.REG_PREFIX)}")],
         # One conversation per user and chat, whichever message a button is on: the steps mix
         # typed text and buttons (per_message=True would need only CallbackQueryHandlers).
         per_message=False,

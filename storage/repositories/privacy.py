@@ -78,6 +78,10 @@ class PrivacyRepository(Repository):
         managed = await self._rows(
             "SELECT estate_id, granted_by, granted_at FROM estate_managers WHERE user_id = ?", (user_id,)
         )
+        invited = await self._rows(
+            "SELECT id, estate_id, name, national_id, mobile, created_at, opened_at, used_at FROM firm_invitations"
+            " WHERE used_by = ? ORDER BY id", (user_id,),
+        )
         audit = await self._rows(
             "SELECT at, action, target, outcome, detail FROM audit_log WHERE user_id = ? ORDER BY id",
             (user_id,),
@@ -90,6 +94,7 @@ class PrivacyRepository(Repository):
             "scores": scores,
             "messages": outbox,
             "managed_estates": managed,
+            "firm_invitations": invited,
             "audit_log": audit,
         }
 
@@ -117,11 +122,16 @@ class PrivacyRepository(Repository):
             (user_id,),
         )
         await self._write("UPDATE outbox SET payload = '{}' WHERE chat_id = ?", (user_id,))
+        # A firm invitation the user confirmed holds what their estate listed about them (name,
+        # national ID, mobile; migration 0013): it goes, as does any listing the firm's own.
+        await self._write("DELETE FROM firm_invitations WHERE used_by = ?", (user_id,))
         firm_id = await self._scalar(
             "SELECT id FROM firms WHERE owner_id = ? AND deleted_at IS NULL", (user_id,)
         )
         if firm_id is None:
             return None
+        await self._write(
+            "DELETE FROM firm_invitations WHERE national_id = (SELECT national_id FROM firms WHERE id = ?)", (firm_id,))
         written = await self._free_text_of(firm_id, free_text)
         # Submissions of rounds not scored yet go (with their answers); scored ones stay, as the
         # published scores and peer statistics were computed from them, minus free text.
