@@ -82,6 +82,10 @@ class PrivacyRepository(Repository):
             "SELECT id, estate_id, name, national_id, mobile, created_at, opened_at, used_at FROM firm_invitations"
             " WHERE used_by = ? ORDER BY id", (user_id,),
         )
+        named = await self._rows(
+            "SELECT id, province_id, name, verified, requested_at FROM estates WHERE requested_by = ? ORDER BY id",
+            (user_id,),
+        )
         audit = await self._rows(
             "SELECT at, action, target, outcome, detail FROM audit_log WHERE user_id = ? ORDER BY id",
             (user_id,),
@@ -94,6 +98,7 @@ class PrivacyRepository(Repository):
             "scores": scores,
             "messages": outbox,
             "managed_estates": managed,
+            "named_estates": named,
             "firm_invitations": invited,
             "audit_log": audit,
         }

@@ -12,6 +12,7 @@ from typing import Any
 import pytest_asyncio
 
 from bot.domain.text import search_key
+from bot.services.privacy import PrivacyService
 from bot.services.registration import (
     EstateChoices,
     Finished,
@@ -293,3 +294,17 @@ async def test_exports_show_a_sole_proprietors_code_with_the_licence(db: Databas
         statuses = await repo.reports.firm_statuses(None)
     assert [r["national_id"] for r in rows] == ["0499370899 · 12345/678"]
     assert [s.national_id for s in statuses] == ["0499370899 · 12345/678"]
+
+
+async def test_my_data_holds_the_licence_and_the_estate_named(db: Database, service: RegistrationService,
+                                                             clock: TestClock) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    await service.declare_sole(OWNER)
+    await service.give_national_code(OWNER, "0499370899")
+    await service.give_licence(OWNER, "12345/678")
+    await service.unlisted_estate(OWNER)
+    await service.name_estate(OWNER, "شهرک صنعتی نو")
+    await service.finish(OWNER)
+    data = await PrivacyService(db, clock).export(OWNER)
+    assert (data["firm"]["national_id"], data["firm"]["licence_no"]) == ("0499370899", "12345/678")
+    assert [(e["name"], e["verified"]) for e in data["named_estates"]] == [("شهرک صنعتی نو", 0)]
