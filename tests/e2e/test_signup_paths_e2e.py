@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.emulator import FakeUser
+from bot.emulator import FakeBotApi, FakeUser
 from storage.database import Database
+from tests.support.bot_process import BotProcess
 from tests.support.journeys import OTHER_VALID_NATIONAL_IDS, fa_digits
 from tests.support.khooshe import ADMIN_ID, Khooshe, stop_khooshe
 
@@ -335,3 +336,35 @@ async def test_a_national_code_typed_for_the_national_id_offers_the_sole_proprie
     assert hint.buttons == [[SOLE]]
     await owner.press(SOLE, message=hint.message_id)
     await owner.wait_for("کد ملی خودتان")
+
+
+async def test_sigkill_at_the_new_steps_resumes_them(api: FakeBotApi, bot_process: BotProcess) -> None:
+    """Killed while the licence number, then the unlisted estate's name, is asked: after each
+    restart the typed answer goes to that step."""
+    owner = api.user(8031)
+    await owner.send("/register")
+    await owner.wait_for("نام ثبتی")
+    await owner.send("کارگاه نمونه")
+    await owner.wait_for("شناسه ملی بنگاه چیست")
+    await owner.press(SOLE)
+    await owner.wait_for("کد ملی خودتان")
+    await owner.send(CODE)
+    await owner.wait_for("شماره پروانه")
+    bot_process.kill()
+    bot_process.start()
+    await owner.send(LICENCE)
+    await owner.wait_for("کدام استان", timeout=20)
+    await owner.press("ایلام")
+    await owner.wait_for("هنوز شهرکی از استان ایلام")
+    await owner.press(UNLISTED)
+    await owner.wait_for("نام شهرک یا ناحیه صنعتی خود را بنویسید")
+    bot_process.kill()
+    bot_process.start()
+    await owner.send("شهرک صنعتی ایوان")
+    await owner.wait_for("در انتظار تأیید", timeout=20)
+    await owner.wait_for("خوشه کسب‌وکار")
+    async with Database(Path(bot_process.env["KHOOSHE_DB"])) as db, db.read() as repo:
+        draft = await repo.drafts.get(8031)
+    assert draft is not None and draft.step == "CLUSTER"
+    assert (draft.data["national_id"], draft.data["licence_no"], draft.data["estate_name"]) == (
+        CODE, LICENCE, "شهرک صنعتی ایوان")
