@@ -58,8 +58,9 @@ from tests.support.khooshe import Khooshe, seed, start_khooshe, stop_khooshe
 t = translator("fa")
 ROUND_TITLE, EARLIER_TITLE = "پاییز ۱۴۰۵", "تابستان ۱۴۰۵"
 
-# Places of data/sample (data, not the code's texts).
+# Places of data/sample (data, not the code's texts); the word of the estate's name an owner types.
 PROVINCE, ESTATE, CLUSTER = "بوشهر", "شهرک صنعتی برازجان", "خوشه فرآوری خرمای دشتستان"
+ESTATE_WORD = "برازجان"
 
 # An attempt at one step: ("press", option id or label), ("tick", [option ids]), ("done",),
 # ("type", text), ("skip",), ("contact",).
@@ -182,17 +183,27 @@ def chunk(msgid: str) -> str:
     return max((p.strip() for p in re.split(r"\{[^}]*\}", text)), key=len)
 
 
+# Prompts that offer a shortcut (since the signup branch): the estate's name typed at the province
+# step chooses both; the founding year may follow the number of employees.
+PROVINCE_OR_ESTATE = "Which province is the firm in? Tap it, or type the name of your estate."
+EMPLOYEES_AND_YEAR = ("How many people work at the firm? Type a number. You can add the year it was founded after "
+                      "it, for example {example}.")
+#: The review's two confirm buttons that also answer the consent question (since the signup
+#: branch), by the consent each gives.
+CONFIRM_WITH_CONSENT = {"Yes, show our name": "✅ Confirm, show our name",
+                        "No, keep us anonymous": "✅ Confirm, keep us anonymous"}
+
 # What the bot says when it asks each step, by the English message ids of the registration
 # handler (an id the running catalog lacks stays English and never matches).
 STEP_PROMPTS: dict[str, list[str]] = {
     "NAME": ["What is your firm's registered name?"],
     "NATIONAL_ID": ["What is the firm's national ID? It has 11 digits."],
-    "PROVINCE": ["Which province is the firm in?"],
+    "PROVINCE": ["Which province is the firm in?", PROVINCE_OR_ESTATE],
     "ESTATE": ["Which estate or industrial zone is the firm in? Tap it, or type part of its name.",
                "Estates matching «{query}»:", "No estate of {province} matches «{query}»."],
     "CLUSTER": ["Is the firm a member of a business cluster?"],
     "SECTOR": ["Which sector is the firm's main activity in?"],
-    "EMPLOYEES": ["How many people work at the firm? Type a number."],
+    "EMPLOYEES": ["How many people work at the firm? Type a number.", EMPLOYEES_AND_YEAR],
     "FOUNDED": ["In which year was the firm founded? Type the Solar Hijri year, for example {example}."],
     "PHONE": ["Please share your mobile number with the button below. "
               "The managers of your estate will see it, to reach you about the programme."],
@@ -210,7 +221,8 @@ STEP_PROMPTS: dict[str, list[str]] = {
 def step_of(event: BotEvent) -> str | None:
     if not event.is_message or event.event != "send":
         return None
-    for step, msgids in STEP_PROMPTS.items():
+    # The review (which may carry the consent question) and the end first.
+    for step, msgids in sorted(STEP_PROMPTS.items(), key=lambda item: item[0] not in ("REVIEW", "DONE")):
         if any(chunk(m) in event.text for m in msgids):
             return step
     return None
@@ -221,11 +233,12 @@ def clean_registration(national_id: str, sector: str = "C") -> list[tuple[str, l
     return [
         ("NAME", [("type", "صنایع غذایی نمونه")]),
         ("NATIONAL_ID", [("type", national_id)]),
-        ("PROVINCE", [("press", PROVINCE)]),
+        # The estate's own name where the prompt offers it, else the province's button.
+        ("PROVINCE", [("offered", PROVINCE_OR_ESTATE, ("type", ESTATE_WORD), ("press", PROVINCE))]),
         ("ESTATE", [("press", ESTATE)]),
         ("CLUSTER", [("press", CLUSTER)]),
         ("SECTOR", [("press", t(SECTORS[sector]))]),
-        ("EMPLOYEES", [("type", "۴۵")]),
+        ("EMPLOYEES", [("offered", EMPLOYEES_AND_YEAR, ("type", "۴۵ ۱۳۸۸"), ("type", "۴۵"))]),
         ("FOUNDED", [("type", "1388")]),
         ("PHONE", [("contact",)]),
         ("CONSENT", [("press", t("Yes, show our name"))]),
@@ -248,10 +261,15 @@ def messy_registration(national_id: str) -> list[tuple[str, list[Attempt]]]:
     ]
 
 
+#: The prompt on screen (its text and buttons), per owner: what an "offered" attempt reads.
+PROMPTS: dict[int, BotEvent] = {}
+
+
 async def wait_step(owner: Owner) -> str:
     event = await owner.user.wait_for(lambda e: step_of(e) is not None)
     step = step_of(event)
     assert step is not None
+    PROMPTS[owner.user.id] = event
     return step
 
 
@@ -262,8 +280,18 @@ async def step_after(owner: Owner, current: str) -> str:
     for event in [first, *await owner.user.settle(0.3)]:
         step = step_of(event)
         if step is not None:
+            PROMPTS[owner.user.id] = event
             return step
     return current
+
+
+def chosen(owner: Owner, attempt: Attempt) -> Attempt:
+    """An ("offered", msgid, shortcut, otherwise) attempt: the shortcut when the prompt on screen
+    offers it (its text is that msgid's), else the plain answer."""
+    if attempt[0] != "offered":
+        return attempt
+    prompt = PROMPTS.get(owner.user.id)
+    return attempt[2] if prompt is not None and chunk(attempt[1]) in prompt.text else attempt[3]
 
 
 async def register(owner: Owner, plan: list[tuple[str, list[Attempt]]]) -> None:
@@ -271,10 +299,16 @@ async def register(owner: Owner, plan: list[tuple[str, list[Attempt]]]) -> None:
     await owner.user.wait_for(lambda e: has_label(e, t("📝 Register my firm")))
     await owner.tap(t("📝 Register my firm"))
     step = await wait_step(owner)
+    order = [name for name, _ in plan] + ["REVIEW"]
+    consent = t("Yes, show our name")
     for name, attempts in plan:
+        if name == "CONSENT":
+            consent = next(a[1] for a in attempts if a[0] == "press")
+        if step != name and step in order and order.index(step) > order.index(name):
+            continue  # not asked: answered along with an earlier step, or on the review
         if step != name:
             raise JourneyError(f"registration: expected step {name}, the bot asks {step}")
-        for attempt in attempts:
+        for attempt in map(lambda a: chosen(owner, a), attempts):
             how = attempt[0]
             if how == "type":
                 await owner.type(attempt[1])
@@ -290,7 +324,12 @@ async def register(owner: Owner, plan: list[tuple[str, list[Attempt]]]) -> None:
             raise JourneyError(f"registration: step {name} took none of {attempts}")
     if step != "REVIEW":
         raise JourneyError(f"registration: expected the review, the bot asks {step}")
-    await owner.tap(t("✅ Confirm"))
+    review = PROMPTS.get(owner.user.id)
+    with_consent = next((t(label) for answer, label in CONFIRM_WITH_CONSENT.items() if t(answer) == consent), None)
+    if review is not None and with_consent is not None and has_label(review, with_consent):
+        await owner.tap(with_consent)  # the consent is the review's last question
+    else:
+        await owner.tap(t("✅ Confirm"))
     if await wait_step(owner) != "DONE":
         raise JourneyError("registration: not confirmed")
 

@@ -48,6 +48,7 @@ from bot.settings import Settings
 from bot.update_processor import PerUserUpdateProcessor
 from handlers.admin import access as admin_access
 from handlers.admin import audit as admin_audit
+from handlers.admin import estate_requests as admin_estate_requests
 from handlers.admin import invitations, national
 from handlers.admin import places as admin_places
 from handlers.admin import rounds as admin_rounds
@@ -372,6 +373,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     admin_access.register(app)
     admin_audit.register(app)
     admin_places.register(app)
+    admin_estate_requests.register(app)
     broadcast_handlers.register(app)
     menu.register(app)
     menu.register_fallback(app)

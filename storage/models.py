@@ -59,6 +59,9 @@ class Firm(Row):
     founded_year: int
     phone: str
     consent_public: bool
+    #: A sole proprietorship's business licence number (its national_id is then the owner's
+    #: 10-digit national code); None for a legal entity.
+    licence_no: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -56,6 +56,8 @@ ACTION_NAMES: dict[str, str] = {
     "list_admins": N_("viewed the admins"),
     "find_user": N_("looked a firm or person up"),
     "move_firm": N_("moved a firm to another estate"),
+    "accept_estate": N_("added an estate an owner named to the list"),
+    "merge_estate": N_("merged an estate an owner named into a listed one"),
     "claim_national_id": N_("asked the admins about a national ID registered by another account"),
     "list_managers": N_("viewed an estate's managers"),
     "my_estates": N_("viewed their estates"),

@@ -96,7 +96,12 @@ REG_EDIT = Callback("reg:edit", "[A-Z_]{1,30}")
 REG_EDIT_PROVINCE = Callback("reg:edit:PROVINCE")
 REG_EDIT_ESTATE = Callback("reg:edit:ESTATE")
 REG_CONFIRM = Callback("reg:confirm")
-REG_CLAIM = Callback("reg:claim", r"\d{11}")  # a national ID another account registered
+REG_CONFIRM_CONSENT = Callback("reg:ok", "[01]")  # confirm, with the consent to be named (1) or not (0)
+REG_SOLE = Callback("reg:sole")  # no legal-entity ID: the owner's national code and the licence instead
+REG_LEGAL = Callback("reg:legal")  # back to the 11-digit national ID
+REG_ESTATE_UNLISTED = Callback("reg:estnew")  # «my estate is not listed»
+REG_CLAIM = Callback("reg:claim", r"\d{10,11}")  # a national ID (or national code) another account registered
+REG_CLAIM_LICENCE = Callback("reg:claiml", r"[A-Z0-9/-]{3,30}")  # a licence number another account registered
 REG_PREFIX = "reg"
 QUESTION = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", r"[a-z][A-Za-z0-9_.-]{0,40}")  # op: o.OPTION, t.OPTION, done, back…
 QUESTION_EDIT = Callback("q", _ID, r"[A-Za-z0-9_]{1,16}", "edit")
@@ -136,6 +141,10 @@ ONB_ACCEPT = Callback("onb:ok", "[0-9a-f]{40}")
 ONB_DECLINE = Callback("onb:no", "[0-9a-f]{40}")
 
 # -- admins -------------------------------------------------------------------------------------
+ESTATE_REQUEST_ADD = Callback("ereq:add", _ID)  # list an estate an owner named
+ESTATE_REQUEST_MERGE = Callback("ereq:merge", _ID)  # choose the listed estate to merge it into
+ESTATE_REQUEST_INTO = Callback("ereq:into", _ID, _ID)  # merge it (estate named, listed estate)
+ESTATE_REQUEST_BACK = Callback("ereq:back", _ID)
 ROLE_CHANGE = Callback("rl", "promote|demote|block|unmgr", _ID, r"\d{0,12}")  # action, user, estate (or none)
 ROLE_KEEP = Callback("rl:keep")
 ROUND_CONFIRM = Callback("adm:rc", _TOKEN)

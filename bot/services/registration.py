@@ -8,6 +8,7 @@ or pressed is made here; the handler only says what the outcome means.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import IntEnum
@@ -17,7 +18,13 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.delivery.keys import claim_key
 from bot.domain.calendar import solar_year
-from bot.domain.national_id import parse_national_id, shape_problem
+from bot.domain.national_id import (
+    code_shape_problem,
+    parse_licence,
+    parse_national_code,
+    parse_national_id,
+    shape_problem,
+)
 from bot.domain.questionnaire.answers import single_number, two_digit_year
 from bot.domain.sectors import SECTORS
 from bot.domain.text import (
@@ -32,6 +39,7 @@ from bot.domain.text import (
 )
 from bot.i18n import translator
 from bot.services.access import audit
+from bot.services.estate_requests import tell_admins
 from storage.database import Database
 from storage.models import Cluster, Estate, Firm, Province
 from storage.repositories import Repositories
@@ -50,6 +58,11 @@ class Step(IntEnum):
     PHONE = 9
     CONSENT = 10
     REVIEW = 11
+    #: A sole proprietorship (no legal-entity ID): the owner's national code, then the licence.
+    NATIONAL_CODE = 12
+    LICENCE = 13
+    #: The owner's estate is not listed: its name, typed.
+    ESTATE_NAME = 14
 
 
 # The draft field each step fills, in the order they are asked.
@@ -65,6 +78,11 @@ FIELD_OF_STEP = {
     Step.PHONE: "phone",
     Step.CONSENT: "consent_public",
 }
+#: The draft fields of the other identity of a firm: ``sole`` (True for a sole proprietorship,
+#: whose national_id is the owner's national code), its ``licence_no``; and ``estate_name``, an
+#: estate the owner named because it is not listed (``estate_id`` is then None until the firm is
+#: saved, when the unconfirmed estate is created).
+ESTATE_NAME_LENGTH = (3, 100)
 MAX_EMPLOYEES = 100_000
 EARLIEST_FOUNDING_YEAR = 1250
 NAME_LENGTH = (2, 100)
@@ -74,15 +92,32 @@ TWIN_TAP = timedelta(minutes=2)
 
 
 def next_step(data: dict[str, Any]) -> Step:
-    """The first field still missing, or the review once all are filled."""
+    """The first field still missing, or the review once all are filled.  The consent to be
+    named is asked on the review itself, with the confirmation; a sole proprietorship gives
+    the owner's national code and the licence number instead of the national ID."""
     for step, name in FIELD_OF_STEP.items():
+        if step is Step.CONSENT:
+            continue
+        if step is Step.NATIONAL_ID and data.get("sole"):
+            if "national_id" not in data:
+                return Step.NATIONAL_CODE
+            if not data.get("licence_no"):
+                return Step.LICENCE
+            continue
         if name not in data:
             return step
+        if step is Step.ESTATE and data[name] is None and not data.get("estate_name"):
+            return step  # neither a listed estate nor one named
     return Step.REVIEW
 
 
 def draft_from_firm(firm: Firm) -> dict[str, Any]:
-    return {name: getattr(firm, name) for name in FIRM_FIELDS}
+    data = {name: getattr(firm, name) for name in FIRM_FIELDS}
+    if firm.licence_no is not None:
+        data["sole"] = True
+    else:
+        data.pop("licence_no")
+    return data
 
 
 @dataclass(frozen=True)
@@ -103,8 +138,10 @@ class Begun(Position):
 #: Why an answer was not stored.  ``stale``: a button of another province, an inactive estate or
 #: an unknown sector (the handler says "no longer active" and the step stays).
 Reason = Literal[
-    "name_length", "name_digits", "id_letters", "id_length", "id_check", "id_taken",
-    "province_unclear", "stale", "employees", "founded", "founded_gregorian", "contact_other",
+    "name_length", "name_digits", "id_letters", "id_length", "id_is_code", "id_check", "id_taken",
+    "code_letters", "code_length", "code_check", "code_taken", "licence_invalid", "licence_taken",
+    "estate_name_length", "province_unclear", "stale", "employees", "founded", "founded_gregorian",
+    "contact_other",
 ]
 
 
@@ -128,9 +165,11 @@ class Stored(Position):
 
 @dataclass(frozen=True)
 class Finished:
-    """The firm was saved (``registered``) or its profile updated (``updated``)."""
+    """The firm was saved (``registered``) or its profile updated (``updated``);
+    ``unlisted``: the name of the estate it is in when that awaits an admin's confirmation."""
 
     outcome: Literal["registered", "updated"]
+    unlisted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +179,8 @@ class Places:
     province: Province | None
     estate: Estate | None
     cluster: Cluster | None
+    #: The estate's name when it awaits an admin's confirmation (one named by the owner).
+    unlisted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +196,9 @@ class EstateChoices:
 
 
 Answer = Stored | Refused
+
+
+_NUMBERS = re.compile(r"\d+")
 
 
 def _by_name(places: list[Estate]) -> list[Estate]:
@@ -223,10 +267,13 @@ class RegistrationService:
             await repo.drafts.update(user_id=user_id, step=step.name, data=data)
         return Position(step, data)
 
-    async def finish(self, user_id: int) -> Finished | Refused | Position:
-        """Saves the firm from a complete draft.  A draft with a field missing goes back to it;
-        a national ID taken meanwhile by another account goes back to the ID.  When the draft
-        is already gone because a twin tap just saved the firm, the answer is the twin's."""
+    async def finish(self, user_id: int, consent: bool | None = None) -> Finished | Refused | Position:
+        """Saves the firm from a complete draft, with the consent to be named given on the
+        confirm button (``None``: the one the draft holds).  A draft with a field missing goes
+        back to it; a national ID (or national code, or licence number) taken meanwhile by
+        another account goes back to it.  An estate the owner named is created unconfirmed and
+        the admins are told.  When the draft is already gone because a twin tap just saved the
+        firm, the answer is the twin's."""
         async with self.db.transaction() as repo:
             draft = await repo.drafts.get(user_id)
             if draft is None:
@@ -234,15 +281,50 @@ class RegistrationService:
                 if twin is not None:
                     return twin
             data = dict(draft.data) if draft else {}
+            if consent is not None:
+                data["consent_public"] = consent
+            sole = bool(data.get("sole"))
             holder = await repo.firms.by_national_id(data.get("national_id", ""))
             if holder is not None and holder.owner_id != user_id:
-                return Refused("id_taken", Position(Step.NATIONAL_ID, data))
+                step = Step.NATIONAL_CODE if sole else Step.NATIONAL_ID
+                return Refused("code_taken" if sole else "id_taken", Position(step, data))
+            licence = data.get("licence_no") if sole else None
+            holder = await repo.firms.by_licence(licence) if licence else None
+            if holder is not None and holder.owner_id != user_id:
+                return Refused("licence_taken", Position(Step.LICENCE, data))
             missing = next_step(data)
-            if missing is not Step.REVIEW:
+            if missing is not Step.REVIEW or "consent_public" not in data:
                 return Position(missing, data)
-            await repo.firms.save(owner_id=user_id, fields=data)
+            unlisted = None
+            if data.get("estate_id") is None:
+                estate_id, unlisted = await self._unlisted_estate(repo, user_id, data)
+                data["estate_id"] = estate_id
+            else:
+                named = await repo.estate_requests.named(data["estate_id"])
+                unlisted = named.estate.name if named is not None and not named.verified else None
+            fields = {name: value for name, value in data.items() if name in FIRM_FIELDS}
+            if not sole:
+                fields["licence_no"] = None
+            await repo.firms.save(owner_id=user_id, fields=fields)
             await repo.drafts.delete(user_id)
-        return Finished("updated" if draft and draft.editing else "registered")
+        return Finished("updated" if draft and draft.editing else "registered", unlisted=unlisted)
+
+    async def _unlisted_estate(self, repo: Repositories, user_id: int, data: dict[str, Any]) -> tuple[int, str | None]:
+        """The estate a draft names by its ``estate_name``: an unconfirmed one of the province by
+        that name (named by another owner), the listed one it was merged into, or a new
+        unconfirmed one, of which the admins are told.  Returns its id, and its name when it
+        awaits confirmation."""
+        name, province_id = data["estate_name"], data["province_id"]
+        key = search_key(name)
+        for known in await repo.estate_requests.unverified_in_province(province_id):
+            if search_key(known.estate.name) == key:
+                if known.merged_into is not None:
+                    return known.merged_into, None
+                return known.estate.id, known.estate.name
+        estate_id = await repo.estate_requests.add_unverified(province_id=province_id, name=name, user_id=user_id)
+        await tell_admins(repo, self.clock, self.admins, estate_id=estate_id, estate_name=name,
+                          province=await repo.provinces.get(province_id), firm_name=data.get("name", ""))
+        return estate_id, name
 
     async def finished_just_now(self, user_id: int) -> Finished | None:
         """A ✅ Confirm pressed after its registration ended: the result of the tap that ended
@@ -277,6 +359,8 @@ class RegistrationService:
             if problem == "letters":
                 return await self._refuse(user_id, "id_letters")
             if problem == "length":
+                if parse_national_code(text) is not None:
+                    return await self._refuse(user_id, "id_is_code")
                 typed = only_digits(fold_full_width_digits(text), ignore=" -_") or ""
                 return await self._refuse(user_id, "id_length", count=len(typed))
             return await self._refuse(user_id, "id_check")
@@ -284,7 +368,44 @@ class RegistrationService:
             holder = await repo.firms.by_national_id(national_id)
         if holder is not None and holder.owner_id != user_id:
             return await self._refuse(user_id, "id_taken")
-        return await self.store(user_id, national_id=national_id)
+        return await self.store(user_id, drop=("licence_no",), national_id=national_id, sole=False)
+
+    async def declare_sole(self, user_id: int) -> Stored:
+        """«I am a sole proprietor»: the national code and the licence number are asked instead."""
+        return await self.store(user_id, drop=("national_id", "licence_no"), sole=True)
+
+    async def declare_legal(self, user_id: int) -> Stored:
+        """Back from the national code to the 11-digit national ID."""
+        return await self.store(user_id, drop=("national_id", "licence_no"), sole=False)
+
+    async def give_national_code(self, user_id: int, text: str) -> Answer:
+        """The sole proprietor's national code: its shape, check digit and that no other
+        account registered a firm with it."""
+        code = parse_national_code(text)
+        if code is None:
+            problem = code_shape_problem(text)
+            if problem == "letters":
+                return await self._refuse(user_id, "code_letters")
+            if problem == "length":
+                typed = only_digits(fold_full_width_digits(text), ignore=" -_") or ""
+                return await self._refuse(user_id, "code_length", count=len(typed))
+            return await self._refuse(user_id, "code_check")
+        async with self.db.read() as repo:
+            holder = await repo.firms.by_national_id(code)
+        if holder is not None and holder.owner_id != user_id:
+            return await self._refuse(user_id, "code_taken")
+        return await self.store(user_id, national_id=code, sole=True)
+
+    async def give_licence(self, user_id: int, text: str) -> Answer:
+        """The business licence number, unless another account registered a firm with it."""
+        licence = parse_licence(text)
+        if licence is None:
+            return await self._refuse(user_id, "licence_invalid")
+        async with self.db.read() as repo:
+            holder = await repo.firms.by_licence(licence)
+        if holder is not None and holder.owner_id != user_id:
+            return await self._refuse(user_id, "licence_taken")
+        return await self.store(user_id, licence_no=licence, sole=True)
 
     async def claim_national_id(self, user_id: int, national_id: str, *, first_name: str | None) -> bool:
         """Tells the admins that ``user_id`` says a national ID registered by another account is
@@ -314,6 +435,28 @@ class RegistrationService:
             await audit(repo, user_id=user_id, action="claim_national_id", target=f"firm {holder.id}")
         return True
 
+    async def claim_licence(self, user_id: int, licence: str, *, first_name: str | None) -> bool:
+        """``claim_national_id`` for a business licence number another account registered."""
+        async with self.db.transaction() as repo:
+            holder = await repo.firms.by_licence(licence)
+            if holder is None or holder.owner_id == user_id:
+                return False
+            for admin in sorted(set(self.admins) | await repo.access.promoted_admins()):
+                user = await repo.users.get(admin)
+                lang = user.language if user else "fa"
+                t = translator(lang)
+                text = t("📨 {name} (id {user}) says the firm with business licence number {licence} is theirs, but it "
+                         "is registered by another account: firm #{firm} «{firm_name}», owner id {owner}. /find {nid} "
+                         "shows that firm; /block or /moveestate may help once you know who is right.",
+                         name=html.escape(first_name or "?", quote=False), user=number(user_id, lang, grouping=False),
+                         licence=localize_digits(licence, lang), firm=number(holder.id, lang, grouping=False),
+                         firm_name=html.escape(holder.name, quote=False),
+                         owner=number(holder.owner_id, lang, grouping=False), nid=localize_digits(holder.national_id, lang))
+                await repo.outbox.add(kind="text", dedupe_key=claim_key(user_id, f"licence:{licence}", admin), chat_id=admin,
+                                      payload={"type": "text", "text": text}, not_before=self.clock.now())
+            await audit(repo, user_id=user_id, action="claim_national_id", target=f"firm {holder.id}")
+        return True
+
     async def choose_province(self, user_id: int, province_id: int) -> Answer:
         async with self.db.read() as repo:
             province = await repo.provinces.get(province_id)
@@ -331,16 +474,56 @@ class RegistrationService:
             matches = [p for p in provinces if needle in p.name_fa or needle in p.name_en.casefold()]
         if len(matches) == 1:
             return await self.store(user_id, province_id=matches[0].id)
+        if not matches:
+            # The estate's own name, which says the province too: «برازجان».
+            key = search_key(needle)
+            if key:
+                async with self.db.read() as repo:
+                    listed = await repo.estate_requests.listed()
+                one = the_one([e for e in listed if key_matches(key, search_key(e.name))], key)
+                if one is not None:
+                    return await self.store(user_id, label=one, province_id=one.province_id, estate_id=one.id)
         return await self._refuse(user_id, "province_unclear")
 
     async def choose_estate(self, user_id: int, estate_id: int) -> Answer:
         """An estate pressed: it must be active and lie in the chosen province."""
         position = await self.current(user_id)
         async with self.db.read() as repo:
-            estate = await repo.estates.get(estate_id)
+            named = await repo.estate_requests.named(estate_id)
+        estate = named.estate if named is not None and named.verified else None
         if estate is None or not estate.active or estate.province_id != position.data.get("province_id"):
             return Refused("stale", position)
         return await self.store(user_id, label=estate, estate_id=estate_id)
+
+    async def unlisted_estate(self, user_id: int) -> Position:
+        """«My estate is not listed»: its name is asked next (the province must be chosen)."""
+        async with self.db.transaction() as repo:
+            draft = await repo.drafts.get(user_id)
+            data = dict(draft.data) if draft else {}
+            if "province_id" not in data:
+                return Position(next_step(data), data)
+            await repo.drafts.update(user_id=user_id, step=Step.ESTATE_NAME.name, data=data)
+        return Position(Step.ESTATE_NAME, data)
+
+    async def name_estate(self, user_id: int, text: str) -> Answer:
+        """The name of an estate that is not listed.  A name that is a listed estate's (spelling
+        aside) chooses it; otherwise the name is kept, and the estate is created unconfirmed when
+        the firm is saved."""
+        name = normalize(text)
+        low, high = ESTATE_NAME_LENGTH
+        position = await self.current(user_id)
+        province_id = position.data.get("province_id")
+        if province_id is None:
+            return Refused("stale", position)
+        if not low <= len(name) <= high or only_digits(name) is not None:
+            return Refused("estate_name_length", position)
+        key = search_key(name)
+        async with self.db.read() as repo:
+            listed = await repo.estate_requests.listed_in_province(province_id)
+        same = [e for e in listed if search_key(e.name) == key] if key else []
+        if len(same) == 1:
+            return await self.store(user_id, label=same[0], estate_id=same[0].id)
+        return await self.store(user_id, estate_id=None, estate_name=name)
 
     async def choose_cluster(self, user_id: int, cluster_id: int | None) -> Answer:
         """A cluster of the chosen province, or none (``None``)."""
@@ -359,12 +542,27 @@ class RegistrationService:
         return await self.store(user_id, sector=code)
 
     async def give_employees(self, user_id: int, text: str) -> Answer:
+        # The number of employees and, after it, the year founded, in one message: «۴۵، ۱۳۸۸».
+        both = self.employees_and_year(text)
+        if both is not None:
+            return await self.store(user_id, employees=both[0], founded_year=both[1])
         # "1 200" and "1,200" as before; else one number with words around it («۲۵ نفر»).
         digits = only_digits(text, ignore=" ,")
-        employees = int(digits) if digits is not None else single_number(text)
-        if employees is None or not 1 <= employees <= MAX_EMPLOYEES:
+        count = int(digits) if digits is not None else single_number(text)
+        if count is None or not 1 <= count <= MAX_EMPLOYEES:
             return await self._refuse(user_id, "employees")
-        return await self.store(user_id, employees=employees)
+        return await self.store(user_id, employees=count)
+
+    def employees_and_year(self, text: str) -> tuple[int, int] | None:
+        """Two numbers, the second a four-digit Solar Hijri year no later than this one: the
+        number of employees and the founding year.  Anything else (one number, «1,200») is None."""
+        numbers = _NUMBERS.findall(normalize(text))
+        if len(numbers) != 2 or len(numbers[1]) != 4:
+            return None
+        employees, founded = int(numbers[0]), int(numbers[1])
+        if not 1 <= employees <= MAX_EMPLOYEES or not EARLIEST_FOUNDING_YEAR <= founded <= self.this_year():
+            return None
+        return employees, founded
 
     def this_year(self) -> int:
         """The current Solar Hijri year, the latest a firm can have been founded in."""
@@ -396,15 +594,20 @@ class RegistrationService:
         return await self.store(user_id, consent_public=consent)
 
     async def store(self, user_id: int, *, label: Province | Estate | Cluster | None = None,
-                    **fields: Any) -> Stored:
-        """Commits ``fields`` with the next step."""
+                    drop: tuple[str, ...] = (), **fields: Any) -> Stored:
+        """Commits ``fields`` (and the removal of the fields named in ``drop``) with the next step."""
         async with self.db.transaction() as repo:
             draft = await repo.drafts.get(user_id)
             data = dict(draft.data) if draft else {}
             if "province_id" in fields and fields["province_id"] != data.get("province_id"):
                 # Estates and clusters belong to a province: a new province asks for them again.
                 data.pop("estate_id", None)
+                data.pop("estate_name", None)
                 data.pop("cluster_id", None)
+            if fields.get("estate_id") is not None:
+                data.pop("estate_name", None)
+            for name in drop:
+                data.pop(name, None)
             data.update(fields)
             step = next_step(data)
             if draft is None:
@@ -431,7 +634,7 @@ class RegistrationService:
         """The province's estates in Persian alphabetical order, and those ``query`` finds:
         spelling variants, ZWNJ or space, and the words «شهرک»/«ناحیه»/«صنعتی» do not matter."""
         async with self.db.read() as repo:
-            estates = _by_name(await repo.estates.in_province(province_id))
+            estates = _by_name(await repo.estate_requests.listed_in_province(province_id))
             province = await repo.provinces.get(province_id)
         query = normalize(query)
         key = search_key(query)
@@ -456,9 +659,11 @@ class RegistrationService:
     async def places(self, data: dict[str, Any]) -> Places:
         async with self.db.read() as repo:
             province = await repo.provinces.get(data["province_id"]) if "province_id" in data else None
-            estate = await repo.estates.get(data["estate_id"]) if "estate_id" in data else None
+            named = await repo.estate_requests.named(data["estate_id"]) if data.get("estate_id") else None
             cluster = await repo.clusters.get(data["cluster_id"]) if data.get("cluster_id") else None
-        return Places(province, estate, cluster)
+        estate = named.estate if named is not None else None
+        unlisted = data.get("estate_name") if estate is None else None if named is None or named.verified else estate.name
+        return Places(province, estate, cluster, unlisted=unlisted)
 
     async def profile(self, user_id: int) -> tuple[dict[str, Any], Places] | None:
         """The registered firm's fields and places, or None without a firm."""

@@ -57,6 +57,7 @@ ADMIN_COMMANDS: dict[str, tuple[str | None, str]] = {
     "unblock": (N_("USER_ID"), N_("Unblock a user")),
     "estates": (N_("[TEXT]"), N_("List or search estates")),
     "moveestate": (N_("FIRM_ID ESTATE_ID"), N_("Correct the estate a firm registered in")),
+    "estaterequests": (None, N_("Estates owners named that are not listed: add or merge them")),
     "addestate": (N_("[PROVINCE | NAME | KIND]"), N_("Add an estate (alone: step by step)")),
     "renameestate": (N_("ID | NEW NAME"), N_("Rename an estate")),
     "deactivateestate": (N_("ID"), N_("Deactivate an estate")),

@@ -1,6 +1,6 @@
 """A firm opens its invitation link (``/start f_<token>``): the details its estate listed (name,
 national ID, estate) are shown to confirm; confirming fills them into the registration, which
-then asks only what is missing (cluster, sector, size, founding year, the phone, the consent).
+then asks only what is missing (cluster, sector, size, founding year, the phone; the consent on the review).
 
 The link's token rides on the two buttons, so they work after a restart and only for whoever
 holds the link; the service binds the link to the first account that confirms it (single use).

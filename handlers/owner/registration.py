@@ -20,13 +20,14 @@ from telegram.ext import (
 
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
-from bot.domain.national_id import parse_national_id
+from bot.domain.national_id import parse_licence, parse_national_code, parse_national_id
 from bot.domain.sectors import SECTORS
 from bot.domain.text import localize_digits, normalize, number, year
 from bot.i18n import N_
 from bot.persistence import REGISTRATION
 from bot.services.registration import (
     EARLIEST_FOUNDING_YEAR,
+    ESTATE_NAME_LENGTH,
     FIELD_OF_STEP,
     MAX_EMPLOYEES,
     NAME_LENGTH,
@@ -67,6 +68,9 @@ FIELD_LABELS = {
     Step.PHONE: N_("Phone"),
     Step.CONSENT: N_("Name in public rankings"),
 }
+#: A sole proprietorship's identity, shown instead of the national ID.
+SOLE_LABELS = {Step.NATIONAL_CODE: N_("Owner's national code (sole proprietor)"),
+               Step.LICENCE: N_("Business licence number")}
 ESTATES_PER_PAGE = 8
 #: Estates a search lists at most; a longer list asks for more of the name.
 MATCHES_SHOWN = 20
@@ -90,13 +94,26 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
     if step is Step.NAME:
         await say(update, context, t("What is your firm's registered name?"))
     elif step is Step.NATIONAL_ID:
-        await say(update, context, t("What is the firm's national ID? It has 11 digits."))
+        await say(update, context, t("What is the firm's national ID? It has 11 digits."),
+                  keyboard([button(t("I am a sole proprietor (no national ID)"), cb.REG_SOLE.build())]))
+    elif step is Step.NATIONAL_CODE:
+        await say(update, context, t("Sole proprietorship: please type <b>your own national code</b>, "
+                                     "the 10 digits on your national card."),
+                  keyboard([button(t("↩️ The firm has an 11-digit national ID"), cb.REG_LEGAL.build())]))
+    elif step is Step.LICENCE:
+        await say(update, context, t("Please type the firm's <b>business licence number</b> (operating licence "
+                                     "or business permit) as it is written on it."))
     elif step is Step.PROVINCE:
         provinces = await service(context).provinces()
         buttons = [button(p.name(lang), cb.REG_PROVINCE.build(p.id)) for p in provinces]
-        await say(update, context, t("Which province is the firm in?"), keyboard(*rows(buttons, 3)))
+        await say(update, context, t("Which province is the firm in? Tap it, or type the name of your estate."),
+                  keyboard(*rows(buttons, 3)))
     elif step is Step.ESTATE:
         await ask_estate(update, context, data, page=0)
+    elif step is Step.ESTATE_NAME:
+        await say(update, context, t("Please type the name of your estate or industrial zone. Your firm is "
+                                     "registered with it at once; the admins then add it to the list."),
+                  keyboard([button(t("📋 Back to the list"), cb.REG_EDIT_ESTATE.build())]))
     elif step is Step.CLUSTER:
         clusters = await service(context).clusters(data["province_id"])
         choices = [[button(c.name, cb.REG_CLUSTER.build(c.id))] for c in clusters]
@@ -106,7 +123,9 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
         buttons = [button(t(name), cb.REG_SECTOR.build(code)) for code, name in SECTORS.items()]
         await say(update, context, t("Which sector is the firm's main activity in?"), keyboard(*rows(buttons, 2)))
     elif step is Step.EMPLOYEES:
-        await say(update, context, t("How many people work at the firm? Type a number."))
+        await say(update, context, t("How many people work at the firm? Type a number. You can add the year it was "
+                                     "founded after it, for example {example}.",
+                                     example=t("«{employees}, {year}»", employees=number(45, lang), year=year(1388, lang))))
     elif step is Step.FOUNDED:
         await say(update, context, t("In which year was the firm founded? Type the Solar Hijri year, for example {example}.",
                                      example=year(1385, lang)))
@@ -142,24 +161,26 @@ async def ask_estate(
     province_name = choices.province.name(lang) if choices.province else ""
     change = [button(t("↩️ Change province"), cb.REG_EDIT_PROVINCE.build())]
     whole_list = [button(t("📋 All estates of {province}", province=province_name), cb.REG_ESTATE_PAGE.build(0))]
+    unlisted = [button(t("🏷 My estate is not listed"), cb.REG_ESTATE_UNLISTED.build())]
     if not estates:
-        await show(update, context, t("No estates of {province} are registered in Khooshe yet. "
-                                      "Please choose another province, or ask your estate office to contact us.",
-                                      province=esc(province_name)), keyboard(change), replace=replace)
+        await show(update, context, t("No estates of {province} are in Khooshe's list yet. Tap the button below "
+                                      "and type your estate's name: your firm is registered with it, and the "
+                                      "admins add it to the list.",
+                                      province=esc(province_name)), keyboard(unlisted, change), replace=replace)
         return
     if choices.matches is not None:
         query = esc(choices.query)
         if not choices.matches:
             text = t("No estate of {province} matches «{query}».", province=esc(province_name), query=query)
             again = [button(t("🔎 Search again"), cb.REG_ESTATE_SEARCH.build())]
-            await show(update, context, text, keyboard(again, whole_list, change), replace=replace)
+            await show(update, context, text, keyboard(again, whole_list, unlisted, change), replace=replace)
         else:
             found = [[button(e.name, cb.REG_ESTATE.build(e.id))] for e in choices.matches[:MATCHES_SHOWN]]
             text = t("Estates matching «{query}»:", query=query)
             if len(choices.matches) > MATCHES_SHOWN:
                 text += "\n" + t("The first {shown} of {total}; type more of the name to narrow them down.",
                                  shown=number(MATCHES_SHOWN, lang), total=number(len(choices.matches), lang))
-            await show(update, context, text, keyboard(*found, whole_list, change), replace=replace)
+            await show(update, context, text, keyboard(*found, whole_list, unlisted, change), replace=replace)
         return
     pages = max(1, -(-len(estates) // ESTATES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
@@ -172,23 +193,31 @@ async def ask_estate(
     text = t("Which estate or industrial zone is the firm in? Tap it, or type part of its name.")
     if pages > 1:
         text += "\n" + t("Page {page} of {pages}", page=number(page + 1, lang), pages=number(pages, lang))
-    await show(update, context, text, keyboard(*[[button(e.name, cb.REG_ESTATE.build(e.id))] for e in shown], nav, change),
-               replace=replace)
+    await show(update, context, text, keyboard(*[[button(e.name, cb.REG_ESTATE.build(e.id))] for e in shown], nav,
+                                               unlisted, change), replace=replace)
 
 
-def describe(context: KhoosheContext, data: dict[str, Any], places: Places) -> list[tuple[Step, str]]:
-    """Each filled field as the owner should read it."""
+def describe(context: KhoosheContext, data: dict[str, Any], places: Places) -> list[tuple[Step, str, str]]:
+    """Each field as the owner should read it: the step that asks it, its label and its value
+    (a sole proprietorship shows the owner's national code and the licence number instead of
+    the national ID)."""
     t, lang = context.t, context.lang
-    shown: list[tuple[Step, str]] = []
+    shown: list[tuple[Step, str, str]] = []
     for step, field in FIELD_OF_STEP.items():
+        if step is Step.NATIONAL_ID and data.get("sole"):
+            for sole_step, value in ((Step.NATIONAL_CODE, data.get("national_id")), (Step.LICENCE, data.get("licence_no"))):
+                shown.append((sole_step, SOLE_LABELS[sole_step], localize_digits(str(value), lang) if value else "—"))
+            continue
         if field not in data:
-            shown.append((step, "—"))
+            shown.append((step, FIELD_LABELS[step], "—"))
             continue
         value = data[field]
         if step is Step.PROVINCE:
             text = places.province.name(lang) if places.province else "—"
         elif step is Step.ESTATE:
-            text = places.estate.name if places.estate else "—"
+            text = places.estate.name if places.estate else places.unlisted or "—"
+            if places.unlisted:
+                text += " " + t("(awaiting the admins' confirmation)")
         elif step is Step.CLUSTER:
             text = places.cluster.name if places.cluster else t("Not in a cluster")
         elif step is Step.SECTOR:
@@ -203,20 +232,30 @@ def describe(context: KhoosheContext, data: dict[str, Any], places: Places) -> l
             text = t("Yes") if value else t("No")
         else:
             text = str(value)
-        shown.append((step, text))
+        shown.append((step, FIELD_LABELS[step], text))
     return shown
 
 
 async def show_review(update: Update, context: KhoosheContext, data: dict[str, Any]) -> None:
-    """Shows every field with a button to edit each, and the confirm button."""
+    """Shows every field with a button to edit each, and the confirm button.  Until the owner
+    has said whether the firm may be named in public rankings, that question is asked here,
+    and each of its two answers confirms."""
     t = context.t
-    fields = describe(context, data, await service(context).places(data))
+    asked = "consent_public" in data
+    fields = [f for f in describe(context, data, await service(context).places(data)) if asked or f[0] is not Step.CONSENT]
     lines = [t("<b>Please check the firm's details:</b>"), ""]
-    lines += [f"• {t(FIELD_LABELS[step])}: <b>{esc(text)}</b>" for step, text in fields]
-    edit_buttons = [button(t("✏️ {field}", field=t(FIELD_LABELS[step])), cb.REG_EDIT.build(step.name)) for step, _ in fields]
-    await say(update, context, "\n".join(lines), keyboard(
-        *rows(edit_buttons, 2), [button(t("✅ Confirm"), cb.REG_CONFIRM.build())]
-    ))
+    lines += [f"• {t(label)}: <b>{esc(text)}</b>" for _, label, text in fields]
+    edit_buttons = [button(t("✏️ {field}", field=t(label)), cb.REG_EDIT.build(step.name)) for step, label, _ in fields]
+    if asked:
+        confirm = [[button(t("✅ Confirm"), cb.REG_CONFIRM.build())]]
+    else:
+        lines += ["", t("<b>Last question:</b> may Khooshe name your firm in the public ranking? If it is among the "
+                        "country's top 100 in a round, its name and overall score appear in the list every Khooshe "
+                        "user sees with /ranking once results are published. Your answers, dimension scores and "
+                        "ranks stay private either way. Your answer confirms the details.")]
+        confirm = [[button(t("✅ Confirm, show our name"), cb.REG_CONFIRM_CONSENT.build(1))],
+                   [button(t("✅ Confirm, keep us anonymous"), cb.REG_CONFIRM_CONSENT.build(0))]]
+    await say(update, context, "\n".join(lines), keyboard(*rows(edit_buttons, 2), *confirm))
 
 
 # --- what an outcome means ---------------------------------------------------------------------
@@ -232,10 +271,25 @@ def refusal(context: KhoosheContext, refused: Refused) -> str:
         "name_digits": lambda: t("That looks like a number. Please type the firm's name."),
         "id_letters": lambda: t("The national ID is made of digits only. Please type its 11 digits."),
         "id_length": lambda: t("The national ID has 11 digits; you typed {count}.", count=number(refused.count, lang)),
+        "id_is_code": lambda: t("That is a person's 10-digit national code, not a firm's national ID (11 digits). "
+                                "If the firm has no national ID, press the button below."),
         "id_check": lambda: t("This national ID is not valid: its check digit does not match. Please check it and type it again."),
         "id_taken": lambda: t("This national ID is already registered by another account. If it is your "
                               "firm, press the button below: the admins see both accounts and will write "
                               "to you here. You can also ask your estate office."),
+        "code_letters": lambda: t("The national code is made of digits only. Please type its 10 digits."),
+        "code_length": lambda: t("The national code has 10 digits; you typed {count}.", count=number(refused.count, lang)),
+        "code_check": lambda: t("This national code is not valid: its check digit does not match. Please check it and type it again."),
+        "code_taken": lambda: t("A firm with this national code is already registered by another account. If it is "
+                                "yours, press the button below: the admins see both accounts and will write to you "
+                                "here. You can also ask your estate office."),
+        "licence_invalid": lambda: t("Please type the licence number as it is written on the licence: digits, "
+                                     "with letters, «/» or «-» if it has them."),
+        "licence_taken": lambda: t("A firm with this licence number is already registered by another account. If "
+                                   "it is yours, press the button below: the admins see both accounts and will write "
+                                   "to you here. You can also ask your estate office."),
+        "estate_name_length": lambda: t("Please type the estate's name, between {low} and {high} characters.",
+                                        low=number(ESTATE_NAME_LENGTH[0], lang), high=number(ESTATE_NAME_LENGTH[1], lang)),
         "province_unclear": lambda: t("Please choose the province with the buttons."),
         "employees": lambda: t("Please type the number of employees as a whole number between {low} and {high}.",
                                low=number(1, lang), high=number(MAX_EMPLOYEES, lang)),
@@ -328,11 +382,74 @@ async def got_national_id(update: Update, context: KhoosheContext) -> Step:
     text = typed(update)
     answer = await service(context).give_national_id(user_of(update), text)
     national_id = parse_national_id(text)
+    if isinstance(answer, Refused) and answer.reason == "id_is_code":
+        await say(update, context, refusal(context, answer), keyboard(
+            [button(context.t("I am a sole proprietor (no national ID)"), cb.REG_SOLE.build())]))
+        return Step.NATIONAL_ID
     if isinstance(answer, Refused) and answer.reason == "id_taken" and national_id is not None:
         await say(update, context, refusal(context, answer), keyboard(
             [button(context.t("📨 Ask the admins to check"), cb.REG_CLAIM.build(national_id))]))
         return Step.NATIONAL_ID
     return await answered(update, context, answer, Step.NATIONAL_ID)
+
+
+async def sole(update: Update, context: KhoosheContext) -> Step:
+    """«I am a sole proprietor»: the owner's national code and the licence number instead."""
+    answer = await service(context).declare_sole(user_of(update))
+    return await pressed(update, context, answer, Step.NATIONAL_ID,
+                         context.t("National ID: <b>{answer}</b>", answer=context.t("none (sole proprietor)")))
+
+
+async def legal(update: Update, context: KhoosheContext) -> Step:
+    """Back from the national code to the 11-digit national ID."""
+    answer = await service(context).declare_legal(user_of(update))
+    await settle_query(update)
+    await close_prompt(update, context.t("The firm has an 11-digit national ID."))
+    return await ask(update, context, answer.step, answer.data)
+
+
+async def got_national_code(update: Update, context: KhoosheContext) -> Step:
+    """Checks and stores a sole proprietor's national code, then asks for the licence number.
+    A code another account registered comes with a button that asks the admins to look into it."""
+    text = typed(update)
+    answer = await service(context).give_national_code(user_of(update), text)
+    code = parse_national_code(text)
+    if isinstance(answer, Refused) and answer.reason == "code_taken" and code is not None:
+        await say(update, context, refusal(context, answer), keyboard(
+            [button(context.t("📨 Ask the admins to check"), cb.REG_CLAIM.build(code))]))
+        return Step.NATIONAL_CODE
+    return await answered(update, context, answer, Step.NATIONAL_CODE)
+
+
+async def got_licence(update: Update, context: KhoosheContext) -> Step:
+    """Checks and stores the business licence number, then asks for the province. A number
+    another account registered comes with a button that asks the admins to look into it."""
+    text = typed(update)
+    answer = await service(context).give_licence(user_of(update), text)
+    licence = parse_licence(text)
+    if isinstance(answer, Refused) and answer.reason == "licence_taken" and licence is not None:
+        await say(update, context, refusal(context, answer), keyboard(
+            [button(context.t("📨 Ask the admins to check"), cb.REG_CLAIM_LICENCE.build(licence))]))
+        return Step.LICENCE
+    return await answered(update, context, answer, Step.LICENCE)
+
+
+async def claim_licence(update: Update, context: KhoosheContext) -> Step:
+    """Sends the admins the owner's request about a licence number another account registered."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    (licence,) = cb.REG_CLAIM_LICENCE.parse(query.data)
+    sent = await service(context).claim_licence(user.id, licence, first_name=user.first_name)
+    await settle_query(update)
+    if sent:
+        await close_prompt(update, context.t(
+            "📨 Your request is with the admins; they will look into it and write to you here. Meanwhile "
+            "you can type another licence number, or /cancel."))
+    else:
+        await close_prompt(update, context.t("This licence number is no longer registered by another account; "
+                                             "please type it again."))
+    return Step.LICENCE
 
 
 async def claim_national_id(update: Update, context: KhoosheContext) -> Step:
@@ -350,7 +467,7 @@ async def claim_national_id(update: Update, context: KhoosheContext) -> Step:
     else:
         await close_prompt(update, context.t("This national ID is no longer registered by another account; "
                                              "please type it again."))
-    return Step.NATIONAL_ID
+    return Step.NATIONAL_CODE if len(national_id) == 10 else Step.NATIONAL_ID
 
 
 async def got_province_button(update: Update, context: KhoosheContext) -> Step:
@@ -364,8 +481,16 @@ async def got_province_button(update: Update, context: KhoosheContext) -> Step:
 
 
 async def got_province_text(update: Update, context: KhoosheContext) -> Step:
-    """Accepts a typed province name when it names exactly one province."""
+    """Accepts a typed province name when it names exactly one province, or an estate's name
+    when it names exactly one listed estate: that chooses the province and the estate (with a
+    button to change the estate)."""
     answer = await service(context).name_province(user_of(update), typed(update))
+    if isinstance(answer, Stored) and isinstance(answer.label, Estate):
+        places = await service(context).places(answer.data)
+        province = places.province.name(context.lang) if places.province else ""
+        await say(update, context, context.t("✅ Estate: <b>{name}</b> ({province})\nNot this one? Change it with the button.",
+                                             name=esc(answer.label.name), province=esc(province)),
+                  keyboard([button(context.t("✏️ Change the estate"), cb.REG_EDIT_ESTATE.build())]))
     return await answered(update, context, answer, Step.PROVINCE)
 
 
@@ -377,6 +502,28 @@ async def got_estate_button(update: Update, context: KhoosheContext) -> Step:
     estate = answer.label if isinstance(answer, Stored) else None
     name = estate.name if isinstance(estate, Estate) else ""
     return await pressed(update, context, answer, Step.ESTATE, context.t("Estate: <b>{name}</b>", name=esc(name)))
+
+
+async def unlisted_estate(update: Update, context: KhoosheContext) -> Step:
+    """🏷 My estate is not listed: its name is asked."""
+    position = await service(context).unlisted_estate(user_of(update))
+    await settle_query(update)
+    if position.step is Step.ESTATE_NAME:
+        await close_prompt(update, context.t("Estate: <b>{name}</b>", name=context.t("not in the list")))
+    return await ask(update, context, position.step, position.data)
+
+
+async def got_estate_name(update: Update, context: KhoosheContext) -> Step:
+    """The name of an estate that is not listed (or of a listed one, which it then chooses)."""
+    answer = await service(context).name_estate(user_of(update), typed(update))
+    if isinstance(answer, Stored):
+        if isinstance(answer.label, Estate):
+            text = context.t("✅ «{name}» is in the list; your firm is registered there.", name=esc(answer.label.name))
+        else:
+            text = context.t("✅ Estate: <b>{name}</b> (awaiting the admins' confirmation)",
+                             name=esc(str(answer.data.get("estate_name", ""))))
+        await say(update, context, text)
+    return await answered(update, context, answer, Step.ESTATE_NAME)
 
 
 async def estate_page(update: Update, context: KhoosheContext) -> Step:
@@ -456,8 +603,14 @@ async def got_sector(update: Update, context: KhoosheContext) -> Step:
 
 
 async def got_employees(update: Update, context: KhoosheContext) -> Step:
-    """Stores the number of employees and asks for the founding year."""
-    answer = await service(context).give_employees(user_of(update), typed(update))
+    """Stores the number of employees and asks for the founding year (unless it came along)."""
+    text = typed(update)
+    answer = await service(context).give_employees(user_of(update), text)
+    if isinstance(answer, Stored) and service(context).employees_and_year(text) is not None:
+        lang = context.lang
+        await say(update, context, context.t("✔️ Employees: {employees} · Year founded: {year}",
+                                             employees=number(answer.data["employees"], lang),
+                                             year=year(answer.data["founded_year"], lang)))
     return await answered(update, context, answer, Step.EMPLOYEES)
 
 
@@ -510,15 +663,24 @@ async def edit_field(update: Update, context: KhoosheContext) -> Step:
 async def show_finished(update: Update, context: KhoosheContext, finished: Finished) -> int:
     t = context.t
     await close_prompt(update, t("✅ Details confirmed."))
-    await show_menu(update, context, intro=t("Your firm's profile is updated.") if finished.outcome == "updated"
-                    else t("🎉 Your firm is registered. Thank you!"))
+    intro = t("Your firm's profile is updated.") if finished.outcome == "updated" else t("🎉 Your firm is registered. Thank you!")
+    if finished.unlisted:
+        intro += "\n" + t("Your estate «{name}» is not in Khooshe's list yet; the admins will confirm it and "
+                          "you will hear from us here. Meanwhile everything works as usual: the self-assessment "
+                          "and your results.", name=esc(finished.unlisted))
+    await show_menu(update, context, intro=intro)
     return ConversationHandler.END
 
 
 async def confirm(update: Update, context: KhoosheContext) -> Step | int:
-    """Saves the firm from the draft and ends the conversation."""
+    """Saves the firm from the draft and ends the conversation; the ✅ buttons that also say
+    whether the firm may be named in public rankings give that answer with it."""
     await settle_query(update)
-    outcome = await service(context).finish(user_of(update))
+    query = update.callback_query
+    consent = None
+    if query is not None and (query.data or "").startswith(cb.REG_CONFIRM_CONSENT.prefix + ":"):
+        consent = cb.REG_CONFIRM_CONSENT.parse_int(query.data) == 1
+    outcome = await service(context).finish(user_of(update), consent)
     if isinstance(outcome, Refused):
         return await retry(update, context, refusal(context, outcome), outcome.position.step, outcome.position.data,
                            again=True)
@@ -549,6 +711,9 @@ async def use_buttons(update: Update, context: KhoosheContext) -> Step:
 MEDIA_NEEDS = {
     Step.NAME: N_("Please type the firm's name as a text message."),
     Step.NATIONAL_ID: N_("Please type the firm's 11-digit national ID as a text message."),
+    Step.NATIONAL_CODE: N_("Please type your 10-digit national code as a text message."),
+    Step.LICENCE: N_("Please type the business licence number as a text message."),
+    Step.ESTATE_NAME: N_("Please type the estate's name as a text message."),
     Step.PROVINCE: N_("Please choose the province with the buttons above."),
     Step.ESTATE: N_("Please choose the estate with the buttons above, or type part of its name."),
     Step.EMPLOYEES: N_("Please type the number of employees, like {example}."),
@@ -589,7 +754,7 @@ async def show_profile(update: Update, context: KhoosheContext) -> None:
         return
     fields = describe(context, *profile)
     lines = [t("<b>Your firm's profile</b>"), ""]
-    lines += [f"• {t(FIELD_LABELS[step])}: <b>{esc(text)}</b>" for step, text in fields]
+    lines += [f"• {t(label)}: <b>{esc(text)}</b>" for _, label, text in fields]
     await say(update, context, "\n".join(lines), keyboard(
         [button(t("✏️ Edit the profile"), cb.REGISTER.build())], [button(t("🏠 Menu"), cb.MENU.build())]
     ))
@@ -606,19 +771,28 @@ def register(app: KhoosheApp) -> None:
             CommandHandler("register", begin),
             CallbackQueryHandler(begin, pattern=cb.REGISTER.pattern),
             CallbackQueryHandler(confirmed_again, pattern=cb.REG_CONFIRM.pattern),
+            CallbackQueryHandler(confirmed_again, pattern=cb.REG_CONFIRM_CONSENT.pattern),
             onboarding.accept_handler(),  # an invitation's pre-filled details confirmed (issue 10)
         ],
         states={
             Step.NAME: [MessageHandler(text, got_name)],
             Step.NATIONAL_ID: [MessageHandler(text, got_national_id),
+                               CallbackQueryHandler(sole, pattern=cb.REG_SOLE.pattern),
                                CallbackQueryHandler(claim_national_id, pattern=cb.REG_CLAIM.pattern)],
+            Step.NATIONAL_CODE: [MessageHandler(text, got_national_code),
+                                 CallbackQueryHandler(legal, pattern=cb.REG_LEGAL.pattern),
+                                 CallbackQueryHandler(claim_national_id, pattern=cb.REG_CLAIM.pattern)],
+            Step.LICENCE: [MessageHandler(text, got_licence),
+                           CallbackQueryHandler(claim_licence, pattern=cb.REG_CLAIM_LICENCE.pattern)],
             Step.PROVINCE: [CallbackQueryHandler(got_province_button, pattern=cb.REG_PROVINCE.pattern),
                             MessageHandler(text, got_province_text)],
             Step.ESTATE: [CallbackQueryHandler(got_estate_button, pattern=cb.REG_ESTATE.pattern),
                           CallbackQueryHandler(estate_page, pattern=cb.REG_ESTATE_PAGE.pattern),
                           CallbackQueryHandler(search_again, pattern=cb.REG_ESTATE_SEARCH.pattern), *change,
+                          CallbackQueryHandler(unlisted_estate, pattern=cb.REG_ESTATE_UNLISTED.pattern),
                           CallbackQueryHandler(edit_field, pattern=cb.REG_EDIT_PROVINCE.pattern),
                           MessageHandler(text, got_estate_text)],
+            Step.ESTATE_NAME: [MessageHandler(text, got_estate_name), *change],
             Step.CLUSTER: [CallbackQueryHandler(got_cluster, pattern=cb.REG_CLUSTER.pattern), *change, *buttons_only],
             Step.SECTOR: [CallbackQueryHandler(got_sector, pattern=cb.REG_SECTOR.pattern), *change, *buttons_only],
             Step.EMPLOYEES: [MessageHandler(text, got_employees), *change],
@@ -626,7 +800,8 @@ def register(app: KhoosheApp) -> None:
             Step.PHONE: [MessageHandler(filters.CONTACT, got_contact), MessageHandler(text, got_phone_text), *change],
             Step.CONSENT: [CallbackQueryHandler(got_consent, pattern=cb.REG_CONSENT.pattern), *change, *buttons_only],
             Step.REVIEW: [*change, CallbackQueryHandler(edit_field, pattern=cb.REG_EDIT.pattern),
-                          CallbackQueryHandler(confirm, pattern=cb.REG_CONFIRM.pattern), *buttons_only],
+                          CallbackQueryHandler(confirm, pattern=cb.REG_CONFIRM.pattern),
+                          CallbackQueryHandler(confirm, pattern=cb.REG_CONFIRM_CONSENT.pattern), *buttons_only],
         },
         fallbacks=[onboarding.accept_handler(), *fallbacks(command="register", resume=resume, leave=leave, media=media,
                                                            resume_pattern=f"{cb.REGISTER.pattern}|{cb.starts_with(cb.REG_PREFIX)}")],

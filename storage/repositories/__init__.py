@@ -9,6 +9,7 @@ import aiosqlite
 from storage.repositories.access import AccessRepository
 from storage.repositories.broadcasts import BroadcastRepository
 from storage.repositories.drafts import RegistrationDraftRepository
+from storage.repositories.estate_requests import EstateRequestRepository
 from storage.repositories.firms import FirmRepository
 from storage.repositories.funnel import FunnelRepository
 from storage.repositories.inbox import InboxRepository
@@ -40,6 +41,7 @@ class Repositories:
         "clusters",
         "conn",
         "drafts",
+        "estate_requests",
         "estates",
         "firms",
         "funnel",
@@ -60,6 +62,7 @@ class Repositories:
         self.provinces = ProvinceRepository(conn)
         self.estates = EstateRepository(conn)
         self.clusters = ClusterRepository(conn)
+        self.estate_requests = EstateRequestRepository(conn)
         self.users = UserRepository(conn)
         self.firms = FirmRepository(conn)
         self.inbox = InboxRepository(conn)

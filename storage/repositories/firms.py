@@ -11,8 +11,10 @@ from storage.repositories.base import Repository, stamp
 
 FIRM_FIELDS = (
     "name", "national_id", "province_id", "estate_id", "cluster_id", "sector",
-    "employees", "founded_year", "phone", "consent_public",
+    "employees", "founded_year", "phone", "consent_public", "licence_no",
 )
+#: Fields a draft may leave out (a legal entity has no licence number).
+OPTIONAL_FIELDS = frozenset({"licence_no"})
 
 
 class Recipient(BaseModel):
@@ -47,8 +49,9 @@ class FirmRepository(Repository):
         return Firm(**dict(row)) if row else None
 
     async def save(self, *, owner_id: int, fields: dict[str, Any]) -> Firm:
-        """Creates the owner's firm or updates it with ``fields`` (all of FIRM_FIELDS)."""
-        values = [fields[f] for f in FIRM_FIELDS]
+        """Creates the owner's firm or updates it with ``fields`` (all of FIRM_FIELDS but the
+        optional ones, which default to None)."""
+        values = [fields.get(f) if f in OPTIONAL_FIELDS else fields[f] for f in FIRM_FIELDS]
         now = stamp()
         await self._write(
             f"INSERT INTO firms (owner_id, {', '.join(FIRM_FIELDS)}, created_at, updated_at)"
@@ -62,15 +65,20 @@ class FirmRepository(Repository):
         assert firm is not None
         return firm
 
+    async def by_licence(self, licence_no: str) -> Firm | None:
+        row = await self._one(f"SELECT {self._COLUMNS} FROM firms WHERE licence_no = ?", (licence_no,))
+        return Firm(**dict(row)) if row else None
+
     async def by_number(self, digits: str) -> list[Firm]:
-        """Firms a number typed by an admin may mean: the national ID, the phone (its last ten
-        digits, however it was written) or the owner's user id."""
+        """Firms a number typed by an admin may mean: the national ID (or a sole proprietor's
+        national code or licence number), the phone (its last ten digits, however it was
+        written) or the owner's user id."""
         rows = await self._all(
-            f"SELECT {self._COLUMNS} FROM firms WHERE deleted_at IS NULL AND (national_id = ?"
+            f"SELECT {self._COLUMNS} FROM firms WHERE deleted_at IS NULL AND (national_id = ? OR licence_no = ?"
             " OR (length(?) >= 10 AND substr(replace(replace(replace(phone, '+', ''), ' ', ''), '-', ''), -10)"
             "     = substr(?, -10))"
             " OR owner_id = ?) ORDER BY id",
-            (digits, digits, digits, int(digits) if len(digits) <= 15 else -1),
+            (digits, digits, digits, digits, int(digits) if len(digits) <= 15 else -1),
         )
         return [Firm(**dict(r)) for r in rows]
 

@@ -1,9 +1,10 @@
 """A user's data rights: everything stored about them, and deleting their firm's personal data.
 
 Deleting keeps the scores and peer statistics of rounds already scored as they were published:
-the firm row stays as an anonymous tombstone (no name, national ID, phone, founding year or
-size; detached from its owner, who can register again), its free-text answers are removed, and
-its submissions of rounds not yet scored are deleted with their answers.  Nothing kept links the
+the firm row stays as an anonymous tombstone (no name, national ID or national code, licence
+number, phone, founding year or size; detached from its owner, who can register again), its
+free-text answers are removed, estates the owner named no longer say who named them, and its
+submissions of rounds not yet scored are deleted with their answers.  Nothing kept links the
 user to the tombstone: the messages sent to them lose their chat id and the ids in their keys,
 and the audit log loses the firm's id.
 """
@@ -81,6 +82,10 @@ class PrivacyRepository(Repository):
             "SELECT id, estate_id, name, national_id, mobile, created_at, opened_at, used_at FROM firm_invitations"
             " WHERE used_by = ? ORDER BY id", (user_id,),
         )
+        named = await self._rows(
+            "SELECT id, province_id, name, verified, requested_at FROM estates WHERE requested_by = ? ORDER BY id",
+            (user_id,),
+        )
         audit = await self._rows(
             "SELECT at, action, target, outcome, detail FROM audit_log WHERE user_id = ? ORDER BY id",
             (user_id,),
@@ -93,6 +98,7 @@ class PrivacyRepository(Repository):
             "scores": scores,
             "messages": outbox,
             "managed_estates": managed,
+            "named_estates": named,
             "firm_invitations": invited,
             "audit_log": audit,
         }
@@ -108,6 +114,9 @@ class PrivacyRepository(Repository):
         """
         await self._write("DELETE FROM registration_drafts WHERE user_id = ?", (user_id,))
         await self._write("UPDATE users SET first_name = NULL WHERE id = ?", (user_id,))
+        # An estate the user named when theirs was not listed stays (other firms may be in it),
+        # but no longer says who named it.
+        await self._write("UPDATE estates SET requested_by = NULL WHERE requested_by = ?", (user_id,))
         # What the user sent is kept only until handled; the one being handled now has no
         # payload left to keep, so the whole trail of the user's updates goes.
         await self._write("UPDATE inbox SET payload = NULL, user_id = NULL WHERE user_id = ?", (user_id,))
@@ -157,7 +166,7 @@ class PrivacyRepository(Repository):
             (tombstone, day, day),
         )
         await self._write(
-            "UPDATE firms SET owner_id = ?, name = '', national_id = ?, phone = '', employees = 0,"
+            "UPDATE firms SET owner_id = ?, name = '', national_id = ?, licence_no = NULL, phone = '', employees = 0,"
             " founded_year = 0, consent_public = 0, deleted_at = ?, updated_at = ? WHERE id = ?",
             (tombstone, f"deleted-{firm_id}", day, day, firm_id),
         )

@@ -23,6 +23,10 @@ from storage.repositories.rounds import _round
 #: Rows per batch of the national export's streams.
 EXPORT_BATCH = 2000
 
+#: A firm's identifier as exports show it: the national ID, or for a sole proprietorship the
+#: owner's national code and the licence number («0499370899 · 12345/678»).
+_IDENTIFIER = "CASE WHEN {t}licence_no IS NULL THEN {t}national_id ELSE {t}national_id || ' · ' || {t}licence_no END"
+
 
 class FirmStatus(BaseModel):
     """A firm of an estate and where it stands in one round."""
@@ -86,7 +90,8 @@ class ReportRepository(Repository):
     async def firm_statuses(self, round_id: int | None, estate_id: int | None = None) -> list[FirmStatus]:
         """The (live) firms of one estate, or of all, with their submission in the round."""
         sql = (
-            "SELECT f.id AS firm_id, f.name, f.national_id, f.estate_id, f.province_id, f.cluster_id,"
+            f"SELECT f.id AS firm_id, f.name, {_IDENTIFIER.format(t='f.')} AS national_id, f.estate_id,"
+            " f.province_id, f.cluster_id,"
             " f.sector, f.employees, f.consent_public, f.created_at, f.phone, s.status, s.submitted_at"
             " FROM firms f LEFT JOIN submissions s ON s.firm_id = f.id AND s.round_id = ?"
             " WHERE f.deleted_at IS NULL"
@@ -172,8 +177,8 @@ class ReportRepository(Repository):
     async def export_firms(self) -> AsyncIterator[list[aiosqlite.Row]]:
         """Every live firm, by id."""
         async for batch in self._batches(
-            "SELECT id, name, national_id, province_id, estate_id, cluster_id, sector, employees,"
-            " founded_year, phone, consent_public, created_at FROM firms WHERE deleted_at IS NULL"
+            f"SELECT id, name, {_IDENTIFIER.format(t='')} AS national_id, province_id, estate_id, cluster_id,"
+            " sector, employees, founded_year, phone, consent_public, created_at FROM firms WHERE deleted_at IS NULL"
             " ORDER BY id"
         ):
             yield batch

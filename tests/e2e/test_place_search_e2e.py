@@ -140,7 +140,8 @@ async def test_no_match_says_so_in_one_message_with_a_way_on(khooshe: Khooshe) -
     await owner.send("فولاد مبارکه")
     sent = [e for e in await owner.settle() if e.event == "send"]
     assert [e.text for e in sent] == ["هیچ شهرکی در استان تهران با «فولاد مبارکه» پیدا نشد."]
-    assert sent[0].buttons == [["🔎 جست‌وجوی دوباره"], ["📋 همه شهرک‌های تهران"], ["↩️ تغییر استان"]]
+    assert sent[0].buttons == [["🔎 جست‌وجوی دوباره"], ["📋 همه شهرک‌های تهران"], ["🏷 شهرک من در فهرست نیست"],
+                               ["↩️ تغییر استان"]]
 
 
 async def test_no_match_offers_the_whole_list_in_place(khooshe: Khooshe) -> None:

@@ -67,9 +67,9 @@ async def test_registration_with_wrong_inputs_on_the_way(khooshe: Khooshe) -> No
     await owner.share_contact("+989350000000", user_id=555)  # someone else's contact
     await owner.wait_for("شخص دیگری")
     await owner.share_contact("+98 912 123 4567")
-    await owner.wait_for("آیا اجازه")
-    await owner.press("خیر، بی‌نام بماند")
     review = await owner.wait_for("بررسی کنید")
+    # The consent to be named is the review's last question; each answer confirms.
+    assert "آیا اجازه می‌دهید نام بنگاه شما در رتبه‌بندی عمومی بیاید" in review.text
     assert "شرکت صنایع غذایی دشت" in review.text
     assert "۱۰۳۸۰۲۸۴۷۹۰" in review.text
     assert "شهرک صنعتی شمس‌آباد" in review.text and "۴۵" in review.text and "۱۳۸۸" in review.text
@@ -80,7 +80,7 @@ async def test_registration_with_wrong_inputs_on_the_way(khooshe: Khooshe) -> No
     await owner.send("52")
     review = await owner.wait_for("بررسی کنید")
     assert "۵۲" in review.text
-    await owner.press("✅ تأیید")
+    await owner.press("✅ تأیید، بی‌نام بماند")
     await owner.wait_for("بنگاه شما ثبت شد")
 
     async with khooshe.db.read() as repo:
@@ -200,8 +200,6 @@ async def reach_review(owner: FakeUser, national_id: str = VALID_NATIONAL_ID) ->
     await owner.send("1395")
     await owner.wait_for("شماره همراه")
     await owner.share_contact()
-    await owner.wait_for("آیا اجازه")
-    await owner.press("بله، نام ما نمایش داده شود")
     review = await owner.wait_for("بررسی کنید")
     await owner.settle()
     assert review.message_id is not None
@@ -222,7 +220,8 @@ async def test_national_id_typed_in_full_width_digits_is_accepted(khooshe: Khoos
 async def test_both_taps_of_a_double_tapped_confirm_see_the_firm_registered(khooshe: Khooshe) -> None:
     owner = khooshe.user(1012)
     review = await reach_review(owner)
-    await asyncio.gather(owner.press("✅ تأیید", message=review), owner.press("✅ تأیید", message=review))
+    confirm = "✅ تأیید، نام ما نمایش داده شود"
+    await asyncio.gather(owner.press(confirm, message=review), owner.press(confirm, message=review))
     sent = [e.text for e in await owner.settle() if e.event == "send"]
     assert len(sent) == 2 and all(text.startswith("🎉 بنگاه شما ثبت شد") for text in sent), sent
 

@@ -41,10 +41,9 @@ async def register(
     await user.send("1388")
     await user.wait_for("شماره همراه")
     await user.share_contact(phone)
-    await user.wait_for("آیا اجازه")
-    await user.press("بله، نام ما نمایش داده شود")
     await user.wait_for("بررسی کنید")
-    await user.press("✅ تأیید")
+    # The consent to be named is asked on the review: its answer confirms.
+    await user.press("✅ تأیید، نام ما نمایش داده شود")
     await user.wait_for("ثبت شد")
     await user.settle()
 

@@ -1,10 +1,19 @@
-"""The legal-entity national ID (شناسه ملی): shape, check digit and the digit systems users type."""
+"""The legal-entity national ID (شناسه ملی) and a person's national code (کد ملی): shape, check
+digit and the digit systems users type; the business licence number's shape."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.domain.national_id import check_digit, parse_national_id, shape_problem
+from bot.domain.national_id import (
+    check_digit,
+    code_check_digit,
+    code_shape_problem,
+    parse_licence,
+    parse_national_code,
+    parse_national_id,
+    shape_problem,
+)
 
 VALID = ["10380284790", "10320894878", "14007654327"]
 INVALID = ["10380284792", "10380285692", "09748208301", "11111111111", "00000000000"]
@@ -126,3 +135,52 @@ def test_full_width_digits_are_read_as_digits() -> None:
 def test_full_width_digits_with_a_wrong_check_digit_are_refused_for_the_check_digit() -> None:
     assert parse_national_id("１０３８０２８４７９２") is None
     assert shape_problem("１０３８０２８４７９２") is None
+
+
+# --- a person's national code (کد ملی) and the business licence number -------------------------
+
+VALID_CODES = ["0499370899", "0084575948", "1234567891", "0012345679"]
+INVALID_CODES = ["0499370898", "0084575941", "1234567890", "1111111111", "0000000000"]
+
+
+@pytest.mark.parametrize("code", VALID_CODES)
+def test_check_digit_of_valid_national_codes(code: str) -> None:
+    assert code_check_digit(code[:9]) == int(code[9])
+
+
+@pytest.mark.parametrize("code", VALID_CODES)
+def test_valid_national_codes_are_accepted(code: str) -> None:
+    assert parse_national_code(code) == code
+
+
+@pytest.mark.parametrize("code", INVALID_CODES)
+def test_invalid_national_codes_are_refused(code: str) -> None:
+    assert parse_national_code(code) is None
+
+
+def test_a_remainder_under_two_is_the_check_digit_itself() -> None:
+    # Weights 10 down to 2: «000000006» sums to 6×2 = 12 ≡ 1 (mod 11), so the digit is 1;
+    # «000000012» sums to 1×3 + 2×2 = 7, so the digit is 11 − 7 = 4.
+    assert code_check_digit("000000006") == 1
+    assert code_check_digit("000000012") == 4
+
+
+def test_a_national_code_in_persian_digits_with_dashes_is_accepted() -> None:
+    assert parse_national_code("۰۴۹-۹۳۷۰۸۹-۹") == "0499370899"
+
+
+def test_a_national_code_with_letters_or_the_wrong_length_says_why() -> None:
+    assert (code_shape_problem("04993x0899"), code_shape_problem("049937089"), code_shape_problem("0499370899")) == (
+        "letters", "length", None)
+
+
+def test_an_11_digit_legal_id_is_not_a_national_code() -> None:
+    assert parse_national_code("10380284790") is None
+
+
+def test_a_licence_number_keeps_slash_and_dash_and_drops_spaces() -> None:
+    assert parse_licence(" ۱۲۳۴۵ / ۶۷۸ ") == "12345/678"
+
+
+def test_a_licence_number_without_digits_or_with_other_signs_is_refused() -> None:
+    assert (parse_licence("ABCD"), parse_licence("12#45"), parse_licence("1")) == (None, None, None)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest_asyncio
 
 from bot.domain.text import search_key
+from bot.services.privacy import PrivacyService
 from bot.services.registration import (
     EstateChoices,
     Finished,
@@ -221,3 +222,89 @@ async def test_a_founding_year_with_words_is_accepted(service: RegistrationServi
     await service.begin(OWNER)
     answer = await service.give_founded(OWNER, "سال ۱۳۸۵")
     assert isinstance(answer, Stored) and answer.data["founded_year"] == 1385
+
+
+async def test_the_founding_year_after_the_employees_is_stored_with_them(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_employees(OWNER, "۴۵، ۱۳۸۸")
+    assert isinstance(answer, Stored) and (answer.data["employees"], answer.data["founded_year"]) == (45, 1388)
+
+
+async def test_employees_written_with_a_thousands_space_are_one_number(service: RegistrationService) -> None:
+    await service.begin(OWNER)
+    answer = await service.give_employees(OWNER, "1 200")
+    assert isinstance(answer, Stored) and answer.data["employees"] == 1200 and "founded_year" not in answer.data
+
+
+async def test_without_the_consent_the_draft_waits_on_the_review(db: Database, service: RegistrationService) -> None:
+    fields = await complete_draft(db, service, OWNER, national_id(1))
+    await service.store(OWNER, drop=("consent_public",))
+    assert await service.finish(OWNER) == Position(Step.REVIEW, {k: v for k, v in fields.items() if k != "consent_public"})
+
+
+async def test_the_confirm_button_gives_the_consent(db: Database, service: RegistrationService) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    await service.store(OWNER, drop=("consent_public",))
+    assert await service.finish(OWNER, consent=False) == Finished("registered")
+    async with db.read() as repo:
+        firm = await repo.firms.by_owner(OWNER)
+    assert firm is not None and firm.consent_public is False and firm.licence_no is None
+
+
+async def test_a_sole_proprietor_is_saved_with_the_code_and_licence(db: Database, service: RegistrationService) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    await service.declare_sole(OWNER)
+    assert (await service.give_national_code(OWNER, "0499370899")).step is Step.LICENCE
+    assert (await service.give_licence(OWNER, "۱۲۳۴۵/۶۷۸")).step is Step.REVIEW
+    assert await service.finish(OWNER) == Finished("registered")
+    async with db.read() as repo:
+        firm = await repo.firms.by_owner(OWNER)
+    assert firm is not None and (firm.national_id, firm.licence_no) == ("0499370899", "12345/678")
+
+
+async def test_an_unlisted_estate_is_created_unconfirmed_when_the_firm_is_saved(db: Database, service: RegistrationService) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    assert (await service.unlisted_estate(OWNER)).step is Step.ESTATE_NAME
+    assert (await service.name_estate(OWNER, "شهرک صنعتی نو")).step is Step.REVIEW
+    assert await service.finish(OWNER) == Finished("registered", unlisted="شهرک صنعتی نو")
+    async with db.read() as repo:
+        firm = await repo.firms.by_owner(OWNER)
+        assert firm is not None
+        named = await repo.estate_requests.named(firm.estate_id)
+        listed = await repo.estate_requests.listed_in_province(firm.province_id)
+    assert named is not None and named.estate.name == "شهرک صنعتی نو" and not named.verified
+    assert "شهرک صنعتی نو" not in [e.name for e in listed]
+
+
+async def test_a_listed_estates_name_typed_as_unlisted_chooses_it(db: Database, service: RegistrationService) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    await service.unlisted_estate(OWNER)
+    answer = await service.name_estate(OWNER, "شهرك صنعتي بوشهر")
+    assert isinstance(answer, Stored) and isinstance(answer.label, Estate) and answer.label.name == "شهرک صنعتی بوشهر"
+
+
+async def test_exports_show_a_sole_proprietors_code_with_the_licence(db: Database, service: RegistrationService) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    await service.declare_sole(OWNER)
+    await service.give_national_code(OWNER, "0499370899")
+    await service.give_licence(OWNER, "12345/678")
+    await service.finish(OWNER)
+    async with db.read() as repo:
+        rows = [row async for batch in repo.reports.export_firms() for row in batch]
+        statuses = await repo.reports.firm_statuses(None)
+    assert [r["national_id"] for r in rows] == ["0499370899 · 12345/678"]
+    assert [s.national_id for s in statuses] == ["0499370899 · 12345/678"]
+
+
+async def test_my_data_holds_the_licence_and_the_estate_named(db: Database, service: RegistrationService,
+                                                             clock: TestClock) -> None:
+    await complete_draft(db, service, OWNER, national_id(1))
+    await service.declare_sole(OWNER)
+    await service.give_national_code(OWNER, "0499370899")
+    await service.give_licence(OWNER, "12345/678")
+    await service.unlisted_estate(OWNER)
+    await service.name_estate(OWNER, "شهرک صنعتی نو")
+    await service.finish(OWNER)
+    data = await PrivacyService(db, clock).export(OWNER)
+    assert (data["firm"]["national_id"], data["firm"]["licence_no"]) == ("0499370899", "12345/678")
+    assert [(e["name"], e["verified"]) for e in data["named_estates"]] == [("شهرک صنعتی نو", 0)]
