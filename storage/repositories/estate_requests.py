@@ -1,5 +1,5 @@
 """Estates owners named because theirs was not listed (``estates.verified = 0``, migration
-0016): creating them at registration, the admins' list of them, adding or merging them."""
+0014): creating them at registration, the admins' list of them, adding or merging them."""
 
 from __future__ import annotations
 
