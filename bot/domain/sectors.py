@@ -23,7 +23,7 @@ SECTORS: dict[str, str] = {
     "N": N_("Administrative and support services"),
     "P": N_("Education"),
     "Q": N_("Health and social work"),
-    "R": N_("Arts, crafts and recreation"),
+    "R": N_("Arts, entertainment and recreation"),
     "S": N_("Other services"),
 }
 

@@ -139,8 +139,9 @@ async def ask(update: Update, context: KhoosheContext, step: Step, data: dict[st
     elif step is Step.CONSENT:
         await say(update, context, t("May Khooshe name your firm in the public ranking? If your firm is among the "
                                      "country's top 100 in a round, its name and overall score appear in the list "
-                                     "every Khooshe user sees with /ranking once results are published. Your "
-                                     "answers, dimension scores and ranks stay private either way."),
+                                     "every Khooshe user sees with /ranking once results are published, with its "
+                                     "place in that list. Your answers, dimension scores and your ranks in your "
+                                     "province and estate stay private either way."),
                   keyboard([button(t("Yes, show our name"), cb.REG_CONSENT.build(1))],
                            [button(t("No, keep us anonymous"), cb.REG_CONSENT.build(0))]))
     else:
@@ -251,8 +252,9 @@ async def show_review(update: Update, context: KhoosheContext, data: dict[str, A
     else:
         lines += ["", t("<b>Last question:</b> may Khooshe name your firm in the public ranking? If it is among the "
                         "country's top 100 in a round, its name and overall score appear in the list every Khooshe "
-                        "user sees with /ranking once results are published. Your answers, dimension scores and "
-                        "ranks stay private either way. Your answer confirms the details.")]
+                        "user sees with /ranking once results are published, with its place in that list. Your "
+                        "answers, dimension scores and your ranks in your province and estate stay private "
+                        "either way. Your answer confirms the details.")]
         confirm = [[button(t("✅ Confirm, show our name"), cb.REG_CONFIRM_CONSENT.build(1))],
                    [button(t("✅ Confirm, keep us anonymous"), cb.REG_CONFIRM_CONSENT.build(0))]]
     await say(update, context, "\n".join(lines), keyboard(*rows(edit_buttons, 2), *confirm))

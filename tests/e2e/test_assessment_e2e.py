@@ -104,7 +104,7 @@ async def test_leaving_and_coming_back_resumes_at_first_unanswered(khooshe: Khoo
         b == f"📋 ادامه خودارزیابی (۳ از {fa_digits(TOTAL_QUESTIONS)})" for row in e.buttons for b in row))
     assert menu is not None
     await owner.press(f"📋 ادامه خودارزیابی (۳ از {fa_digits(TOTAL_QUESTIONS)})")
-    await owner.wait_for("خوش برگشتید")
+    await owner.wait_for("دوباره خوش آمدید")
     await owner.wait_for("سؤال ۴ از")
 
 
@@ -186,8 +186,8 @@ async def test_a_repeat_firm_submits_last_rounds_answers_in_three_presses(khoosh
     await owner.press("📋 شروع خودارزیابی")
     await owner.wait_for("«تابستان ۱۴۰۵»")
     first = await owner.wait_for("سؤال ۱ از")
-    assert ["📋 همان پاسخ‌های دور قبل"] in first.buttons
-    await owner.press("📋 همان پاسخ‌های دور قبل")
+    assert ["📋 همان پاسخ‌های دوره قبل"] in first.buttons
+    await owner.press("📋 همان پاسخ‌های دوره قبل")
     review = await owner.wait_for("پاسخ‌هایتان را مرور کنید")
     assert f"{fa_digits(TOTAL_QUESTIONS - 1)} پاسخ از «تابستان ۱۴۰۵» پر شد" in review.text
     await owner.press("✅ ارسال")

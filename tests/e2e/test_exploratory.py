@@ -27,7 +27,7 @@ from tests.support.journeys import (
 )
 from tests.support.khooshe import ADMIN_ID, Khooshe
 
-APOLOGY_FA = "خطایی در سمت ما رخ داد"
+APOLOGY_FA = "مشکلی از طرف ما پیش آمد"
 APOLOGY_EN = "Sorry, something went wrong"
 REVIEW_FA = "پاسخ‌هایتان را مرور کنید"
 NAME_QUESTION_FA = "نام ثبتی بنگاه شما چیست؟"

@@ -56,7 +56,7 @@ async def test_all_my_estates_shows_each_estates_completion_and_the_total(two_es
     overview = await manager.wait_for("همه شهرک‌های من (۲)")
     assert f"• {one}: ۱ از ۳ ارسال کرده‌اند (۳۳٪)، ۰ در حال پاسخ، ۲ شروع‌نکرده" in overview.text
     assert f"• {two}: ۰ از ۲ ارسال کرده‌اند (۰٪)، ۰ در حال پاسخ، ۲ شروع‌نکرده" in overview.text
-    assert "روی هم: ۱ از ۵ بنگاه ارسال کرده‌اند (۲۰٪)." in overview.text
+    assert "در مجموع: ۱ از ۵ بنگاه خودارزیابی را ارسال کرده‌اند (۲۰٪)." in overview.text
     assert [f"📊 {one}"] in overview.buttons and [f"📊 {two}"] in overview.buttons
 
 

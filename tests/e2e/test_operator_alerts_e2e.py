@@ -7,7 +7,7 @@ from bot.emulator import FakeBotApi, FakeUser
 from tests.support.khooshe import ADMIN_ID, Khooshe
 
 OWNER_APOLOGY = "پاسخ‌های قبلی شما محفوظ است"
-APOLOGY = "خطایی در سمت ما رخ داد"
+APOLOGY = "مشکلی از طرف ما پیش آمد"
 ALERT = "پردازش یک به‌روزرسانی شکست خورد"
 
 

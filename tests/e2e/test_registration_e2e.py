@@ -237,8 +237,8 @@ async def test_a_national_id_taken_by_another_account_can_be_sent_to_the_admins(
     await claimant.wait_for("شناسه ملی")
     await claimant.send(VALID_NATIONAL_ID)
     refused = await claimant.wait_for("قبلاً با حساب دیگری ثبت شده")
-    assert refused.buttons == [["📨 درخواست بررسی از مدیران"]]
-    await claimant.press("📨 درخواست بررسی از مدیران")
+    assert refused.buttons == [["📨 درخواست بررسی از مدیران سامانه"]]
+    await claimant.press("📨 درخواست بررسی از مدیران سامانه")
     await claimant.wait_for("درخواست شما به مدیران رسید")
     await khooshe.drain()
     [notice] = [m.text for m in khooshe.api.messages(ADMIN_ID) if "📨" in m.text]

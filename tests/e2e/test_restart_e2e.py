@@ -43,7 +43,7 @@ async def test_sigkill_mid_assessment_then_resume(api: FakeBotApi, bot_process: 
     menu = await owner.wait_for("باز است", timeout=20)
     assert any(f"(۶ از {fa_digits(TOTAL_QUESTIONS)})" in b for row in menu.buttons for b in row)
     await owner.press(f"📋 ادامه خودارزیابی (۶ از {fa_digits(TOTAL_QUESTIONS)})")
-    await owner.wait_for("خوش برگشتید")
+    await owner.wait_for("دوباره خوش آمدید")
     await answer_questions(owner, 7, 9)
     await owner.wait_for(f"سؤال ۱۰ از {fa_digits(TOTAL_QUESTIONS)}")
     assert len(await stored_answers(db_path, 3001)) == 9

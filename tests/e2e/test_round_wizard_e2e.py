@@ -1,6 +1,6 @@
 """The guided /newround and /editround, and a broadcast's sending time from buttons: an admin
 follows one question per message, dates are echoed back with their weekday, a wrong input keeps
-the step, /cancel leaves at every step, and nothing is created until «✅ ساختن»."""
+the step, /cancel leaves at every step, and nothing is created until «✅ ساختن دوره»."""
 
 from __future__ import annotations
 
@@ -83,11 +83,11 @@ async def test_guided_new_round_from_title_to_creation(khooshe: Khooshe) -> None
     assert "فناوری، استاندارد و کیفیت، صادرات، نوآوری و رقابت‌پذیری" in weights.text
     await admin.send("۲ ۱ ۱ ۱")
     summary = await admin.wait_for("لطفاً دورهٔ تازه را بررسی کنید")
-    assert summary.buttons == [["✅ ساختن", "❌ انصراف"]]
+    assert summary.buttons == [["✅ ساختن دوره", "❌ انصراف"]]
     for shown in (TITLE, "یکشنبه ۱۵ آذر ۱۴۰۵، ساعت ۰۸:۰۰", "یکشنبه ۲۹ آذر ۱۴۰۵، ساعت ۲۳:۵۹", "نسخهٔ ۱", "فناوری ۲"):
         assert shown in summary.text
     assert await all_rounds(khooshe) == []
-    await admin.press("✅ ساختن")
+    await admin.press("✅ ساختن دوره")
     await admin.wait_for("ایجاد شد")
     [created] = await all_rounds(khooshe)
     assert (created.title, created.state, created.questionnaire_version) == (TITLE, "scheduled", 1)
@@ -105,7 +105,7 @@ async def test_guided_new_round_opening_now_with_equal_weights(khooshe: Khooshe)
     await admin.press("وزن‌های برابر", await admin.wait_for("وزن هر محور"))
     summary = await admin.wait_for("لطفاً دورهٔ تازه را بررسی کنید")
     assert "بی‌درنگ باز می‌شود" in summary.text
-    await admin.press("✅ ساختن")
+    await admin.press("✅ ساختن دوره")
     await admin.wait_for("باز شد و به بنگاه‌ها اطلاع داده می‌شود")
     [created] = await all_rounds(khooshe)
     assert (created.state, created.questionnaire_version, created.weights) == ("open", 2, None)

@@ -40,7 +40,7 @@ FA = {
     "Nationally: {position}": "در کشور: {position}",
     "Since «{round}»": "نسبت به «{round}»",
     "no change": "بدون تغییر",
-    "{dimension}: {now}, was {before} ({change})": "{dimension}: {now}، در دور قبل {before} ({change})",
+    "{dimension}: {now}, was {before} ({change})": "{dimension}: {now}، در دوره قبل {before} ({change})",
     "{n} points down": "{n} امتیاز کمتر",
     "{n} points up": "{n} امتیاز بیشتر",
     "Overall score": "امتیاز کل",
@@ -243,8 +243,8 @@ def test_the_change_since_the_previous_round_is_shown_per_area() -> None:
 def test_the_change_since_the_previous_round_reads_in_persian() -> None:
     text = plain(summary("fa", previous=PREVIOUS))
     assert "نسبت به «Summer 1405»" in text
-    assert "صادرات: ۲۰، در دور قبل ۳۵ (۱۵ امتیاز کمتر)" in text
-    assert "فناوری: ۸۰، در دور قبل ۷۳ (۷ امتیاز بیشتر)" in text
+    assert "صادرات: ۲۰، در دوره قبل ۳۵ (۱۵ امتیاز کمتر)" in text
+    assert "فناوری: ۸۰، در دوره قبل ۷۳ (۷ امتیاز بیشتر)" in text
 
 
 def test_a_first_round_has_no_comparison_with_an_earlier_one() -> None:
