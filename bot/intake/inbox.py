@@ -44,6 +44,8 @@ KEEP_HANDLED = timedelta(days=2)
 # interrupted, and their users are shown their screen again after the restart, a second copy of
 # what they already had (the fault drill's kills: 1, 2 and 8 users a restart at 0.5 s).
 FLUSH_SECONDS = 0.1
+# Updates queued or being handled at most, before the next poll waits.
+MAX_PENDING = 64
 # How long close() waits for a flush under way before cancelling it.
 CLOSE_SECONDS = 2.0
 
@@ -203,15 +205,27 @@ class Intake:
 
     # -------------------------------------------------------------- polling
 
+    def _pending(self) -> int:
+        processor = self.app.update_processor
+        return self.app.update_queue.qsize() + int(getattr(processor, "in_flight", 0))
+
+    async def _room(self) -> int:
+        """How many updates the next poll may fetch: it waits while ``MAX_PENDING`` are queued or
+        being handled, so a burst waits on the server, not in this process's memory."""
+        while (pending := self._pending()) >= MAX_PENDING:
+            await asyncio.sleep(0.01)
+        return min(100, MAX_PENDING - pending)
+
     async def _poll_forever(self) -> None:
         bot = self.app.bot
         assert isinstance(bot, KhoosheBot)
         offset: int | None = None
         failures = 0
         while True:
+            room = await self._room()
             try:
                 batch = await bot.fetch_updates(offset=offset, timeout=self.poll_timeout,
-                                                allowed_updates=ALLOWED_UPDATES)
+                                                allowed_updates=ALLOWED_UPDATES, limit=room)
             except RetryAfter as exc:
                 await asyncio.sleep(_seconds(exc.retry_after))
                 continue

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 from bot.emulator import FakeBotApi, FakeUser
+from bot.intake.inbox import MAX_PENDING
 from storage.database import Database
 from tests.support.bot_process import BotProcess
 from tests.support.factories import stored_answers
@@ -44,6 +45,19 @@ async def test_unreadable_updates_are_skipped_and_the_next_owner_is_served(
     states = await inbox_states(khooshe.db)
     assert [states[u] for u in broken] == ["skipped", "skipped", "skipped"]
     assert all(state in ("new", "done") for u, state in states.items() if u not in broken)
+
+
+async def test_a_burst_waits_on_the_server_and_every_user_is_answered_once(
+    khooshe: Khooshe, api: FakeBotApi,
+) -> None:
+    owners = [khooshe.user(3200 + i) for i in range(3 * MAX_PENDING)]
+    for owner in owners:
+        await owner.send("/start")
+    for owner in owners:
+        await owner.wait_for("بنگاه خود را ثبت کنید", timeout=30)
+    # The bot never asks for more updates than it has room for: the rest wait on the server.
+    assert max(call["limit"] for call in api.calls_to("getUpdates")) <= MAX_PENDING
+    assert [sum("بنگاه خود را ثبت کنید" in m.text for m in owner.messages()) for owner in owners] == [1] * len(owners)
 
 
 async def test_unreadable_update_keeps_no_payload(khooshe: Khooshe, api: FakeBotApi) -> None:
