@@ -96,6 +96,8 @@ class UserData:
     import_file: dict[str, Any] | None = None
     #: The estate or cluster an admin is adding step by step (/addestate, /addcluster).
     place_draft: dict[str, Any] | None = None
+    #: The search text of the /estates or /clusters list being paged.
+    place_query: str | None = None
     #: The typed search of an admin choosing the estate of an invitation (/invite).
     invite_pick: dict[str, Any] | None = None
     #: The broadcast a manager or admin is composing.

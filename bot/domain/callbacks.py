@@ -166,6 +166,8 @@ IMPORT_KIND = Callback("imp", "[ecx]", _TOKEN)
 #: The guided /addestate and /addcluster: a province page, a province, a kind or a sector
 #: ("none": several or none), add (after a warning: anyway), another name, cancel.
 PLACE_PROVINCE_PAGE = Callback("pl:pp", r"\d{1,3}")
+# A page of /estates or /clusters (the search text is kept in the user's data).
+PLACE_LIST_PAGE = Callback("pl:l", "estates|clusters", r"\d{1,4}")
 PLACE_PROVINCE = Callback("pl:p", _ID)
 PLACE_KIND = Callback("pl:k", "estate|zone|park")
 PLACE_SECTOR = Callback("pl:s", "[A-Z]|none")

@@ -48,6 +48,8 @@ class Found:
     items: list[Estate | Cluster]
     total: int
     provinces: dict[int, Province]
+    page: int = 0
+    last_page: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,18 +107,20 @@ class PlacesService:
     def _store(repo: Repositories, what: What) -> EstateRepository | ClusterRepository:
         return repo.estates if what == "estates" else repo.clusters
 
-    async def search(self, actor: int, what: What, text: str) -> Found:
+    async def search(self, actor: int, what: What, text: str, *, page: int = 0) -> Found:
         """Those whose name holds ``text`` as registration's estate search finds it (spelling
         variants, ZWNJ or space, the generic words ignored), or in a province whose Persian or
-        English name contains it: at most LIST_CAP, by province and in Persian order, with the
-        total; audited."""
+        English name contains it: page ``page`` of LIST_CAP, by province and in Persian order,
+        with the total; audited."""
         text = normalize(text)
         async with self.db.transaction() as repo:
             provinces = {p.id: p for p in await repo.provinces.all()}
             everything: list[Estate] | list[Cluster] = await self._store(repo, what).every()
             await audit(repo, user_id=actor, action=f"list_{what}", target=text or None)
         found = _matching(everything, text, provinces)
-        return Found(found[:LIST_CAP], len(found), provinces)
+        last = max(0, (len(found) - 1) // LIST_CAP)
+        page = min(max(page, 0), last)
+        return Found(found[page * LIST_CAP:(page + 1) * LIST_CAP], len(found), provinces, page, last)
 
     async def active_estates(self, *, province_id: int | None = None, text: str = "") -> list[Estate]:
         """The active estates of a province, or those a typed ``text`` finds (as ``search``

@@ -31,7 +31,7 @@ from bot.domain.sectors import SECTORS
 from bot.domain.text import normalize, number, parse_id
 from bot.i18n import N_, Translator
 from bot.services.access import Role
-from bot.services.places import Added, What
+from bot.services.places import LIST_CAP, Added, What
 from bot.services.places_import import (
     ESTATE_KINDS,
     MAX_FIELD_CHARS,
@@ -101,35 +101,59 @@ def describe_report(report: ImportReport, what: str, context: KhoosheContext) ->
 # --- estates and clusters: list, add, rename, (de)activate ---------------------------------------
 
 
-async def _list(update: Update, context: KhoosheContext, what: What) -> None:
+async def _list(update: Update, context: KhoosheContext, what: What, text: str, page: int = 0) -> None:
     t, lang = context.t, context.lang
-    text = normalize(" ".join(context.args or []))
-    found = await context.services.places.search(user_id_of(update), what, text)
+    found = await context.services.places.search(user_id_of(update), what, text, page=page)
     if not found.items:
         await say(update, context, t("Nothing matches «{text}».", text=esc(text)) if text else t("None yet."))
         return
-    lines = [t("<b>{shown} of {total}</b>", shown=number(len(found.items), lang), total=number(found.total, lang))]
+    first = found.page * LIST_CAP + 1
+    lines = [t("<b>{first}–{last} of {total}</b>", first=number(first, lang),
+               last=number(first + len(found.items) - 1, lang), total=number(found.total, lang))]
     for item in found.items:
         province = found.provinces.get(item.province_id)
         extra = "" if item.active else " " + t("(inactive)")
         lines.append(t("#{id} {name} – {province}", id=number(item.id, lang), name=esc(item.name),
                        province=esc(province.name(lang) if province else "?")) + extra)
-    if found.total > len(found.items):
-        lines.append(t("Type part of a name or a province after the command to narrow the list, "
-                       "for example /estates Abbas or /estates Tehran."))
-    await say(update, context, "\n".join(lines))
+    markup = None
+    if found.last_page:
+        lines.append(t("Page {page} of {pages}", page=number(found.page + 1, lang),
+                       pages=number(found.last_page + 1, lang)))
+        markup = keyboard(page_turns(t, found.page, found.total, LIST_CAP,
+                                     lambda page: cb.PLACE_LIST_PAGE.build(what, page)))
+        if found.page == 0:
+            lines.append(t("Type part of a name or a province after the command to narrow the list, "
+                           "for example /estates Abbas or /estates Tehran."))
+    await show(update, context, "\n".join(lines), markup, replace=update.callback_query is not None)
+
+
+async def _list_command(update: Update, context: KhoosheContext, what: What) -> None:
+    text = normalize(" ".join(context.args or []))
+    context.user_data.place_query = text
+    await _list(update, context, what, text)
+
+
+@admin_only
+async def list_page(update: Update, context: KhoosheContext) -> None:
+    """⬅️/➡️ on a /estates or /clusters list: the same search, another page, edited in place."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    what, page = cb.PLACE_LIST_PAGE.parse(query.data)
+    await settle_query(update)
+    await _list(update, context, "estates" if what == "estates" else "clusters",
+                context.user_data.place_query or "", int(page))
 
 
 @admin_only
 async def list_estates(update: Update, context: KhoosheContext) -> None:
-    """/estates [text]: estates whose name contains the text (at most 30, with the total)."""
-    await _list(update, context, "estates")
+    """/estates [text]: estates whose name contains the text, 30 a page, with the total."""
+    await _list_command(update, context, "estates")
 
 
 @admin_only
 async def list_clusters(update: Update, context: KhoosheContext) -> None:
     """/clusters [text]."""
-    await _list(update, context, "clusters")
+    await _list_command(update, context, "clusters")
 
 
 class AddStep(IntEnum):
@@ -692,6 +716,7 @@ async def move_firm(update: Update, context: KhoosheContext) -> None:
 def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("estates", list_estates))
     app.add_handler(CommandHandler("clusters", list_clusters))
+    app.add_handler(CallbackQueryHandler(list_page, pattern=cb.PLACE_LIST_PAGE.pattern))
     app.add_handler(add_conversation())
     app.add_handler(CommandHandler("renameestate", rename_estate))
     app.add_handler(CommandHandler("renamecluster", rename_cluster))

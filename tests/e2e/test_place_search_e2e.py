@@ -48,6 +48,19 @@ async def test_an_admin_sees_a_province_s_estates_in_persian_order(khooshe: Khoo
     listing = await admin.wait_for("#")
     assert listing.text.index("شهرک صنعتی پرند") < listing.text.index("شهرک صنعتی خوارزمی")
 
+async def test_a_long_estate_list_pages_in_place(khooshe: Khooshe) -> None:
+    admin = khooshe.user(ADMIN_ID, "Admin")
+    await admin.send("/estates")
+    first = await admin.wait_for("صفحه ۱ از")
+    assert first.text.startswith("۱–۳۰ از")
+    await admin.press("بعدی ⬅️")
+    second = await admin.wait_for(lambda e: e.event == "edit" and "صفحه ۲ از" in e.text)
+    assert second.message_id == first.message_id
+    assert second.text.startswith("۳۱–")
+    assert not set(line for line in first.text.splitlines() if line.startswith("#")) & set(
+        line for line in second.text.splitlines() if line.startswith("#"))
+
+
 # --- a firm owner finds their estate at registration -----------------------------------------
 
 ZWNJ = "\u200c"
