@@ -208,7 +208,7 @@ async def test_submitted_answers_can_be_changed_while_the_round_is_open(khooshe:
 
     await owner.press("✏️ تغییر پاسخ‌ها")
     review = await owner.wait_for("پاسخ‌هایتان را مرور کنید")
-    assert "برای تغییر باز است" in review.text
+    assert "می‌توانید پاسخ‌هایتان را تغییر دهید" in review.text
     await owner.press("✏️ ۸")
     await owner.wait_for("سؤال ۸ از")
     await owner.send("80")

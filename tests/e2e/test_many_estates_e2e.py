@@ -78,6 +78,6 @@ async def test_a_second_nudge_of_all_the_same_day_names_the_estates_already_remi
     await manager.send("/nudge all")
     await manager.wait_for("یادآوری برای")
     await manager.send("/nudge همه")  # the word in Persian works too
-    again = await manager.wait_for("امروز پیش‌تر یادآوری شده")
+    again = await manager.wait_for("امروز قبلاً به این شهرک‌ها یادآوری فرستاده شده است")
     assert one in again.text and two in again.text
     assert "اکنون در شهرک‌های شما کسی برای یادآوری نیست" in again.text

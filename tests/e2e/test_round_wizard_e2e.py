@@ -220,7 +220,7 @@ async def test_guided_rename_of_the_open_round(two_rounds: Khooshe) -> None:
     admin = khooshe.user(ADMIN_ID, "Admin")
     await admin.send("/editround")
     await admin.press("Autumn 1405", await admin.wait_for("کدام دوره را می‌خواهید تغییر دهید"))
-    note = await admin.wait_for("فقط عنوانش تغییر می‌کند")
+    note = await admin.wait_for("فقط عنوانش را می‌توان تغییر داد")
     assert "/extend" in note.text
     fields = await admin.wait_for(has_button("📝 عنوان"))
     assert fields.buttons == [["📝 عنوان"], ["❌ انصراف"]]
