@@ -19,6 +19,7 @@ from bot.services.access import audit
 from bot.services.places_import import (
     ImportRefused,
     ImportReport,
+    Progress,
     import_clusters,
     import_estates,
     near_duplicates,
@@ -227,7 +228,8 @@ class PlacesService:
                         target=item_id)
         return item
 
-    async def import_file(self, actor: int, what: What, data: bytes, *, workbook: bool = False) -> ImportReport | None:
+    async def import_file(self, actor: int, what: What, data: bytes, *, workbook: bool = False,
+                          progress: Progress | None = None) -> ImportReport | None:
         """Imports a CSV file, or an .xlsx ``workbook`` (read in the worker); None (audited
         too) when a CSV file is not UTF-8 text; ``ImportRefused`` (audited, nothing written)
         when it has too many rows, a line the reader cannot read, the wrong header, or is not
@@ -244,7 +246,7 @@ class PlacesService:
         # Parsed outside any transaction, written in short chunks: firms keep answering meanwhile.
         loader = import_estates if what == "estates" else import_clusters
         try:
-            report = await loader(self.db, text, max_rows=self.import_max_rows)
+            report = await loader(self.db, text, max_rows=self.import_max_rows, progress=progress)
         except ImportRefused as exc:
             await self.import_refused(actor, what, str(exc))
             raise

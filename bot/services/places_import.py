@@ -30,7 +30,7 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -393,19 +393,26 @@ def flag_near_duplicates(
 def _parse_chunks(
     source: str | bytes, provinces: list[Province], what: str, chunk_rows: int, max_rows: int | None,
     existing: list[tuple[int, str, int]] | None = None,
-) -> tuple[list[bytes], list[tuple[int, str]], list[NearDuplicate]]:
-    """Parses the file (in the worker process): the accepted rows in pickled chunks of
+) -> tuple[list[tuple[bytes, int]], list[tuple[int, str]], list[NearDuplicate]]:
+    """Parses the file (in the worker process): the accepted rows in pickled chunks (with their
+    number of rows) of
     ``chunk_rows`` (each unpickled by the bot just before it is written, so none holds the
     bot's GIL for long), the rejected lines, and the near-duplicates of ``existing`` places
     (province, name, id) or of earlier lines, which are not written."""
     parser = parse_estates if what == "estates" else parse_clusters
     parsed = parser(source, provinces, max_rows=max_rows)
     rows, near = flag_near_duplicates(parsed.rows, existing or [])
-    chunks = [pack(rows[start:start + chunk_rows]) for start in range(0, len(rows), chunk_rows)]
+    chunks = [(pack(part), len(part)) for start in range(0, len(rows), chunk_rows)
+              if (part := rows[start:start + chunk_rows])]
     return chunks, parsed.rejected, near
 
 
-async def _import(db: Database, source: str | bytes, what: str, chunk_rows: int, max_rows: int | None) -> ImportReport:
+#: Told, after each chunk is written, how many accepted rows are written of how many.
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+async def _import(db: Database, source: str | bytes, what: str, chunk_rows: int, max_rows: int | None,
+                  progress: Progress | None = None) -> ImportReport:
     async with db.read() as repo:
         provinces = await repo.provinces.all()
         stored = await (repo.estates if what == "estates" else repo.clusters).every()
@@ -413,29 +420,34 @@ async def _import(db: Database, source: str | bytes, what: str, chunk_rows: int,
     # Refused (``ImportRefused``) here, before the first chunk is written.
     chunks, rejected, near = await run_heavy(_parse_chunks, source, provinces, what, chunk_rows, max_rows, existing)
     report = ImportReport(rejected=rejected, near=near)
-    for blob in chunks:
+    total = sum(count for _, count in chunks)
+    written = 0
+    for blob, count in chunks:
         chunk: list[PlaceRow] = unpack(blob)
         async with db.transaction() as repo:
             outcomes = await _write(repo, what, chunk)
         _record(report, chunk, outcomes)
+        written += count
+        if progress is not None:
+            await progress(written, total)
         await asyncio.sleep(0)  # the loop runs what is ready before the next chunk is written
     return report
 
 
 async def import_estates(db: Database, text: str | bytes, *, chunk_rows: int = CHUNK_ROWS,
-                         max_rows: int | None = None) -> ImportReport:
+                         max_rows: int | None = None, progress: Progress | None = None) -> ImportReport:
     """Adds each (province, name, kind) row that is new (``text`` a CSV text, or an .xlsx
     workbook's bytes); reports what it did with each line, near-duplicates included.
     Opens its own transactions: do not call it inside one (see ``add_estates``). A file of
     more than ``max_rows`` records, or one the CSV reader cannot read, raises ``ImportRefused``
     and writes nothing."""
-    return await _import(db, text, "estates", chunk_rows, max_rows)
+    return await _import(db, text, "estates", chunk_rows, max_rows, progress)
 
 
 async def import_clusters(db: Database, text: str | bytes, *, chunk_rows: int = CHUNK_ROWS,
-                          max_rows: int | None = None) -> ImportReport:
+                          max_rows: int | None = None, progress: Progress | None = None) -> ImportReport:
     """Adds each (province, name, sector) row that is new; sector is an ISIC section letter."""
-    return await _import(db, text, "clusters", chunk_rows, max_rows)
+    return await _import(db, text, "clusters", chunk_rows, max_rows, progress)
 
 
 async def _add(repo: Repositories, text: str, what: str) -> ImportReport:

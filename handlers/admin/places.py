@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from enum import IntEnum
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -33,6 +36,7 @@ from bot.i18n import N_, Translator
 from bot.services.access import Role
 from bot.services.places import LIST_CAP, Added, What
 from bot.services.places_import import (
+    CHUNK_ROWS,
     ESTATE_KINDS,
     MAX_FIELD_CHARS,
     ImportReport,
@@ -571,6 +575,34 @@ IMPORT_HELP = N_(
 )
 
 
+class ImportProgress:
+    """A message that shows how far a long import is (more than one chunk of rows): sent after
+    the first chunk, edited at most every ``every`` seconds and once at the end."""
+
+    def __init__(self, update: Update, context: KhoosheContext, *, every: float = 2.0) -> None:
+        self.update, self.context, self.every = update, context, every
+        self.message: Message | None = None
+        self.shown_at = 0.0
+
+    async def __call__(self, written: int, total: int) -> None:
+        if total <= CHUNK_ROWS:
+            return
+        now = time.monotonic()
+        if self.message is not None and written < total and now - self.shown_at < self.every:
+            return
+        t, lang = self.context.t, self.context.lang
+        text = t("⏳ Importing: {written} of {total} rows written…", written=number(written, lang),
+                 total=number(total, lang))
+        self.shown_at = now
+        try:
+            if self.message is None:
+                self.message = await say(self.update, self.context, text)
+            else:
+                await self.message.edit_text(text, parse_mode=ParseMode.HTML)
+        except TelegramError:
+            log.warning("could not show an import's progress", exc_info=True)  # the import goes on
+
+
 async def run_import(update: Update, context: KhoosheContext, file_id: str, size: int | None, what: What) -> None:
     """Downloads the file (never more than KHOOSHE_IMPORT_MAX_BYTES of it: the size a message
     states is optional), imports it and answers with the report."""
@@ -587,7 +619,7 @@ async def run_import(update: Update, context: KhoosheContext, file_id: str, size
             megabytes=number(limit / 2**20, lang, decimals=1)))
         return
     try:
-        report = await places.import_file(user_id_of(update), what, data)
+        report = await places.import_file(user_id_of(update), what, data, progress=ImportProgress(update, context))
     except NotAWorkbook:
         await say(update, context, t("This file cannot be opened as an Excel workbook (.xlsx); nothing was imported. "
                                      "Save it again in Excel as «Excel Workbook», or as «CSV UTF-8»."))
