@@ -69,7 +69,7 @@ async def test_registration_with_wrong_inputs_on_the_way(khooshe: Khooshe) -> No
     await owner.share_contact("+98 912 123 4567")
     review = await owner.wait_for("بررسی کنید")
     # The consent to be named is the review's last question; each answer confirms.
-    assert "آیا اجازه می‌دهید نام بنگاه شما در رتبه‌بندی عمومی بیاید" in review.text
+    assert "آیا اجازه می‌دهید نام بنگاه شما در رتبه‌بندی عمومی منتشر شود" in review.text
     assert "شرکت صنایع غذایی دشت" in review.text
     assert "۱۰۳۸۰۲۸۴۷۹۰" in review.text
     assert "شهرک صنعتی شمس‌آباد" in review.text and "۴۵" in review.text and "۱۳۸۸" in review.text
@@ -239,7 +239,7 @@ async def test_a_national_id_taken_by_another_account_can_be_sent_to_the_admins(
     refused = await claimant.wait_for("قبلاً با حساب دیگری ثبت شده")
     assert refused.buttons == [["📨 درخواست بررسی از مدیران سامانه"]]
     await claimant.press("📨 درخواست بررسی از مدیران سامانه")
-    await claimant.wait_for("درخواست شما به مدیران رسید")
+    await claimant.wait_for("درخواست شما به مدیران سامانه رسید")
     await khooshe.drain()
     [notice] = [m.text for m in khooshe.api.messages(ADMIN_ID) if "📨" in m.text]
     nid = VALID_NATIONAL_ID.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))

@@ -215,9 +215,9 @@ async def test_a_licence_number_registered_by_another_account_is_refused(khooshe
     khooshe.user(ADMIN_ID)  # the admin has a chat with the bot
     await sole_until_province(second, OTHER_CODE, " 12345 / 678 ")
     refused = await second.wait_for("بنگاهی با این شماره پروانه قبلاً با حساب دیگری ثبت شده است")
-    assert refused.buttons == [["📨 درخواست بررسی از مدیران"]]
-    await second.press("📨 درخواست بررسی از مدیران")
-    await second.wait_for("درخواست شما به مدیران رسید")
+    assert refused.buttons == [["📨 درخواست بررسی از مدیران سامانه"]]
+    await second.press("📨 درخواست بررسی از مدیران سامانه")
+    await second.wait_for("درخواست شما به مدیران سامانه رسید")
     await khooshe.drain()
     assert any("شماره پروانه ۱۲۳۴۵/۶۷۸" in m.text for m in khooshe.api.messages(ADMIN_ID))
     # The owner stays on the licence step: /register asks it again.
@@ -244,7 +244,7 @@ async def test_a_national_code_registered_by_another_account_is_refused(khooshe:
     await second.wait_for("کد ملی خودتان")
     await second.send(CODE)
     refused = await second.wait_for("بنگاهی با این کد ملی قبلاً با حساب دیگری ثبت شده است")
-    assert refused.buttons == [["📨 درخواست بررسی از مدیران"]]
+    assert refused.buttons == [["📨 درخواست بررسی از مدیران سامانه"]]
 
 
 async def test_deleting_a_sole_proprietors_data_leaves_no_byte_of_the_code_or_licence(
