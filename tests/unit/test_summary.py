@@ -54,7 +54,7 @@ FA = {
         "منتشرشده آمده است (/ranking).",
     "Your firm": "بنگاه شما",
     "Estate median": "میانه شهرک",
-    "Previous round": "دور قبل",
+    "Previous round": "دوره قبل",
 }
 
 
@@ -353,7 +353,7 @@ def test_chart_labels_feed_the_chart(lang: str) -> None:
     assert labels["labels"]["tech"] == Q.dimension("tech").title(lang)
     assert set(labels["legend"]) == {"firm", "median", "previous"}
     if lang == "fa":
-        assert labels["legend"] == {"firm": "بنگاه شما", "median": "میانه شهرک", "previous": "دور قبل"}
+        assert labels["legend"] == {"firm": "بنگاه شما", "median": "میانه شهرک", "previous": "دوره قبل"}
     png = render_dimension_chart(Row().dimensions, MEDIANS, lang=lang, **labels)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert set(labels) == {"labels", "legend", "title"}
