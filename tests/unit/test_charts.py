@@ -113,7 +113,8 @@ def test_out_of_range_and_missing_values_are_tolerated() -> None:
 
 def template(lang: str, medians: dict[str, float] | None = MEDIANS) -> charts._Template:
     chart(lang, medians)
-    return next(t for key, t in charts._templates.items()
+    # The one just drawn is the most recently used (other tests leave templates of their own).
+    return next(t for key, t in reversed(charts._templates.items())
                 if key[2] == lang and key[3] is (medians is not None))
 
 
