@@ -300,7 +300,18 @@ async def start_background(app: KhoosheApp) -> None:
         broadcast_tick, interval=min(services.settings.tick_seconds, broadcasts.PROGRESS_SECONDS),
         first=0.3, name="broadcasts-tick",
     )
+    app.job_queue.run_repeating(release_memory, interval=RELEASE_SECONDS, first=RELEASE_SECONDS, name="release-memory")
     await schedule_round_edges(app)
+
+
+#: How often memory freed by the updates since the last time is handed back (``malloc_trim``).
+RELEASE_SECONDS = 30.0
+
+
+async def release_memory(context: KhoosheContext) -> None:
+    app = context.application
+    if isinstance(app, KhoosheApplication) and app.resident is not None:
+        app.resident.release_if_active()
 
 
 async def broadcast_tick(context: KhoosheContext) -> None:

@@ -55,6 +55,21 @@ class ResidentUsers:
         self.trim_every = trim_every
         self.release = release
         self._forgotten_since_release = 0
+        self._seen_since_release = 0
+
+    def release_if_active(self) -> bool:
+        """Hands freed memory back if any user wrote since the last time (a job calls this every
+        half minute: what a burst of updates freed would otherwise stay in the RSS until the next
+        ``trim_every`` users are forgotten, which a quiet bot may never reach)."""
+        if not self._seen_since_release:
+            return False
+        self._seen_since_release = 0
+        self._forgotten_since_release = 0
+        try:
+            self.release()
+        except Exception:  # giving memory back is an optimisation, never a failure
+            log.warning("could not release freed memory", exc_info=True)
+        return True
 
     def __contains__(self, user_id: object) -> bool:
         return user_id in self._order
@@ -65,6 +80,7 @@ class ResidentUsers:
     def touch(self, user_id: int) -> bool:
         """Marks the user the most recent; False when they were not resident, so their state
         has to be read from the database."""
+        self._seen_since_release += 1
         if user_id in self._order:
             self._order.move_to_end(user_id)
             return True

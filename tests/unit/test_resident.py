@@ -51,3 +51,14 @@ def test_a_failing_release_does_not_stop_forgetting() -> None:
     for user_id in (1, 2, 3):
         resident.touch(user_id)
     assert forgotten == [1, 2]
+
+
+def test_freed_memory_is_released_on_the_periodic_call_only_after_activity() -> None:
+    released: list[int] = []
+    resident = ResidentUsers(100, release=lambda: released.append(1))
+    assert resident.release_if_active() is False  # nobody wrote yet
+    resident.touch(1)
+    resident.touch(2)
+    assert resident.release_if_active() is True
+    assert resident.release_if_active() is False  # nothing since
+    assert released == [1]
