@@ -26,6 +26,7 @@ from bot.delivery.pacer import InteractiveRateLimiter, Pacer
 from bot.delivery.worker import DeliveryWorker
 from bot.domain.quiet_hours import QuietHours
 from bot.domain.throttle import UserThrottle
+from bot.flows import FlowSnapshots
 from bot.i18n import LANGUAGES, N_, translator
 from bot.intake.inbox import Intake
 from bot.persistence import DerivedConversationPersistence
@@ -84,6 +85,8 @@ class KhoosheApplication(Application[Any, Any, Any, Any, Any, Any]):
     """PTB's Application, holding per-user state for the resident users only (``bot.resident``)."""
 
     resident: ResidentUsers | None = None
+    #: The guided flows' snapshots (``bot.flows``); set by ``build_application``.
+    flows: FlowSnapshots | None = None
 
     def _mark_for_persistence_update(self, *, update: object | None = None, job: Any = None) -> None:
         """Nothing: PTB collects here the ids of users and chats whose data it should persist,
@@ -97,13 +100,15 @@ class KhoosheApplication(Application[Any, Any, Any, Any, Any, Any]):
             return
         if not isinstance(self.persistence, DerivedConversationPersistence):
             return
-        states = await self.persistence.recall(user_id)
+        states, flows = await self.persistence.recall(user_id)
         key = (user_id, user_id)  # private chats only: the chat is the user
         for name, state in states.items():
             conversation = self._conversation_handler_conversations.get(name)
             if conversation is not None and key not in conversation:
                 # Read from where it is stored: nothing to write back.
                 conversation.update_no_track({key: state})
+        if flows is not None and self.flows is not None:
+            self.flows.restore(user_id, flows, self._user_data[user_id])
 
     def forget(self, user_id: int) -> None:
         """Drops what PTB holds for a user no longer resident. Their conversation positions are
@@ -245,7 +250,9 @@ def build_application(settings: Settings, db: Database, *, clock: Clock | None =
         .build()
     )
     assert isinstance(app, KhoosheApplication)
-    services.intake = Intake(app, db, clock, api_url=settings.api_url, poll_timeout=settings.poll_timeout)
+    app.flows = FlowSnapshots(app._user_data, app._conversation_handler_conversations)
+    services.intake = Intake(app, db, clock, api_url=settings.api_url, poll_timeout=settings.poll_timeout,
+                             flows=app.flows)
     processor.on_handled = services.intake.handled
     processor.throttle = UserThrottle(rate=settings.user_rate, burst=settings.user_burst,
                                       max_users=settings.resident_users)

@@ -82,9 +82,10 @@ class Services:
 
 @dataclass
 class UserData:
-    """What the bot holds for one user between two updates, in memory only (a restart asks again):
-    an action waiting for its confirm button, or a broadcast being composed. One field per flow,
-    so two flows of one user can never read each other's state."""
+    """What the bot holds for one user between two updates: an action waiting for its confirm
+    button, a broadcast being composed… One field per flow, so two flows of one user can never
+    read each other's state. The flows' fields are written down with the updates that change
+    them and come back after a restart (``bot.flows.FLOW_FIELDS``)."""
 
     #: A round action (create, close, cancel, publish…) waiting for the admin's confirmation.
     round_action: dict[str, Any] | None = None

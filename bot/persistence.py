@@ -25,7 +25,8 @@ ASSESSMENT = "assessment"
 
 
 class DerivedConversationPersistence(BasePersistence[UserData, dict[Any, Any], Any]):
-    """Reads conversation states from the drafts and submissions tables; stores nothing else."""
+    """Reads conversation states from the drafts and submissions tables, and the other flows'
+    snapshots (``bot.flows``, written by the intake); PTB's interval writes store nothing."""
 
     def __init__(self, db: Database, *, registration_state: Any, assessment_state: Any) -> None:
         super().__init__(
@@ -48,17 +49,19 @@ class DerivedConversationPersistence(BasePersistence[UserData, dict[Any, Any], A
         """Nothing up front: each user's position is recalled on their first update."""
         return {}
 
-    async def recall(self, user_id: int) -> dict[str, object]:
-        """The user's position in each conversation they are in the middle of, by name."""
+    async def recall(self, user_id: int) -> tuple[dict[str, object], str | None]:
+        """The user's position in the registration and the assessment if they are in the middle
+        of them, by conversation name, and the snapshot of their other flows (``bot.flows``)."""
         states: dict[str, object] = {}
         async with self._db.read() as repo:
             steps = await repo.drafts.active_steps(user_id)
             cursors = await repo.submissions.active_cursors(user_id)
+            flows = await repo.flows.of(user_id)
         if user_id in steps:
             states[REGISTRATION] = self._registration_state(steps[user_id])
         if user_id in cursors:
             states[ASSESSMENT] = self._assessment_state(cursors[user_id])
-        return states
+        return states, flows
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None

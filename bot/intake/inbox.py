@@ -8,7 +8,8 @@ whole, so one update it cannot read is fetched again forever and nobody is serve
    application one update at a time; only then is the next offset asked for;
 2. the first transaction of an update's handler marks it "effected" together with its effect
    (``storage.database.handling_update``), and the update is "done" when its handler ends (a
-   handler that writes nothing is only marked then);
+   handler that writes nothing is only marked then; the "done" marks carry the snapshots of the
+   guided flows those updates moved, ``bot.flows``);
 3. on start, updates stored but never effected are handled before any new one, in order; a user
    whose update was effected but not done (killed between the commit and the reply) is shown
    their conversation where it now is, so nothing is applied twice and nobody is left waiting.
@@ -29,6 +30,7 @@ from telegram.error import Conflict, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.clock import Clock
+from bot.flows import KEEP_FLOWS, FlowSnapshots
 from bot.intake.connection import BACKOFF_SECONDS, describe_trouble
 from bot.intake.reading import UnreadableUpdate, read_update, user_of
 from bot.platform.bot import KhoosheBot
@@ -54,7 +56,8 @@ class Intake:
     """Feeds ``app.update_queue`` from the inbox; polls the Bot API unless a webhook feeds it."""
 
     def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], db: Database, clock: Clock, *,
-                 api_url: str, poll_timeout: float = 30.0, flush_seconds: float = FLUSH_SECONDS) -> None:
+                 api_url: str, poll_timeout: float = 30.0, flush_seconds: float = FLUSH_SECONDS,
+                 flows: FlowSnapshots | None = None) -> None:
         self.app = app
         self.db = db
         self.clock = clock
@@ -62,6 +65,9 @@ class Intake:
         self.poll_timeout = poll_timeout
         self.flush_seconds = flush_seconds
         self._handled: set[int] = set()
+        self.flows = flows
+        # Flow snapshots to write with the next "done" marks, by user (None: the flow ended).
+        self._flows: dict[int, str | None] = {}
         self._poller: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
@@ -167,6 +173,9 @@ class Intake:
                  len(interrupted), len(resumes))
         async with self.db.transaction(marks_update=False) as repo:
             await repo.inbox.close_interrupted()
+            # Their flow may have ended in the effect that was committed (a round created, a
+            # broadcast sent): it is not brought back, so nothing is done twice.
+            await repo.flows.forget(interrupted)
         await self._enqueue(resumes)
 
     # -------------------------------------------------------------- handled marks
@@ -175,16 +184,26 @@ class Intake:
         """Called when an update's handlers have finished (whatever they did)."""
         if isinstance(update, Update):
             self._handled.add(update.update_id)
+            user = update.effective_user
+            if self.flows is not None and user is not None:
+                changed, snapshot = self.flows.take(user.id)
+                if changed:
+                    self._flows[user.id] = snapshot
 
     async def flush(self) -> None:
-        if not self._handled:
+        if not self._handled and not self._flows:
             return
         done, self._handled = self._handled, set()
+        flows, self._flows = self._flows, {}
         try:
             async with self.db.transaction(marks_update=False) as repo:
                 await repo.inbox.finish(sorted(done))
+                if flows:
+                    await repo.flows.save(flows)
         except Exception:
-            self._handled |= done  # tried again on the next flush
+            # Tried again on the next flush; a snapshot taken since is the newer one.
+            self._handled |= done
+            self._flows = {**flows, **self._flows}
             raise
 
     async def _flush_forever(self) -> None:
@@ -200,6 +219,7 @@ class Intake:
                     cleaned = self.clock.now()
                     async with self.db.transaction(marks_update=False) as repo:
                         await repo.inbox.forget_before(cleaned - KEEP_HANDLED)
+                        await repo.flows.forget_before(cleaned - KEEP_FLOWS)
             except Exception:
                 log.exception("could not record handled updates")
 

@@ -254,6 +254,8 @@ def invite_conversation() -> ConversationHandler[KhoosheContext]:
         per_message=False,
         allow_reentry=True,
         name="invite",
+        # Its position is written down with the flow (bot.flows), so a restart resumes it.
+        persistent=True,
     )
 
 

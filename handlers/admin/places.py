@@ -498,6 +498,8 @@ def add_conversation() -> ConversationHandler[KhoosheContext]:
         per_message=False,
         allow_reentry=True,
         name="add_place",
+        # Its position is written down with the flow (bot.flows), so a restart resumes it.
+        persistent=True,
     )
 
 

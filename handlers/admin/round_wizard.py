@@ -567,4 +567,6 @@ def register(app: KhoosheApp) -> None:
         per_message=False,
         allow_reentry=True,
         name="round_wizard",
+        # Its position is written down with the flow (bot.flows), so a restart resumes it.
+        persistent=True,
     ))

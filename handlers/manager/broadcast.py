@@ -618,6 +618,8 @@ def register(app: KhoosheApp) -> None:
         per_message=False,
         allow_reentry=True,
         name="broadcast",
+        # Its position is written down with the flow (bot.flows), so a restart resumes it.
+        persistent=True,
     ))
     app.add_handler(CommandHandler("broadcasts", list_broadcasts))
     app.add_handler(CallbackQueryHandler(pressed(list_broadcasts), pattern=cb.TASK.pattern_of("broadcasts")))

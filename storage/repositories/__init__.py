@@ -11,6 +11,7 @@ from storage.repositories.broadcasts import BroadcastRepository
 from storage.repositories.drafts import RegistrationDraftRepository
 from storage.repositories.estate_requests import EstateRequestRepository
 from storage.repositories.firms import FirmRepository
+from storage.repositories.flows import FlowRepository
 from storage.repositories.funnel import FunnelRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.outbox import OutboxRepository
@@ -44,6 +45,7 @@ class Repositories:
         "estate_requests",
         "estates",
         "firms",
+        "flows",
         "funnel",
         "inbox",
         "outbox",
@@ -66,6 +68,7 @@ class Repositories:
         self.users = UserRepository(conn)
         self.firms = FirmRepository(conn)
         self.inbox = InboxRepository(conn)
+        self.flows = FlowRepository(conn)
         self.drafts = RegistrationDraftRepository(conn)
         self.rounds = RoundRepository(conn)
         self.submissions = SubmissionRepository(conn)

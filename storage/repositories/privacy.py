@@ -120,6 +120,7 @@ class PrivacyRepository(Repository):
         # What the user sent is kept only until handled; the one being handled now has no
         # payload left to keep, so the whole trail of the user's updates goes.
         await self._write("UPDATE inbox SET payload = NULL, user_id = NULL WHERE user_id = ?", (user_id,))
+        await self._write("DELETE FROM flow_snapshots WHERE user_id = ?", (user_id,))
         # Messages not yet sent are cancelled; what was sent keeps only its delivery status
         # (``detach_messages`` then takes the recipient off them).
         await self._write(
