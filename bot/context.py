@@ -97,6 +97,8 @@ class UserData:
     import_file: dict[str, Any] | None = None
     #: The estate or cluster an admin is adding step by step (/addestate, /addcluster).
     place_draft: dict[str, Any] | None = None
+    #: A rename held back as a near-duplicate, waiting for «Rename anyway».
+    place_rename: dict[str, Any] | None = None
     #: The search text of the /estates or /clusters list being paged.
     place_query: str | None = None
     #: The typed search of an admin choosing the estate of an invitation (/invite).

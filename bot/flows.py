@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 #: answer of an assessment: a write per owner's tap for a cosmetic detail) nor ``delete_token``
 #: (a "delete my data" confirmation is asked again rather than kept on disk).
 FLOW_FIELDS: Final = ("round_action", "round_wizard", "invitation", "import_file", "place_draft",
-                      "place_query", "invite_pick", "broadcast")
+                      "place_rename", "place_query", "invite_pick", "broadcast")
 #: The conversations whose positions are stored nowhere else (their ``name``s).
 FLOW_CONVERSATIONS: Final = ("round_wizard", "broadcast", "add_place", "invite")
 #: A flow untouched this long is dropped.

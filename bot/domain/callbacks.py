@@ -174,6 +174,8 @@ PLACE_SECTOR = Callback("pl:s", "[A-Z]|none")
 PLACE_ADD = Callback("pl:add", _TOKEN)
 PLACE_OTHER_NAME = Callback("pl:name")
 PLACE_LEAVE = Callback("pl:x")
+PLACE_RENAME = Callback("pl:rn", _TOKEN)
+PLACE_RENAME_KEEP = Callback("pl:rk")
 #: The guided /invite: a page of provinces, a province's estates (province, page), a page of
 #: the estates found by a typed search, the estate chosen, cancel.
 INVITE_PROVINCES = Callback("ivp:pp", r"\d{1,3}")

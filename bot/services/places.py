@@ -54,6 +54,15 @@ class Found:
 
 
 @dataclass(frozen=True)
+class Renamed:
+    """What a rename did: ``renamed``, ``missing`` (no such place), ``taken`` (another of the
+    province has that name) or ``similar`` (held back: spelled like the ``similar`` places)."""
+
+    outcome: Literal["renamed", "missing", "taken", "similar"]
+    similar: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Added:
     """One place added (``new_id``), already there (``skipped``, ``existing_id``), held back as
     a near-duplicate of ``similar`` places of its province (id, name), or refused
@@ -181,18 +190,24 @@ class PlacesService:
             return Added(name, skipped=True, existing_id=same)
         return Added(name, similar=tuple(near_duplicates(name, others)))
 
-    async def rename(self, actor: int, what: What, item_id: int, new_name: str) -> Literal["renamed", "missing", "taken"]:
-        """``taken`` when another one of the same province already has the name."""
+    async def rename(self, actor: int, what: What, item_id: int, new_name: str, *,
+                     anyway: bool = False) -> Renamed:
+        """``taken`` when another one of the same province already has the name; ``similar``
+        when others of the province are spelled like it (renamed only ``anyway``)."""
         async with self.db.transaction() as repo:
             store = self._store(repo, what)
             before = await store.get(item_id)
             if before is None:
-                return "missing"
+                return Renamed("missing")
+            others = [(x.id, x.name) for x in await store.of_province(before.province_id) if x.id != item_id]
+            similar = near_duplicates(new_name, others)
+            if similar and not anyway and new_name not in {name for _, name in others}:
+                return Renamed("similar", similar=tuple(similar))
             if not await store.rename(item_id, new_name):
-                return "taken"
+                return Renamed("taken")
             await audit(repo, user_id=actor, action=f"rename_{what[:-1]}", target=item_id,
-                        detail=f"{before.name} -> {new_name}")
-        return "renamed"
+                        detail=f"{before.name} -> {new_name}" + (" (near-duplicate, confirmed)" if similar else ""))
+        return Renamed("renamed")
 
     async def move_firm(self, actor: int, firm_id: int, estate_id: int) -> Moved | Literal["no_firm", "no_estate"]:
         """Corrects the estate a firm registered in (its province follows; a cluster of another

@@ -34,7 +34,7 @@ from bot.domain.sectors import SECTORS
 from bot.domain.text import normalize, number, parse_id
 from bot.i18n import N_, Translator
 from bot.services.access import Role
-from bot.services.places import LIST_CAP, Added, What
+from bot.services.places import LIST_CAP, Added, Renamed, What
 from bot.services.places_import import (
     CHUNK_ROWS,
     ESTATE_KINDS,
@@ -512,13 +512,52 @@ async def _rename(update: Update, context: KhoosheContext, what: What) -> None:
         await say(update, context, t("Usage: /renameestate ID | NEW NAME") if what == "estates"
                   else t("Usage: /renamecluster ID | NEW NAME"))
         return
-    outcome = await context.services.places.rename(user_id_of(update), what, item_id, new_name)
-    if outcome == "missing":
-        await say(update, context, t("There is no #{id}.", id=number(item_id, lang)))
-    elif outcome == "taken":
-        await say(update, context, t("Another one in the same province is already called «{name}».", name=esc(new_name)))
-    else:
-        await say(update, context, t("✅ #{id} is now called «{name}».", id=number(item_id, lang), name=esc(new_name)))
+    renamed = await context.services.places.rename(user_id_of(update), what, item_id, new_name)
+    if renamed.outcome == "similar":
+        nonce = secrets.token_urlsafe(9)
+        context.user_data.place_rename = {"what": what, "id": item_id, "name": new_name, "nonce": nonce}
+        like = t(", ").join(t("«{name}» (#{id})", name=esc(name), id=number(i, lang, grouping=False))
+                            for i, name in renamed.similar)
+        await say(update, context, t("⚠️ «{name}» looks like {like}, already in this province (spelled another way). "
+                                     "Rename #{id} anyway?", name=esc(new_name), like=like, id=number(item_id, lang)),
+                  keyboard([button(t("✏️ Rename anyway"), cb.PLACE_RENAME.build(nonce))],
+                           [button(t("✖️ Cancel"), cb.PLACE_RENAME_KEEP.build())]))
+        return
+    await say(update, context, renamed_text(renamed, item_id, new_name, context))
+
+
+def renamed_text(renamed: Renamed, item_id: int, new_name: str, context: KhoosheContext) -> str:
+    t, lang = context.t, context.lang
+    if renamed.outcome == "missing":
+        return t("There is no #{id}.", id=number(item_id, lang))
+    if renamed.outcome == "taken":
+        return t("Another one in the same province is already called «{name}».", name=esc(new_name))
+    return t("✅ #{id} is now called «{name}».", id=number(item_id, lang), name=esc(new_name))
+
+
+@admin_only
+async def rename_anyway(update: Update, context: KhoosheContext) -> None:
+    """«✏️ Rename anyway» under a near-duplicate warning: renames, checked again on the press."""
+    query = update.callback_query
+    pending = context.user_data.place_rename
+    assert query is not None
+    (nonce,) = cb.PLACE_RENAME.parse(query.data)
+    if pending is None or not secrets.compare_digest(pending["nonce"], nonce):
+        await settle_query(update, text=context.t("This button is no longer active."))
+        return
+    await settle_query(update)
+    context.user_data.place_rename = None
+    renamed = await context.services.places.rename(user_id_of(update), pending["what"], pending["id"], pending["name"],
+                                                   anyway=True)
+    await close_prompt(update, renamed_text(renamed, pending["id"], pending["name"], context))
+
+
+@admin_only
+async def keep_name(update: Update, context: KhoosheContext) -> None:
+    """«✖️ Cancel» under a near-duplicate warning: the name stays."""
+    await settle_query(update)
+    context.user_data.place_rename = None
+    await close_prompt(update, context.t("Cancelled; the name stays as it was."))
 
 
 @admin_only
@@ -754,6 +793,8 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(add_conversation())
     app.add_handler(CommandHandler("renameestate", rename_estate))
     app.add_handler(CommandHandler("renamecluster", rename_cluster))
+    app.add_handler(CallbackQueryHandler(rename_anyway, pattern=cb.PLACE_RENAME.pattern))
+    app.add_handler(CallbackQueryHandler(keep_name, pattern=cb.PLACE_RENAME_KEEP.pattern))
     app.add_handler(CommandHandler("deactivateestate", deactivate_estate))
     app.add_handler(CommandHandler("reactivateestate", reactivate_estate))
     app.add_handler(CommandHandler("deactivatecluster", deactivate_cluster))

@@ -239,3 +239,38 @@ async def test_an_xlsx_import_runs_in_the_worker_process(api: FakeBotApi, db_pat
         assert offload.mode() == "process" and offload._offload.pool is not None
     finally:
         await stop_khooshe(khooshe)
+
+
+async def estate_name(bot: Khooshe, estate_id: int) -> str:
+    async with bot.db.read() as repo:
+        estate = await repo.estates.get(estate_id)
+    assert estate is not None
+    return estate.name
+
+
+async def test_a_rename_to_a_name_spelled_like_another_estate_waits_for_confirmation(bot: Khooshe) -> None:
+    [other] = await estates_named(bot, ABBASABAD)
+    admin = bot.user(ADMIN_ID, "Admin")
+    await admin.send("/addestate تهران | شهرک نمونه | estate")
+    await admin.wait_for("افزوده شد")
+    [renamed] = await estates_named(bot, "شهرک نمونه")
+    await admin.send(f"/renameestate {renamed} | عباس آباد")
+    warning = await admin.wait_for("باز هم نام")
+    assert ABBASABAD in warning.text
+    assert await estate_name(bot, renamed) == "شهرک نمونه"
+    await admin.press("✏️ باز هم نام عوض شود")
+    await admin.wait_for("اکنون «عباس آباد» است")
+    assert await estate_name(bot, renamed) == "عباس آباد"
+    assert await estate_name(bot, other) == ABBASABAD
+
+
+async def test_a_held_back_rename_cancelled_keeps_the_name(bot: Khooshe) -> None:
+    admin = bot.user(ADMIN_ID, "Admin")
+    await admin.send("/addestate تهران | شهرک نمونه | estate")
+    await admin.wait_for("افزوده شد")
+    [renamed] = await estates_named(bot, "شهرک نمونه")
+    await admin.send(f"/renameestate {renamed} | عباس‌آباد صنعتی")
+    await admin.wait_for("باز هم نام")
+    await admin.press("✖️ لغو")
+    await admin.wait_for("نام همان که بود می‌ماند")
+    assert await estate_name(bot, renamed) == "شهرک نمونه"

@@ -156,7 +156,17 @@ async def test_renaming_to_a_name_taken_in_the_province_is_refused(db: Database)
     first = await service.add(ADMIN, "estates", "بوشهر", "شهرک یک", "estate")
     await service.add(ADMIN, "estates", "بوشهر", "شهرک دو", "estate")
     assert first.new_id is not None
-    assert await service.rename(ADMIN, "estates", first.new_id, "شهرک دو") == "taken"
+    assert (await service.rename(ADMIN, "estates", first.new_id, "شهرک دو")).outcome == "taken"
+
+
+async def test_renaming_to_a_name_spelled_like_another_is_held_back_unless_confirmed(db: Database) -> None:
+    service = PlacesService(db)
+    first = await service.add(ADMIN, "estates", "بوشهر", "شهرک یک", "estate")
+    second = await service.add(ADMIN, "estates", "بوشهر", "شهرک صنعتی کاوه", "estate")
+    assert first.new_id is not None and second.new_id is not None
+    held = await service.rename(ADMIN, "estates", first.new_id, "کاوه")
+    assert (held.outcome, held.similar) == ("similar", ((second.new_id, "شهرک صنعتی کاوه"),))
+    assert (await service.rename(ADMIN, "estates", first.new_id, "کاوه", anyway=True)).outcome == "renamed"
 
 
 async def test_a_file_that_is_not_utf8_is_refused_and_audited(db: Database) -> None:
