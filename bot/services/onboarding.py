@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.clock import Clock
-from bot.domain.national_id import parse_national_id, shape_problem
+from bot.domain.national_id import parse_licence, parse_national_code, parse_national_id, shape_problem
 from bot.domain.text import fold_full_width_digits, normalize, only_digits
 from bot.services.access import Access, audit
 from bot.services.places_import import (
@@ -41,6 +41,9 @@ from storage.repositories.onboarding import FirmInvitation, FunnelRow, Onboardin
 
 #: The columns of a firm list, in the order the header names them.
 COLUMNS = ("name", "national_id", "mobile")
+#: An optional fourth column: a sole proprietorship gives the owner's national code as its
+#: national_id and its business licence number here.
+LICENCE_COLUMN = "licence_no"
 HEADER = ",".join(COLUMNS)
 #: The deep-link payload's prefix: ``/start f_<token>``.
 PAYLOAD_PREFIX = "f_"
@@ -78,7 +81,7 @@ class NotReadable(ImportRefused):
 class Problem:
     """Why a line of the list was not taken: a code for the handler to word, and its details."""
 
-    code: Literal["columns", "control", "too_long", "name", "national_id", "duplicate", "mobile"]
+    code: Literal["columns", "control", "too_long", "name", "national_id", "duplicate", "mobile", "licence"]
     column: str = ""
     value: str = ""
     #: ``columns``: the fields found and expected; ``duplicate``: the line that had it first.
@@ -93,6 +96,9 @@ class FirmRow:
     national_id: str
     #: +989XXXXXXXXX, or None when the list gives none.
     mobile: str | None
+    #: A sole proprietorship: ``national_id`` is the owner's 10-digit national code, this its
+    #: business licence number.
+    licence_no: str | None = None
 
 
 @dataclass
@@ -117,7 +123,7 @@ def canonical_mobile(text: str) -> str | None:
 
 
 def _row_problem(raw: dict[str, str]) -> Problem | None:
-    for column in COLUMNS:
+    for column in (*COLUMNS, LICENCE_COLUMN):
         value = raw.get(column, "")
         if _CONTROL.search(value):
             return Problem("control", column)
@@ -128,13 +134,16 @@ def _row_problem(raw: dict[str, str]) -> Problem | None:
 
 #: «national id», «National-ID», «nationalid» or Bale's look-alike of "_" in a header cell.
 _NATIONAL_ID_HEADER = re.compile(r"(?i)^\s*national[\s_\-\u02cd]*id\s*$")
+#: «licence», «license no», «licence_number»…: the optional column of sole proprietorships.
+_LICENCE_HEADER = re.compile(r"(?i)^\s*licen[cs]e([\s_\-\u02cd]*(no|number))?\s*$")
 
 
 def _canonical_header(text: str) -> str:
     """The first line with the national ID column spelt as the reader expects it."""
     first, newline, rest = text.lstrip("\ufeff").partition("\n")
     delimiter = ";" if ";" in first and "," not in first else ","
-    cells = ["national_id" if _NATIONAL_ID_HEADER.match(cell.strip('"')) else cell for cell in first.split(delimiter)]
+    cells = ["national_id" if _NATIONAL_ID_HEADER.match(cell.strip('"')) else
+             LICENCE_COLUMN if _LICENCE_HEADER.match(cell.strip('"')) else cell for cell in first.split(delimiter)]
     return delimiter.join(cells) + newline + rest
 
 
@@ -163,18 +172,32 @@ def parse_firm_list(text: str, *, max_rows: int | None = None) -> FirmList:
             parsed.rejected.append((line, Problem("name", value=name)))
             continue
         national_id = parse_national_id(typed_id)
+        licence: str | None = None
+        if national_id is None and (code := parse_national_code(typed_id)) is not None:
+            # A sole proprietorship: the owner's national code, which needs the licence number.
+            typed_licence = normalize(raw.get(LICENCE_COLUMN, ""))
+            licence = parse_licence(typed_licence)
+            if licence is None:
+                parsed.rejected.append((line, Problem("licence", value=typed_licence)))
+                continue
+            national_id = code
         if national_id is None:
             parsed.rejected.append((line, Problem("national_id", value=typed_id, column=shape_problem(typed_id) or "check")))
             continue
         if national_id in first_line:
             parsed.rejected.append((line, Problem("duplicate", value=national_id, found=first_line[national_id])))
             continue
+        if licence is not None and f"licence:{licence}" in first_line:
+            parsed.rejected.append((line, Problem("duplicate", "licence", licence, found=first_line[f"licence:{licence}"])))
+            continue
         mobile = canonical_mobile(typed_mobile) if typed_mobile else None
         if typed_mobile and mobile is None:
             parsed.rejected.append((line, Problem("mobile", value=typed_mobile)))
             continue
         first_line[national_id] = line
-        parsed.rows.append(FirmRow(line, name, national_id, mobile))
+        if licence is not None:
+            first_line[f"licence:{licence}"] = line
+        parsed.rows.append(FirmRow(line, name, national_id, mobile, licence))
     return parsed
 
 
@@ -338,7 +361,8 @@ class OnboardingService:
                 store = onboarding(repo)
                 fresh = []
                 for row in chunk:
-                    if await repo.firms.by_national_id(row.national_id) is not None:
+                    if await repo.firms.by_national_id(row.national_id) is not None or (
+                            row.licence_no is not None and await repo.firms.by_licence(row.licence_no) is not None):
                         batch.registered.append(row)
                     else:
                         fresh.append(row)
@@ -346,7 +370,8 @@ class OnboardingService:
                 for row in fresh:
                     token = secrets.token_hex(TOKEN_BYTES)
                     invitation_id = await store.add(token_hash=token_hash(token), estate_id=estate.id, name=row.name,
-                                                    national_id=row.national_id, mobile=row.mobile, by=actor)
+                                                    national_id=row.national_id, mobile=row.mobile, by=actor,
+                                                    licence_no=row.licence_no)
                     batch.invited.append(Invited(invitation_id, token, row))
         async with self.db.transaction() as repo:
             await audit(repo, user_id=actor, action="onboard_invite", target=f"estate:{estate.id}",
@@ -367,6 +392,8 @@ class OnboardingService:
         if firm is not None:
             return Unusable("has_firm", inv)
         holder = await repo.firms.by_national_id(inv.national_id)
+        if holder is None and inv.licence_no is not None:
+            holder = await repo.firms.by_licence(inv.licence_no)
         if holder is not None:
             return Unusable("id_taken", inv)
         estate = await repo.estates.get(inv.estate_id)
@@ -415,6 +442,13 @@ class OnboardingService:
             if data.get("province_id") != estate.province_id:
                 data.pop("cluster_id", None)
             data.update(name=inv.name, national_id=inv.national_id, province_id=estate.province_id, estate_id=estate.id)
+            # The draft's other identity (bot.services.registration): a sole proprietorship
+            # carries its licence number, a legal entity none.
+            if inv.licence_no is not None:
+                data.update(sole=True, licence_no=inv.licence_no)
+            else:
+                data.pop("sole", None)
+                data.pop("licence_no", None)
             step: Step = next_step(data)
             await repo.drafts.start(user_id=user_id, step=step.name, data=data, editing=False)
             await audit(repo, user_id=user_id, action="firm_link_accept", target=f"firm invitation {inv.id}",

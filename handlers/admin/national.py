@@ -16,7 +16,7 @@ from bot.services import dashboard
 from bot.services.access import Role, audit
 from handlers.common.guard import requires
 from handlers.common.menu import pressed
-from handlers.common.ui import esc, say
+from handlers.common.ui import button, esc, keyboard, say
 
 admin_only = requires(Role.ADMIN)
 
@@ -118,7 +118,11 @@ async def export_all(update: Update, context: KhoosheContext) -> None:
     day = file_date(context.now(), context.settings.zone)
     await context.bot.send_document(chat.id, InputFile(data, filename=f"khooshe-all-{day}.xlsx"),
                                     caption=context.t("📥 All firms, submissions and scores."))
-    await say(update, context, context.t("Every answer of a round, one row per question: /exportanswers [ROUND_ID]"))
+    t = context.t
+    await say(update, context, t("Every answer to every question, one row per firm and question, comes as a workbook "
+                                 "of its own (it takes longer): the open or latest round with the button, another "
+                                 "round with /exportanswers ROUND_ID."),
+              keyboard([button(t("📄 Every answer, question by question"), cb.EXPORT_ANSWERS.build())]))
 
 
 @admin_only
@@ -155,3 +159,4 @@ def register(app: KhoosheApp) -> None:
     app.add_handler(CommandHandler("top", top))
     app.add_handler(CommandHandler("exportall", export_all))
     app.add_handler(CommandHandler("exportanswers", export_answers))
+    app.add_handler(CallbackQueryHandler(pressed(export_answers), pattern=cb.EXPORT_ANSWERS.pattern))

@@ -26,6 +26,7 @@ from bot.services.access import Role
 from bot.services.offload import run_heavy
 from bot.services.onboarding import (
     HEADER,
+    LICENCE_COLUMN,
     MAX_FIRMS,
     PACK_FIRMS,
     Batch,
@@ -120,6 +121,9 @@ async def ask_for_file(update: Update, context: KhoosheContext, estate: Estate) 
         f"<code>{HEADER}</code>",
         context.t("The mobile is the owner's and may be left empty. Each firm gets a personal link, a QR code, a "
                   "printable sheet and a text for SMS. /cancel to stop."),
+        context.t("A sole proprietorship without a national ID: the owner's 10-digit national code in {national_id} "
+                  "and its business licence number in a fourth column, {licence}.",
+                  national_id="<code>national_id</code>", licence=f"<code>{LICENCE_COLUMN}</code>"),
     ]))
 
 
@@ -203,9 +207,17 @@ def problem_text(problem: Problem, t: Translator, lang: str) -> str:
     if problem.code == "national_id":
         return t("the national ID «{value}» is not valid: it has 11 digits and a matching check digit",
                  value=esc(localize_digits(problem.value, lang)))
+    if problem.code == "duplicate" and problem.column == "licence":
+        return t("the licence number «{value}» is already on line {line}", value=esc(localize_digits(problem.value, lang)),
+                 line=number(problem.found, lang, grouping=False))
     if problem.code == "duplicate":
         return t("the national ID «{value}» is already on line {line}", value=localize_digits(problem.value, lang),
                  line=number(problem.found, lang, grouping=False))
+    if problem.code == "licence" and not problem.value:
+        return t("a 10-digit national code is a sole proprietorship's: its business licence number is needed too, in "
+                 "a {column} column", column=f"<code>{LICENCE_COLUMN}</code>")
+    if problem.code == "licence":
+        return t("the business licence number «{value}» is not valid", value=esc(localize_digits(problem.value, lang)))
     return t("the mobile «{value}» is not an Iranian mobile number like 09121234567",
              value=esc(localize_digits(problem.value, lang)))
 
@@ -236,6 +248,15 @@ def report_text(context: KhoosheContext, estate: Estate, firms: FirmList, batch:
     return "\n".join(lines)
 
 
+def identity_line(t: Translator, lang: str, national_id: str, licence_no: str | None) -> str:
+    """The firm's identifier as the sheet prints it: the national ID, or a sole proprietorship's
+    national code and licence number."""
+    if licence_no is None:
+        return t("National ID: {id}", id=localize_digits(national_id, lang))
+    return t("National code: {code} · Licence: {licence}", code=localize_digits(national_id, lang),
+             licence=localize_digits(licence_no, lang))
+
+
 def sms_text(context: KhoosheContext, estate: Estate, invited: Invited, link: str) -> str:
     return context.t("Hello! «{estate}» invites «{firm}» to Khooshe, the self-assessment of the estate's firms. "
                      "Your firm's registration is ready: {link}",
@@ -251,7 +272,7 @@ def card_of(context: KhoosheContext, estate: Estate, province: str, invited: Inv
         number=number_, link=link, sms=sms_text(context, estate, invited, link), name=invited.row.name,
         national_id=invited.row.national_id, mobile=mobile,
         heading=(t("Invitation to Khooshe's self-assessment"), f"{estate.name} — {province}" if province else estate.name,
-                 invited.row.name, t("National ID: {id}", id=localize_digits(invited.row.national_id, lang))),
+                 invited.row.name, identity_line(t, lang, invited.row.national_id, invited.row.licence_no)),
         footer=(t("Scan the code with your phone's camera, or open the link: Khooshe opens in {messenger} with your "
                   "firm's registration filled in; a few short questions remain.", messenger=messenger),
                 t("This link is for this firm only and works once.")),

@@ -16,6 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import KhoosheApp, KhoosheContext
 from bot.domain import callbacks as cb
 from bot.domain.text import local_phone, localize_digits
+from bot.i18n import Translator
 from bot.services.onboarding import PAYLOAD_PREFIX, TOKEN_PATTERN, Card, OnboardingService, Unusable
 from bot.services.registration import Position, Step
 from handlers.common.menu import show_menu
@@ -51,6 +52,15 @@ def unusable_text(context: KhoosheContext, found: Unusable) -> str:
     return t("This invitation link is not valid. Please check it, or ask your estate office for a new one.")
 
 
+def identity_lines(t: Translator, lang: str, national_id: str, licence_no: str | None) -> list[str]:
+    """The listed identifier: the national ID, or a sole proprietorship's national code and licence."""
+    if licence_no is None:
+        return [f"• {t('National ID')}: <b>{localize_digits(national_id, lang)}</b>"]
+    code, licence = t("Owner's national code (sole proprietor)"), t("Business licence number")
+    return [f"• {code}: <b>{localize_digits(national_id, lang)}</b>",
+            f"• {licence}: <b>{esc(localize_digits(licence_no, lang))}</b>"]
+
+
 def card_text(context: KhoosheContext, card: Card) -> str:
     t, lang = context.t, context.lang
     inv = card.invitation
@@ -60,7 +70,7 @@ def card_text(context: KhoosheContext, card: Card) -> str:
         "",
         t("<b>Is this your firm?</b>"),
         f"• {t('Firm name')}: <b>{esc(inv.name)}</b>",
-        f"• {t('National ID')}: <b>{localize_digits(inv.national_id, lang)}</b>",
+        *identity_lines(t, lang, inv.national_id, inv.licence_no),
         f"• {t('Estate')}: <b>{esc(estate)}</b>",
     ]
     if inv.mobile:

@@ -20,6 +20,8 @@ class FirmInvitation(BaseModel):
     name: str
     national_id: str
     mobile: str | None
+    #: A sole proprietorship's licence number (its national_id is the owner's national code).
+    licence_no: str | None = None
     created_by: int
     created_at: datetime
     opened_at: datetime | None = None
@@ -44,19 +46,19 @@ class FunnelRow(BaseModel):
     submitted: bool
 
 
-_COLUMNS = ("id, token_hash, estate_id, name, national_id, mobile, created_by, created_at, opened_at, used_by,"
-            " used_at, revoked_at")
+_COLUMNS = ("id, token_hash, estate_id, name, national_id, mobile, licence_no, created_by, created_at, opened_at,"
+            " used_by, used_at, revoked_at")
 
 
 class OnboardingRepository(Repository):
     __slots__ = ()
 
     async def add(self, *, token_hash: str, estate_id: int, name: str, national_id: str, mobile: str | None,
-                  by: int) -> int:
+                  by: int, licence_no: str | None = None) -> int:
         return await self._write(
-            "INSERT INTO firm_invitations (token_hash, estate_id, name, national_id, mobile, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (token_hash, estate_id, name, national_id, mobile, by, stamp()),
+            "INSERT INTO firm_invitations (token_hash, estate_id, name, national_id, mobile, licence_no, created_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (token_hash, estate_id, name, national_id, mobile, licence_no, by, stamp()),
         )
 
     async def by_hash(self, token_hash: str) -> FirmInvitation | None:

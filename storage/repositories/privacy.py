@@ -79,7 +79,7 @@ class PrivacyRepository(Repository):
             "SELECT estate_id, granted_by, granted_at FROM estate_managers WHERE user_id = ?", (user_id,)
         )
         invited = await self._rows(
-            "SELECT id, estate_id, name, national_id, mobile, created_at, opened_at, used_at FROM firm_invitations"
+            "SELECT id, estate_id, name, national_id, licence_no, mobile, created_at, opened_at, used_at FROM firm_invitations"
             " WHERE used_by = ? ORDER BY id", (user_id,),
         )
         named = await self._rows(

@@ -123,3 +123,14 @@ async def test_the_estate_export_gives_its_managers_each_firms_phone(published: 
     header, *rows = [[c.value for c in r] for r in firms.iter_rows()]
     phones = {r[0]: r[header.index("تلفن همراه")] for r in rows}
     assert phones[f"بنگاه شماره {OWNERS[0]}"] == "+989120000000"
+
+
+async def test_the_national_export_offers_every_answer_with_one_button(published: tuple[Khooshe, int]) -> None:
+    khooshe, round_id = published
+    admin = khooshe.user(ADMIN_ID)
+    await national_export(khooshe)
+    await admin.press("📄", await admin.wait_for("فایل اکسل جداگانه"))
+    doc = await admin.wait_for(_is_document, timeout=20)
+    day = JalaliDate(TEST_NOW.astimezone(TEHRAN).date()).strftime("%Y-%m-%d")
+    assert doc.file_name == f"khooshe-answers-round-{round_id}-{day}.xlsx"
+    assert len(answers_of(book(doc), f"بنگاه شماره {OWNERS[2]}")) == 27

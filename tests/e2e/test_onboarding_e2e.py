@@ -327,3 +327,35 @@ async def test_cancel_leaves_no_file_expected(khooshe: Khooshe) -> None:
     async with khooshe.db.read() as repo:
         rows = await repo.conn.execute_fetchall("SELECT COUNT(*) FROM firm_invitations")
     assert next(iter(rows))[0] == 0
+
+
+async def test_a_sole_proprietorship_on_the_list_registers_with_its_national_code_and_licence(khooshe: Khooshe) -> None:
+    code, licence = "0499370899", "12345/678"
+    await add_manager(khooshe)
+    manager = khooshe.user(MANAGER)
+    data = ("name,national_id,mobile,licence_no\n"
+            f"{FIRMS[0][0]},{FIRMS[0][1]},,\n"
+            f"کارگاه خیاطی مهر,{code},09121234567,{licence}\n").encode()
+    report = await send_list(manager, data)
+    assert f"{fa_digits(2)} بنگاه دعوت شد" in report.text
+    invited = await invitations(manager)
+    assert [r["national_id"] for r in invited] == [FIRMS[0][1], code]
+
+    owner = khooshe.user(OWNER)
+    await owner.send(f"/start {invited[1]['link'].split('?start=')[1]}")
+    card = await owner.wait_for("آیا این بنگاه شماست")
+    assert f"کد ملی مالک (شخص حقیقی): {code.translate(PERSIAN_DIGITS)}" in card.text
+    assert f"شماره پروانه بهره‌برداری / جواز کسب: {licence.translate(PERSIAN_DIGITS)}" in card.text
+    await owner.press("✅ بله، بنگاه ماست")
+    await register_rest(owner)
+    async with khooshe.db.read() as repo:
+        firm = await repo.firms.by_owner(OWNER)
+    assert firm is not None
+    assert (firm.name, firm.national_id, firm.licence_no) == ("کارگاه خیاطی مهر", code, licence)
+
+
+async def test_a_national_code_listed_without_its_licence_is_explained_on_its_line(khooshe: Khooshe) -> None:
+    await add_manager(khooshe)
+    manager = khooshe.user(MANAGER)
+    report = await send_list(manager, firm_list([("کارگاه خیاطی مهر", "0499370899", "")]))
+    assert "licence_no" in report.text and "شماره پروانه" in report.text

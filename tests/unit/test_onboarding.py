@@ -59,6 +59,30 @@ def test_each_bad_line_is_named_with_its_number_and_the_good_ones_are_kept() -> 
     assert parsed.rejected[1][1].found == 2
 
 
+CODE, OTHER_CODE = "0499370899", "0084575948"  # owners' national codes with valid check digits
+
+
+def test_a_sole_proprietorship_is_listed_by_the_owners_national_code_and_its_licence() -> None:
+    parsed = parse_firm_list("name,national_id,mobile,Licence No\n"
+                             f"صنایع دشت,{VALID_NATIONAL_ID},,\n"
+                             f"کارگاه مهر,{CODE},,۱۲۳۴۵/۶۷۸\n")
+    assert [(r.national_id, r.licence_no) for r in parsed.rows] == [(VALID_NATIONAL_ID, None), (CODE, "12345/678")]
+    assert parsed.rejected == []
+
+
+def test_a_national_code_without_a_licence_number_is_named_as_such() -> None:
+    parsed = parse_firm_list(f"name,national_id,mobile\nکارگاه مهر,{CODE},\n")
+    assert [(line, p.code, p.value) for line, p in parsed.rejected] == [(2, "licence", "")]
+
+
+def test_a_licence_number_listed_twice_is_refused_on_its_second_line() -> None:
+    parsed = parse_firm_list("name,national_id,mobile,licence_no\n"
+                             f"کارگاه مهر,{CODE},,12345/678\n"
+                             f"کارگاه ماه,{OTHER_CODE},,12345/678\n")
+    assert [r.line for r in parsed.rows] == [2]
+    assert [(line, p.code, p.column, p.found) for line, p in parsed.rejected] == [(3, "duplicate", "licence", 2)]
+
+
 def test_a_file_without_the_header_is_refused_whole() -> None:
     with pytest.raises(WrongColumns):
         parse_firm_list(f"صنایع دشت,{VALID_NATIONAL_ID},09121234567\n")
