@@ -55,7 +55,7 @@ class FlowSnapshots:
         self._user_data = user_data
         self._conversations = conversations
         # The snapshot last handed out per user, for users who have one: an update that changed
-        # nothing of a flow writes nothing (and a firm owner, who has no flow, never gets here).
+        # nothing of a flow writes nothing (most updates: a firm owner answering has no flow).
         self._written: dict[int, str] = {}
 
     def take(self, user_id: int) -> tuple[bool, str | None]:
@@ -109,9 +109,6 @@ class FlowSnapshots:
             if name in FLOW_FIELDS and getattr(data, name) is None:
                 setattr(data, name, value)
         self._written[user_id] = text
-
-    def forget(self, user_id: int) -> None:
-        self._written.pop(user_id, None)
 
 
 def _encode(value: object) -> Any:
