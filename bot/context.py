@@ -80,7 +80,7 @@ class Services:
     told_groups: set[int] = field(default_factory=set)
 
 
-@dataclass
+@dataclass(slots=True)
 class UserData:
     """What the bot holds for one user between two updates: an action waiting for its confirm
     button, a broadcast being composed… One field per flow, so two flows of one user can never
