@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import gc
 import math
 import os
 import pstats
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -532,6 +533,23 @@ def latency_users(rate: float, seconds: float, steps: int, cap: int) -> int:
     return max(2, min(cap, math.ceil(rate * seconds / steps)))
 
 
+@contextlib.contextmanager
+def harness_without_gc_pauses() -> Iterator[None]:
+    """No garbage collection in this process during a measured phase. The fake server keeps every
+    message of every simulated user, and a full collection over them took 140–500 ms (2026-12-04,
+    500 users, 30 s phase; longer in 60 s phases), stalling the fake and the users together: every
+    reply in flight then looked late by that much, in the bot's figures. What is alive before the
+    phase is frozen out of later collections too."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def bench_khooshe(args: argparse.Namespace, tmp: Path) -> BotResult:
     result = BotResult("khooshe")
     steps = khooshe_steps()
@@ -558,13 +576,15 @@ async def bench_khooshe(args: argparse.Namespace, tmp: Path) -> BotResult:
         result.idle_rss = bot.peak_rss
         owners = [api.user(uid, first_name="Owner", language_code="fa") for uid in phase1_ids]
         print(f"khooshe: saturation, {len(owners)} owners × {len(steps)} updates", file=sys.stderr, flush=True)
-        result.saturation = await saturate(api, bot, owners, steps, echo=False, label="khooshe saturation")
+        with harness_without_gc_pauses():
+            result.saturation = await saturate(api, bot, owners, steps, echo=False, label="khooshe saturation")
         if not args.profile:
             rate = args.rate or result.saturation.per_second / 2
             n = latency_users(rate, args.latency_seconds, len(steps), len(phase2_ids))
             owners = [api.user(uid, first_name="Owner", language_code="fa") for uid in phase2_ids[:n]]
             print(f"khooshe: latency at {rate:.1f} updates/s, {n} owners", file=sys.stderr, flush=True)
-            result.latency = await paced(api, bot, owners, steps, echo=False, rate=rate, label="khooshe latency")
+            with harness_without_gc_pauses():
+                result.latency = await paced(api, bot, owners, steps, echo=False, rate=rate, label="khooshe latency")
     finally:
         if bot is not None:
             bot.stop()
@@ -605,11 +625,13 @@ async def bench_echo(args: argparse.Namespace, pattern: Sequence[Step], rate: fl
         result.idle_rss = bot.peak_rss
         users = [api.user(ECHO_BASE + i, first_name="User") for i in range(args.owners)]
         print(f"echo: saturation, {len(users)} users × {len(steps)} updates", file=sys.stderr, flush=True)
-        result.saturation = await saturate(api, bot, users, steps, echo=True, label="echo saturation")
+        with harness_without_gc_pauses():
+            result.saturation = await saturate(api, bot, users, steps, echo=True, label="echo saturation")
         n = latency_users(rate, args.latency_seconds, len(steps), args.owners)
         users = [api.user(ECHO_BASE + args.owners + i, first_name="User") for i in range(n)]
         print(f"echo: latency at {rate:.1f} updates/s, {n} users", file=sys.stderr, flush=True)
-        result.latency = await paced(api, bot, users, steps, echo=True, rate=rate, label="echo latency")
+        with harness_without_gc_pauses():
+            result.latency = await paced(api, bot, users, steps, echo=True, rate=rate, label="echo latency")
     finally:
         if bot is not None:
             bot.stop()
