@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from bot.emulator import FakeBotApi
+from bot.emulator.client import FakeUser
 from storage.database import Database
 from storage.models import Round
 from tests.support.bot_process import BotProcess, wait_until_polling
@@ -61,16 +62,26 @@ async def admin_process(api: FakeBotApi, seeded: Path, tmp_path: Path) -> AsyncI
 
 async def restarted(running: Khooshe, api: FakeBotApi, db_path: Path) -> Khooshe:
     await stop_khooshe(running)
+    return await started(api, db_path)
+
+
+async def started(api: FakeBotApi, db_path: Path) -> Khooshe:
     return await start_khooshe(api, db_path, clock=TestClock(), seeded=True, tick_seconds=3600)
 
 
+async def new_round_titled(running: Khooshe) -> FakeUser:
+    """The admin begins /newround and gives the title; the opening is asked next."""
+    admin = running.user(ADMIN_ID, "Admin", language_code="fa")
+    await admin.send("/newround")
+    await admin.wait_for("گام ۱ از ۵")
+    await admin.send(TITLE)
+    return admin
+
+
 async def test_a_round_being_set_up_goes_on_after_a_restart(api: FakeBotApi, seeded: Path) -> None:
-    running = await start_khooshe(api, seeded, clock=TestClock(), seeded=True, tick_seconds=3600)
+    running = await started(api, seeded)
     try:
-        admin = running.user(ADMIN_ID, "Admin", language_code="fa")
-        await admin.send("/newround")
-        await admin.wait_for("گام ۱ از ۵")
-        await admin.send(TITLE)
+        admin = await new_round_titled(running)
         await admin.wait_for("کی باز شود")
         await admin.send("۱۴۰۵/۰۹/۱۵")
         await admin.wait_for("درست است؟")
@@ -94,12 +105,9 @@ async def test_a_round_being_set_up_goes_on_after_a_restart(api: FakeBotApi, see
 
 
 async def test_a_finished_flow_is_not_brought_back_by_a_restart(api: FakeBotApi, seeded: Path) -> None:
-    running = await start_khooshe(api, seeded, clock=TestClock(), seeded=True, tick_seconds=3600)
+    running = await started(api, seeded)
     try:
-        admin = running.user(ADMIN_ID, "Admin", language_code="fa")
-        await admin.send("/newround")
-        await admin.wait_for("گام ۱ از ۵")
-        await admin.send(TITLE)
+        admin = await new_round_titled(running)
         await admin.press("همین حالا", await admin.wait_for("کی باز شود"))
         await admin.press("یک ماه بعد", await admin.wait_for("کی بسته شود"))
         await admin.press("نسخهٔ ۲", await admin.wait_for("کدام نسخهٔ پرسش‌نامه"))
